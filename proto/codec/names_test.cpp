@@ -1,0 +1,52 @@
+#include <catch2/catch.hpp>
+
+#include "proto/codec/names.h"
+
+using namespace ferry::names;
+
+TEST_CASE("topic names are dot-separated segments of [A-Za-z0-9_-]", "[proto][names]") {
+  CHECK(check_name("orders").empty());
+  CHECK(check_name("orders.eu.created").empty());
+  CHECK(check_name("a_b-C.9").empty());
+  CHECK_FALSE(check_name("").empty());
+  CHECK_FALSE(check_name("orders..eu").empty());
+  CHECK_FALSE(check_name(".orders").empty());
+  CHECK_FALSE(check_name("orders.").empty());
+  CHECK_FALSE(check_name("orders eu").empty());
+  CHECK_FALSE(check_name("orders.*").empty());
+  CHECK_FALSE(check_name("orders.>").empty());
+  CHECK_FALSE(check_name("ö").empty());
+  CHECK_FALSE(check_name(std::string(256, 'a')).empty());
+  CHECK(check_name(std::string(255, 'a')).empty());
+}
+
+TEST_CASE("patterns allow * anywhere and > only last", "[proto][names]") {
+  CHECK(check_pattern("orders.*").empty());
+  CHECK(check_pattern("*.eu.*").empty());
+  CHECK(check_pattern("orders.>").empty());
+  CHECK(check_pattern(">").empty());
+  CHECK_FALSE(check_pattern("orders.>.eu").empty());
+  CHECK_FALSE(check_pattern("orders.e*").empty());
+  CHECK_FALSE(check_pattern("orders..*").empty());
+  CHECK(is_wildcard("a.*"));
+  CHECK(is_wildcard("a.>"));
+  CHECK_FALSE(is_wildcard("a.b"));
+}
+
+TEST_CASE("pattern matching follows segments", "[proto][names]") {
+  CHECK(matches("orders.eu", "orders.eu"));
+  CHECK_FALSE(matches("orders.eu", "orders.eu.x"));
+  CHECK_FALSE(matches("orders.eu", "orders"));
+  CHECK(matches("orders.*", "orders.eu"));
+  CHECK_FALSE(matches("orders.*", "orders"));
+  CHECK_FALSE(matches("orders.*", "orders.eu.created"));
+  CHECK(matches("orders.>", "orders.eu"));
+  CHECK(matches("orders.>", "orders.eu.created"));
+  CHECK_FALSE(matches("orders.>", "orders"));
+  CHECK_FALSE(matches("orders.>", "ordersx.eu"));
+  CHECK(matches("*.eu.*", "orders.eu.created"));
+  CHECK_FALSE(matches("*.eu.*", "orders.us.created"));
+  CHECK(matches(">", "anything.at.all"));
+  CHECK(matches("*", "one"));
+  CHECK_FALSE(matches("*", "one.two"));
+}
