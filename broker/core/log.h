@@ -1,0 +1,21 @@
+// Named loggers, one per subsystem (like Redpanda's storage/logger.h). Lines carry the
+// connection id, topic and subscription where they apply.
+#pragma once
+
+#include <spdlog/spdlog.h>
+
+#include <memory>
+#include <string>
+
+namespace ferry::broker::log {
+
+// Sets up every logger: level ("trace".."off") and format ("text" or "json").
+// Returns an error message for an unknown level or format.
+std::string init(const std::string& level, const std::string& format);
+
+spdlog::logger& server();
+spdlog::logger& net();
+spdlog::logger& topics();
+spdlog::logger& storage();
+
+}  // namespace ferry::broker::log

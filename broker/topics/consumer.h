@@ -1,0 +1,67 @@
+// A consumer attached to a subscription, and the sink its deliveries go to.
+//
+// The session owns its consumers and implements delivery_sink; the subscription holds
+// plain pointers to the consumers attached to it and hands each delivery to the sink,
+// which batches them per consumer until the session flushes (one Deliver frame per
+// consumer per flush). Both live on the broker loop.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "broker/topics/message.h"
+#include "proto/codec/errc.h"
+
+namespace ferry::broker {
+
+class subscription;
+class consumer;
+
+class delivery_sink {
+ public:
+  // A delivery for `c`; the sink keeps `m` (a reference) until it has written it.
+  virtual void deliver(consumer& c, const message_ref& m, uint64_t delivery_id,
+                       uint32_t delivery_count) = 0;
+  // The broker closed `c` (its subscription was deleted). The subscription has already
+  // forgotten it; the sink must not use c.sub any more.
+  virtual void consumer_cancelled(consumer& c, errc code, std::string_view why) = 0;
+
+ protected:
+  ~delivery_sink() = default;
+};
+
+struct pending_delivery {
+  message_ref msg;
+  uint64_t delivery_id;
+  uint32_t delivery_count;
+};
+
+class consumer {
+ public:
+  consumer(uint64_t id, delivery_sink& sink, uint32_t prefetch, bool auto_ack)
+      : id_(id), sink_(&sink), prefetch_(prefetch), auto_ack_(auto_ack) {}
+
+  uint64_t id() const { return id_; }
+  delivery_sink& sink() const { return *sink_; }
+  bool auto_ack() const { return auto_ack_; }
+  uint32_t prefetch() const { return prefetch_; }
+  uint32_t outstanding() const { return outstanding_; }
+  bool has_credit() const { return outstanding_ < prefetch_; }
+  subscription* sub() const { return sub_; }
+
+  // Deliveries waiting for the session to write them (the sink's business).
+  std::vector<pending_delivery> outbox;
+  bool in_dirty_list = false;
+
+ private:
+  friend class subscription;
+  uint64_t id_;
+  delivery_sink* sink_;
+  uint32_t prefetch_;
+  bool auto_ack_;
+  uint32_t outstanding_ = 0;  // unsettled deliveries (auto_ack: not yet credited back)
+  subscription* sub_ = nullptr;
+};
+
+}  // namespace ferry::broker

@@ -1,0 +1,53 @@
+#include <map>
+
+#include "storage/engine.h"
+
+namespace ferry::storage {
+namespace {
+
+// The reference implementation of meta_store: an ordered map.
+class memory_meta_store final : public meta_store {
+ public:
+  ferry::error apply(std::span<const meta_change> changes) override {
+    for (const auto& c : changes) {
+      if (c.value) {
+        records_[c.key] = *c.value;
+      } else {
+        records_.erase(c.key);
+      }
+    }
+    return {};
+  }
+  ferry::error put(std::string_view key, std::string_view value) override {
+    records_[std::string(key)] = std::string(value);
+    return {};
+  }
+  ferry::error erase(std::string_view key) override {
+    records_.erase(std::string(key));
+    return {};
+  }
+  ferry::error scan(std::string_view prefix,
+                    const std::function<void(std::string_view, std::string_view)>& fn) override {
+    for (auto it = records_.lower_bound(std::string(prefix));
+         it != records_.end() && std::string_view(it->first).starts_with(prefix); ++it)
+      fn(it->first, it->second);
+    return {};
+  }
+
+ private:
+  std::map<std::string, std::string, std::less<>> records_;
+};
+
+class memory_engine final : public engine {
+ public:
+  meta_store& meta() override { return meta_; }
+
+ private:
+  memory_meta_store meta_;
+};
+
+}  // namespace
+
+std::unique_ptr<engine> make_memory_engine() { return std::make_unique<memory_engine>(); }
+
+}  // namespace ferry::storage
