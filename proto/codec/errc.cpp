@@ -46,6 +46,7 @@ class ferry_category_impl final : public std::error_category {
       case errc::shutting_down: return "broker shutting down";
       case errc::slow_consumer: return "slow consumer";
       case errc::internal: return "internal error";
+      case errc::resource_exhausted: return "resource exhausted";
     }
     return "unknown ferry error " + std::to_string(code);
   }
@@ -96,6 +97,7 @@ const char* errc_name(errc e) noexcept {
     case errc::shutting_down: return "SHUTTING_DOWN";
     case errc::slow_consumer: return "SLOW_CONSUMER";
     case errc::internal: return "INTERNAL";
+    case errc::resource_exhausted: return "RESOURCE_EXHAUSTED";
   }
   return "UNKNOWN";
 }

@@ -48,6 +48,7 @@ enum class errc : int {
   shutting_down = 42,
   slow_consumer = 43,
   internal = 44,
+  resource_exhausted = 45,
 };
 
 const std::error_category& ferry_category() noexcept;

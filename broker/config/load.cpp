@@ -1,0 +1,93 @@
+// Config sources over the option table: YAML file, environment, key=value assignments.
+#include <yaml-cpp/yaml.h>
+
+#include <cstdlib>
+#include <sstream>
+
+#include "broker/config/option_table.h"
+
+namespace ferry::broker {
+namespace {
+
+// Walks a YAML map; every scalar leaf is a dotted option name.
+std::string apply_node(const YAML::Node& node, const std::string& prefix, broker_options& opts) {
+  if (!node.IsMap()) return (prefix.empty() ? "the file" : prefix) + ": expected a map of keys";
+  for (const auto& kv : node) {
+    std::string key = prefix.empty() ? kv.first.as<std::string>() : prefix + "." + kv.first.as<std::string>();
+    if (kv.second.IsMap()) {
+      if (auto err = apply_node(kv.second, key, opts); !err.empty()) return err;
+      continue;
+    }
+    const option_row* row = find_option(key);
+    if (row == nullptr) return "unknown key '" + key + "'";
+    if (!kv.second.IsScalar()) return key + ": expected a single value";
+    if (auto err = row->set(opts, kv.second.Scalar()); !err.empty()) return err;
+  }
+  return {};
+}
+
+}  // namespace
+
+std::string load_config_file(const std::string& path, broker_options& opts) {
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(path);
+  } catch (const YAML::Exception& e) {
+    return "cannot read config file '" + path + "': " + e.what();
+  }
+  if (root.IsNull()) return {};  // an empty file changes nothing
+  auto err = apply_node(root, "", opts);
+  return err.empty() ? err : path + ": " + err;
+}
+
+std::string apply_environment(broker_options& opts) {
+  for (const auto& row : option_table()) {
+    const char* v = std::getenv(row.env_name().c_str());
+    if (v == nullptr) continue;
+    if (auto err = row.set(opts, v); !err.empty()) return row.env_name() + ": " + err;
+  }
+  return {};
+}
+
+std::string apply_assignment(std::string_view assignment, broker_options& opts) {
+  auto eq = assignment.find('=');
+  if (eq == std::string_view::npos) return "'" + std::string(assignment) + "' is not KEY=VALUE";
+  const option_row* row = find_option(assignment.substr(0, eq));
+  if (row == nullptr) return "unknown key '" + std::string(assignment.substr(0, eq)) + "'";
+  return row->set(opts, assignment.substr(eq + 1));
+}
+
+// Wraps `text` into "  # " comment lines of at most ~90 columns.
+static std::string comment(const std::string& text) {
+  std::string out, line;
+  std::istringstream words(text);
+  std::string w;
+  while (words >> w) {
+    if (!line.empty() && line.size() + 1 + w.size() > 86) {
+      out += "  # " + line + "\n";
+      line.clear();
+    }
+    line += (line.empty() ? "" : " ") + w;
+  }
+  if (!line.empty()) out += "  # " + line + "\n";
+  return out;
+}
+
+std::string print_config(const broker_options& opts) {
+  std::ostringstream out;
+  std::string section;
+  for (const auto& row : option_table()) {
+    auto dot = row.name.find('.');
+    std::string sec = row.name.substr(0, dot), leaf = row.name.substr(dot + 1);
+    if (sec != section) {
+      out << (section.empty() ? "" : "\n") << sec << ":\n";
+      section = sec;
+    }
+    out << comment(row.description + (row.unit.empty() ? "" : " Unit: " + row.unit + ".") +
+                   " Default: " + row.default_value() + ".");
+    out << "  " << leaf << ": " << YAML::Dump(YAML::Node(row.get(opts))) << "\n";
+  }
+  return out.str();
+}
+
+}  // namespace ferry::broker

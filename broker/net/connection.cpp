@@ -1,0 +1,211 @@
+#include "broker/net/connection.h"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+
+#include <cstring>
+
+#include "broker/core/log.h"
+#include "proto/codec/frame_codec.h"
+
+namespace ferry::broker {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+namespace {
+constexpr size_t read_buffer_bytes = 256 * 1024;
+}
+
+connection::connection(tcp::socket socket, const connection_limits& limits, uint64_t id)
+    : socket_(std::move(socket)),
+      limits_(limits),
+      id_(id),
+      write_deadline_(socket_.get_executor()),
+      handshake_deadline_(socket_.get_executor()),
+      wake_(socket_.get_executor()) {
+  boost::system::error_code ec;
+  auto ep = socket_.remote_endpoint(ec);
+  peer_ = ec ? std::string("?") : ep.address().to_string() + ":" + std::to_string(ep.port());
+  socket_.set_option(tcp::no_delay(true), ec);
+  rbuf_.resize(read_buffer_bytes);
+}
+
+connection::~connection() = default;
+
+void connection::start(connection_handler& handler) {
+  handler_ = &handler;
+  handshake_deadline_.expires_after(std::chrono::milliseconds(limits_.handshake_timeout_ms));
+  handshake_deadline_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+    if (ec || self->closed_) return;
+    log::net().info("conn {} ({}): no handshake within {} ms, closing", self->id_, self->peer_,
+                    self->limits_.handshake_timeout_ms);
+    self->close();
+  });
+  asio::co_spawn(socket_.get_executor(), read_loop(shared_from_this()),
+                 [self = shared_from_this()](std::exception_ptr e) {
+                   if (!e) return;
+                   try {
+                     std::rethrow_exception(e);
+                   } catch (const std::exception& ex) {
+                     log::net().error("conn {}: unexpected exception, closing: {}", self->id_, ex.what());
+                   }
+                   self->close();
+                 });
+}
+
+void connection::handshake_done() { handshake_deadline_.cancel(); }
+
+asio::awaitable<void> connection::read_loop(std::shared_ptr<connection> self) {
+  while (!self->closed_ && !self->closing_) {
+    if (self->paused_ || self->unsent_bytes() > self->limits_.pause_outbound_bytes) {
+      self->wake_.expires_at(asio::steady_timer::time_point::max());
+      co_await self->wake_.async_wait(asio::as_tuple(asio::use_awaitable));
+      continue;
+    }
+    if (self->process_buffer() && !self->closed_) self->handler_->on_input_drained();
+    if (self->paused_) continue;
+    if (self->closed_ || self->closing_) break;
+    self->make_room();
+    auto [ec, n] = co_await self->socket_.async_read_some(
+        asio::buffer(self->rbuf_.data() + self->rend_, self->rbuf_.size() - self->rend_),
+        asio::as_tuple(asio::use_awaitable));
+    if (ec) {
+      if (ec != asio::error::eof && ec != asio::error::operation_aborted)
+        log::net().debug("conn {}: read: {}", self->id_, ec.message());
+      self->close();
+      break;
+    }
+    self->rend_ += n;
+  }
+}
+
+bool connection::process_buffer() {
+  bool any = false;
+  while (!paused_ && !closing_ && !closed_) {
+    std::string_view avail(reinterpret_cast<const char*>(rbuf_.data()) + rbegin_, rend_ - rbegin_);
+    std::string_view frame;
+    size_t consumed = 0;
+    auto st = codec::split_frame(avail, limits_.max_frame_bytes, frame, consumed);
+    if (st == codec::split_status::need_more) break;
+    if (st == codec::split_status::too_large) {
+      uint32_t n = wire::read_be32(rbuf_.data() + rbegin_);
+      handler_->on_framing_error(errc::frame_too_large,
+                                 "frame of " + std::to_string(n) + " bytes is above max_frame_bytes " +
+                                     std::to_string(limits_.max_frame_bytes));
+      close_after_flush();
+      break;
+    }
+    rbegin_ += consumed;
+    any = true;
+    handler_->on_frame(frame);
+  }
+  return any;
+}
+
+void connection::make_room() {
+  if (rbegin_ == rend_) {
+    rbegin_ = rend_ = 0;
+    if (rbuf_.size() > read_buffer_bytes) {  // a big frame passed: give the memory back
+      rbuf_.resize(read_buffer_bytes);
+      rbuf_.shrink_to_fit();
+    }
+  }
+  size_t need = 0;  // bytes of the partial frame at the front, once its length is known
+  if (rend_ - rbegin_ >= codec::frame_header_bytes)
+    need = codec::frame_header_bytes + wire::read_be32(rbuf_.data() + rbegin_);
+  if (rend_ == rbuf_.size() || (need != 0 && rbegin_ + need > rbuf_.size())) {
+    std::memmove(rbuf_.data(), rbuf_.data() + rbegin_, rend_ - rbegin_);
+    rend_ -= rbegin_;
+    rbegin_ = 0;
+  }
+  // split_frame already refused lengths above max_frame_bytes, so this is bounded.
+  if (need > rbuf_.size()) rbuf_.resize(need);
+}
+
+void connection::flush() {
+  if (closed_ || out_.empty()) return;
+  if (unsent_bytes() > limits_.max_outbound_bytes) {
+    log::net().warn("conn {} ({}): slow consumer, {} bytes unsent (limits.max_outbound_bytes), closing",
+                    id_, peer_, unsent_bytes());
+    close();
+    return;
+  }
+  if (write_in_flight_) return;
+  std::swap(out_, writing_);
+  out_.clear();
+  write_in_flight_ = true;
+  write_deadline_.expires_after(std::chrono::milliseconds(limits_.write_timeout_ms));
+  write_deadline_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+    if (ec || !self->write_in_flight_ || self->closed_) return;
+    log::net().warn("conn {} ({}): slow consumer, a write took over {} ms (limits.write_timeout_ms), closing",
+                    self->id_, self->peer_, self->limits_.write_timeout_ms);
+    self->close();
+  });
+  asio::async_write(socket_, asio::buffer(writing_),
+                    [self = shared_from_this()](boost::system::error_code ec, size_t) {
+                      self->on_written(ec);
+                    });
+}
+
+void connection::on_written(const boost::system::error_code& ec) {
+  write_in_flight_ = false;
+  writing_.clear();
+  write_deadline_.cancel();
+  if (closed_) return;
+  if (ec) {
+    log::net().debug("conn {}: write: {}", id_, ec.message());
+    close();
+    return;
+  }
+  if (closing_ && out_.empty()) {
+    close();
+    return;
+  }
+  flush();
+  wake_reader();
+}
+
+void connection::wake_reader() { wake_.cancel(); }
+
+void connection::pause_reading() { paused_ = true; }
+
+void connection::resume_reading() {
+  paused_ = false;
+  wake_reader();
+}
+
+void connection::close_after_flush() {
+  if (closed_ || closing_) return;
+  closing_ = true;
+  wake_reader();
+  if (!write_in_flight_ && out_.empty()) {
+    close();
+  } else {
+    flush();
+  }
+}
+
+void connection::close() {
+  if (closed_) return;
+  closed_ = true;
+  boost::system::error_code ec;
+  socket_.shutdown(tcp::socket::shutdown_both, ec);
+  socket_.close(ec);
+  handshake_deadline_.cancel();
+  wake_.cancel();
+  // The handler hears of it on a fresh stack: close() may be called from inside it.
+  asio::post(socket_.get_executor(), [self = shared_from_this()] { self->finish(); });
+}
+
+void connection::finish() {
+  if (finished_) return;
+  finished_ = true;
+  if (handler_ != nullptr) handler_->on_close();
+  handler_ = nullptr;
+}
+
+}  // namespace ferry::broker

@@ -1,0 +1,107 @@
+// connection: one client socket. Reads length-prefixed frames and hands each to its
+// handler; writes what the handler appended to out(), at most one write in flight.
+//
+// Owns the socket, the read buffer (grown to fit one frame, never beyond
+// max_frame_bytes) and two output buffers (one being written, one being filled).
+// Back-pressure: reading pauses while the unsent output is above a soft limit or the
+// handler asked for a pause; a write that takes longer than write_timeout, or unsent
+// output above max_outbound_bytes, closes the connection as a slow consumer.
+//
+// Lifecycle: created by the listener, start(handler), then runs until the peer closes,
+// an error, close() or close_after_flush(). The handler's on_close() is called exactly
+// once, after which no other handler call is made. Broker loop only.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "proto/codec/errc.h"
+
+namespace ferry::broker {
+
+struct connection_limits {
+  uint32_t max_frame_bytes = 16 << 20;
+  size_t max_outbound_bytes = 64 << 20;
+  size_t pause_outbound_bytes = 4 << 20;  // reading pauses above this much unsent output
+  int64_t write_timeout_ms = 30'000;
+  int64_t handshake_timeout_ms = 10'000;
+};
+
+class connection_handler {
+ public:
+  // One complete frame (without its length prefix), valid during the call.
+  virtual void on_frame(std::string_view frame) = 0;
+  // The frames of one read were handled: a point to flush batched output.
+  virtual void on_input_drained() = 0;
+  // The peer broke framing (frame too large): the connection sends this error and closes.
+  virtual void on_framing_error(errc code, const std::string& message) = 0;
+  virtual void on_close() = 0;
+
+ protected:
+  ~connection_handler() = default;
+};
+
+class connection : public std::enable_shared_from_this<connection> {
+ public:
+  connection(boost::asio::ip::tcp::socket socket, const connection_limits& limits, uint64_t id);
+  ~connection();
+
+  uint64_t id() const { return id_; }
+  const std::string& peer() const { return peer_; }
+
+  void start(connection_handler& handler);
+  // Cancels the handshake deadline armed by start().
+  void handshake_done();
+
+  // Append whole frames here, then flush().
+  std::vector<uint8_t>& out() { return out_; }
+  void flush();
+  size_t unsent_bytes() const { return out_.size() + writing_.size(); }
+
+  // Stop / resume handling frames and reading the socket (frames already read wait).
+  void pause_reading();
+  void resume_reading();
+
+  // Stops reading, writes what is queued (bounded by write_timeout), then closes.
+  void close_after_flush();
+  void close();
+  bool closed() const { return closed_; }
+
+ private:
+  static boost::asio::awaitable<void> read_loop(std::shared_ptr<connection> self);
+  // Handles the complete frames in the read buffer; returns whether any were handled.
+  bool process_buffer();
+  void make_room();
+  void on_written(const boost::system::error_code& ec);
+  void wake_reader();
+  void finish();
+
+  boost::asio::ip::tcp::socket socket_;
+  connection_limits limits_;
+  uint64_t id_;
+  std::string peer_;
+  connection_handler* handler_ = nullptr;
+
+  std::vector<uint8_t> rbuf_;
+  size_t rbegin_ = 0, rend_ = 0;
+
+  std::vector<uint8_t> out_, writing_;
+  bool write_in_flight_ = false;
+  boost::asio::steady_timer write_deadline_;
+  boost::asio::steady_timer handshake_deadline_;
+  boost::asio::steady_timer wake_;  // the paused reader waits on it
+
+  bool paused_ = false;
+  bool closing_ = false;
+  bool closed_ = false;
+  bool finished_ = false;
+};
+
+}  // namespace ferry::broker

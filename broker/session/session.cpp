@@ -1,0 +1,217 @@
+#include "broker/session/session.h"
+
+#include <google/protobuf/message_lite.h>
+
+#include "broker/core/log.h"
+#include "broker/handlers/dispatch.h"
+#include "broker/server/context.h"
+#include "ferry/v1/session.pb.h"
+
+namespace ferry::broker {
+
+session::session(server_context& ctx, std::shared_ptr<connection> conn)
+    : ctx_(ctx), conn_(std::move(conn)) {}
+
+session::~session() = default;
+
+void session::start() { conn_->start(*this); }
+
+void session::set_handshaken(std::string client_id) {
+  handshaken_ = true;
+  client_id_ = std::move(client_id);
+  conn_->handshake_done();
+}
+
+// ---- connection_handler ----
+
+void session::on_frame(std::string_view frame) {
+  ++ctx_.counters().frames_received;
+  codec::frame_view fv;
+  if (codec::parse_frame(frame, fv) != errc::ok) {
+    fail(0, errc::malformed_frame, "frame is not a valid ferry.v1.Frame");
+    return;
+  }
+  handlers::dispatch(*this, fv);
+}
+
+void session::on_input_drained() { ctx_.flush(); }
+
+void session::on_framing_error(errc code, const std::string& message) {
+  log::net().info("conn {} ({}): {}", id(), conn_->peer(), message);
+  codec::append_error(conn_->out(), 0, code, message);
+}
+
+void session::on_close() {
+  auto self = shared_from_this();  // the context may hold the last reference
+  closed_ = true;
+  ctx_.topics().begin_event();
+  detach_all();
+  ctx_.topics().session_closed(id());
+  deferred_.clear();
+  log::net().debug("conn {} ({}) closed", id(), conn_->peer());
+  ctx_.remove_session(id());
+  ctx_.flush();  // requeued deliveries may have gone to other sessions
+}
+
+// ---- answering ----
+
+void session::respond(uint64_t correlation_id, codec::body kind,
+                      const google::protobuf::MessageLite& msg) {
+  codec::append_frame(conn_->out(), correlation_id, kind, msg);
+  mark_dirty();
+}
+
+void session::respond_error(uint64_t correlation_id, errc code, std::string_view message) {
+  codec::append_error(conn_->out(), correlation_id, code, message);
+  mark_dirty();
+}
+
+void session::respond_error(uint64_t correlation_id, const ferry::error& err) {
+  respond_error(correlation_id, errc_from_wire(err.code.value()), err.message);
+}
+
+void session::notice(int kind, errc code, std::string_view message, uint64_t consumer_id) {
+  v1::Notice n;
+  n.set_kind(static_cast<v1::Notice::Kind>(kind));
+  n.set_code(static_cast<v1::ErrorCode>(code));
+  n.set_message(std::string(message));
+  n.set_consumer_id(consumer_id);
+  respond(0, codec::body::notice, n);
+}
+
+void session::fail(uint64_t correlation_id, errc code, std::string_view message) {
+  log::net().info("conn {} ({}): closing: {}: {}", id(), conn_->peer(), errc_name(code), message);
+  codec::append_error(conn_->out(), correlation_id, code, message);
+  conn_->close_after_flush();
+}
+
+void session::mark_dirty() {
+  if (dirty_ || closed_) return;
+  dirty_ = true;
+  ctx_.mark_dirty(*this);
+}
+
+// ---- consumers ----
+
+consumer& session::add_consumer(uint32_t prefetch, bool auto_ack) {
+  uint64_t cid = next_consumer_id_++;
+  auto c = std::make_unique<consumer>(cid, *this, prefetch, auto_ack);
+  auto& ref = *c;
+  consumers_.emplace(cid, std::move(c));
+  return ref;
+}
+
+consumer* session::find_consumer(uint64_t cid) {
+  auto it = consumers_.find(cid);
+  return it == consumers_.end() ? nullptr : it->second.get();
+}
+
+void session::remove_consumer(uint64_t cid) {
+  auto it = consumers_.find(cid);
+  if (it == consumers_.end()) return;
+  consumer& c = *it->second;
+  std::erase(dirty_consumers_, &c);
+  c.outbox.clear();  // not yet written: the subscription requeues them below
+  if (subscription* s = c.sub()) {
+    s->detach(c);
+    if (s->ephemeral()) ctx_.topics().remove_ephemeral(s);
+  }
+  consumers_.erase(it);
+}
+
+void session::detach_all() {
+  while (!consumers_.empty()) remove_consumer(consumers_.begin()->first);
+}
+
+// ---- delivery_sink ----
+
+void session::deliver(consumer& c, const message_ref& m, uint64_t delivery_id,
+                      uint32_t delivery_count) {
+  c.outbox.push_back(pending_delivery{m, delivery_id, delivery_count});
+  if (!c.in_dirty_list) {
+    c.in_dirty_list = true;
+    dirty_consumers_.push_back(&c);
+  }
+  mark_dirty();
+}
+
+void session::consumer_cancelled(consumer& c, errc code, std::string_view why) {
+  notice(v1::Notice::CONSUMER_CANCELLED, code, why, c.id());
+  // Deliveries batched but not written could no longer be settled: drop them.
+  std::erase(dirty_consumers_, &c);
+  consumers_.erase(c.id());
+}
+
+// ---- output ----
+
+void session::flush() {
+  dirty_ = false;
+  if (closed_) return;
+  if (!deferred_.empty() && !ctx_.topics().memory().blocked()) drain_deferred();
+  for (consumer* c : dirty_consumers_) {
+    write_deliveries(*c);
+    c->in_dirty_list = false;
+  }
+  dirty_consumers_.clear();
+  conn_->flush();
+}
+
+void session::write_deliveries(consumer& c) {
+  auto& out = conn_->out();
+  const size_t max_entries = ctx_.options().limits.max_frame_bytes - 64;
+  size_t begin = 0;
+  while (begin < c.outbox.size()) {
+    // One Deliver frame per run of deliveries that fits under max_frame_bytes.
+    size_t entries = 0, end = begin;
+    for (; end < c.outbox.size(); ++end) {
+      const auto& p = c.outbox[end];
+      codec::delivery_view d{p.delivery_id, p.delivery_count, p.msg.topic, p.msg.timestamp_ms,
+                             p.msg.bytes, 0, 0};
+      size_t e = codec::deliver_entry_size(codec::delivery_size(d));
+      if (end > begin && entries + e > max_entries) break;
+      entries += e;
+    }
+    codec::begin_deliver_frame(out, c.id(), entries);
+    for (size_t i = begin; i < end; ++i) {
+      const auto& p = c.outbox[i];
+      codec::delivery_view d{p.delivery_id, p.delivery_count, p.msg.topic, p.msg.timestamp_ms,
+                             p.msg.bytes, 0, 0};
+      codec::append_delivery(out, d, codec::delivery_size(d));
+    }
+    begin = end;
+  }
+  c.outbox.clear();
+}
+
+// ---- flow control ----
+
+void session::on_flow_change(bool blocked) {
+  notice(blocked ? v1::Notice::FLOW_BLOCKED : v1::Notice::FLOW_UNBLOCKED,
+         blocked ? errc::flow_blocked : errc::ok,
+         blocked ? "broker memory is over its high-water mark: publishes wait"
+                 : "broker memory is back under its low-water mark: publishes flow");
+  if (!blocked) drain_deferred();
+}
+
+void session::publish_or_defer(uint64_t correlation_id, std::string_view body) {
+  if (!ctx_.flow_blocked() && !ctx_.topics().memory().blocked() && deferred_.empty()) {
+    handlers::handle_publish(*this, correlation_id, body);
+    return;
+  }
+  deferred_bytes_ += body.size();
+  deferred_.push_back({correlation_id, std::string(body)});
+  mark_dirty();  // the flush point drains it if memory is already back under the mark
+  if (deferred_bytes_ > ctx_.options().limits.max_deferred_publish_bytes) conn_->pause_reading();
+}
+
+void session::drain_deferred() {
+  while (!deferred_.empty() && !ctx_.topics().memory().blocked()) {
+    auto d = std::move(deferred_.front());
+    deferred_.pop_front();
+    deferred_bytes_ -= d.body.size();
+    handlers::handle_publish(*this, d.correlation_id, d.body);
+  }
+  if (deferred_bytes_ <= ctx_.options().limits.max_deferred_publish_bytes) conn_->resume_reading();
+}
+
+}  // namespace ferry::broker
