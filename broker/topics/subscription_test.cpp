@@ -125,7 +125,7 @@ TEST_CASE("extending a lease keeps the delivery", "[topics][subscription]") {
   s.detach(a);
 }
 
-TEST_CASE("nack requeues or dead-letters; max_deliveries dead-letters", "[topics][subscription]") {
+TEST_CASE("nack requeues or dead-letters, max_deliveries dead-letters", "[topics][subscription]") {
   fake_env env;
   recording_sink sink;
   subscription s("s", "t", opts(100, 2), false, env);
