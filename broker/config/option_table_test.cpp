@@ -1,0 +1,96 @@
+#include "broker/config/option_table.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <catch2/catch.hpp>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+using namespace ferry::broker;
+
+namespace {
+
+void collect(const YAML::Node& n, const std::string& prefix, std::map<std::string, std::string>& out) {
+  for (const auto& kv : n) {
+    std::string key = prefix.empty() ? kv.first.as<std::string>() : prefix + "." + kv.first.as<std::string>();
+    if (kv.second.IsMap()) {
+      collect(kv.second, key, out);
+    } else {
+      out[key] = kv.second.Scalar();
+    }
+  }
+}
+
+std::string temp_file(const std::string& content) {
+  auto p = std::filesystem::temp_directory_path() / ("ferry-config-test-" + std::to_string(std::rand()) + ".yaml");
+  std::ofstream(p) << content;
+  return p.string();
+}
+
+}  // namespace
+
+TEST_CASE("config/ferryd.yaml lists every option with its default, and nothing else", "[config]") {
+  std::string path = FERRY_SOURCE_DIR;
+  path.append("/config/ferryd.yaml");
+  auto root = YAML::LoadFile(path);
+  std::map<std::string, std::string> file;
+  collect(root, "", file);
+  std::map<std::string, std::string> table;
+  for (const auto& row : option_table()) table[row.name] = row.default_value();
+  CHECK(file == table);
+}
+
+TEST_CASE("every option's default reads back through its own parser", "[config]") {
+  for (const auto& row : option_table()) {
+    broker_options o;
+    INFO(row.name);
+    CHECK(row.set(o, row.default_value()).empty());
+    CHECK(row.get(o) == row.default_value());
+    CHECK_FALSE(row.description.empty());
+  }
+}
+
+TEST_CASE("config sources: file, environment and assignments, with clear errors", "[config]") {
+  broker_options o;
+  CHECK(load_config_file(temp_file("limits:\n  max_connections: 42\nlog:\n  format: json\n"), o).empty());
+  CHECK(o.limits.max_connections == 42);
+  CHECK(o.log.format == "json");
+
+  auto err = load_config_file(temp_file("limits:\n  max_conections: 42\n"), o);
+  CHECK(err.find("unknown key 'limits.max_conections'") != std::string::npos);
+  err = load_config_file(temp_file("limits:\n  max_frame_bytes: lots\n"), o);
+  CHECK(err.find("limits.max_frame_bytes") != std::string::npos);
+  err = load_config_file(temp_file("log:\n  level: loud\n"), o);
+  CHECK(err.find("not one of") != std::string::npos);
+  CHECK_FALSE(load_config_file("/nonexistent/ferryd.yaml", o).empty());
+
+  ::setenv("FERRY_NET_LISTEN", "127.0.0.1:9999", 1);
+  CHECK(apply_environment(o).empty());
+  ::unsetenv("FERRY_NET_LISTEN");
+  CHECK(o.net.listen == "127.0.0.1:9999");
+
+  CHECK(apply_assignment("memory_topics.timer_tick_ms=5", o).empty());
+  CHECK(o.memory_topics.timer_tick_ms == 5);
+  CHECK_FALSE(apply_assignment("memory_topics.timer_tick_ms=0", o).empty());  // below min
+  CHECK_FALSE(apply_assignment("nope=1", o).empty());
+  CHECK_FALSE(apply_assignment("novalue", o).empty());
+}
+
+TEST_CASE("relations between options are checked", "[config]") {
+  broker_options o;
+  CHECK(check_options(o).empty());
+  o.limits.max_message_bytes = o.limits.max_frame_bytes;
+  CHECK_FALSE(check_options(o).empty());
+}
+
+TEST_CASE("print_config output loads back to the same options", "[config]") {
+  broker_options o;
+  o.limits.max_connections = 7;
+  o.net.listen = "[::1]:0";
+  broker_options back;
+  CHECK(load_config_file(temp_file(print_config(o)), back).empty());
+  CHECK(back.limits.max_connections == 7);
+  CHECK(back.net.listen == "[::1]:0");
+}
