@@ -20,7 +20,7 @@ struct broker_options {
     uint64_t max_outbound_bytes = 64 << 20;
     uint64_t write_timeout_ms = 30'000;
     uint64_t handshake_timeout_ms = 10'000;
-    uint64_t max_deferred_publish_bytes = 8 << 20;
+    uint64_t max_deferred_publish_bytes = 64 << 20;
   } limits;
   struct memory_topics_options {
     uint64_t default_prefetch = 1000;

@@ -16,19 +16,20 @@ bool parse(session& s, uint64_t correlation_id, std::string_view bytes, M& msg, 
   return false;
 }
 
-// Attaches a new consumer of this session to `sub` and answers SubscribeOk. The answer is
-// queued before the first deliveries, which attach() may produce at once.
+// Attaches a new consumer of this session to `sub` and answers SubscribeOk. Deliveries
+// that attach() produces wait in the consumer's outbox until the flush, so the answer
+// goes out first.
 void attach(session& s, uint64_t correlation_id, subscription& sub, const v1::Subscribe& req) {
   const auto& cfg = s.ctx().topics().config();
   uint32_t prefetch = req.prefetch() == 0 ? cfg.default_prefetch : std::min(req.prefetch(), cfg.max_prefetch);
   consumer& c = s.add_consumer(prefetch, req.auto_ack());
+  sub.attach(c);
   v1::SubscribeOk ok;
   ok.set_consumer_id(c.id());
   ok.set_subscription(sub.name());
   ok.set_prefetch(prefetch);
   s.ctx().topics().describe(sub, *ok.mutable_info());
   s.respond(correlation_id, codec::body::subscribe_ok, ok);
-  sub.attach(c);
 }
 
 }  // namespace
@@ -99,7 +100,7 @@ void handle_unsubscribe(session& s, uint64_t correlation_id, std::string_view by
                     "consumer " + std::to_string(req.consumer_id()) + " is not open on this connection");
     return;
   }
-  s.remove_consumer(req.consumer_id());
+  s.remove_consumer(req.consumer_id(), /*write_pending=*/true);
   s.respond(correlation_id, codec::body::unsubscribe_ok, v1::UnsubscribeOk());
 }
 

@@ -41,9 +41,11 @@ void connection::start(connection_handler& handler) {
   handshake_deadline_.expires_after(std::chrono::milliseconds(limits_.handshake_timeout_ms));
   handshake_deadline_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
     if (ec || self->closed_) return;
-    log::net().info("conn {} ({}): no handshake within {} ms, closing", self->id_, self->peer_,
-                    self->limits_.handshake_timeout_ms);
-    self->close();
+    std::string why = "no Hello within " + std::to_string(self->limits_.handshake_timeout_ms) +
+                      " ms (limits.handshake_timeout_ms)";
+    log::net().info("conn {} ({}): {}, closing", self->id_, self->peer_, why);
+    codec::append_error(self->out_, 0, errc::not_handshaken, why);
+    self->close_after_flush();
   });
   asio::co_spawn(socket_.get_executor(), read_loop(shared_from_this()),
                  [self = shared_from_this()](std::exception_ptr e) {

@@ -59,7 +59,8 @@ void server_context::flush() {
     log::topics().warn("message memory {} bytes: publishers {} (high-water mark {} bytes)",
                        reg_.memory().used(), blocked ? "blocked" : "unblocked",
                        reg_.memory().high_watermark());
-    for (auto& [id, s] : std::map(sessions_)) s->on_flow_change(blocked);
+    for (auto& [id, s] : std::map(sessions_))
+      if (s->handshaken()) s->on_flow_change(blocked);
     flush_dirty_sessions();
   }
   flushing_ = false;

@@ -106,12 +106,13 @@ consumer* session::find_consumer(uint64_t cid) {
   return it == consumers_.end() ? nullptr : it->second.get();
 }
 
-void session::remove_consumer(uint64_t cid) {
+void session::remove_consumer(uint64_t cid, bool write_pending) {
   auto it = consumers_.find(cid);
   if (it == consumers_.end()) return;
   consumer& c = *it->second;
   std::erase(dirty_consumers_, &c);
-  c.outbox.clear();  // not yet written: the subscription requeues them below
+  if (write_pending) write_deliveries(c);
+  c.outbox.clear();  // unwritten ones of a manual-ack consumer are requeued by detach()
   if (subscription* s = c.sub()) {
     s->detach(c);
     if (s->ephemeral()) ctx_.topics().remove_ephemeral(s);

@@ -53,8 +53,10 @@ class session final : public connection_handler,
   // ---- consumers (handlers) ----
   consumer& add_consumer(uint32_t prefetch, bool auto_ack);
   consumer* find_consumer(uint64_t id);
-  // Detaches and forgets a consumer (deleting its subscription if ephemeral).
-  void remove_consumer(uint64_t id);
+  // Detaches and forgets a consumer (deleting its subscription if ephemeral). Deliveries
+  // batched for it are written first when write_pending (an orderly Unsubscribe: for
+  // auto_ack consumers they are already settled), else dropped and requeued.
+  void remove_consumer(uint64_t id, bool write_pending = false);
   void detach_all();
 
   // ---- flow control ----

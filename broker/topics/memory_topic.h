@@ -21,6 +21,7 @@ class subscription;
 class memory_topic {
  public:
   struct producer_state {
+    bool any = false;  // whether last_sequence holds an accepted sequence
     uint64_t last_sequence = 0;
     int64_t last_seen = 0;  // steady ms
   };

@@ -202,9 +202,9 @@ ferry::error registry::create_subscription(const v1::CreateSubscription& req,
   subscription_options o;
   if (auto err = resolve(req.options(), o)) return err;
   if (auto* existing = find_subscription(req.name())) {
+    // Compared after defaults are applied: {} and {ack_timeout_ms: <the default>} are the same.
     bool same = !existing->ephemeral() && existing->pattern() == req.pattern() &&
-                requested_options_[req.name()].SerializeAsString() ==
-                    req.options().SerializeAsString();
+                existing->options() == o;
     if (req.if_not_exists() && same) {
       describe(*existing, info);
       return {};
@@ -214,6 +214,9 @@ ferry::error registry::create_subscription(const v1::CreateSubscription& req,
                     (same ? "" : " with a different pattern or options"));
   }
   if (auto err = check_subscription_target(req.pattern(), o)) return err;
+  if (auto* t = find_topic(req.pattern()); t != nullptr && t->temporary())
+    return fail(errc::invalid_argument, "topic " + quoted(req.pattern()) +
+                                            " is temporary: only ephemeral subscriptions may name it");
   requested_options_[req.name()] = req.options();
   auto* s = add_subscription(req.name(), req.pattern(), std::move(o), false);
   changes.push_back({subscription_key(s->name()), subscription_record(*s, req.options())});

@@ -9,6 +9,7 @@ namespace {
 
 constexpr int64_t max_ttl_ms = 100LL * 365 * 24 * 3600 * 1000;
 constexpr int64_t producer_sweep_interval_ms = 1000;
+constexpr size_t max_detail_bytes = 1024;
 
 void add_error(v1::PublishOk& out, uint32_t index, errc code, std::string message) {
   auto* e = out.add_errors();
@@ -64,7 +65,7 @@ void registry::publish(memory_topic& t, const codec::publish_view& pv,
       continue;
     }
     uint64_t sequence = pv.first_sequence + i;
-    if (producer != nullptr && sequence <= producer->last_sequence) {
+    if (producer != nullptr && producer->any && sequence <= producer->last_sequence) {
       ++duplicates;
       continue;
     }
@@ -78,7 +79,10 @@ void registry::publish(memory_topic& t, const codec::publish_view& pv,
     message_ref ref{buf, pv.topic, bytes, wall, expiry(meta, t.options().message_ttl_ms(), now_, wall)};
     for (auto* s : subs) s->enqueue(ref);
     ++accepted;
-    if (producer != nullptr) producer->last_sequence = sequence;
+    if (producer != nullptr) {
+      producer->any = true;
+      producer->last_sequence = sequence;
+    }
   }
   t.published += accepted;
   out.set_accepted(accepted);
@@ -105,7 +109,8 @@ void registry::dead_letter(subscription& from, const message_ref& m, uint32_t de
   b.insert(b.end(), dlt->name().begin(), dlt->name().end());
   b.insert(b.end(), m.bytes.begin(), m.bytes.end());
   codec::append_header_field(b, "ferry-dead-letter-reason", reason);
-  if (!detail.empty()) codec::append_header_field(b, "ferry-dead-letter-detail", detail);
+  if (!detail.empty())  // a client's text: bounded, so a message cannot grow without end
+    codec::append_header_field(b, "ferry-dead-letter-detail", detail.substr(0, max_detail_bytes));
   codec::append_header_field(b, "ferry-original-topic", m.topic);
   codec::append_header_field(b, "ferry-subscription", from.name());
   codec::append_header_field(b, "ferry-delivery-count", std::to_string(delivery_count));
@@ -122,11 +127,15 @@ void registry::dead_letter(subscription& from, const message_ref& m, uint32_t de
                  clock_.wall_ms(), 0};
   if (auto ttl = dlt->options().message_ttl_ms(); ttl != 0) dl.expires_at = now_ + static_cast<int64_t>(ttl);
   ++dead_letter_depth_;
-  for (auto* s : dlt->subscriptions())
-    if (!s->would_reject(dl.size())) s->enqueue(dl);
+  bool taken = false;
+  for (auto* s : dlt->subscriptions()) {
+    if (s->would_reject(dl.size())) continue;  // a full reject-publish dead-letter queue
+    s->enqueue(dl);
+    taken = true;
+  }
   --dead_letter_depth_;
-  ++dlt->published;
-  from.count_dead_letter(true);
+  if (taken) ++dlt->published;
+  from.count_dead_letter(taken);
 }
 
 void registry::tick() {

@@ -136,6 +136,44 @@ TEST_CASE("idempotent publish enqueues a retried sequence once", "[topics][regis
   ok = f.publish("t", {"x"}, "p2", 1);  // another producer has its own sequence
   CHECK(ok.accepted() == 1);
   CHECK(f.reg.find_subscription("s")->ready_count() == 4);
+  ok = f.publish("t", {"zero"}, "p3", 0);  // sequences may start at 0
+  CHECK(ok.accepted() == 1);
+  ok = f.publish("t", {"zero"}, "p3", 0);
+  CHECK(ok.duplicates() == 1);
+}
+
+TEST_CASE("if_not_exists compares subscription options after defaults", "[topics][registry]") {
+  fixture f;
+  f.topic("t");
+  REQUIRE_FALSE(f.sub("s", "t"));
+  v1::CreateSubscription req;
+  req.set_name("s");
+  req.set_pattern("t");
+  req.set_if_not_exists(true);
+  req.mutable_options()->set_ack_timeout_ms(30000);  // the default, spelled out
+  v1::SubscriptionInfo info;
+  meta_changes ch;
+  CHECK_FALSE(f.reg.create_subscription(req, info, ch));
+  req.mutable_options()->set_ack_timeout_ms(5000);
+  CHECK(f.reg.create_subscription(req, info, ch).code == errc::subscription_exists);
+}
+
+TEST_CASE("temporary topics take only ephemeral subscriptions", "[topics][registry]") {
+  fixture f;
+  v1::CreateTopic tmp;
+  tmp.set_name("_inbox.a");
+  tmp.mutable_options()->set_temporary(true);
+  v1::TopicInfo ti;
+  meta_changes ch;
+  REQUIRE_FALSE(f.reg.create_topic(tmp, 3, ti, ch));
+  CHECK(f.sub("durable", "_inbox.a").code == errc::invalid_argument);
+  subscription* eph = nullptr;
+  REQUIRE_FALSE(f.reg.create_ephemeral("_inbox.a", {}, eph));
+  auto& c = f.consumers.emplace_back(std::make_unique<consumer>(1, f.sink, 10, true));
+  eph->attach(*c);
+  f.reg.session_closed(3);  // the owner goes: topic and its subscription with it
+  CHECK(f.reg.find_topic("_inbox.a") == nullptr);
+  CHECK(f.sink.cancelled == std::vector<uint64_t>{1});
 }
 
 TEST_CASE("reject-publish refuses a message for every subscription or none", "[topics][registry]") {

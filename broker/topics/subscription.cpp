@@ -227,7 +227,8 @@ errc subscription::nack(consumer& c, uint64_t delivery_id, bool dead_letter,
 errc subscription::extend(consumer& c, uint64_t delivery_id, int64_t lease_ms, std::string& why) {
   in_flight_entry* e = nullptr;
   if (auto rc = find_current(c, delivery_id, e, why); rc != errc::ok) return rc;
-  e->deadline = env_.now() + (lease_ms > 0 ? lease_ms : opts_.ack_timeout_ms);
+  constexpr int64_t max_lease_ms = 24LL * 3600 * 1000;
+  e->deadline = env_.now() + (lease_ms > 0 ? std::min(lease_ms, max_lease_ms) : opts_.ack_timeout_ms);
   leases_.push(lease{e->deadline, delivery_id >> delivery_count_bits, e->delivery_count});
   return errc::ok;
 }

@@ -52,6 +52,8 @@ struct subscription_options {
   uint64_t max_bytes = 0;     // ready bytes; 0 = unlimited
   bool reject_publish = false;  // overflow policy; false = drop-oldest
   std::string dead_letter_topic;
+
+  bool operator==(const subscription_options&) const = default;
 };
 
 struct subscription_stats {

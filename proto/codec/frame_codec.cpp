@@ -33,7 +33,7 @@ errc parse_frame(std::string_view frame, frame_view& out) {
     if (f.number == 1) {
       if (f.type != wire_type::varint) return errc::malformed_frame;
       out.correlation_id = f.value;
-    } else if (f.type == wire_type::len && f.number >= 2) {
+    } else if (f.type == wire_type::len && f.number >= 2 && f.number < first_envelope_extension) {
       // Every body is a message field; a second one (even the same) is not a valid oneof
       // as we send it, and accepting "last wins" would hide client bugs.
       if (have_body) return errc::malformed_frame;

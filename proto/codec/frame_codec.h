@@ -28,6 +28,9 @@ class MessageLite;
 namespace ferry::codec {
 
 constexpr uint32_t protocol_version = 1;
+// Frame field numbers from here up are envelope extensions, skipped when unknown;
+// below it (from 2) every length-delimited field is a body.
+constexpr uint32_t first_envelope_extension = 1000;
 constexpr size_t frame_header_bytes = 4;
 
 // Field numbers of Frame.body (proto/ferry/v1/frame.proto).
