@@ -111,7 +111,7 @@ void session::remove_consumer(uint64_t cid, bool write_pending) {
   if (it == consumers_.end()) return;
   consumer& c = *it->second;
   std::erase(dirty_consumers_, &c);
-  if (write_pending) write_deliveries(c);
+  if (write_pending && c.auto_ack()) write_deliveries(c);
   c.outbox.clear();  // unwritten ones of a manual-ack consumer are requeued by detach()
   if (subscription* s = c.sub()) {
     s->detach(c);

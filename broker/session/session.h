@@ -54,8 +54,8 @@ class session final : public connection_handler,
   consumer& add_consumer(uint32_t prefetch, bool auto_ack);
   consumer* find_consumer(uint64_t id);
   // Detaches and forgets a consumer (deleting its subscription if ephemeral). Deliveries
-  // batched for it are written first when write_pending (an orderly Unsubscribe: for
-  // auto_ack consumers they are already settled), else dropped and requeued.
+  // batched but unwritten are requeued, except that an orderly Unsubscribe
+  // (write_pending) writes those of an auto_ack consumer: they are already settled.
   void remove_consumer(uint64_t id, bool write_pending = false);
   void detach_all();
 
