@@ -54,7 +54,7 @@ size_t frame_size(uint64_t correlation_id, body kind, size_t body_len) {
 
 void begin_frame(std::vector<uint8_t>& out, uint64_t correlation_id, body kind, size_t body_len) {
   size_t total = frame_size(correlation_id, kind, body_len);
-  out.reserve(out.size() + frame_header_bytes + total);
+  wire::ensure_capacity(out, out.size() + frame_header_bytes + total);
   writer w(out);
   w.be32(static_cast<uint32_t>(total));
   w.varint_field(1, correlation_id);
@@ -336,7 +336,7 @@ void append_publish_frame(std::vector<uint8_t>& out, uint64_t correlation_id,
 void append_publish_message(std::vector<uint8_t>& out, const message_fields& m,
                             std::span<const header_view> headers) {
   size_t n = message_size(m, headers);
-  out.reserve(out.size() + wire::len_field_size(2, n));
+  wire::ensure_capacity(out, out.size() + wire::len_field_size(2, n));
   writer w(out);
   w.len_header(2, n);
   append_message(w, m, headers);
@@ -360,7 +360,7 @@ size_t deliver_body_size(uint64_t consumer_id, size_t entries_bytes) {
 void begin_deliver_frame(std::vector<uint8_t>& out, uint64_t consumer_id, size_t entries_bytes) {
   size_t n = deliver_body_size(consumer_id, entries_bytes);
   begin_frame(out, 0, body::deliver, n);
-  out.reserve(out.size() + n);
+  wire::ensure_capacity(out, out.size() + n);
   writer w(out);
   w.varint_field(1, consumer_id);
 }

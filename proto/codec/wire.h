@@ -12,6 +12,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <algorithm>
 #include <cstring>
 #include <string_view>
 #include <vector>
@@ -42,7 +43,13 @@ constexpr size_t varint_field_size(uint32_t field, uint64_t v) {
   return v == 0 ? 0 : varint_size(make_tag(field, wire_type::varint)) + varint_size(v);
 }
 
-// Appends to a byte vector. The caller reserves; these never check capacity.
+// Grows `v` so it holds at least `needed` bytes, geometrically: appending many frames to
+// one buffer with exact reservations would reallocate (and copy) on every append.
+inline void ensure_capacity(std::vector<uint8_t>& v, size_t needed) {
+  if (v.capacity() < needed) v.reserve(std::max(needed, v.capacity() * 2));
+}
+
+// Appends to a byte vector (growing it as needed).
 class writer {
  public:
   explicit writer(std::vector<uint8_t>& out) : out_(out) {}

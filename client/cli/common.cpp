@@ -1,0 +1,56 @@
+#include "client/cli/common.h"
+
+#include <charconv>
+#include <cstdio>
+
+namespace ferry::cli {
+
+namespace {
+
+// "HOST:PORT", "[v6addr]:PORT". False when malformed.
+bool split_address(const std::string& s, std::string& host, uint16_t& port) {
+  auto colon = s.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == s.size()) return false;
+  host = s.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  unsigned value = 0;
+  const char* first = s.data() + colon + 1;
+  const char* last = s.data() + s.size();
+  auto [ptr, ec] = std::from_chars(first, last, value);
+  if (ec != std::errc() || ptr != last || value == 0 || value > 65535) return false;
+  port = static_cast<uint16_t>(value);
+  return !host.empty();
+}
+
+}  // namespace
+
+std::unique_ptr<client::blocking_client> connect(const globals& g, int& exit_status) {
+  client::client_options opts;
+  if (!split_address(g.broker, opts.host, opts.port)) {
+    exit_status = usage_error("--broker must be HOST:PORT, got '" + g.broker + "'");
+    return nullptr;
+  }
+  opts.client_id = "ferry-cli";
+  opts.request_timeout = std::chrono::milliseconds(g.timeout_ms);
+  opts.connect_timeout = std::min(opts.connect_timeout, opts.request_timeout);
+  auto r = client::blocking_client::connect(std::move(opts));
+  if (!r) {
+    exit_status = fail(r.err());
+    return nullptr;
+  }
+  exit_status = exit_ok;
+  return std::move(r.value());
+}
+
+int fail(const error& e) {
+  std::fprintf(stderr, "error: %s\n", e.to_string().c_str());
+  return exit_error;
+}
+
+int usage_error(const std::string& message) {
+  std::fprintf(stderr, "error: %s\n", message.c_str());
+  return exit_usage;
+}
+
+}  // namespace ferry::cli

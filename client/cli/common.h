@@ -1,0 +1,47 @@
+// Shared pieces of the `ferry` CLI: global options, connecting, error printing and exit
+// codes, and the registration function of each command file.
+//
+// Every command registers its CLI11 subcommand and, when chosen, stores in context::run
+// what main() runs after parsing. Commands talk to the broker through blocking_client,
+// which keeps Asio out of the CLI's compile.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "ferry/client/blocking_client.h"
+
+namespace CLI {
+class App;
+}
+
+namespace ferry::cli {
+
+enum exit_code : int { exit_ok = 0, exit_error = 1, exit_usage = 2 };
+
+struct globals {
+  std::string broker = "127.0.0.1:7411";
+  int64_t timeout_ms = 10000;
+};
+
+struct context {
+  globals g;
+  std::function<int()> run;  // set by the chosen command
+};
+
+// Connects to --broker; on failure prints the error and returns null.
+std::unique_ptr<client::blocking_client> connect(const globals& g, int& exit_status);
+
+// Prints "error: CODE_NAME: message" to stderr; returns exit_error.
+int fail(const error& e);
+// Prints "error: message" to stderr; returns exit_usage.
+int usage_error(const std::string& message);
+
+void add_topic_commands(CLI::App& app, context& ctx);
+void add_sub_admin_commands(CLI::App& sub, context& ctx);
+void add_subscribe_command(CLI::App& app, context& ctx);
+void add_pub_command(CLI::App& app, context& ctx);
+void add_request_command(CLI::App& app, context& ctx);
+
+}  // namespace ferry::cli

@@ -1,0 +1,77 @@
+// ferry: the command-line client of the ferry broker.
+//
+//   ferry [--broker HOST:PORT] [--timeout-ms MS] COMMAND ...
+//   topic create|list|describe|delete    sub create|list|describe|delete
+//   pub TOPIC [MESSAGE]                  sub PATTERN (subscribe)       request TOPIC MESSAGE
+//
+// Exit codes: 0 success, 1 the broker refused or an error happened (printed as
+// "error: CODE: message"), 2 usage error.
+// TODO(client): `consume` and `group` for log topics.
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "client/cli/common.h"
+
+namespace {
+
+bool is_sub_admin_word(const std::string& s) {
+  return s == "create" || s == "list" || s == "describe" || s == "delete" || s == "-h" ||
+         s == "--help";
+}
+
+// `sub` is both the subscription command group and "subscribe": `ferry sub create ...`
+// manages, `ferry sub PATTERN ...` subscribes. CLI11 cannot express a group that is also
+// a command, so the subscribe form is renamed to the `subscribe` command before parsing.
+std::vector<std::string> rewrite_sub(int argc, char** argv) {
+  std::vector<std::string> args(argv, argv + argc);
+  for (size_t i = 1; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "--broker" || a == "--timeout-ms") {
+      ++i;  // its value
+      continue;
+    }
+    if (a.rfind("-", 0) == 0) continue;  // --broker=..., --help
+    if (a == "sub" && i + 1 < args.size() && !is_sub_admin_word(args[i + 1])) args[i] = "subscribe";
+    break;  // the first command word decides
+  }
+  return args;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace ferry::cli;
+  context ctx;
+  CLI::App app{"ferry: command-line client of the ferry message broker", "ferry"};
+  app.require_subcommand(1);
+  app.fallthrough();
+  app.add_option("--broker", ctx.g.broker, "broker address HOST:PORT (env FERRY_BROKER)")
+      ->envname("FERRY_BROKER")
+      ->capture_default_str();
+  app.add_option("--timeout-ms", ctx.g.timeout_ms, "timeout of each request to the broker")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+
+  add_topic_commands(app, ctx);
+  auto* sub = app.add_subcommand(
+      "sub", "manage subscriptions (create|list|describe|delete), or subscribe: sub PATTERN");
+  sub->require_subcommand(1);
+  add_sub_admin_commands(*sub, ctx);
+  add_subscribe_command(app, ctx);
+  add_pub_command(app, ctx);
+  add_request_command(app, ctx);
+
+  std::vector<std::string> args = rewrite_sub(argc, argv);
+  std::vector<char*> cargs;
+  for (auto& a : args)
+    cargs.push_back(a.data());
+  try {
+    app.parse(static_cast<int>(cargs.size()), cargs.data());
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);  // prints help or the parse error
+    return code == 0 ? exit_ok : exit_usage;
+  }
+  return ctx.run ? ctx.run() : exit_usage;
+}

@@ -1,0 +1,196 @@
+// ferry pub TOPIC [MESSAGE]: publish MESSAGE, or one message per line of stdin.
+//
+// Stdin is read in chunks; the complete lines of a chunk go out as one async batch, and
+// a bounded number of batches are in flight, so a large file streams without a round
+// trip per line. The exit status is 0 only after every message was confirmed.
+#include <cerrno>
+#include <condition_variable>
+#include <cstdio>
+#include <mutex>
+
+#include <CLI/CLI.hpp>
+#include <unistd.h>
+
+#include "client/cli/common.h"
+
+namespace ferry::cli {
+
+namespace {
+
+struct pub_args {
+  std::string topic;
+  std::string message;
+  CLI::Option* message_opt = nullptr;
+  std::string key;
+  std::vector<std::string> headers;
+  uint64_t ttl_ms = 0;
+  std::string reply_to, correlation_id;
+  std::string ce_id, ce_source, ce_type, ce_subject;
+  bool verbose = false;
+};
+
+constexpr size_t max_batch_messages = 1000;
+constexpr size_t max_batches_in_flight = 32;
+constexpr size_t max_errors_shown = 10;
+
+// Confirms of the stdin batches, counted on the I/O thread, awaited on the main thread.
+struct tracker {
+  std::mutex m;
+  std::condition_variable cv;
+  size_t in_flight = 0;
+  size_t sent = 0;
+  size_t failed = 0;
+  std::vector<std::string> errors;  // the first few, already formatted
+};
+
+std::string confirm_text(const client::publish_result& r) {
+  if (r.has_offset)
+    return "partition=" + std::to_string(r.partition) + " offset=" + std::to_string(r.offset);
+  return "subscriptions=" + std::to_string(r.subscriptions) + (r.duplicate ? " duplicate" : "");
+}
+
+// Builds the message template (everything but the payload); false on a bad --header.
+bool make_template(const pub_args& a, client::message& m) {
+  m.key = a.key;
+  for (const auto& h : a.headers) {
+    auto eq = h.find('=');
+    if (eq == std::string::npos || eq == 0) return false;
+    m.headers.emplace_back(h.substr(0, eq), h.substr(eq + 1));
+  }
+  m.ttl = std::chrono::milliseconds(a.ttl_ms);
+  m.reply_to = a.reply_to;
+  m.correlation_id = a.correlation_id;
+  m.id = a.ce_id;
+  m.source = a.ce_source;
+  m.type = a.ce_type;
+  m.subject = a.ce_subject;
+  return true;
+}
+
+void on_batch(tracker& t, bool verbose, size_t first_line, size_t count, const error& e,
+              const client::batch_result& r) {
+  std::lock_guard lock(t.m);
+  std::vector<bool> failed(count, false);
+  for (const auto& [index, err] : r.failures) {
+    if (index >= count) continue;
+    failed[index] = true;
+    ++t.failed;
+    if (t.errors.size() < max_errors_shown)
+      t.errors.push_back(err.to_string() + " (line " + std::to_string(first_line + index) + ")");
+  }
+  if (e && r.failures.empty()) {  // the whole batch, without per-message detail
+    t.failed += count;
+    if (t.errors.size() < max_errors_shown) t.errors.push_back(e.to_string());
+  }
+  if (verbose) {
+    for (size_t i = 0; i < count; ++i) {
+      if (failed[i] || e) continue;
+      std::string what = i < r.offsets.size() ? "partition=" + std::to_string(r.partitions[i]) +
+                                                    " offset=" + std::to_string(r.offsets[i])
+                                              : "subscriptions=" + std::to_string(r.subscriptions);
+      std::printf("line %zu: %s\n", first_line + i, what.c_str());
+    }
+    std::fflush(stdout);
+  }
+  --t.in_flight;
+  t.cv.notify_all();
+}
+
+void send_batch(client::blocking_client& c, const pub_args& a, tracker& t,
+                std::vector<client::message>& batch, size_t first_line) {
+  if (batch.empty()) return;
+  size_t n = batch.size();
+  {
+    std::unique_lock lock(t.m);
+    t.cv.wait(lock, [&] { return t.in_flight < max_batches_in_flight; });
+    ++t.in_flight;
+    t.sent += n;
+  }
+  c.publish_batch_async(
+      a.topic, std::move(batch),
+      [&t, verbose = a.verbose, first_line, n](const error& e, const client::batch_result& r) {
+        on_batch(t, verbose, first_line, n, e, r);
+      });
+  batch.clear();
+}
+
+int publish_stdin(client::blocking_client& c, const pub_args& a, const client::message& tmpl) {
+  tracker t;
+  std::vector<client::message> batch;
+  std::string pending;  // bytes after the last newline
+  size_t line = 0, first_line = 1;
+  char buf[64 * 1024];
+  for (;;) {
+    ssize_t n = ::read(0, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return fail(error{std::error_code(errno, std::generic_category()), "reading stdin"});
+    if (n == 0) break;
+    pending.append(buf, static_cast<size_t>(n));
+    size_t start = 0;
+    for (size_t nl; (nl = pending.find('\n', start)) != std::string::npos; start = nl + 1) {
+      client::message m = tmpl;
+      m.payload.assign(pending, start, nl - start);
+      batch.push_back(std::move(m));
+      ++line;
+      if (batch.size() >= max_batch_messages) {
+        send_batch(c, a, t, batch, first_line);
+        first_line = line + 1;
+      }
+    }
+    pending.erase(0, start);
+    send_batch(c, a, t, batch, first_line);  // what this chunk completed goes out now
+    first_line = line + 1;
+  }
+  if (!pending.empty()) {  // a last line without a newline
+    client::message m = tmpl;
+    m.payload = std::move(pending);
+    batch.push_back(std::move(m));
+    send_batch(c, a, t, batch, first_line);
+  }
+  std::unique_lock lock(t.m);
+  t.cv.wait(lock, [&] { return t.in_flight == 0; });
+  if (t.failed == 0) return exit_ok;
+  for (const auto& e : t.errors)
+    std::fprintf(stderr, "error: %s\n", e.c_str());
+  if (t.failed > t.errors.size())
+    std::fprintf(stderr, "error: %zu of %zu messages failed\n", t.failed, t.sent);
+  return exit_error;
+}
+
+int run_pub(const globals& g, const pub_args& a) {
+  client::message tmpl;
+  if (!make_template(a, tmpl)) return usage_error("--header must be KEY=VALUE");
+  int status = exit_ok;
+  auto c = connect(g, status);
+  if (!c) return status;
+  if (a.message_opt->count() == 0) return publish_stdin(*c, a, tmpl);
+  tmpl.payload = a.message;
+  auto r = c->publish(a.topic, std::move(tmpl));
+  if (!r) return fail(r.err());
+  if (a.verbose) std::printf("%s\n", confirm_text(r.value()).c_str());
+  return exit_ok;
+}
+
+}  // namespace
+
+void add_pub_command(CLI::App& app, context& ctx) {
+  auto a = std::make_shared<pub_args>();
+  auto* cmd = app.add_subcommand("pub", "publish MESSAGE, or one message per line of stdin");
+  cmd->add_option("TOPIC", a->topic, "topic to publish to")->required();
+  a->message_opt = cmd->add_option("MESSAGE", a->message, "payload (default: lines of stdin)");
+  cmd->add_option("--key", a->key, "partition key");
+  cmd->add_option("--header", a->headers, "header KEY=VALUE (repeatable)")
+      ->allow_extra_args(false);  // one value per --header, so MESSAGE is not taken
+  cmd->add_option("--ttl-ms", a->ttl_ms, "time to live of the message");
+  cmd->add_option("--reply-to", a->reply_to, "topic for replies");
+  cmd->add_option("--correlation-id", a->correlation_id, "correlation id");
+  cmd->add_option("--ce-id", a->ce_id, "CloudEvents id");
+  cmd->add_option("--ce-source", a->ce_source, "CloudEvents source");
+  cmd->add_option("--ce-type", a->ce_type, "CloudEvents type");
+  cmd->add_option("--ce-subject", a->ce_subject, "CloudEvents subject");
+  cmd->add_flag("--verbose,-v", a->verbose,
+                "print each confirm (subscriptions, or partition and offset for log topics)");
+  cmd->callback([&ctx, a] { ctx.run = [&ctx, a] { return run_pub(ctx.g, *a); }; });
+}
+
+}  // namespace ferry::cli

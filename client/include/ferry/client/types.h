@@ -1,0 +1,167 @@
+// Plain types of libferry's API: what an application publishes and receives, options,
+// results and errors. No Asio here; both the async client (client.h) and the blocking
+// facade (blocking_client.h) use these.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "ferry/v1/admin.pb.h"
+
+#include "proto/codec/errc.h"
+#include "proto/codec/frame_codec.h"
+
+namespace ferry::client {
+
+using ferry::errc;
+using ferry::error;
+namespace v1 = ferry::v1;
+
+// A message to publish. Empty fields are not sent.
+struct message {
+  std::string payload;
+  std::string key;  // partition key (log topics); carried along on memory topics
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::chrono::milliseconds ttl{0};  // 0 = none (the topic's TTL still applies)
+  std::string reply_to;
+  std::string correlation_id;
+  // CloudEvents attributes.
+  std::string id, source, type, subject;
+  int64_t time_ms = 0;
+  std::string content_type, traceparent;
+  int64_t expiry_time_ms = 0;
+
+  message() = default;
+  explicit message(std::string p) : payload(std::move(p)) {}
+};
+
+// A received message. Its views point into the frame it arrived in, which it keeps alive;
+// copy what you need to keep past the delivery's lifetime.
+class delivery {
+ public:
+  uint64_t consumer_id() const { return consumer_id_; }
+  // Which connection of the client it arrived on: a delivery from an earlier connection
+  // can no longer be settled (the broker redelivers it).
+  uint64_t connection_epoch() const { return epoch_; }
+  uint64_t delivery_id() const { return view_.delivery_id; }
+  uint32_t delivery_count() const { return view_.delivery_count; }
+  std::string_view topic() const { return view_.topic; }
+  int64_t timestamp_ms() const { return view_.timestamp_ms; }
+  uint32_t partition() const { return view_.partition; }
+  uint64_t offset() const { return view_.offset; }
+
+  std::string_view payload() const { return fields_.payload; }
+  std::string_view key() const { return fields_.key; }
+  const codec::message_fields& fields() const { return fields_; }
+  // Headers in order (parsed on first call).
+  const std::vector<codec::header_view>& headers() const;
+  // The value of the first header named `key`, if any.
+  std::optional<std::string_view> header(std::string_view key) const;
+
+  // Construction is the client's business.
+  delivery(std::shared_ptr<const std::vector<uint8_t>> frame, uint64_t consumer_id,
+           const codec::delivery_view& view, const codec::message_fields& fields,
+           uint64_t connection_epoch = 0)
+      : frame_(std::move(frame)),
+        consumer_id_(consumer_id),
+        epoch_(connection_epoch),
+        view_(view),
+        fields_(fields) {}
+
+ private:
+  std::shared_ptr<const std::vector<uint8_t>> frame_;
+  uint64_t consumer_id_;
+  uint64_t epoch_;
+  codec::delivery_view view_;
+  codec::message_fields fields_;
+  mutable std::optional<std::vector<codec::header_view>> headers_;
+};
+
+struct publish_result {
+  uint32_t subscriptions = 0;  // memory topics: subscriptions the message was enqueued on
+  bool duplicate = false;      // a retry the broker had already accepted
+  uint32_t partition = 0;      // log topics
+  uint64_t offset = 0;         // log topics
+  bool has_offset = false;     // partition and offset were reported (log topics)
+};
+
+struct batch_result {
+  uint32_t accepted = 0;
+  uint32_t duplicates = 0;
+  uint32_t subscriptions = 0;
+  // Per-message refusals (index into the batch). The batch's error is set only when the
+  // whole batch failed.
+  std::vector<std::pair<uint32_t, error>> failures;
+  std::vector<uint32_t> partitions;  // log topics
+  std::vector<uint64_t> offsets;     // log topics
+};
+
+// A reply to request().
+struct reply {
+  std::string topic;
+  std::string payload;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string correlation_id;
+};
+
+enum class connection_state {
+  connecting,    // first connect or a reconnect attempt under way
+  connected,     // handshake done; subscriptions re-created after a reconnect
+  disconnected,  // connection lost; a reconnect follows after a backoff
+  closed,        // close() was called, or reconnecting is off and the connection was lost
+};
+const char* to_string(connection_state s);
+
+struct credentials {
+  std::string username, password, token;
+};
+
+struct client_options {
+  std::string host = "127.0.0.1";
+  uint16_t port = 7411;
+  std::string client_id;  // default: "libferry-<random>"
+  credentials creds;
+  // Reconnect with jittered exponential backoff between these bounds.
+  bool reconnect = true;
+  std::chrono::milliseconds reconnect_min{50};
+  std::chrono::milliseconds reconnect_max{5000};
+  std::chrono::milliseconds connect_timeout{5000};
+  // A request without an answer after this long fails with errc::timeout.
+  std::chrono::milliseconds request_timeout{30000};
+  // Publish batching: messages published in the same executor turn to the same topic go
+  // out in one Publish frame of at most this many bytes of messages.
+  size_t max_batch_bytes = 256 * 1024;
+  // Messages published but not yet confirmed; past it, publishes wait (back-pressure).
+  size_t max_unconfirmed_bytes = 16 * 1024 * 1024;
+  // Idempotent publishing: a producer id per client and a sequence per message, so
+  // the publishes the client resends after a reconnect are not enqueued twice.
+  bool idempotent = true;
+  // Told of every state change, on the client's executor.
+  std::function<void(connection_state, const error&)> on_state;
+  // Told of broker notices (kind as in the .proto: "FLOW_BLOCKED", "FLOW_UNBLOCKED",
+  // "CONSUMER_CANCELLED", "SHUTTING_DOWN", "CLOSING"), on the client's executor. When
+  // unset, flow and cancel notices are logged to stderr.
+  std::function<void(std::string_view kind, const error&)> on_notice;
+};
+
+// Options of one consumer (Subscribe request).
+struct subscribe_options {
+  std::string subscription;  // empty = ephemeral subscription on `pattern`
+  std::string pattern;
+  uint32_t prefetch = 0;  // 0 = broker default
+  bool auto_ack = false;
+  bool create_if_missing = false;
+  v1::SubscriptionOptions options;  // for ephemeral or created subscriptions
+};
+
+// Called on the client's executor for every delivery of a consumer.
+using delivery_handler = std::function<void(const delivery&)>;
+
+}  // namespace ferry::client
