@@ -39,6 +39,8 @@ void server_context::remove_session(uint64_t id) { sessions_.erase(id); }
 
 void server_context::mark_dirty(session& s) { dirty_.push_back(s.weak_from_this()); }
 
+void server_context::mark_deferring(session& s) { deferring_.push_back(s.weak_from_this()); }
+
 void server_context::flush_dirty_sessions() {
   // Sessions flushed may make others dirty (e.g. draining deferred publishes): loop.
   while (!dirty_.empty()) {
@@ -53,6 +55,15 @@ void server_context::flush() {
   if (flushing_) return;  // a flush point inside a flush: the outer loop picks it up
   flushing_ = true;
   flush_dirty_sessions();
+  // Writing deliveries frees message memory; held publishes then go in, which may fill
+  // it again (they stop at the mark and register again) and produce deliveries: loop.
+  while (!reg_.memory().blocked() && !deferring_.empty()) {
+    auto batch = std::move(deferring_);
+    deferring_.clear();
+    for (auto& w : batch)
+      if (auto s = w.lock()) s->drain_deferred();
+    flush_dirty_sessions();
+  }
   bool blocked = reg_.memory().blocked();
   if (blocked != flow_blocked_) {
     flow_blocked_ = blocked;

@@ -51,6 +51,8 @@ class server_context {
 
   // ---- flush points ----
   void mark_dirty(session& s);
+  // `s` holds publishes back until memory is under the low-water mark again.
+  void mark_deferring(session& s);
   // Writes every dirty session's output, then tells sessions if the memory high-water
   // state changed. Call at the end of every event that may produce output.
   void flush();
@@ -68,6 +70,7 @@ class server_context {
   uint64_t last_session_id_ = 0;
   std::map<uint64_t, std::shared_ptr<session>> sessions_;
   std::vector<std::weak_ptr<session>> dirty_;
+  std::vector<std::weak_ptr<session>> deferring_;
   bool flushing_ = false;
   bool flow_blocked_ = false;
 };

@@ -148,7 +148,6 @@ void session::consumer_cancelled(consumer& c, errc code, std::string_view why) {
 void session::flush() {
   dirty_ = false;
   if (closed_) return;
-  if (!deferred_.empty() && !ctx_.topics().memory().blocked()) drain_deferred();
   for (consumer* c : dirty_consumers_) {
     write_deliveries(*c);
     c->in_dirty_list = false;
@@ -191,7 +190,6 @@ void session::on_flow_change(bool blocked) {
          blocked ? errc::flow_blocked : errc::ok,
          blocked ? "broker memory is over its high-water mark: publishes wait"
                  : "broker memory is back under its low-water mark: publishes flow");
-  if (!blocked) drain_deferred();
 }
 
 void session::publish_or_defer(uint64_t correlation_id, std::string_view body) {
@@ -199,19 +197,22 @@ void session::publish_or_defer(uint64_t correlation_id, std::string_view body) {
     handlers::handle_publish(*this, correlation_id, body);
     return;
   }
+  if (deferred_.empty()) ctx_.mark_deferring(*this);  // the flush point drains it
   deferred_bytes_ += body.size();
   deferred_.push_back({correlation_id, std::string(body)});
-  mark_dirty();  // the flush point drains it if memory is already back under the mark
   if (deferred_bytes_ > ctx_.options().limits.max_deferred_publish_bytes) conn_->pause_reading();
 }
 
 void session::drain_deferred() {
+  if (closed_) return;
+  ctx_.topics().begin_event();
   while (!deferred_.empty() && !ctx_.topics().memory().blocked()) {
     auto d = std::move(deferred_.front());
     deferred_.pop_front();
     deferred_bytes_ -= d.body.size();
     handlers::handle_publish(*this, d.correlation_id, d.body);
   }
+  if (!deferred_.empty()) ctx_.mark_deferring(*this);
   if (deferred_bytes_ <= ctx_.options().limits.max_deferred_publish_bytes) conn_->resume_reading();
 }
 

@@ -65,6 +65,10 @@ class session final : public connection_handler,
   // Handles a Publish now, or holds it back while publishing is blocked.
   void publish_or_defer(uint64_t correlation_id, std::string_view body);
 
+  // Handles held-back publishes while memory is under the mark; registers with the
+  // context again if some remain.
+  void drain_deferred();
+
   // Writes batched deliveries and queued output (server calls this at flush points).
   void flush();
   bool dirty() const { return dirty_; }
@@ -91,7 +95,6 @@ class session final : public connection_handler,
     std::string body;
   };
   void write_deliveries(consumer& c);
-  void drain_deferred();
 
   server_context& ctx_;
   std::shared_ptr<connection> conn_;

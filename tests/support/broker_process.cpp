@@ -46,7 +46,8 @@ broker_process::~broker_process() {
 void broker_process::spawn() {
   int out[2];
   if (::pipe(out) != 0) throw std::runtime_error("pipe failed");
-  std::vector<std::string> argv_s{FERRYD_PATH, "--listen", "127.0.0.1:0", "--data-dir", data_dir_,
+  std::string listen = "127.0.0.1:" + std::to_string(port_);  // 0 the first time
+  std::vector<std::string> argv_s{FERRYD_PATH, "--listen", listen, "--data-dir", data_dir_,
                                   "--log-level", std::getenv("FERRY_TEST_LOG") ? "debug" : "warn"};
   argv_s.insert(argv_s.end(), args_.begin(), args_.end());
   pid_ = ::fork();

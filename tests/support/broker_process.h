@@ -31,7 +31,7 @@ class broker_process {
   int stop(std::chrono::milliseconds grace = std::chrono::seconds(10));
   // kill -9.
   void kill_hard();
-  // Starts again on the same data dir (a new port).
+  // Starts again on the same data dir and the same port (clients can reconnect).
   void restart();
   bool running() const { return pid_ > 0; }
 
