@@ -109,8 +109,18 @@ void subscription::deliver(consumer& c, queued&& q) {
     return;  // at most once: the message is gone once sent
   }
   int64_t deadline = env_.now() + opts_.ack_timeout_ms;
-  leases_.push(lease{deadline, q.seq, count});
   in_flight_.emplace(q.seq, in_flight_entry{std::move(q.msg), &c, deadline, count});
+  push_lease(lease{deadline, q.seq, count});
+}
+
+void subscription::push_lease(const lease& l) {
+  leases_.push(l);
+  constexpr size_t slack = 1024;
+  if (leases_.size() <= 2 * in_flight_.size() + slack) return;
+  std::vector<lease> live;
+  live.reserve(in_flight_.size());
+  for (const auto& [seq, e] : in_flight_) live.push_back(lease{e.deadline, seq, e.delivery_count});
+  leases_ = decltype(leases_)(std::greater<>(), std::move(live));
 }
 
 void subscription::requeue(uint64_t seq, message_ref msg, uint32_t delivery_count) {
@@ -229,7 +239,7 @@ errc subscription::extend(consumer& c, uint64_t delivery_id, int64_t lease_ms, s
   if (auto rc = find_current(c, delivery_id, e, why); rc != errc::ok) return rc;
   constexpr int64_t max_lease_ms = 24LL * 3600 * 1000;
   e->deadline = env_.now() + (lease_ms > 0 ? std::min(lease_ms, max_lease_ms) : opts_.ack_timeout_ms);
-  leases_.push(lease{e->deadline, delivery_id >> delivery_count_bits, e->delivery_count});
+  push_lease(lease{e->deadline, delivery_id >> delivery_count_bits, e->delivery_count});
   return errc::ok;
 }
 

@@ -112,6 +112,7 @@ class subscription {
   uint64_t ready_bytes() const { return ready_bytes_; }
   uint64_t in_flight_count() const { return in_flight_.size(); }
   const subscription_stats& stats() const { return stats_; }
+  size_t lease_entries_for_test() const { return leases_.size(); }
   // The registry counts what became of a message handed to dead_letter().
   void count_dead_letter(bool to_topic) { ++(to_topic ? stats_.dead_lettered : stats_.dropped); }
 
@@ -147,6 +148,7 @@ class subscription {
   // Precondition: `it` is valid.
   void requeue(uint64_t seq, message_ref msg, uint32_t delivery_count);
   void drop_oldest_over_limit();
+  void push_lease(const lease& l);
   bool over_limit() const;
   // Finds the in-flight entry for a settle request; sets `why` and returns non-ok if the
   // attempt is not current for `c`.
@@ -163,7 +165,10 @@ class subscription {
   std::priority_queue<queued, std::vector<queued>, by_seq> redeliver_;  // requeued
   uint64_t ready_bytes_ = 0;
   boost::unordered_flat_map<uint64_t, in_flight_entry> in_flight_;
-  std::priority_queue<lease, std::vector<lease>, std::greater<>> leases_;  // lazy deletion
+  // Lease deadlines, with lazy deletion: settling does not search the heap, so entries of
+  // settled deliveries stay until popped; push_lease() rebuilds the heap from in_flight_
+  // when they outnumber the live ones, which keeps it under 2x in-flight (+ slack).
+  std::priority_queue<lease, std::vector<lease>, std::greater<>> leases_;
 
   std::vector<consumer*> consumers_;
   size_t next_consumer_ = 0;

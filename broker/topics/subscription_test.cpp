@@ -224,6 +224,27 @@ TEST_CASE("TTL: expired messages leave the head and are never delivered", "[topi
   s.detach(a);
 }
 
+TEST_CASE("lease bookkeeping stays bounded by what is in flight", "[topics][subscription]") {
+  fake_env env;
+  recording_sink sink;
+  subscription s("s", "t", opts(30000), false, env);
+  consumer a(1, sink, 10, false);
+  s.attach(a);
+  std::string why;
+  for (int i = 0; i < 20000; ++i) {
+    s.enqueue(make_ref("t", "m"));
+    REQUIRE(s.ack(a, sink.records.back().delivery_id, why) == errc::ok);
+    if (i % 7 == 0) {  // extensions add entries too
+      s.enqueue(make_ref("t", "n"));
+      REQUIRE(s.extend(a, sink.records.back().delivery_id, 60000, why) == errc::ok);
+      REQUIRE(s.ack(a, sink.records.back().delivery_id, why) == errc::ok);
+    }
+  }
+  CHECK(s.in_flight_count() == 0);
+  CHECK(s.lease_entries_for_test() <= 1024 + 2);
+  s.detach(a);
+}
+
 TEST_CASE("settling ids that were never issued is an invalid argument", "[topics][subscription]") {
   fake_env env;
   recording_sink sink;

@@ -1,0 +1,37 @@
+// The broker's side of a benchmark: start ferryd (loopback, temp data dir) and read its
+// CPU time and peak resident memory from /proc.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+
+namespace ferry::bench {
+
+struct broker_stats {
+  double cpu_seconds = 0;       // user + system
+  uint64_t peak_rss_bytes = 0;  // VmHWM
+};
+
+// Zeros when pid is 0 or /proc cannot be read.
+broker_stats read_broker_stats(pid_t pid);
+
+// A ferryd child process on 127.0.0.1:0 with a fresh data dir; stopped (SIGTERM) and
+// its data dir removed on destruction.
+class ferryd_process {
+ public:
+  explicit ferryd_process(const std::string& binary);
+  ~ferryd_process();
+  bool ok() const { return pid_ > 0; }
+  pid_t pid() const { return pid_; }
+  const std::string& host() const { return host_; }
+  uint16_t port() const { return port_; }
+
+ private:
+  pid_t pid_ = -1;
+  std::string host_, dir_;
+  uint16_t port_ = 0;
+};
+
+}  // namespace ferry::bench
