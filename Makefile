@@ -13,7 +13,7 @@ deps:
 	@./scripts/install-deps.sh
 
 $(BUILD_DIR)/build.ninja: | deps
-	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE)
+	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(CMAKE_ARGS)
 
 configure: deps $(BUILD_DIR)/build.ninja
 
@@ -36,8 +36,14 @@ format:
 check-format:
 	git ls-files '*.cpp' '*.h' | xargs clang-format --dry-run -Werror
 
+# The memory-topic workloads against a fresh ferryd, as in docs/BENCHMARKS.md.
+BENCH_WORKLOADS ?= mem-throughput-100B mem-pubsub-100B mem-latency-5k mem-latency-5k-acks mem-fanout-8
+BENCH_ARGS ?= --warmup-s 2 --duration-s 10
 bench: build
-	$(BUILD_DIR)/bench/ferry-bench --help
+	@$(BUILD_DIR)/bench/ferry-bench --list
+	@$(BUILD_DIR)/bench/ferry-bench --header --ferryd $(BUILD_DIR)/broker/ferryd -w $(firstword $(BENCH_WORKLOADS)) $(BENCH_ARGS) 2>/dev/null
+	@for w in $(wordlist 2,99,$(BENCH_WORKLOADS)); do \
+	  $(BUILD_DIR)/bench/ferry-bench --ferryd $(BUILD_DIR)/broker/ferryd -w $$w $(BENCH_ARGS) 2>/dev/null; done
 
 clean:
 	rm -rf $(BUILD_DIR)

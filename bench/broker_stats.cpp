@@ -1,14 +1,14 @@
 #include "bench/broker_stats.h"
 
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <vector>
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 namespace ferry::bench {
 
@@ -22,7 +22,8 @@ broker_stats read_broker_stats(pid_t pid) {
     std::istringstream rest(line.substr(line.rfind(')') + 2));
     std::vector<std::string> f;
     std::string x;
-    while (rest >> x) f.push_back(x);
+    while (rest >> x)
+      f.push_back(x);
     if (f.size() > 12) {
       double ticks = static_cast<double>(::sysconf(_SC_CLK_TCK));
       s.cpu_seconds = (std::stod(f[11]) + std::stod(f[12])) / ticks;
@@ -36,7 +37,8 @@ broker_stats read_broker_stats(pid_t pid) {
 }
 
 ferryd_process::ferryd_process(const std::string& binary) {
-  dir_ = (std::filesystem::temp_directory_path() / ("ferry-bench-" + std::to_string(::getpid()))).string();
+  dir_ = (std::filesystem::temp_directory_path() / ("ferry-bench-" + std::to_string(::getpid())))
+             .string();
   std::filesystem::create_directories(dir_);
   int out[2];
   if (::pipe(out) != 0) return;
@@ -52,7 +54,8 @@ ferryd_process::ferryd_process(const std::string& binary) {
   ::close(out[1]);
   std::string buf;
   char c;
-  while (buf.find('\n') == std::string::npos && ::read(out[0], &c, 1) == 1) buf += c;
+  while (buf.find('\n') == std::string::npos && ::read(out[0], &c, 1) == 1)
+    buf += c;
   ::close(out[0]);
   auto colon = buf.rfind(':');
   const std::string prefix = "listening on ";

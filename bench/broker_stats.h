@@ -2,10 +2,10 @@
 // CPU time and peak resident memory from /proc.
 #pragma once
 
-#include <sys/types.h>
-
 #include <cstdint>
 #include <string>
+
+#include <sys/types.h>
 
 namespace ferry::bench {
 

@@ -8,14 +8,14 @@
 // every subscription checks that it saw each one exactly once.
 //
 // Exit status: 0 when nothing was lost or duplicated, 1 otherwise, 2 on usage errors.
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+
 #include <CLI/CLI.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
-
-#include <cstdio>
-#include <cstring>
-#include <iostream>
 
 #include "bench/broker_stats.h"
 #include "bench/histogram.h"
@@ -44,8 +44,8 @@ const std::vector<workload> workloads = {
      100, 1, false, true, 0},
     {"mem-pubsub-100B", "1 publisher, 1 ephemeral subscription, no acks, max rate", 100, 1, true,
      false, 0},
-    {"mem-latency-5k", "1 publisher at 5,000 msg/s, 1 ephemeral subscription, no acks", 100, 1, true,
-     false, 5000},
+    {"mem-latency-5k", "1 publisher at 5,000 msg/s, 1 ephemeral subscription, no acks", 100, 1,
+     true, false, 5000},
     {"mem-latency-5k-acks", "1 publisher at 5,000 msg/s, 1 durable subscription with acks", 100, 1,
      false, true, 5000},
     {"mem-fanout-8", "1 publisher, 8 ephemeral subscriptions (8 connections), no acks, max rate",
@@ -146,10 +146,11 @@ void run::connect_consumers(uint32_t i) {
     cs.set_name("bench-" + std::to_string(i));
     cs.set_pattern(topic_);
     cs.set_if_not_exists(true);
-    consumer_clients_[i]->async_create_subscription(cs, [this, i](ferry::error e2, v1::SubscriptionInfo) {
-      if (e2) return fail("create subscription: " + e2.to_string());
-      subscribe(i);
-    });
+    consumer_clients_[i]->async_create_subscription(
+        cs, [this, i](ferry::error e2, v1::SubscriptionInfo) {
+          if (e2) return fail("create subscription: " + e2.to_string());
+          subscribe(i);
+        });
   });
 }
 
@@ -195,7 +196,8 @@ void run::on_delivery(sink& k, const fc::delivery& d) {
 }
 
 fc::message run::make(uint64_t seq, int64_t stamp_ns) {
-  if (filler_.size() != s_.w.message_bytes) filler_.assign(std::max<uint32_t>(s_.w.message_bytes, 16), 'x');
+  if (filler_.size() != s_.w.message_bytes)
+    filler_.assign(std::max<uint32_t>(s_.w.message_bytes, 16), 'x');
   fc::message m;
   m.payload = filler_;
   std::memcpy(m.payload.data(), &seq, 8);
@@ -205,7 +207,9 @@ fc::message run::make(uint64_t seq, int64_t stamp_ns) {
 
 void run::begin_phases() {
   t0_ = steady::now();
-  auto secs = [](double s) { return std::chrono::duration_cast<steady::duration>(std::chrono::duration<double>(s)); };
+  auto secs = [](double s) {
+    return std::chrono::duration_cast<steady::duration>(std::chrono::duration<double>(s));
+  };
   window_start_ = t0_ + secs(s_.warmup_s);
   window_end_ = window_start_ + secs(s_.duration_s);
   stop_at_ = window_end_;
@@ -219,7 +223,8 @@ void run::begin_phases() {
 
 uint64_t run::slowest_received() const {
   uint64_t m = next_seq_;
-  for (const auto& k : sinks_) m = std::min(m, k->received);
+  for (const auto& k : sinks_)
+    m = std::min(m, k->received);
   return m;
 }
 
@@ -234,15 +239,19 @@ void run::pump() {
     }
     std::vector<fc::message> batch;
     batch.reserve(s_.batch);
-    int64_t stamp = std::chrono::duration_cast<std::chrono::nanoseconds>(steady::now() - t0_).count();
-    for (uint32_t i = 0; i < s_.batch; ++i) batch.push_back(make(next_seq_++, stamp));
+    int64_t stamp =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(steady::now() - t0_).count();
+    for (uint32_t i = 0; i < s_.batch; ++i)
+      batch.push_back(make(next_seq_++, stamp));
     inflight_ += s_.batch;
-    publisher_->async_publish_batch(topic_, std::move(batch), [this, n = s_.batch](ferry::error e, fc::batch_result r) {
-      inflight_ -= n;
-      confirmed_ += r.accepted;
-      if (e || !r.failures.empty()) publish_errors_ += e ? n : r.failures.size();
-      pump();
-    });
+    publisher_->async_publish_batch(topic_, std::move(batch),
+                                    [this, n = s_.batch](ferry::error e, fc::batch_result r) {
+                                      inflight_ -= n;
+                                      confirmed_ += r.accepted;
+                                      if (e || !r.failures.empty())
+                                        publish_errors_ += e ? n : r.failures.size();
+                                      pump();
+                                    });
   }
   if (stopping_ && inflight_ == 0) io_.stop();
 }
@@ -259,11 +268,12 @@ void run::paced() {
   while (t0_ + period * static_cast<int64_t>(next_seq_) <= now) {
     int64_t due = (period * static_cast<int64_t>(next_seq_)).count();
     ++inflight_;
-    publisher_->async_publish(topic_, make(next_seq_++, due), [this](ferry::error e, fc::publish_result) {
-      --inflight_;
-      ++(e ? publish_errors_ : confirmed_);
-      if (stopping_ && inflight_ == 0) io_.stop();
-    });
+    publisher_->async_publish(topic_, make(next_seq_++, due),
+                              [this](ferry::error e, fc::publish_result) {
+                                --inflight_;
+                                ++(e ? publish_errors_ : confirmed_);
+                                if (stopping_ && inflight_ == 0) io_.stop();
+                              });
   }
   pace_.expires_at(t0_ + period * static_cast<int64_t>(next_seq_));
   pace_.async_wait([this](boost::system::error_code ec) {
@@ -295,10 +305,11 @@ int run::finish_and_report(const ferry::bench::broker_stats& stats) {
                "\"p999\":%llu,\"p9999\":%llu,\"max\":%llu,\"histogram\":%s}}\n",
                s_.w.name.c_str(), (unsigned long long)sent, (unsigned long long)confirmed_,
                (unsigned long long)publish_errors_, rate, (unsigned long long)lost,
-               (unsigned long long)dups, stats.cpu_seconds, (unsigned long long)stats.peak_rss_bytes,
-               (unsigned long long)lat.quantile(0.5), (unsigned long long)lat.quantile(0.99),
-               (unsigned long long)lat.quantile(0.999), (unsigned long long)lat.quantile(0.9999),
-               (unsigned long long)lat.max(), lat.to_json().c_str());
+               (unsigned long long)dups, stats.cpu_seconds,
+               (unsigned long long)stats.peak_rss_bytes, (unsigned long long)lat.quantile(0.5),
+               (unsigned long long)lat.quantile(0.99), (unsigned long long)lat.quantile(0.999),
+               (unsigned long long)lat.quantile(0.9999), (unsigned long long)lat.max(),
+               lat.to_json().c_str());
   return (lost == 0 && dups == 0 && publish_errors_ == 0 && !failed_) ? 0 : 1;
 }
 
@@ -312,7 +323,8 @@ int main(int argc, char** argv) {
   bool list = false, header = false;
   app.add_option("-w,--workload", name, "Workload name (--list shows them)");
   app.add_option("--broker", broker, "HOST:PORT of a running ferryd");
-  app.add_option("--ferryd", ferryd, "Start this ferryd binary (loopback, temp data dir) and measure it");
+  app.add_option("--ferryd", ferryd,
+                 "Start this ferryd binary (loopback, temp data dir) and measure it");
   pid_t pid = 0;
   app.add_option("--broker-pid", pid, "PID of the --broker ferryd, for its CPU and memory figures");
   app.add_option("--warmup-s", s.warmup_s, "Seconds before measuring");
@@ -326,10 +338,12 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   if (list) {
-    for (const auto& w : workloads) std::printf("%-22s %s\n", w.name.c_str(), w.description.c_str());
+    for (const auto& w : workloads)
+      std::printf("%-22s %s\n", w.name.c_str(), w.description.c_str());
     return 0;
   }
-  auto it = std::find_if(workloads.begin(), workloads.end(), [&](const workload& w) { return w.name == name; });
+  auto it = std::find_if(workloads.begin(), workloads.end(),
+                         [&](const workload& w) { return w.name == name; });
   if (it == workloads.end()) {
     std::fprintf(stderr, "ferry-bench: unknown workload '%s' (see --list)\n", name.c_str());
     return 2;
@@ -337,7 +351,9 @@ int main(int argc, char** argv) {
   s.w = *it;
   if (message_bytes != 0) s.w.message_bytes = std::max<uint32_t>(message_bytes, 16);
   if (header) {
-    std::printf("| workload | delivered msg/s | MB/s | p50 µs | p99 µs | p99.9 µs | max µs | lost | dup | broker CPU s | broker peak RSS MiB |\n");
+    std::printf(
+        "| workload | delivered msg/s | MB/s | p50 µs | p99 µs | p99.9 µs | max µs | lost | dup | "
+        "broker CPU s | broker peak RSS MiB |\n");
     std::printf("|---|---|---|---|---|---|---|---|---|---|---|\n");
   }
 
@@ -372,7 +388,8 @@ int main(int argc, char** argv) {
   io.restart();
   guard.cancel();
   auto deadline = steady::now() + std::chrono::seconds(5);
-  while (!r.drained() && steady::now() < deadline) io.run_for(std::chrono::milliseconds(10));
+  while (!r.drained() && steady::now() < deadline)
+    io.run_for(std::chrono::milliseconds(10));
   auto after = ferry::bench::read_broker_stats(pid);
   ferry::bench::broker_stats used{after.cpu_seconds - before.cpu_seconds, after.peak_rss_bytes};
   return r.finish_and_report(used);

@@ -25,7 +25,8 @@ class histogram {
     sum_ += v;
   }
   void merge(const histogram& o) {
-    for (size_t i = 0; i < counts_.size(); ++i) counts_[i] += o.counts_[i];
+    for (size_t i = 0; i < counts_.size(); ++i)
+      counts_[i] += o.counts_[i];
     if (o.total_ != 0 && (total_ == 0 || o.min_ < min_)) min_ = o.min_;
     total_ += o.total_;
     if (o.max_ > max_) max_ = o.max_;
@@ -34,7 +35,9 @@ class histogram {
   uint64_t count() const { return total_; }
   uint64_t max() const { return max_; }
   uint64_t min() const { return min_; }
-  double mean() const { return total_ ? static_cast<double>(sum_) / static_cast<double>(total_) : 0; }
+  double mean() const {
+    return total_ ? static_cast<double>(sum_) / static_cast<double>(total_) : 0;
+  }
 
   // The smallest recorded-bucket value v such that at least q of the values are <= v
   // (reported as the bucket's upper edge, capped at the max).

@@ -1,8 +1,8 @@
 // ferryd: options -> server -> run until a signal.
-#include <CLI/CLI.hpp>
-
 #include <cstdio>
 #include <iostream>
+
+#include <CLI/CLI.hpp>
 
 #include "broker/config/option_table.h"
 #include "broker/core/log.h"
@@ -29,7 +29,8 @@ int main(int argc, char** argv) {
   app.add_option("--data-dir", data_dir, "Data directory (storage.data_dir)");
   app.add_option("--log-level", log_level, "Log level (log.level)");
   app.add_option("--log-format", log_format, "Log format: text or json (log.format)");
-  app.add_option("--set", assignments, "KEY=VALUE for any config key, e.g. --set limits.max_connections=100");
+  app.add_option("--set", assignments,
+                 "KEY=VALUE for any config key, e.g. --set limits.max_connections=100");
   app.add_flag("--print-config", print, "Print the effective configuration as YAML and exit");
   app.add_flag("--check-config", check, "Check the configuration and exit (0 when valid)");
   app.set_version_flag("--version", "ferryd 0.1.0");

@@ -1,10 +1,10 @@
 // Contract tests: both meta_store implementations behave alike; the RocksDB one keeps
 // its records across a reopen.
-#include <catch2/catch.hpp>
-
 #include <filesystem>
 #include <map>
 #include <random>
+
+#include <catch2/catch.hpp>
 
 #include "storage/engine.h"
 
@@ -17,9 +17,11 @@ std::string temp_dir() {
   return p.string();
 }
 
-std::map<std::string, std::string> scan_all(ferry::storage::meta_store& m, std::string_view prefix) {
+std::map<std::string, std::string> scan_all(ferry::storage::meta_store& m,
+                                            std::string_view prefix) {
   std::map<std::string, std::string> out;
-  auto err = m.scan(prefix, [&](std::string_view k, std::string_view v) { out[std::string(k)] = v; });
+  auto err =
+      m.scan(prefix, [&](std::string_view k, std::string_view v) { out[std::string(k)] = v; });
   REQUIRE_FALSE(err);
   return out;
 }

@@ -1,8 +1,8 @@
 // Config sources over the option table: YAML file, environment, key=value assignments.
-#include <yaml-cpp/yaml.h>
-
 #include <cstdlib>
 #include <sstream>
+
+#include <yaml-cpp/yaml.h>
 
 #include "broker/config/option_table.h"
 
@@ -13,7 +13,8 @@ namespace {
 std::string apply_node(const YAML::Node& node, const std::string& prefix, broker_options& opts) {
   if (!node.IsMap()) return (prefix.empty() ? "the file" : prefix) + ": expected a map of keys";
   for (const auto& kv : node) {
-    std::string key = prefix.empty() ? kv.first.as<std::string>() : prefix + "." + kv.first.as<std::string>();
+    std::string key =
+        prefix.empty() ? kv.first.as<std::string>() : prefix + "." + kv.first.as<std::string>();
     if (kv.second.IsMap()) {
       if (auto err = apply_node(kv.second, key, opts); !err.empty()) return err;
       continue;

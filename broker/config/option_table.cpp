@@ -36,7 +36,8 @@ option_row string_row(std::string name, std::string description, string_ref ref,
   r.set = [ref, allowed, n = r.name](broker_options& o, std::string_view v) -> std::string {
     if (!allowed.empty() && std::find(allowed.begin(), allowed.end(), v) == allowed.end()) {
       std::string list;
-      for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+      for (const auto& a : allowed)
+        list += (list.empty() ? "" : ", ") + a;
       return n + ": '" + std::string(v) + "' is not one of " + list;
     }
     if (allowed.empty() && v.empty()) return n + ": must not be empty";
@@ -49,70 +50,91 @@ option_row string_row(std::string name, std::string description, string_ref ref,
 std::vector<option_row> make_table() {
   constexpr uint64_t kib = 1024, mib = 1024 * kib, gib = 1024 * mib;
   std::vector<option_row> t;
-  t.push_back(string_row("net.listen",
+  t.push_back(string_row(
+      "net.listen",
       "Address of the wire-protocol listener, HOST:PORT (port 0 picks a free port; the default "
       "binds loopback only, as ferryd has no authentication yet).",
       [](broker_options& o) -> std::string& { return o.net.listen; }));
-  t.push_back(uint_row("limits.max_frame_bytes", "bytes",
+  t.push_back(uint_row(
+      "limits.max_frame_bytes", "bytes",
       "Largest frame either side may send; a bigger length prefix closes the connection.",
       [](broker_options& o) -> uint64_t& { return o.limits.max_frame_bytes; }, 4 * kib, 1 * gib));
-  t.push_back(uint_row("limits.max_message_bytes", "bytes",
+  t.push_back(uint_row(
+      "limits.max_message_bytes", "bytes",
       "Largest encoded message; bigger messages are refused with MESSAGE_TOO_LARGE.",
       [](broker_options& o) -> uint64_t& { return o.limits.max_message_bytes; }, 1, 1 * gib));
-  t.push_back(uint_row("limits.max_connections", "",
+  t.push_back(uint_row(
+      "limits.max_connections", "",
       "Connections served at once; more are refused with RESOURCE_EXHAUSTED.",
       [](broker_options& o) -> uint64_t& { return o.limits.max_connections; }, 1, 1'000'000));
-  t.push_back(uint_row("limits.max_outbound_bytes", "bytes",
+  t.push_back(uint_row(
+      "limits.max_outbound_bytes", "bytes",
       "Unsent bytes queued for one connection before it is closed as a slow consumer.",
-      [](broker_options& o) -> uint64_t& { return o.limits.max_outbound_bytes; }, 64 * kib, 64 * gib));
-  t.push_back(uint_row("limits.write_timeout_ms", "ms",
+      [](broker_options& o) -> uint64_t& { return o.limits.max_outbound_bytes; }, 64 * kib,
+      64 * gib));
+  t.push_back(uint_row(
+      "limits.write_timeout_ms", "ms",
       "A write to a client that takes longer than this closes it as a slow consumer.",
       [](broker_options& o) -> uint64_t& { return o.limits.write_timeout_ms; }, 10, 3'600'000));
-  t.push_back(uint_row("limits.handshake_timeout_ms", "ms",
+  t.push_back(uint_row(
+      "limits.handshake_timeout_ms", "ms",
       "A connection that sends no Hello within this time is closed.",
       [](broker_options& o) -> uint64_t& { return o.limits.handshake_timeout_ms; }, 10, 3'600'000));
-  t.push_back(uint_row("limits.max_deferred_publish_bytes", "bytes",
+  t.push_back(uint_row(
+      "limits.max_deferred_publish_bytes", "bytes",
       "Publish frames held per connection while memory is over the high-water mark, before "
       "the broker stops reading from that connection.",
-      [](broker_options& o) -> uint64_t& { return o.limits.max_deferred_publish_bytes; }, 0, 1 * gib));
-  t.push_back(uint_row("memory_topics.default_prefetch", "messages",
+      [](broker_options& o) -> uint64_t& { return o.limits.max_deferred_publish_bytes; }, 0,
+      1 * gib));
+  t.push_back(uint_row(
+      "memory_topics.default_prefetch", "messages",
       "Credit window of a consumer that asks for none.",
-      [](broker_options& o) -> uint64_t& { return o.memory_topics.default_prefetch; }, 1, 10'000'000));
-  t.push_back(uint_row("memory_topics.max_prefetch", "messages",
+      [](broker_options& o) -> uint64_t& { return o.memory_topics.default_prefetch; }, 1,
+      10'000'000));
+  t.push_back(uint_row(
+      "memory_topics.max_prefetch", "messages",
       "Largest credit window a consumer may ask for; bigger requests are capped.",
       [](broker_options& o) -> uint64_t& { return o.memory_topics.max_prefetch; }, 1, 100'000'000));
-  t.push_back(uint_row("memory_topics.default_ack_timeout_ms", "ms",
+  t.push_back(uint_row(
+      "memory_topics.default_ack_timeout_ms", "ms",
       "Ack lease of subscriptions that set none; an unsettled delivery is redelivered after it.",
       [](broker_options& o) -> uint64_t& { return o.memory_topics.default_ack_timeout_ms; }, 1,
       86'400'000));
-  t.push_back(uint_row("memory_topics.default_max_deliveries", "",
+  t.push_back(uint_row(
+      "memory_topics.default_max_deliveries", "",
       "Deliveries after which a message is dead-lettered, for subscriptions that set none "
       "(0 = unlimited).",
       [](broker_options& o) -> uint64_t& { return o.memory_topics.default_max_deliveries; }, 0,
       1'000'000));
-  t.push_back(uint_row("memory_topics.dedup_window_ms", "ms",
+  t.push_back(uint_row(
+      "memory_topics.dedup_window_ms", "ms",
       "How long an idle producer's last sequence is remembered for idempotent publishing.",
       [](broker_options& o) -> uint64_t& { return o.memory_topics.dedup_window_ms; }, 0,
       86'400'000));
-  t.push_back(uint_row("memory_topics.memory_high_watermark_bytes", "bytes",
+  t.push_back(uint_row(
+      "memory_topics.memory_high_watermark_bytes", "bytes",
       "Message memory above which publishers are slowed and told so (FLOW_BLOCKED).",
       [](broker_options& o) -> uint64_t& { return o.memory_topics.memory_high_watermark_bytes; },
       1 * mib, 1024 * gib));
-  t.push_back(uint_row("memory_topics.memory_low_watermark_bytes", "bytes",
+  t.push_back(uint_row(
+      "memory_topics.memory_low_watermark_bytes", "bytes",
       "Message memory under which publishers flow again (0 = 80% of the high-water mark).",
       [](broker_options& o) -> uint64_t& { return o.memory_topics.memory_low_watermark_bytes; }, 0,
       1024 * gib));
-  t.push_back(uint_row("memory_topics.timer_tick_ms", "ms",
-      "Resolution of ack-lease and TTL timers.",
+  t.push_back(uint_row(
+      "memory_topics.timer_tick_ms", "ms", "Resolution of ack-lease and TTL timers.",
       [](broker_options& o) -> uint64_t& { return o.memory_topics.timer_tick_ms; }, 1, 1000));
-  t.push_back(string_row("storage.data_dir",
-      "Directory of the broker's RocksDB data (topic and subscription definitions).",
-      [](broker_options& o) -> std::string& { return o.storage.data_dir; }));
-  t.push_back(string_row("log.level", "Log level: trace, debug, info, warn, error, critical or off.",
-      [](broker_options& o) -> std::string& { return o.log.level; },
-      {"trace", "debug", "info", "warn", "error", "critical", "off"}));
+  t.push_back(
+      string_row("storage.data_dir",
+                 "Directory of the broker's RocksDB data (topic and subscription definitions).",
+                 [](broker_options& o) -> std::string& { return o.storage.data_dir; }));
+  t.push_back(string_row("log.level",
+                         "Log level: trace, debug, info, warn, error, critical or off.",
+                         [](broker_options& o) -> std::string& { return o.log.level; },
+                         {"trace", "debug", "info", "warn", "error", "critical", "off"}));
   t.push_back(string_row("log.format", "Log format: text or json (one object per line).",
-      [](broker_options& o) -> std::string& { return o.log.format; }, {"text", "json"}));
+                         [](broker_options& o) -> std::string& { return o.log.format; },
+                         {"text", "json"}));
   return t;
 }
 
@@ -120,7 +142,8 @@ std::vector<option_row> make_table() {
 
 std::string option_row::env_name() const {
   std::string e = "FERRY_";
-  for (char c : name) e += c == '.' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  for (char c : name)
+    e += c == '.' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   return e;
 }
 

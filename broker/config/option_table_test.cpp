@@ -1,20 +1,22 @@
 #include "broker/config/option_table.h"
 
-#include <yaml-cpp/yaml.h>
-
-#include <catch2/catch.hpp>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
 
+#include <catch2/catch.hpp>
+#include <yaml-cpp/yaml.h>
+
 using namespace ferry::broker;
 
 namespace {
 
-void collect(const YAML::Node& n, const std::string& prefix, std::map<std::string, std::string>& out) {
+void collect(const YAML::Node& n, const std::string& prefix,
+             std::map<std::string, std::string>& out) {
   for (const auto& kv : n) {
-    std::string key = prefix.empty() ? kv.first.as<std::string>() : prefix + "." + kv.first.as<std::string>();
+    std::string key =
+        prefix.empty() ? kv.first.as<std::string>() : prefix + "." + kv.first.as<std::string>();
     if (kv.second.IsMap()) {
       collect(kv.second, key, out);
     } else {
@@ -24,7 +26,8 @@ void collect(const YAML::Node& n, const std::string& prefix, std::map<std::strin
 }
 
 std::string temp_file(const std::string& content) {
-  auto p = std::filesystem::temp_directory_path() / ("ferry-config-test-" + std::to_string(std::rand()) + ".yaml");
+  auto p = std::filesystem::temp_directory_path() /
+           ("ferry-config-test-" + std::to_string(std::rand()) + ".yaml");
   std::ofstream(p) << content;
   return p.string();
 }
@@ -38,7 +41,8 @@ TEST_CASE("config/ferryd.yaml lists every option with its default, and nothing e
   std::map<std::string, std::string> file;
   collect(root, "", file);
   std::map<std::string, std::string> table;
-  for (const auto& row : option_table()) table[row.name] = row.default_value();
+  for (const auto& row : option_table())
+    table[row.name] = row.default_value();
   CHECK(file == table);
 }
 
@@ -54,7 +58,8 @@ TEST_CASE("every option's default reads back through its own parser", "[config]"
 
 TEST_CASE("config sources: file, environment and assignments, with clear errors", "[config]") {
   broker_options o;
-  CHECK(load_config_file(temp_file("limits:\n  max_connections: 42\nlog:\n  format: json\n"), o).empty());
+  CHECK(load_config_file(temp_file("limits:\n  max_connections: 42\nlog:\n  format: json\n"), o)
+            .empty());
   CHECK(o.limits.max_connections == 42);
   CHECK(o.log.format == "json");
 

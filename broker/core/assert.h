@@ -5,11 +5,10 @@
 #include <cstdio>
 #include <cstdlib>
 
-#define FERRY_ASSERT(cond, msg)                                                           \
-  do {                                                                                    \
-    if (!(cond)) [[unlikely]] {                                                           \
-      std::fprintf(stderr, "%s:%d: assertion failed: %s (%s)\n", __FILE__, __LINE__, #cond, \
-                   msg);                                                                  \
-      std::abort();                                                                       \
-    }                                                                                     \
+#define FERRY_ASSERT(cond, msg)                                                                   \
+  do {                                                                                            \
+    if (!(cond)) [[unlikely]] {                                                                   \
+      std::fprintf(stderr, "%s:%d: assertion failed: %s (%s)\n", __FILE__, __LINE__, #cond, msg); \
+      std::abort();                                                                               \
+    }                                                                                             \
   } while (0)

@@ -7,7 +7,8 @@ namespace {
 
 std::shared_ptr<spdlog::logger> make(const char* name) {
   // Logs go to stderr: stdout carries the "listening on" line scripts read.
-  auto l = std::make_shared<spdlog::logger>(name, std::make_shared<spdlog::sinks::stderr_sink_mt>());
+  auto l =
+      std::make_shared<spdlog::logger>(name, std::make_shared<spdlog::sinks::stderr_sink_mt>());
   l->set_level(spdlog::level::warn);  // until init(): quiet in unit tests
   return l;
 }
@@ -44,9 +45,17 @@ std::string init(const std::string& level, const std::string& format) {
   return {};
 }
 
-spdlog::logger& server() { return *all().server; }
-spdlog::logger& net() { return *all().net; }
-spdlog::logger& topics() { return *all().topics; }
-spdlog::logger& storage() { return *all().storage; }
+spdlog::logger& server() {
+  return *all().server;
+}
+spdlog::logger& net() {
+  return *all().net;
+}
+spdlog::logger& topics() {
+  return *all().topics;
+}
+spdlog::logger& storage() {
+  return *all().storage;
+}
 
 }  // namespace ferry::broker::log

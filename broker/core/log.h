@@ -2,10 +2,10 @@
 // connection id, topic and subscription where they apply.
 #pragma once
 
-#include <spdlog/spdlog.h>
-
 #include <memory>
 #include <string>
+
+#include <spdlog/spdlog.h>
 
 namespace ferry::broker::log {
 

@@ -1,8 +1,9 @@
 // Topic and subscription management requests.
+#include "ferry/v1/admin.pb.h"
+
 #include "broker/handlers/dispatch.h"
 #include "broker/server/context.h"
 #include "broker/session/session.h"
-#include "ferry/v1/admin.pb.h"
 
 namespace ferry::broker::handlers {
 namespace {
@@ -21,17 +22,18 @@ bool parse(session& s, uint64_t correlation_id, std::string_view bytes, M& msg) 
 template <typename M>
 void answer_when_durable(session& s, uint64_t correlation_id, meta_changes changes, body kind, M ok,
                          std::function<void()> undo = {}) {
-  s.ctx().persist(std::move(changes), [w = s.weak_from_this(), correlation_id, kind,
-                                       ok = std::move(ok), undo = std::move(undo)](ferry::error err) {
-    if (err && undo) undo();
-    auto sp = w.lock();
-    if (!sp) return;
-    if (err) {
-      sp->respond_error(correlation_id, err);
-    } else {
-      sp->respond(correlation_id, kind, ok);
-    }
-  });
+  s.ctx().persist(std::move(changes),
+                  [w = s.weak_from_this(), correlation_id, kind, ok = std::move(ok),
+                   undo = std::move(undo)](ferry::error err) {
+                    if (err && undo) undo();
+                    auto sp = w.lock();
+                    if (!sp) return;
+                    if (err) {
+                      sp->respond_error(correlation_id, err);
+                    } else {
+                      sp->respond(correlation_id, kind, ok);
+                    }
+                  });
 }
 
 void create_topic(session& s, uint64_t cid, std::string_view bytes) {
@@ -83,7 +85,8 @@ void delete_subscription(session& s, uint64_t cid, std::string_view bytes) {
   if (!parse(s, cid, bytes, req)) return;
   bool deleted = false;
   meta_changes changes;
-  if (auto err = s.ctx().topics().delete_subscription(req.name(), req.if_exists(), deleted, changes))
+  if (auto err =
+          s.ctx().topics().delete_subscription(req.name(), req.if_exists(), deleted, changes))
     return s.respond_error(cid, err);
   v1::DeleteSubscriptionOk ok;
   ok.set_deleted(deleted);

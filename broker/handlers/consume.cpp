@@ -1,10 +1,11 @@
 // Consuming: Subscribe, Unsubscribe, Credit, and settling deliveries (Ack, Nack, ExtendLease).
 #include <algorithm>
 
+#include "ferry/v1/consume.pb.h"
+
 #include "broker/handlers/dispatch.h"
 #include "broker/server/context.h"
 #include "broker/session/session.h"
-#include "ferry/v1/consume.pb.h"
 
 namespace ferry::broker::handlers {
 namespace {
@@ -21,7 +22,8 @@ bool parse(session& s, uint64_t correlation_id, std::string_view bytes, M& msg, 
 // goes out first.
 void attach(session& s, uint64_t correlation_id, subscription& sub, const v1::Subscribe& req) {
   const auto& cfg = s.ctx().topics().config();
-  uint32_t prefetch = req.prefetch() == 0 ? cfg.default_prefetch : std::min(req.prefetch(), cfg.max_prefetch);
+  uint32_t prefetch =
+      req.prefetch() == 0 ? cfg.default_prefetch : std::min(req.prefetch(), cfg.max_prefetch);
   consumer& c = s.add_consumer(prefetch, req.auto_ack());
   sub.attach(c);
   v1::SubscribeOk ok;
@@ -53,7 +55,8 @@ void handle_subscribe(session& s, uint64_t correlation_id, std::string_view byte
     attach(s, correlation_id, *sub, req);
     return;
   }
-  if (subscription* sub = reg.find_subscription(req.subscription()); sub != nullptr && !sub->ephemeral()) {
+  if (subscription* sub = reg.find_subscription(req.subscription());
+      sub != nullptr && !sub->ephemeral()) {
     if (!req.pattern().empty() && req.pattern() != sub->pattern()) {
       s.respond_error(correlation_id, errc::subscription_exists,
                       "subscription '" + sub->name() + "' has pattern '" + sub->pattern() +
@@ -79,16 +82,20 @@ void handle_subscribe(session& s, uint64_t correlation_id, std::string_view byte
     return;
   }
   // Durable before the consumer sees a message of it.
-  s.ctx().persist(std::move(changes), [w = s.weak_from_this(), correlation_id, req](ferry::error err) {
-    auto sp = w.lock();
-    if (!sp) return;
-    if (err) {
-      sp->respond_error(correlation_id, err);
-      return;
-    }
-    if (auto* sub = sp->ctx().topics().find_subscription(req.subscription())) attach(*sp, correlation_id, *sub, req);
-    else sp->respond_error(correlation_id, errc::subscription_not_found, "subscription was deleted meanwhile");
-  });
+  s.ctx().persist(std::move(changes),
+                  [w = s.weak_from_this(), correlation_id, req](ferry::error err) {
+                    auto sp = w.lock();
+                    if (!sp) return;
+                    if (err) {
+                      sp->respond_error(correlation_id, err);
+                      return;
+                    }
+                    if (auto* sub = sp->ctx().topics().find_subscription(req.subscription()))
+                      attach(*sp, correlation_id, *sub, req);
+                    else
+                      sp->respond_error(correlation_id, errc::subscription_not_found,
+                                        "subscription was deleted meanwhile");
+                  });
 }
 
 void handle_unsubscribe(session& s, uint64_t correlation_id, std::string_view bytes) {
@@ -96,8 +103,9 @@ void handle_unsubscribe(session& s, uint64_t correlation_id, std::string_view by
   if (!parse(s, correlation_id, bytes, req, "Unsubscribe")) return;
   s.ctx().topics().begin_event();
   if (s.find_consumer(req.consumer_id()) == nullptr) {
-    s.respond_error(correlation_id, errc::unknown_consumer,
-                    "consumer " + std::to_string(req.consumer_id()) + " is not open on this connection");
+    s.respond_error(
+        correlation_id, errc::unknown_consumer,
+        "consumer " + std::to_string(req.consumer_id()) + " is not open on this connection");
     return;
   }
   s.remove_consumer(req.consumer_id(), /*write_pending=*/true);
@@ -143,7 +151,8 @@ void handle_settle(session& s, uint64_t correlation_id, codec::body kind, std::s
   }
   if (c->auto_ack()) {
     s.respond_error(correlation_id, errc::invalid_argument,
-                    "consumer " + std::to_string(consumer_id) + " is auto_ack: its deliveries are settled when sent");
+                    "consumer " + std::to_string(consumer_id) +
+                        " is auto_ack: its deliveries are settled when sent");
     return;
   }
   s.ctx().topics().begin_event();

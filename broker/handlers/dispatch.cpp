@@ -1,9 +1,10 @@
 #include "broker/handlers/dispatch.h"
 
+#include "ferry/v1/session.pb.h"
+
 #include "broker/core/log.h"
 #include "broker/server/context.h"
 #include "broker/session/session.h"
-#include "ferry/v1/session.pb.h"
 
 namespace ferry::broker::handlers {
 
@@ -36,7 +37,9 @@ void dispatch(session& s, const codec::frame_view& f) {
     case body::delete_subscription:
     case body::list_subscriptions:
     case body::describe_subscription: handle_admin(s, f.correlation_id, f.kind, f.bytes); return;
-    case body::hello: s.fail(f.correlation_id, errc::not_handshaken, "Hello was already sent"); return;
+    case body::hello:
+      s.fail(f.correlation_id, errc::not_handshaken, "Hello was already sent");
+      return;
     default:
       s.respond_error(f.correlation_id, errc::unknown_request,
                       "frame body " + std::to_string(static_cast<uint32_t>(f.kind)) +

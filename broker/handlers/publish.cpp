@@ -1,7 +1,8 @@
 // Publish: the data path from a client's frame onto subscriptions.
+#include "ferry/v1/publish.pb.h"
+
 #include "broker/server/context.h"
 #include "broker/session/session.h"
-#include "ferry/v1/publish.pb.h"
 #include "proto/codec/names.h"
 
 namespace ferry::broker::handlers {
@@ -20,7 +21,8 @@ void handle_publish(session& s, uint64_t correlation_id, std::string_view body) 
   memory_topic* t = reg.find_topic(pv.topic);
   if (t == nullptr) {
     if (auto why = names::check_name(pv.topic); !why.empty()) {
-      s.respond_error(correlation_id, errc::invalid_name, "topic name '" + std::string(pv.topic) + "': " + why);
+      s.respond_error(correlation_id, errc::invalid_name,
+                      "topic name '" + std::string(pv.topic) + "': " + why);
     } else {
       s.respond_error(correlation_id, errc::topic_not_found,
                       "topic '" + std::string(pv.topic) + "' does not exist");

@@ -1,12 +1,12 @@
 #include "broker/net/connection.h"
 
+#include <cstring>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
-
-#include <cstring>
 
 #include "broker/core/log.h"
 #include "proto/codec/frame_codec.h"
@@ -53,13 +53,16 @@ void connection::start(connection_handler& handler) {
                    try {
                      std::rethrow_exception(e);
                    } catch (const std::exception& ex) {
-                     log::net().error("conn {}: unexpected exception, closing: {}", self->id_, ex.what());
+                     log::net().error("conn {}: unexpected exception, closing: {}", self->id_,
+                                      ex.what());
                    }
                    self->close();
                  });
 }
 
-void connection::handshake_done() { handshake_deadline_.cancel(); }
+void connection::handshake_done() {
+  handshake_deadline_.cancel();
+}
 
 asio::awaitable<void> connection::read_loop(std::shared_ptr<connection> self) {
   while (!self->closed_ && !self->closing_) {
@@ -96,7 +99,8 @@ bool connection::process_buffer() {
     if (st == codec::split_status::too_large) {
       uint32_t n = wire::read_be32(rbuf_.data() + rbegin_);
       handler_->on_framing_error(errc::frame_too_large,
-                                 "frame of " + std::to_string(n) + " bytes is above max_frame_bytes " +
+                                 "frame of " + std::to_string(n) +
+                                     " bytes is above max_frame_bytes " +
                                      std::to_string(limits_.max_frame_bytes));
       close_after_flush();
       break;
@@ -131,8 +135,9 @@ void connection::make_room() {
 void connection::flush() {
   if (closed_ || out_.empty()) return;
   if (unsent_bytes() > limits_.max_outbound_bytes) {
-    log::net().warn("conn {} ({}): slow consumer, {} bytes unsent (limits.max_outbound_bytes), closing",
-                    id_, peer_, unsent_bytes());
+    log::net().warn(
+        "conn {} ({}): slow consumer, {} bytes unsent (limits.max_outbound_bytes), closing", id_,
+        peer_, unsent_bytes());
     close();
     return;
   }
@@ -143,14 +148,14 @@ void connection::flush() {
   write_deadline_.expires_after(std::chrono::milliseconds(limits_.write_timeout_ms));
   write_deadline_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
     if (ec || !self->write_in_flight_ || self->closed_) return;
-    log::net().warn("conn {} ({}): slow consumer, a write took over {} ms (limits.write_timeout_ms), closing",
-                    self->id_, self->peer_, self->limits_.write_timeout_ms);
+    log::net().warn(
+        "conn {} ({}): slow consumer, a write took over {} ms (limits.write_timeout_ms), closing",
+        self->id_, self->peer_, self->limits_.write_timeout_ms);
     self->close();
   });
-  asio::async_write(socket_, asio::buffer(writing_),
-                    [self = shared_from_this()](boost::system::error_code ec, size_t) {
-                      self->on_written(ec);
-                    });
+  asio::async_write(
+      socket_, asio::buffer(writing_),
+      [self = shared_from_this()](boost::system::error_code ec, size_t) { self->on_written(ec); });
 }
 
 void connection::on_written(const boost::system::error_code& ec) {
@@ -171,9 +176,13 @@ void connection::on_written(const boost::system::error_code& ec) {
   wake_reader();
 }
 
-void connection::wake_reader() { wake_.cancel(); }
+void connection::wake_reader() {
+  wake_.cancel();
+}
 
-void connection::pause_reading() { paused_ = true; }
+void connection::pause_reading() {
+  paused_ = true;
+}
 
 void connection::resume_reading() {
   paused_ = false;

@@ -26,10 +26,12 @@ ferry::error listener::bind(const std::string& address) {
   auto colon = address.rfind(':');
   if (colon == std::string::npos) return fail("expected HOST:PORT");
   std::string host = address.substr(0, colon), port = address.substr(colon + 1);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
   boost::system::error_code ec;
   tcp::resolver resolver(acceptor_.get_executor());
-  auto results = resolver.resolve(host, port, tcp::resolver::passive | tcp::resolver::numeric_service, ec);
+  auto results =
+      resolver.resolve(host, port, tcp::resolver::passive | tcp::resolver::numeric_service, ec);
   if (ec || results.empty()) return fail(ec ? ec.message() : "no address");
   tcp::endpoint ep = results.begin()->endpoint();
   acceptor_.open(ep.protocol(), ec);
@@ -72,7 +74,8 @@ asio::awaitable<void> listener::accept_loop(listener* self) {
       continue;
     }
     ++ctx.counters().connections_accepted;
-    auto conn = std::make_shared<connection>(std::move(socket), self->limits_, ctx.next_session_id());
+    auto conn =
+        std::make_shared<connection>(std::move(socket), self->limits_, ctx.next_session_id());
     auto s = std::make_shared<session>(ctx, conn);
     ctx.add_session(s);
     s->start();
@@ -84,8 +87,9 @@ void listener::refuse(tcp::socket socket) {
   log::net().warn("refusing a connection: limits.max_connections ({}) reached",
                   ctx_.options().limits.max_connections);
   auto frame = std::make_shared<std::vector<uint8_t>>();
-  codec::append_error(*frame, 0, errc::resource_exhausted,
-                      "the broker serves its maximum number of connections (limits.max_connections)");
+  codec::append_error(
+      *frame, 0, errc::resource_exhausted,
+      "the broker serves its maximum number of connections (limits.max_connections)");
   auto sock = std::make_shared<tcp::socket>(std::move(socket));
   asio::async_write(*sock, asio::buffer(*frame), [sock, frame](boost::system::error_code, size_t) {
     boost::system::error_code ignored;

@@ -3,9 +3,9 @@
 // gets a RESOURCE_EXHAUSTED error frame and is closed).
 #pragma once
 
-#include <boost/asio/ip/tcp.hpp>
-
 #include <string>
+
+#include <boost/asio/ip/tcp.hpp>
 
 #include "broker/net/connection.h"
 #include "proto/codec/errc.h"

@@ -35,11 +35,17 @@ void server_context::add_session(std::shared_ptr<session> s) {
   sessions_.emplace(id, std::move(s));
 }
 
-void server_context::remove_session(uint64_t id) { sessions_.erase(id); }
+void server_context::remove_session(uint64_t id) {
+  sessions_.erase(id);
+}
 
-void server_context::mark_dirty(session& s) { dirty_.push_back(s.weak_from_this()); }
+void server_context::mark_dirty(session& s) {
+  dirty_.push_back(s.weak_from_this());
+}
 
-void server_context::mark_deferring(session& s) { deferring_.push_back(s.weak_from_this()); }
+void server_context::mark_deferring(session& s) {
+  deferring_.push_back(s.weak_from_this());
+}
 
 void server_context::flush_dirty_sessions() {
   // Sessions flushed may make others dirty (e.g. draining deferred publishes): loop.

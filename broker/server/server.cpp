@@ -6,12 +6,13 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 
+#include "ferry/v1/session.pb.h"
+
 #include "broker/core/clock.h"
 #include "broker/core/log.h"
 #include "broker/net/listener.h"
 #include "broker/server/context.h"
 #include "broker/session/session.h"
-#include "ferry/v1/session.pb.h"
 
 namespace ferry::broker {
 
@@ -103,7 +104,8 @@ server::~server() {
   // Order matters: sessions detach their consumers from the registry, the registry goes,
   // then storage (after its thread finished every write).
   if (i.ctx) {
-    for (auto& [id, s] : std::map(i.ctx->sessions())) s->detach_all();
+    for (auto& [id, s] : std::map(i.ctx->sessions()))
+      s->detach_all();
     i.lis.reset();
     i.ctx.reset();
   }
@@ -120,8 +122,7 @@ ferry::error server::start() {
   i.reg = std::make_unique<registry>(i.clock, i.topics_config());
   if (auto e = i.reg->load(i.engine->meta())) return e;
   i.ctx = std::make_unique<server_context>(
-      i.opts, *i.reg, *i.engine,
-      [&i](server_context::task t) { asio::post(i.ioc, std::move(t)); },
+      i.opts, *i.reg, *i.engine, [&i](server_context::task t) { asio::post(i.ioc, std::move(t)); },
       [&i](server_context::task t) { asio::post(i.storage_thread, std::move(t)); });
   i.lis = std::make_unique<listener>(i.ioc.get_executor(), *i.ctx, i.limits());
   if (auto e = i.lis->bind(i.opts.net.listen)) return e;
@@ -137,9 +138,13 @@ ferry::error server::start() {
   return {};
 }
 
-std::string server::listen_address() const { return impl_->lis->local_address(); }
+std::string server::listen_address() const {
+  return impl_->lis->local_address();
+}
 
-void server::run() { impl_->ioc.run(); }
+void server::run() {
+  impl_->ioc.run();
+}
 
 void server::stop() {
   asio::post(impl_->ioc, [this] { impl_->begin_stop(); });

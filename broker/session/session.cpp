@@ -2,10 +2,11 @@
 
 #include <google/protobuf/message_lite.h>
 
+#include "ferry/v1/session.pb.h"
+
 #include "broker/core/log.h"
 #include "broker/handlers/dispatch.h"
 #include "broker/server/context.h"
-#include "ferry/v1/session.pb.h"
 
 namespace ferry::broker {
 
@@ -14,7 +15,9 @@ session::session(server_context& ctx, std::shared_ptr<connection> conn)
 
 session::~session() = default;
 
-void session::start() { conn_->start(*this); }
+void session::start() {
+  conn_->start(*this);
+}
 
 void session::set_handshaken(std::string client_id) {
   handshaken_ = true;
@@ -34,7 +37,9 @@ void session::on_frame(std::string_view frame) {
   handlers::dispatch(*this, fv);
 }
 
-void session::on_input_drained() { ctx_.flush(); }
+void session::on_input_drained() {
+  ctx_.flush();
+}
 
 void session::on_framing_error(errc code, const std::string& message) {
   log::net().info("conn {} ({}): {}", id(), conn_->peer(), message);
@@ -121,7 +126,8 @@ void session::remove_consumer(uint64_t cid, bool write_pending) {
 }
 
 void session::detach_all() {
-  while (!consumers_.empty()) remove_consumer(consumers_.begin()->first);
+  while (!consumers_.empty())
+    remove_consumer(consumers_.begin()->first);
 }
 
 // ---- delivery_sink ----
@@ -165,8 +171,8 @@ void session::write_deliveries(consumer& c) {
     size_t entries = 0, end = begin;
     for (; end < c.outbox.size(); ++end) {
       const auto& p = c.outbox[end];
-      codec::delivery_view d{p.delivery_id, p.delivery_count, p.msg.topic, p.msg.timestamp_ms,
-                             p.msg.bytes, 0, 0};
+      codec::delivery_view d{
+          p.delivery_id, p.delivery_count, p.msg.topic, p.msg.timestamp_ms, p.msg.bytes, 0, 0};
       size_t e = codec::deliver_entry_size(codec::delivery_size(d));
       if (end > begin && entries + e > max_entries) break;
       entries += e;
@@ -174,8 +180,8 @@ void session::write_deliveries(consumer& c) {
     codec::begin_deliver_frame(out, c.id(), entries);
     for (size_t i = begin; i < end; ++i) {
       const auto& p = c.outbox[i];
-      codec::delivery_view d{p.delivery_id, p.delivery_count, p.msg.topic, p.msg.timestamp_ms,
-                             p.msg.bytes, 0, 0};
+      codec::delivery_view d{
+          p.delivery_id, p.delivery_count, p.msg.topic, p.msg.timestamp_ms, p.msg.bytes, 0, 0};
       codec::append_delivery(out, d, codec::delivery_size(d));
     }
     begin = end;

@@ -6,11 +6,11 @@
 // the dedup window after the producer's last publish). Broker loop only.
 #pragma once
 
-#include <boost/unordered/unordered_flat_map.hpp>
-
 #include <cstdint>
 #include <string>
 #include <vector>
+
+#include <boost/unordered/unordered_flat_map.hpp>
 
 #include "ferry/v1/admin.pb.h"
 
@@ -42,12 +42,14 @@ class memory_topic {
   // The state of `producer_id`, created on first use.
   producer_state& producer(std::string_view producer_id) {
     auto it = producers_.find(producer_id);
-    if (it == producers_.end()) it = producers_.emplace(std::string(producer_id), producer_state{}).first;
+    if (it == producers_.end())
+      it = producers_.emplace(std::string(producer_id), producer_state{}).first;
     return it->second;
   }
   // Forgets producers idle since before `cutoff` (steady ms).
   void forget_producers_before(int64_t cutoff) {
-    boost::unordered::erase_if(producers_, [&](const auto& p) { return p.second.last_seen < cutoff; });
+    boost::unordered::erase_if(producers_,
+                               [&](const auto& p) { return p.second.last_seen < cutoff; });
   }
   size_t producer_count() const { return producers_.size(); }
 

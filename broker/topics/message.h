@@ -118,8 +118,8 @@ class bytes_ref {
 // A message as queues hold it: views into a shared buffer plus what the broker added.
 struct message_ref {
   bytes_ref buf;
-  std::string_view topic;  // the topic it was published to (inside buf)
-  std::string_view bytes;  // the encoded ferry.v1.Message (inside buf)
+  std::string_view topic;    // the topic it was published to (inside buf)
+  std::string_view bytes;    // the encoded ferry.v1.Message (inside buf)
   int64_t timestamp_ms = 0;  // broker receipt, wall clock
   int64_t expires_at = 0;    // steady ms; 0 = never
 

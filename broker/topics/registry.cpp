@@ -13,7 +13,9 @@ ferry::error fail(errc code, std::string message) {
   return {make_error_code(code), std::move(message)};
 }
 
-std::string quoted(std::string_view s) { return "'" + std::string(s) + "'"; }
+std::string quoted(std::string_view s) {
+  return "'" + std::string(s) + "'";
+}
 
 constexpr int64_t max_ack_timeout_ms = 24LL * 3600 * 1000;
 constexpr int64_t max_ttl_ms = 100LL * 365 * 24 * 3600 * 1000;  // beyond this, "forever"
@@ -22,14 +24,16 @@ constexpr int64_t max_ttl_ms = 100LL * 365 * 24 * 3600 * 1000;  // beyond this, 
 
 registry::registry(const clock& clk, registry_config cfg) : clock_(clk), cfg_(cfg) {
   int64_t low = cfg_.memory_low_watermark_bytes;
-  if (low <= 0 || low > cfg_.memory_high_watermark_bytes) low = cfg_.memory_high_watermark_bytes / 10 * 8;
+  if (low <= 0 || low > cfg_.memory_high_watermark_bytes)
+    low = cfg_.memory_high_watermark_bytes / 10 * 8;
   memory_.set_limits(cfg_.memory_high_watermark_bytes, low);
   begin_event();
   last_producer_sweep_ = now_;
 }
 
 registry::~registry() {
-  for (auto& [name, s] : subscriptions_) s->cancel_consumers(errc::shutting_down, "broker stopping");
+  for (auto& [name, s] : subscriptions_)
+    s->cancel_consumers(errc::shutting_down, "broker stopping");
 }
 
 // ---- recovery ----
@@ -98,7 +102,8 @@ ferry::error registry::create_topic(const v1::CreateTopic& req, uint64_t owner_s
   route_new_topic(ref);
   if (!ref.temporary()) changes.push_back({topic_key(ref.name()), topic_record(ref)});
   describe(ref, info);
-  log::topics().info("topic {} created (memory{})", ref.name(), ref.temporary() ? ", temporary" : "");
+  log::topics().info("topic {} created (memory{})", ref.name(),
+                     ref.temporary() ? ", temporary" : "");
   return {};
 }
 
@@ -143,7 +148,8 @@ void registry::describe(const memory_topic& t, v1::TopicInfo& out) const {
   *out.mutable_options() = t.options();
   out.set_messages_published(t.published);
   out.clear_subscriptions();
-  for (const auto* s : t.subscriptions()) out.add_subscriptions(s->name());
+  for (const auto* s : t.subscriptions())
+    out.add_subscriptions(s->name());
   out.set_producers(t.producer_count());
 }
 
@@ -178,7 +184,8 @@ ferry::error registry::resolve(const v1::SubscriptionOptions& in, subscription_o
   out.dead_letter_topic = in.dead_letter_topic();
   if (!out.dead_letter_topic.empty()) {
     if (auto why = names::check_name(out.dead_letter_topic); !why.empty())
-      return fail(errc::invalid_name, "dead_letter_topic " + quoted(out.dead_letter_topic) + ": " + why);
+      return fail(errc::invalid_name,
+                  "dead_letter_topic " + quoted(out.dead_letter_topic) + ": " + why);
   }
   return {};
 }
@@ -203,8 +210,8 @@ ferry::error registry::create_subscription(const v1::CreateSubscription& req,
   if (auto err = resolve(req.options(), o)) return err;
   if (auto* existing = find_subscription(req.name())) {
     // Compared after defaults are applied: {} and {ack_timeout_ms: <the default>} are the same.
-    bool same = !existing->ephemeral() && existing->pattern() == req.pattern() &&
-                existing->options() == o;
+    bool same =
+        !existing->ephemeral() && existing->pattern() == req.pattern() && existing->options() == o;
     if (req.if_not_exists() && same) {
       describe(*existing, info);
       return {};
@@ -215,8 +222,9 @@ ferry::error registry::create_subscription(const v1::CreateSubscription& req,
   }
   if (auto err = check_subscription_target(req.pattern(), o)) return err;
   if (auto* t = find_topic(req.pattern()); t != nullptr && t->temporary())
-    return fail(errc::invalid_argument, "topic " + quoted(req.pattern()) +
-                                            " is temporary: only ephemeral subscriptions may name it");
+    return fail(errc::invalid_argument,
+                "topic " + quoted(req.pattern()) +
+                    " is temporary: only ephemeral subscriptions may name it");
   requested_options_[req.name()] = req.options();
   auto* s = add_subscription(req.name(), req.pattern(), std::move(o), false);
   changes.push_back({subscription_key(s->name()), subscription_record(*s, req.options())});
@@ -238,7 +246,8 @@ subscription* registry::add_subscription(std::string name, std::string pattern,
 void registry::erase_subscription(const std::string& name) {
   auto it = subscriptions_.find(name);
   auto* raw = it->second.get();
-  for (auto& [tname, t] : topics_) std::erase(t->subscriptions(), raw);
+  for (auto& [tname, t] : topics_)
+    std::erase(t->subscriptions(), raw);
   requested_options_.erase(name);
   subscriptions_.erase(it);
 }
@@ -252,7 +261,8 @@ ferry::error registry::delete_subscription(std::string_view name, bool if_exists
     return fail(errc::subscription_not_found, "subscription " + quoted(name) + " does not exist");
   }
   std::string key(name);
-  s->cancel_consumers(errc::subscription_not_found, "subscription " + quoted(name) + " was deleted");
+  s->cancel_consumers(errc::subscription_not_found,
+                      "subscription " + quoted(name) + " was deleted");
   changes.push_back({subscription_key(key), std::nullopt});
   erase_subscription(key);
   log::topics().info("subscription {} deleted", key);

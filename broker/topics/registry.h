@@ -17,12 +17,13 @@
 #include <string>
 #include <vector>
 
+#include "ferry/v1/admin.pb.h"
+#include "ferry/v1/publish.pb.h"
+
 #include "broker/core/clock.h"
 #include "broker/topics/memory_topic.h"
 #include "broker/topics/message.h"
 #include "broker/topics/subscription.h"
-#include "ferry/v1/admin.pb.h"
-#include "ferry/v1/publish.pb.h"
 #include "proto/codec/frame_codec.h"
 #include "storage/meta_store.h"
 
@@ -56,8 +57,8 @@ class registry final : public subscription_env {
 
   // ---- topics ----
   // `owner_session` makes a temporary topic owned by that session (options.temporary).
-  ferry::error create_topic(const v1::CreateTopic& req, uint64_t owner_session,
-                            v1::TopicInfo& info, meta_changes& changes);
+  ferry::error create_topic(const v1::CreateTopic& req, uint64_t owner_session, v1::TopicInfo& info,
+                            meta_changes& changes);
   // Deleting a topic deletes the subscriptions on exactly its name (their consumers are
   // cancelled); wildcard subscriptions stay.
   ferry::error delete_topic(std::string_view name, bool if_exists, bool& deleted,
@@ -100,9 +101,7 @@ class registry final : public subscription_env {
 
   // Persistence keys.
   static std::string topic_key(std::string_view name) { return "topic/" + std::string(name); }
-  static std::string subscription_key(std::string_view name) {
-    return "sub/" + std::string(name);
-  }
+  static std::string subscription_key(std::string_view name) { return "sub/" + std::string(name); }
 
  private:
   ferry::error check_subscription_target(std::string_view pattern,

@@ -27,7 +27,8 @@ int64_t expiry(const codec::message_meta& meta, uint64_t topic_ttl_ms, int64_t n
     if (at == 0 || t < at) at = t;
   };
   if (topic_ttl_ms != 0) take(now + static_cast<int64_t>(topic_ttl_ms));
-  if (meta.ttl_ms != 0) take(now + static_cast<int64_t>(std::min<uint64_t>(meta.ttl_ms, max_ttl_ms)));
+  if (meta.ttl_ms != 0)
+    take(now + static_cast<int64_t>(std::min<uint64_t>(meta.ttl_ms, max_ttl_ms)));
   if (meta.expiry_time_ms > 0) take(now + std::min(meta.expiry_time_ms - wall, max_ttl_ms));
   return at;
 }
@@ -49,8 +50,8 @@ void registry::publish(memory_topic& t, const codec::publish_view& pv,
     std::string_view bytes = messages[i];
     if (bytes.size() > cfg_.max_message_bytes) {
       add_error(out, i, errc::message_too_large,
-                "message of " + std::to_string(bytes.size()) + " bytes is above max_message_bytes " +
-                    std::to_string(cfg_.max_message_bytes));
+                "message of " + std::to_string(bytes.size()) +
+                    " bytes is above max_message_bytes " + std::to_string(cfg_.max_message_bytes));
       continue;
     }
     codec::message_meta meta;
@@ -76,8 +77,10 @@ void registry::publish(memory_topic& t, const codec::publish_view& pv,
                 "subscription '" + (*full)->name() + "' is full (overflow: reject-publish)");
       continue;
     }
-    message_ref ref{buf, pv.topic, bytes, wall, expiry(meta, t.options().message_ttl_ms(), now_, wall)};
-    for (auto* s : subs) s->enqueue(ref);
+    message_ref ref{buf, pv.topic, bytes, wall,
+                    expiry(meta, t.options().message_ttl_ms(), now_, wall)};
+    for (auto* s : subs)
+      s->enqueue(ref);
     ++accepted;
     if (producer != nullptr) {
       producer->any = true;
@@ -125,7 +128,8 @@ void registry::dead_letter(subscription& from, const message_ref& m, uint32_t de
   std::string_view all = buf.get()->view();
   message_ref dl{buf, all.substr(0, dlt->name().size()), all.substr(dlt->name().size()),
                  clock_.wall_ms(), 0};
-  if (auto ttl = dlt->options().message_ttl_ms(); ttl != 0) dl.expires_at = now_ + static_cast<int64_t>(ttl);
+  if (auto ttl = dlt->options().message_ttl_ms(); ttl != 0)
+    dl.expires_at = now_ + static_cast<int64_t>(ttl);
   ++dead_letter_depth_;
   bool taken = false;
   for (auto* s : dlt->subscriptions()) {
@@ -144,7 +148,8 @@ void registry::tick() {
     if (s->next_deadline() <= now_) s->on_tick();
   if (now_ - last_producer_sweep_ >= producer_sweep_interval_ms) {
     last_producer_sweep_ = now_;
-    for (auto& [name, t] : topics_) t->forget_producers_before(now_ - cfg_.dedup_window_ms);
+    for (auto& [name, t] : topics_)
+      t->forget_producers_before(now_ - cfg_.dedup_window_ms);
   }
 }
 

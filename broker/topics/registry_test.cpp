@@ -235,7 +235,8 @@ TEST_CASE("per-topic TTL expires messages that wait too long", "[topics][registr
   CHECK(s->stats().dropped == 1);  // no dead-letter topic
 }
 
-TEST_CASE("deleting a topic cancels consumers of its exact subscriptions only", "[topics][registry]") {
+TEST_CASE("deleting a topic cancels consumers of its exact subscriptions only",
+          "[topics][registry]") {
   fixture f;
   f.topic("t");
   REQUIRE_FALSE(f.sub("exact", "t"));

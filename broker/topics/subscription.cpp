@@ -119,7 +119,8 @@ void subscription::push_lease(const lease& l) {
   if (leases_.size() <= 2 * in_flight_.size() + slack) return;
   std::vector<lease> live;
   live.reserve(in_flight_.size());
-  for (const auto& [seq, e] : in_flight_) live.push_back(lease{e.deadline, seq, e.delivery_count});
+  for (const auto& [seq, e] : in_flight_)
+    live.push_back(lease{e.deadline, seq, e.delivery_count});
   leases_ = decltype(leases_)(std::greater<>(), std::move(live));
 }
 
@@ -197,7 +198,8 @@ errc subscription::find_current(consumer& c, uint64_t delivery_id, in_flight_ent
   }
   auto& e = it->second;
   if ((e.delivery_count & count_mask) != count || e.owner != &c) {
-    why = "delivery " + std::to_string(delivery_id) + " was superseded: the message was redelivered" +
+    why = "delivery " + std::to_string(delivery_id) +
+          " was superseded: the message was redelivered" +
           (e.owner != &c ? " to another consumer" : "") + " (delivery " +
           std::to_string(e.delivery_count) + ")";
     return errc::stale_delivery;
@@ -238,7 +240,8 @@ errc subscription::extend(consumer& c, uint64_t delivery_id, int64_t lease_ms, s
   in_flight_entry* e = nullptr;
   if (auto rc = find_current(c, delivery_id, e, why); rc != errc::ok) return rc;
   constexpr int64_t max_lease_ms = 24LL * 3600 * 1000;
-  e->deadline = env_.now() + (lease_ms > 0 ? std::min(lease_ms, max_lease_ms) : opts_.ack_timeout_ms);
+  e->deadline =
+      env_.now() + (lease_ms > 0 ? std::min(lease_ms, max_lease_ms) : opts_.ack_timeout_ms);
   push_lease(lease{e->deadline, delivery_id >> delivery_count_bits, e->delivery_count});
   return errc::ok;
 }
@@ -275,8 +278,7 @@ void subscription::on_tick() {
 int64_t subscription::next_deadline() const {
   int64_t t = std::numeric_limits<int64_t>::max();
   if (!leases_.empty()) t = leases_.top().deadline;
-  if (has_ready() && peek_ready().msg.expires_at != 0)
-    t = std::min(t, peek_ready().msg.expires_at);
+  if (has_ready() && peek_ready().msg.expires_at != 0) t = std::min(t, peek_ready().msg.expires_at);
   return t;
 }
 

@@ -15,13 +15,13 @@
 // it. Runs on the broker loop only; time comes from subscription_env, never a syscall.
 #pragma once
 
-#include <boost/unordered/unordered_flat_map.hpp>
-
 #include <cstdint>
 #include <deque>
 #include <queue>
 #include <string>
 #include <vector>
+
+#include <boost/unordered/unordered_flat_map.hpp>
 
 #include "broker/topics/consumer.h"
 #include "broker/topics/message.h"
@@ -48,8 +48,8 @@ class subscription_env {
 struct subscription_options {
   uint32_t max_deliveries = 0;  // 0 = unlimited
   int64_t ack_timeout_ms = 30000;
-  uint64_t max_messages = 0;  // ready messages; 0 = unlimited
-  uint64_t max_bytes = 0;     // ready bytes; 0 = unlimited
+  uint64_t max_messages = 0;    // ready messages; 0 = unlimited
+  uint64_t max_bytes = 0;       // ready bytes; 0 = unlimited
   bool reject_publish = false;  // overflow policy; false = drop-oldest
   std::string dead_letter_topic;
 

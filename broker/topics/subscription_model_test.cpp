@@ -6,12 +6,12 @@
 // - a consumer never holds more unsettled deliveries than its prefetch;
 // - a message is in flight to at most one consumer at a time, and delivery counts grow by one;
 // - a settle request succeeds exactly when its attempt is current (else STALE_DELIVERY).
-#include <rapidcheck/catch.h>
-
-#include <catch2/catch.hpp>
 #include <map>
 #include <memory>
 #include <set>
+
+#include <catch2/catch.hpp>
+#include <rapidcheck/catch.h>
 
 #include "broker/topics/subscription.h"
 #include "broker/topics/testing.h"
@@ -48,7 +48,9 @@ struct op {
   int b;
 };
 
-void showValue(const op& o, std::ostream& os) { os << "{" << o.kind << "," << o.a << "," << o.b << "}"; }
+void showValue(const op& o, std::ostream& os) {
+  os << "{" << o.kind << "," << o.a << "," << o.b << "}";
+}
 
 class harness {
  public:
@@ -79,7 +81,10 @@ class harness {
           observe();
         }
         break;
-      case 1: case 2: case 3: case 4: settle(o); break;
+      case 1:
+      case 2:
+      case 3:
+      case 4: settle(o); break;
       case 5:
         env_.t += o.a % (ack_timeout_ + 20);
         for (auto& at : attempts_)
@@ -153,7 +158,8 @@ class harness {
       RC_ASSERT(r.delivery_count == previous + 1);
       if (max_deliveries_ != 0) RC_ASSERT(r.delivery_count <= max_deliveries_);
       size_t slot = slot_of(r.consumer_id);
-      attempts_.push_back({r.delivery_id, payload, slot, r.consumer_id, env_.t + ack_timeout_, true});
+      attempts_.push_back(
+          {r.delivery_id, payload, slot, r.consumer_id, env_.t + ack_timeout_, true});
     }
   }
 
@@ -220,13 +226,15 @@ TEST_CASE("subscription keeps its at-least-once contract under random operations
   rc::prop("model", [] {
     uint32_t max_deliveries = *rc::gen::element<uint32_t>(0, 1, 2, 3, 5);
     int64_t ack_timeout = *rc::gen::inRange<int64_t>(10, 200);
-    auto prefetches = *rc::gen::container<std::vector<uint32_t>>(
-        *rc::gen::inRange<size_t>(1, 4), rc::gen::inRange<uint32_t>(1, 6));
-    auto ops = *rc::gen::container<std::vector<op>>(rc::gen::build<op>(
-        rc::gen::set(&op::kind, rc::gen::inRange(0, 7)), rc::gen::set(&op::a, rc::gen::inRange(0, 1000)),
-        rc::gen::set(&op::b, rc::gen::inRange(0, 1000))));
+    auto prefetches = *rc::gen::container<std::vector<uint32_t>>(*rc::gen::inRange<size_t>(1, 4),
+                                                                 rc::gen::inRange<uint32_t>(1, 6));
+    auto ops = *rc::gen::container<std::vector<op>>(
+        rc::gen::build<op>(rc::gen::set(&op::kind, rc::gen::inRange(0, 7)),
+                           rc::gen::set(&op::a, rc::gen::inRange(0, 1000)),
+                           rc::gen::set(&op::b, rc::gen::inRange(0, 1000))));
     harness h(max_deliveries, ack_timeout, prefetches);
-    for (const auto& o : ops) h.run(o);
+    for (const auto& o : ops)
+      h.run(o);
     h.drain_and_check();
   });
 }

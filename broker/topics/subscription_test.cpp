@@ -37,11 +37,13 @@ subscription_options opts(int64_t ack_timeout_ms = 100, uint32_t max_deliveries 
 
 }  // namespace
 
-TEST_CASE("a subscription delivers in order within the consumer's credit", "[topics][subscription]") {
+TEST_CASE("a subscription delivers in order within the consumer's credit",
+          "[topics][subscription]") {
   fake_env env;
   recording_sink sink;
   subscription s("s", "t", opts(), false, env);
-  for (int i = 0; i < 5; ++i) s.enqueue(make_ref("t", "m" + std::to_string(i)));
+  for (int i = 0; i < 5; ++i)
+    s.enqueue(make_ref("t", "m" + std::to_string(i)));
   consumer c(1, sink, 3, false);
   s.attach(c);
   REQUIRE(sink.records.size() == 3);
@@ -64,7 +66,8 @@ TEST_CASE("competing consumers share a subscription round robin", "[topics][subs
   consumer a(1, sink, 10, false), b(2, sink, 10, false);
   s.attach(a);
   s.attach(b);
-  for (int i = 0; i < 4; ++i) s.enqueue(make_ref("t", std::to_string(i)));
+  for (int i = 0; i < 4; ++i)
+    s.enqueue(make_ref("t", std::to_string(i)));
   REQUIRE(sink.records.size() == 4);
   CHECK(sink.records[0].consumer_id == 1);
   CHECK(sink.records[1].consumer_id == 2);
@@ -74,8 +77,9 @@ TEST_CASE("competing consumers share a subscription round robin", "[topics][subs
   s.detach(b);
 }
 
-TEST_CASE("an expired lease requeues the message with a higher delivery count and refuses the old ack",
-          "[topics][subscription]") {
+TEST_CASE(
+    "an expired lease requeues the message with a higher delivery count and refuses the old ack",
+    "[topics][subscription]") {
   fake_env env;
   recording_sink sink;
   subscription s("s", "t", opts(100), false, env);
@@ -157,7 +161,8 @@ TEST_CASE("detaching a consumer requeues its deliveries in order", "[topics][sub
   subscription s("s", "t", opts(), false, env);
   consumer a(1, sink, 10, false);
   s.attach(a);
-  for (int i = 0; i < 3; ++i) s.enqueue(make_ref("t", std::to_string(i)));
+  for (int i = 0; i < 3; ++i)
+    s.enqueue(make_ref("t", std::to_string(i)));
   s.detach(a);
   CHECK(s.ready_count() == 3);
   consumer b(2, sink, 10, false);
@@ -176,7 +181,8 @@ TEST_CASE("auto_ack consumers are bounded by credit they return", "[topics][subs
   subscription s("s", "t", opts(), false, env);
   consumer a(1, sink, 2, true);
   s.attach(a);
-  for (int i = 0; i < 5; ++i) s.enqueue(make_ref("t", std::to_string(i)));
+  for (int i = 0; i < 5; ++i)
+    s.enqueue(make_ref("t", std::to_string(i)));
   CHECK(sink.records.size() == 2);
   CHECK(s.in_flight_count() == 0);
   s.add_credit(a, 2);
@@ -185,12 +191,14 @@ TEST_CASE("auto_ack consumers are bounded by credit they return", "[topics][subs
   CHECK(s.ready_count() == 1);  // nothing requeued: auto-acked deliveries are gone
 }
 
-TEST_CASE("limits: drop-oldest dead-letters the head, reject-publish refuses", "[topics][subscription]") {
+TEST_CASE("limits: drop-oldest dead-letters the head, reject-publish refuses",
+          "[topics][subscription]") {
   fake_env env;
   auto o = opts();
   o.max_messages = 2;
   subscription s("s", "t", o, false, env);
-  for (int i = 0; i < 4; ++i) s.enqueue(make_ref("t", std::to_string(i)));
+  for (int i = 0; i < 4; ++i)
+    s.enqueue(make_ref("t", std::to_string(i)));
   CHECK(s.ready_count() == 2);
   REQUIRE(env.dead_letters.size() == 2);
   CHECK(env.dead_letters[0].payload == "0");
@@ -205,7 +213,8 @@ TEST_CASE("limits: drop-oldest dead-letters the head, reject-publish refuses", "
   CHECK(r.would_reject(60));
 }
 
-TEST_CASE("TTL: expired messages leave the head and are never delivered", "[topics][subscription]") {
+TEST_CASE("TTL: expired messages leave the head and are never delivered",
+          "[topics][subscription]") {
   fake_env env;
   recording_sink sink;
   subscription s("s", "t", opts(), false, env);

@@ -24,7 +24,8 @@ class recording_sink final : public delivery_sink {
   };
   void deliver(consumer& c, const message_ref& m, uint64_t delivery_id,
                uint32_t delivery_count) override {
-    record r{c.id(), delivery_id, delivery_count, std::string(m.topic), {}, {}, std::string(m.bytes)};
+    record r{c.id(), delivery_id, delivery_count,      std::string(m.topic),
+             {},     {},          std::string(m.bytes)};
     codec::message_fields f;
     std::vector<codec::header_view> hs;
     (void)codec::parse_message(r.bytes, f, &hs);
@@ -40,7 +41,8 @@ class recording_sink final : public delivery_sink {
     std::vector<codec::header_view> hs;
     (void)codec::parse_message(records.at(i).bytes, f, &hs);
     std::vector<std::pair<std::string, std::string>> out;
-    for (auto& h : hs) out.emplace_back(h.key, h.value);
+    for (auto& h : hs)
+      out.emplace_back(h.key, h.value);
     return out;
   }
   std::vector<record> records;

@@ -27,12 +27,9 @@ const char* kind_name(v1::TopicKind k) {
 
 const char* fsync_name(v1::FsyncPolicy p) {
   switch (p) {
-    case v1::FSYNC_INTERVAL:
-      return "interval";
-    case v1::FSYNC_NEVER:
-      return "never";
-    default:
-      return "always";
+    case v1::FSYNC_INTERVAL: return "interval";
+    case v1::FSYNC_NEVER: return "never";
+    default: return "always";
   }
 }
 

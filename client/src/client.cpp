@@ -14,24 +14,15 @@ namespace {
 // The response kind of each management request.
 codec::body response_kind(codec::body request) {
   switch (request) {
-    case codec::body::create_topic:
-      return codec::body::topic_info;
-    case codec::body::describe_topic:
-      return codec::body::topic_info;
-    case codec::body::delete_topic:
-      return codec::body::delete_topic_ok;
-    case codec::body::list_topics:
-      return codec::body::topic_list;
-    case codec::body::create_subscription:
-      return codec::body::subscription_info;
-    case codec::body::describe_subscription:
-      return codec::body::subscription_info;
-    case codec::body::delete_subscription:
-      return codec::body::delete_subscription_ok;
-    case codec::body::list_subscriptions:
-      return codec::body::subscription_list;
-    default:
-      return codec::body::none;
+    case codec::body::create_topic: return codec::body::topic_info;
+    case codec::body::describe_topic: return codec::body::topic_info;
+    case codec::body::delete_topic: return codec::body::delete_topic_ok;
+    case codec::body::list_topics: return codec::body::topic_list;
+    case codec::body::create_subscription: return codec::body::subscription_info;
+    case codec::body::describe_subscription: return codec::body::subscription_info;
+    case codec::body::delete_subscription: return codec::body::delete_subscription_ok;
+    case codec::body::list_subscriptions: return codec::body::subscription_list;
+    default: return codec::body::none;
   }
 }
 
@@ -62,14 +53,10 @@ void fail_without_client(const std::shared_ptr<detail::consumer_state>& s, void_
 
 const char* to_string(connection_state s) {
   switch (s) {
-    case connection_state::connecting:
-      return "connecting";
-    case connection_state::connected:
-      return "connected";
-    case connection_state::disconnected:
-      return "disconnected";
-    case connection_state::closed:
-      return "closed";
+    case connection_state::connecting: return "connecting";
+    case connection_state::connected: return "connected";
+    case connection_state::disconnected: return "disconnected";
+    case connection_state::closed: return "closed";
   }
   return "unknown";
 }

@@ -36,31 +36,23 @@ void client_impl::handle_push(const codec::frame_view& f) {
       subscriber_.on_deliver(std::move(buf));
       break;
     }
-    case codec::body::notice:
-      handle_notice(f.bytes);
-      break;
+    case codec::body::notice: handle_notice(f.bytes); break;
     case codec::body::error:
       // A fatal error just before the broker closes: it is the disconnect's reason.
       drop_connection(error_from_body(f.bytes));
       break;
-    default:
-      break;  // pushes we do not know are tolerated
+    default: break;  // pushes we do not know are tolerated
   }
 }
 
 namespace {
 errc default_code(v1::Notice::Kind kind) {
   switch (kind) {
-    case v1::Notice::FLOW_BLOCKED:
-      return errc::flow_blocked;
-    case v1::Notice::CONSUMER_CANCELLED:
-      return errc::unknown_consumer;
-    case v1::Notice::SHUTTING_DOWN:
-      return errc::shutting_down;
-    case v1::Notice::CLOSING:
-      return errc::disconnected;
-    default:
-      return errc::ok;
+    case v1::Notice::FLOW_BLOCKED: return errc::flow_blocked;
+    case v1::Notice::CONSUMER_CANCELLED: return errc::unknown_consumer;
+    case v1::Notice::SHUTTING_DOWN: return errc::shutting_down;
+    case v1::Notice::CLOSING: return errc::disconnected;
+    default: return errc::ok;
   }
 }
 }  // namespace
@@ -90,8 +82,7 @@ void client_impl::handle_notice(std::string_view body) {
       notice(kind, e);
       on_closing_notice(e);
       break;
-    default:
-      break;
+    default: break;
   }
 }
 

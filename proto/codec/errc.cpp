@@ -109,7 +109,7 @@ errc errc_from_wire(int code) noexcept {
 
 std::string error::to_string() const {
   std::string s = code.category() == ferry_category() ? errc_name(static_cast<errc>(code.value()))
-                                                       : code.message();
+                                                      : code.message();
   if (!message.empty()) {
     s += ": ";
     s += message;

@@ -1,7 +1,8 @@
+#include "proto/codec/errc.h"
+
 #include <catch2/catch.hpp>
 
 #include "ferry/v1/errors.pb.h"
-#include "proto/codec/errc.h"
 
 TEST_CASE("errc mirrors ferry.v1.ErrorCode number for number and name for name", "[proto][errc]") {
   const auto* desc = ferry::v1::ErrorCode_descriptor();

@@ -182,8 +182,7 @@ size_t str_size(uint32_t field_number, std::string_view s) {
 
 }  // namespace
 
-errc parse_message(std::string_view message, message_fields& m,
-                   std::vector<header_view>* headers) {
+errc parse_message(std::string_view message, message_fields& m, std::vector<header_view>* headers) {
   m = {};
   reader r(message);
   field f;
@@ -191,8 +190,14 @@ errc parse_message(std::string_view message, message_fields& m,
     bool is_len = f.type == wire_type::len;
     bool is_varint = f.type == wire_type::varint;
     switch (f.number) {
-      case f_payload: if (!is_len) return errc::malformed_frame; m.payload = f.bytes; break;
-      case f_key: if (!is_len) return errc::malformed_frame; m.key = f.bytes; break;
+      case f_payload:
+        if (!is_len) return errc::malformed_frame;
+        m.payload = f.bytes;
+        break;
+      case f_key:
+        if (!is_len) return errc::malformed_frame;
+        m.key = f.bytes;
+        break;
       case f_headers:
         if (!is_len) return errc::malformed_frame;
         if (headers != nullptr) {
@@ -201,16 +206,34 @@ errc parse_message(std::string_view message, message_fields& m,
           headers->push_back(h);
         }
         break;
-      case f_ttl_ms: if (!is_varint) return errc::malformed_frame; m.ttl_ms = f.value; break;
-      case f_reply_to: if (!is_len) return errc::malformed_frame; m.reply_to = f.bytes; break;
+      case f_ttl_ms:
+        if (!is_varint) return errc::malformed_frame;
+        m.ttl_ms = f.value;
+        break;
+      case f_reply_to:
+        if (!is_len) return errc::malformed_frame;
+        m.reply_to = f.bytes;
+        break;
       case f_correlation_id:
         if (!is_len) return errc::malformed_frame;
         m.correlation_id = f.bytes;
         break;
-      case f_id: if (!is_len) return errc::malformed_frame; m.id = f.bytes; break;
-      case f_source: if (!is_len) return errc::malformed_frame; m.source = f.bytes; break;
-      case f_type: if (!is_len) return errc::malformed_frame; m.type = f.bytes; break;
-      case f_subject: if (!is_len) return errc::malformed_frame; m.subject = f.bytes; break;
+      case f_id:
+        if (!is_len) return errc::malformed_frame;
+        m.id = f.bytes;
+        break;
+      case f_source:
+        if (!is_len) return errc::malformed_frame;
+        m.source = f.bytes;
+        break;
+      case f_type:
+        if (!is_len) return errc::malformed_frame;
+        m.type = f.bytes;
+        break;
+      case f_subject:
+        if (!is_len) return errc::malformed_frame;
+        m.subject = f.bytes;
+        break;
       case f_time_ms:
         if (!is_varint) return errc::malformed_frame;
         m.time_ms = static_cast<int64_t>(f.value);
@@ -219,7 +242,10 @@ errc parse_message(std::string_view message, message_fields& m,
         if (!is_len) return errc::malformed_frame;
         m.content_type = f.bytes;
         break;
-      case f_traceparent: if (!is_len) return errc::malformed_frame; m.traceparent = f.bytes; break;
+      case f_traceparent:
+        if (!is_len) return errc::malformed_frame;
+        m.traceparent = f.bytes;
+        break;
       case f_expiry_time_ms:
         if (!is_varint) return errc::malformed_frame;
         m.expiry_time_ms = static_cast<int64_t>(f.value);
@@ -228,8 +254,7 @@ errc parse_message(std::string_view message, message_fields& m,
         if (!is_varint) return errc::malformed_frame;
         m.not_before_ms = static_cast<int64_t>(f.value);
         break;
-      default:
-        break;
+      default: break;
     }
   }
   return r.ok() ? errc::ok : errc::malformed_frame;
@@ -237,7 +262,8 @@ errc parse_message(std::string_view message, message_fields& m,
 
 size_t message_size(const message_fields& m, std::span<const header_view> headers) {
   size_t n = str_size(f_payload, m.payload) + str_size(f_key, m.key);
-  for (const auto& h : headers) n += wire::len_field_size(f_headers, header_size(h));
+  for (const auto& h : headers)
+    n += wire::len_field_size(f_headers, header_size(h));
   n += wire::varint_field_size(f_ttl_ms, m.ttl_ms);
   n += str_size(f_reply_to, m.reply_to) + str_size(f_correlation_id, m.correlation_id);
   n += str_size(f_id, m.id) + str_size(f_source, m.source) + str_size(f_type, m.type) +
@@ -309,8 +335,7 @@ errc parse_publish(std::string_view body_bytes, publish_view& out,
         if (f.type != wire_type::varint || f.value > 0xFFFFFFFFu) return errc::malformed_frame;
         out.partition = static_cast<uint32_t>(f.value);
         break;
-      default:
-        break;
+      default: break;
     }
   }
   return r.ok() ? errc::ok : errc::malformed_frame;
@@ -351,7 +376,9 @@ size_t delivery_size(const delivery_view& d) {
          wire::varint_field_size(7, d.offset);
 }
 
-size_t deliver_entry_size(size_t delivery_bytes) { return wire::len_field_size(2, delivery_bytes); }
+size_t deliver_entry_size(size_t delivery_bytes) {
+  return wire::len_field_size(2, delivery_bytes);
+}
 
 size_t deliver_body_size(uint64_t consumer_id, size_t entries_bytes) {
   return wire::varint_field_size(1, consumer_id) + entries_bytes;
@@ -393,13 +420,27 @@ errc parse_deliver(std::string_view body_bytes, uint64_t& consumer_id,
       while (dr.next(g)) {
         bool v = g.type == wire_type::varint;
         switch (g.number) {
-          case 1: if (v) d.delivery_id = g.value; break;
-          case 2: if (v) d.delivery_count = static_cast<uint32_t>(g.value); break;
-          case 3: if (!v) d.topic = g.bytes; break;
-          case 4: if (v) d.timestamp_ms = static_cast<int64_t>(g.value); break;
-          case 5: if (!v) d.message = g.bytes; break;
-          case 6: if (v) d.partition = static_cast<uint32_t>(g.value); break;
-          case 7: if (v) d.offset = g.value; break;
+          case 1:
+            if (v) d.delivery_id = g.value;
+            break;
+          case 2:
+            if (v) d.delivery_count = static_cast<uint32_t>(g.value);
+            break;
+          case 3:
+            if (!v) d.topic = g.bytes;
+            break;
+          case 4:
+            if (v) d.timestamp_ms = static_cast<int64_t>(g.value);
+            break;
+          case 5:
+            if (!v) d.message = g.bytes;
+            break;
+          case 6:
+            if (v) d.partition = static_cast<uint32_t>(g.value);
+            break;
+          case 7:
+            if (v) d.offset = g.value;
+            break;
           default: break;
         }
       }

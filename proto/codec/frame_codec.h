@@ -162,7 +162,8 @@ struct publish_view {
   std::optional<uint32_t> partition;
 };
 // Decodes a Publish body; message encodings are appended to `messages` (cleared first).
-errc parse_publish(std::string_view body, publish_view& out, std::vector<std::string_view>& messages);
+errc parse_publish(std::string_view body, publish_view& out,
+                   std::vector<std::string_view>& messages);
 
 // Appends a whole Publish frame. `encoded_messages` is a run of Publish.messages fields
 // (field 2, length-delimited), e.g. built by append_publish_message().

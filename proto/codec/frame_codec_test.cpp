@@ -1,11 +1,11 @@
 // The hand-written codecs must agree with protobuf's generated classes in both directions,
 // and framing must refuse bad input without reading past it.
-#include <rapidcheck/catch.h>
+#include "proto/codec/frame_codec.h"
 
 #include <catch2/catch.hpp>
+#include <rapidcheck/catch.h>
 
 #include "ferry/v1/frame.pb.h"
-#include "proto/codec/frame_codec.h"
 
 namespace v1 = ferry::v1;
 using namespace ferry::codec;
@@ -13,7 +13,9 @@ using ferry::errc;
 
 namespace {
 
-std::string_view view(const std::vector<uint8_t>& v) { return ferry::wire::as_view(v); }
+std::string_view view(const std::vector<uint8_t>& v) {
+  return ferry::wire::as_view(v);
+}
 
 struct owned_message {
   std::string payload, key, reply_to, correlation_id, id, source, type, subject, content_type,
@@ -42,7 +44,8 @@ struct owned_message {
   }
   std::vector<header_view> header_views() const {
     std::vector<header_view> h;
-    for (const auto& [k, v] : headers) h.push_back({k, v});
+    for (const auto& [k, v] : headers)
+      h.push_back({k, v});
     return h;
   }
 };
@@ -100,7 +103,8 @@ TEST_CASE("hand-encoded Publish frames parse with generated classes and back", "
     bool with_partition = *rc::gen::arbitrary<bool>();
 
     std::vector<uint8_t> encoded;
-    for (const auto& m : msgs) append_publish_message(encoded, m.fields(), m.header_views());
+    for (const auto& m : msgs)
+      append_publish_message(encoded, m.fields(), m.header_views());
     publish_view head{topic, producer, seq, std::nullopt};
     if (with_partition) head.partition = 0;  // explicit 0 must survive
     std::vector<uint8_t> out;
@@ -119,7 +123,8 @@ TEST_CASE("hand-encoded Publish frames parse with generated classes and back", "
     RC_ASSERT(g.publish().first_sequence() == seq);
     RC_ASSERT(g.publish().has_partition() == with_partition);
     RC_ASSERT(g.publish().messages_size() == int(msgs.size()));
-    for (size_t i = 0; i < msgs.size(); ++i) expect_equal(msgs[i], g.publish().messages(int(i)));
+    for (size_t i = 0; i < msgs.size(); ++i)
+      expect_equal(msgs[i], g.publish().messages(int(i)));
 
     // And the hand decoder reads the generated encoding.
     std::string reencoded = g.SerializeAsString();
@@ -183,7 +188,8 @@ TEST_CASE("hand-encoded Deliver frames parse with generated classes and back", "
     }
     std::vector<uint8_t> out;
     begin_deliver_frame(out, consumer, entries);
-    for (size_t i = 0; i < ds.size(); ++i) append_delivery(out, ds[i], sizes[i]);
+    for (size_t i = 0; i < ds.size(); ++i)
+      append_delivery(out, ds[i], sizes[i]);
 
     std::string_view frame;
     size_t consumed = 0;
@@ -315,7 +321,8 @@ TEST_CASE("appended fields override earlier ones, as protobuf merges", "[proto][
   CHECK(g.headers(0).value() == "max_deliveries");
 }
 
-TEST_CASE("scan_message refuses invalid UTF-8 in string fields but not in bytes", "[proto][codec]") {
+TEST_CASE("scan_message refuses invalid UTF-8 in string fields but not in bytes",
+          "[proto][codec]") {
   owned_message m;
   m.payload = "\xff\xfe";  // bytes: anything goes
   m.key = "\xc0";

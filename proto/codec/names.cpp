@@ -27,7 +27,8 @@ std::string check(std::string_view s, bool allow_wildcards) {
     if (!wildcard) {
       for (char c : seg) {
         if (!is_name_char(c)) {
-          return "character '" + std::string(1, c) + "' is not allowed (use A-Z a-z 0-9 _ - and dots" +
+          return "character '" + std::string(1, c) +
+                 "' is not allowed (use A-Z a-z 0-9 _ - and dots" +
                  std::string(allow_wildcards ? ", * and >" : "") + ")";
         }
       }
@@ -39,8 +40,12 @@ std::string check(std::string_view s, bool allow_wildcards) {
 
 }  // namespace
 
-std::string check_name(std::string_view name) { return check(name, false); }
-std::string check_pattern(std::string_view pattern) { return check(pattern, true); }
+std::string check_name(std::string_view name) {
+  return check(name, false);
+}
+std::string check_pattern(std::string_view pattern) {
+  return check(pattern, true);
+}
 
 bool is_wildcard(std::string_view pattern) {
   size_t start = 0;

@@ -1,6 +1,6 @@
-#include <catch2/catch.hpp>
-
 #include "proto/codec/names.h"
+
+#include <catch2/catch.hpp>
 
 using namespace ferry::names;
 

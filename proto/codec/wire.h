@@ -10,9 +10,9 @@
 // reader in a sticky error state (ok() == false) instead of reading past the end.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
-#include <algorithm>
 #include <cstring>
 #include <string_view>
 #include <vector>
@@ -101,7 +101,7 @@ class writer {
 struct field {
   uint32_t number = 0;
   wire_type type = wire_type::varint;
-  uint64_t value = 0;       // varint, i64 and i32 values
+  uint64_t value = 0;      // varint, i64 and i32 values
   std::string_view bytes;  // len content
 };
 
@@ -124,12 +124,9 @@ class reader {
     f.number = static_cast<uint32_t>(tag >> 3);
     f.type = static_cast<wire_type>(tag & 7);
     switch (f.type) {
-      case wire_type::varint:
-        return read_varint(f.value) || fail();
-      case wire_type::i64:
-        return read_fixed(f.value, 8) || fail();
-      case wire_type::i32:
-        return read_fixed(f.value, 4) || fail();
+      case wire_type::varint: return read_varint(f.value) || fail();
+      case wire_type::i64: return read_fixed(f.value, 8) || fail();
+      case wire_type::i32: return read_fixed(f.value, 4) || fail();
       case wire_type::len: {
         uint64_t n;
         if (!read_varint(n) || n > static_cast<uint64_t>(end_ - p_)) return fail();
@@ -137,8 +134,7 @@ class reader {
         p_ += n;
         return true;
       }
-      default:
-        return fail();
+      default: return fail();
     }
   }
 
@@ -160,7 +156,8 @@ class reader {
   bool read_fixed(uint64_t& v, size_t n) {
     if (static_cast<size_t>(end_ - p_) < n) return false;
     v = 0;
-    for (size_t i = 0; i < n; ++i) v |= static_cast<uint64_t>(static_cast<uint8_t>(p_[i])) << (8 * i);
+    for (size_t i = 0; i < n; ++i)
+      v |= static_cast<uint64_t>(static_cast<uint8_t>(p_[i])) << (8 * i);
     p_ += n;
     return true;
   }

@@ -48,6 +48,8 @@ class memory_engine final : public engine {
 
 }  // namespace
 
-std::unique_ptr<engine> make_memory_engine() { return std::make_unique<memory_engine>(); }
+std::unique_ptr<engine> make_memory_engine() {
+  return std::make_unique<memory_engine>();
+}
 
 }  // namespace ferry::storage

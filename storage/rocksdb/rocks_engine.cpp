@@ -1,9 +1,9 @@
+#include <filesystem>
+#include <vector>
+
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
 #include <rocksdb/write_batch.h>
-
-#include <filesystem>
-#include <vector>
 
 #include "storage/engine.h"
 
@@ -14,7 +14,7 @@ namespace {
 ferry::error to_error(const rocksdb::Status& s, std::string_view what) {
   if (s.ok()) return {};
   auto code = s.IsNoSpace() || s.subcode() == rocksdb::Status::kNoSpace ? errc::disk_full
-                                                                         : errc::storage_error;
+                                                                        : errc::storage_error;
   return {make_error_code(code), std::string(what) + ": " + s.ToString()};
 }
 
@@ -63,7 +63,8 @@ class rocks_engine final : public engine {
   rocks_engine(std::unique_ptr<rocksdb::DB> db, std::vector<rocksdb::ColumnFamilyHandle*> handles)
       : db_(std::move(db)), handles_(std::move(handles)), meta_(db_.get(), handles_[cf_meta]) {}
   ~rocks_engine() override {
-    for (auto* h : handles_) (void)db_->DestroyColumnFamilyHandle(h);
+    for (auto* h : handles_)
+      (void)db_->DestroyColumnFamilyHandle(h);
     (void)db_->Close();
   }
   meta_store& meta() override { return meta_; }

@@ -1,9 +1,9 @@
 // libferry against a real ferryd: request/reply, reconnect and restart, flow control.
-#include <catch2/catch.hpp>
-
 #include <atomic>
 #include <mutex>
 #include <thread>
+
+#include <catch2/catch.hpp>
 
 #include "tests/support/client_helpers.h"
 
@@ -76,7 +76,8 @@ TEST_CASE("definitions survive a restart, queued messages do not, and clients re
 
   // The client reconnects by itself and re-attaches the consumer.
   auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (c.state() != fc::connection_state::connected && std::chrono::steady_clock::now() < deadline)
+  while (c.state() != fc::connection_state::connected &&
+         std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(10ms);
   REQUIRE(c.state() == fc::connection_state::connected);
   auto info = c.describe_subscription("s");
@@ -111,13 +112,13 @@ TEST_CASE("over the memory high-water mark publishers are told and slowed, not r
   const int total = 48;  // 48 x 64 KiB = 3 MiB, three times the high-water mark
   std::atomic<int> confirmed{0}, failed{0};
   for (int i = 0; i < total; ++i) {
-    c.publish_async("t", fc::message(std::string(64 * 1024, 'x')),
-                    [&](const ferry::error& e, const fc::publish_result&) {
-                      ++(e ? failed : confirmed);
-                    });
+    c.publish_async(
+        "t", fc::message(std::string(64 * 1024, 'x')),
+        [&](const ferry::error& e, const fc::publish_result&) { ++(e ? failed : confirmed); });
   }
   auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (blocked == 0 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(5ms);
+  while (blocked == 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(5ms);
   REQUIRE(blocked == 1);
   std::this_thread::sleep_for(300ms);
   CHECK(confirmed < total);  // held back while over the mark
@@ -126,7 +127,8 @@ TEST_CASE("over the memory high-water mark publishers are told and slowed, not r
   auto c2 = connect(b);  // a consumer drains the queue; publishing resumes
   auto w = attach(*c2, "s", 100, true);
   int received = 0;
-  while (received < total && w.next(5s)) ++received;
+  while (received < total && w.next(5s))
+    ++received;
   CHECK(received == total);
   deadline = std::chrono::steady_clock::now() + 10s;
   while (confirmed + failed < total && std::chrono::steady_clock::now() < deadline)

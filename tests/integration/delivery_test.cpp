@@ -1,10 +1,10 @@
 // Memory topics, delivery guarantees: acks, nacks, leases, redelivery, dead-lettering,
 // credit. A real ferryd, driven through libferry.
-#include <catch2/catch.hpp>
-
 #include <algorithm>
 #include <set>
 #include <thread>
+
+#include <catch2/catch.hpp>
 
 #include "tests/support/client_helpers.h"
 
@@ -28,7 +28,8 @@ TEST_CASE("acked messages are gone, unacked ones come back after a disconnect", 
   auto admin = connect(b);
   create_topic(*admin, "jobs");
   create_subscription(*admin, "workers", "jobs");
-  for (int i = 0; i < 4; ++i) publish(*admin, "jobs", "job" + std::to_string(i));
+  for (int i = 0; i < 4; ++i)
+    publish(*admin, "jobs", "job" + std::to_string(i));
   {
     auto c = connect(b);
     auto w = attach(*c, "workers", 10);
@@ -59,7 +60,8 @@ TEST_CASE("acked messages are gone, unacked ones come back after a disconnect", 
   CHECK(info->unacked() == 0);
 }
 
-TEST_CASE("nack requeues ahead of newer messages, or dead-letters with the reason", "[memory][nack]") {
+TEST_CASE("nack requeues ahead of newer messages, or dead-letters with the reason",
+          "[memory][nack]") {
   broker_process b;
   auto c = connect(b);
   create_topic(*c, "work");
@@ -182,10 +184,12 @@ TEST_CASE("a consumer never holds more unacked deliveries than its prefetch", "[
   auto c = connect(b);
   create_topic(*c, "t");
   create_subscription(*c, "s", "t");
-  for (int i = 0; i < 10; ++i) publish(*c, "t", std::to_string(i));
+  for (int i = 0; i < 10; ++i)
+    publish(*c, "t", std::to_string(i));
   auto w = attach(*c, "s", 3);
   std::vector<fc::delivery> held;
-  for (int i = 0; i < 3; ++i) held.push_back(next(w));
+  for (int i = 0; i < 3; ++i)
+    held.push_back(next(w));
   CHECK(nothing_within(w, 300ms));  // credit exhausted
   auto info = c->describe_subscription("s");
   CHECK(info->unacked() == 3);
@@ -206,7 +210,8 @@ TEST_CASE("competing consumers share a subscription, each message to one of them
   auto c2 = connect(b);
   auto w1 = attach(*c1, "s", 100);
   auto w2 = attach(*c2, "s", 100);
-  for (int i = 0; i < 20; ++i) publish(*c, "t", std::to_string(i));
+  for (int i = 0; i < 20; ++i)
+    publish(*c, "t", std::to_string(i));
   // Round robin over consumers with credit: ten each, each message to exactly one.
   std::multiset<std::string> seen;
   for (auto* w : {&w1, &w2}) {
@@ -221,5 +226,6 @@ TEST_CASE("competing consumers share a subscription, each message to one of them
     CHECK(nothing_within(*w, 100ms));
   }
   CHECK(seen.size() == 20);
-  for (int i = 0; i < 20; ++i) CHECK(seen.count(std::to_string(i)) == 1);
+  for (int i = 0; i < 20; ++i)
+    CHECK(seen.count(std::to_string(i)) == 1);
 }

@@ -1,11 +1,11 @@
 // Memory topics, routing and limits: fan-out, wildcards, ephemeral subscriptions, TTLs,
 // queue limits, publisher confirms, idempotent publishing.
+#include <thread>
+
 #include <catch2/catch.hpp>
 
 #include "tests/support/client_helpers.h"
 #include "tests/support/raw_client.h"
-
-#include <thread>
 
 using namespace ferry::testing;
 namespace fc = ferry::client;
@@ -18,14 +18,16 @@ TEST_CASE("every subscription gets every message, in publish order", "[memory][f
   create_subscription(*c, "billing", "orders");
   create_subscription(*c, "shipping", "orders");
   std::vector<fc::message> batch;
-  for (int i = 0; i < 100; ++i) batch.emplace_back("m" + std::to_string(i));
+  for (int i = 0; i < 100; ++i)
+    batch.emplace_back("m" + std::to_string(i));
   auto r = c->publish_batch("orders", batch);
   REQUIRE(r);
   CHECK(r->accepted == 100);
   CHECK(r->subscriptions == 2);
   for (const char* name : {"billing", "shipping"}) {
     auto w = attach(*c, name, 1000, true);
-    for (int i = 0; i < 100; ++i) CHECK(payload(next(w)) == "m" + std::to_string(i));
+    for (int i = 0; i < 100; ++i)
+      CHECK(payload(next(w)) == "m" + std::to_string(i));
     CHECK(nothing_within(w, 100ms));
   }
 }
@@ -61,8 +63,10 @@ TEST_CASE("wildcard subscriptions match one segment (*) or the rest (>), also fo
   CHECK(nothing_within(rest, 100ms));
 }
 
-TEST_CASE("ephemeral subscriptions get what is published while they exist, and vanish with their consumer",
-          "[memory][ephemeral]") {
+TEST_CASE(
+    "ephemeral subscriptions get what is published while they exist, and vanish with their "
+    "consumer",
+    "[memory][ephemeral]") {
   broker_process b;
   auto c = connect(b);
   create_topic(*c, "news");
@@ -120,9 +124,11 @@ TEST_CASE("max_messages with drop-oldest keeps the newest and dead-letters the r
   o.set_dead_letter_topic("t.dlq");
   create_subscription(*c, "s", "t", o);
   create_subscription(*c, "dlq", "t.dlq");
-  for (int i = 0; i < 5; ++i) publish(*c, "t", std::to_string(i));
+  for (int i = 0; i < 5; ++i)
+    publish(*c, "t", std::to_string(i));
   auto w = attach(*c, "s", 10, true);
-  for (int i = 2; i < 5; ++i) CHECK(payload(next(w)) == std::to_string(i));
+  for (int i = 2; i < 5; ++i)
+    CHECK(payload(next(w)) == std::to_string(i));
   auto dead = attach(*c, "dlq", 10, true);
   for (int i = 0; i < 2; ++i) {
     auto d = next(dead);

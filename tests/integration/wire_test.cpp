@@ -1,8 +1,8 @@
 // The broker against raw frames: bad input gets a clear error or a closed connection,
 // never a crash or a hang of other clients.
-#include <catch2/catch.hpp>
-
 #include <thread>
+
+#include <catch2/catch.hpp>
 
 #include "tests/support/broker_process.h"
 #include "tests/support/raw_client.h"
@@ -91,7 +91,8 @@ TEST_CASE("garbage bytes get MALFORMED_FRAME and a close, others are not disturb
 
 TEST_CASE("an oversized length prefix gets FRAME_TOO_LARGE without the broker reading it",
           "[wire]") {
-  broker_process b({"--set", "limits.max_frame_bytes=65536", "--set", "limits.max_message_bytes=1024"});
+  broker_process b(
+      {"--set", "limits.max_frame_bytes=65536", "--set", "limits.max_message_bytes=1024"});
   raw_client c(b.host(), b.port());
   auto hello = c.handshake();
   CHECK(hello.max_frame_bytes() == 65536);
@@ -167,7 +168,8 @@ TEST_CASE("oversized and malformed messages are refused one by one", "[wire]") {
   // A message whose string field is not UTF-8 (generated encoders would never send it).
   std::string msg = std::string("\x4a\x02\xff\xfe", 4);  // field 9 (type) = "\xff\xfe"
   std::string publish_body = std::string("\x0a\x01t", 3) + "\x12" + char(msg.size()) + msg;
-  std::string frame = std::string("\x08\x09", 2) + "\x52" + char(publish_body.size()) + publish_body;
+  std::string frame =
+      std::string("\x08\x09", 2) + "\x52" + char(publish_body.size()) + publish_body;
   c.send_bytes(frame_bytes(frame));
   auto m = c.read_frame();
   REQUIRE(m);
@@ -193,7 +195,8 @@ TEST_CASE("connections past limits.max_connections are refused with RESOURCE_EXH
   CHECK(d.closed_by_peer());
 }
 
-TEST_CASE("a consumer that never reads is cut off as slow and its messages go to others", "[wire]") {
+TEST_CASE("a consumer that never reads is cut off as slow and its messages go to others",
+          "[wire]") {
   broker_process b({"--set", "limits.write_timeout_ms=300"});
   raw_client admin(b.host(), b.port());
   admin.handshake();
@@ -214,7 +217,8 @@ TEST_CASE("a consumer that never reads is cut off as slow and its messages go to
   for (int batch = 0; batch < 32; ++batch) {
     v1::Frame pub;
     pub.mutable_publish()->set_topic("t");
-    for (int i = 0; i < 16; ++i) pub.mutable_publish()->add_messages()->set_payload(std::string(65536, 'x'));
+    for (int i = 0; i < 16; ++i)
+      pub.mutable_publish()->add_messages()->set_payload(std::string(65536, 'x'));
     REQUIRE(admin.request(pub).publish_ok().accepted() == 16);
   }
   // The broker keeps serving others while the write to sleepy is stuck...

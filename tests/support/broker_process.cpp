@@ -1,16 +1,16 @@
 #include "tests/support/broker_process.h"
 
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <cstdlib>
 #include <filesystem>
 #include <random>
 #include <stdexcept>
 #include <thread>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #ifndef FERRYD_PATH
 #error "FERRYD_PATH must name the ferryd binary"
@@ -47,8 +47,13 @@ void broker_process::spawn() {
   int out[2];
   if (::pipe(out) != 0) throw std::runtime_error("pipe failed");
   std::string listen = "127.0.0.1:" + std::to_string(port_);  // 0 the first time
-  std::vector<std::string> argv_s{FERRYD_PATH, "--listen", listen, "--data-dir", data_dir_,
-                                  "--log-level", std::getenv("FERRY_TEST_LOG") ? "debug" : "warn"};
+  std::vector<std::string> argv_s{FERRYD_PATH,
+                                  "--listen",
+                                  listen,
+                                  "--data-dir",
+                                  data_dir_,
+                                  "--log-level",
+                                  std::getenv("FERRY_TEST_LOG") ? "debug" : "warn"};
   argv_s.insert(argv_s.end(), args_.begin(), args_.end());
   pid_ = ::fork();
   if (pid_ < 0) throw std::runtime_error("fork failed");
@@ -57,7 +62,8 @@ void broker_process::spawn() {
     ::close(out[0]);
     ::close(out[1]);
     std::vector<char*> argv;
-    for (auto& a : argv_s) argv.push_back(a.data());
+    for (auto& a : argv_s)
+      argv.push_back(a.data());
     argv.push_back(nullptr);
     ::execv(argv[0], argv.data());
     ::_exit(127);
@@ -67,7 +73,8 @@ void broker_process::spawn() {
   std::string buf;
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   while (buf.find('\n') == std::string::npos) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
     pollfd p{out[0], POLLIN, 0};
     if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0) break;
     char tmp[256];

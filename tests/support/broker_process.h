@@ -5,12 +5,12 @@
 // after a grace period). Never leaves a broker running: tests are bounded in time.
 #pragma once
 
-#include <sys/types.h>
-
 #include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
+
+#include <sys/types.h>
 
 namespace ferry::testing {
 

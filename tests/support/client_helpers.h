@@ -1,11 +1,11 @@
 // Helpers for integration tests that drive a real ferryd through libferry's blocking client.
 #pragma once
 
-#include <catch2/catch.hpp>
-
 #include <chrono>
 #include <memory>
 #include <string>
+
+#include <catch2/catch.hpp>
 
 #include "ferry/client/blocking_client.h"
 #include "tests/support/broker_process.h"
@@ -94,6 +94,8 @@ inline bool nothing_within(fc::blocking_consumer& c, std::chrono::milliseconds w
   return !c.next(window).has_value();
 }
 
-inline std::string payload(const fc::delivery& d) { return std::string(d.payload()); }
+inline std::string payload(const fc::delivery& d) {
+  return std::string(d.payload());
+}
 
 }  // namespace ferry::testing

@@ -1,13 +1,13 @@
 #include "tests/support/raw_client.h"
 
+#include <stdexcept>
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include <stdexcept>
 
 namespace ferry::testing {
 
@@ -71,9 +71,11 @@ std::optional<v1::Frame> raw_client::read_frame(std::chrono::milliseconds timeou
         return f;
       }
     }
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
     pollfd p{fd_, POLLIN, 0};
-    if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0) return std::nullopt;
+    if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0)
+      return std::nullopt;
     char tmp[65536];
     ssize_t n = ::recv(fd_, tmp, sizeof tmp, 0);
     if (n <= 0) return std::nullopt;
@@ -84,7 +86,8 @@ std::optional<v1::Frame> raw_client::read_frame(std::chrono::milliseconds timeou
 bool raw_client::closed_by_peer(std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (true) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
     pollfd p{fd_, POLLIN, 0};
     if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0) return false;
     char tmp[65536];
@@ -99,7 +102,8 @@ v1::Frame raw_client::request(v1::Frame f, std::chrono::milliseconds timeout) {
   send_frame(f);
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {
-    auto r = read_frame(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()));
+    auto r = read_frame(std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now()));
     if (!r) break;
     if (r->correlation_id() == cid) return *r;
   }

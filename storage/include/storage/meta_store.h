@@ -33,8 +33,9 @@ class meta_store {
   virtual ferry::error put(std::string_view key, std::string_view value) = 0;
   virtual ferry::error erase(std::string_view key) = 0;
   // Calls fn for every record whose key starts with `prefix`, in key order.
-  virtual ferry::error scan(std::string_view prefix,
-                            const std::function<void(std::string_view key, std::string_view value)>& fn) = 0;
+  virtual ferry::error scan(
+      std::string_view prefix,
+      const std::function<void(std::string_view key, std::string_view value)>& fn) = 0;
 };
 
 }  // namespace ferry::storage
