@@ -30,8 +30,9 @@ asio::awaitable<void> demo(client& c) {
       [&](const delivery& d) {
         std::printf("got '%.*s' on %.*s\n", int(d.payload().size()), d.payload().data(),
                     int(d.topic().size()), d.topic().data());
-        sub.ack(d);  // auto_ack is off: settle each delivery
-        c.close();   // one message is enough for a demo
+        // auto_ack is off: settle each delivery (ack() batches; async_ack also waits for
+        // the broker's answer). One message is enough for a demo: close after the ack.
+        sub.async_ack(d, [&](ferry::error) { c.close(); });
       },
       asio::use_awaitable);
 
