@@ -165,25 +165,25 @@ void session::flush() {
 void session::write_deliveries(consumer& c) {
   auto& out = conn_->out();
   const size_t max_entries = ctx_.options().limits.max_frame_bytes - 64;
+  auto view_of = [](const pending_delivery& p) {
+    return codec::delivery_view{
+        p.delivery_id, p.delivery_count, p.msg.topic, p.msg.timestamp_ms, p.msg.bytes, 0, 0};
+  };
+  delivery_sizes_.clear();
+  for (const auto& p : c.outbox)
+    delivery_sizes_.push_back(codec::delivery_size(view_of(p)));
   size_t begin = 0;
   while (begin < c.outbox.size()) {
     // One Deliver frame per run of deliveries that fits under max_frame_bytes.
     size_t entries = 0, end = begin;
     for (; end < c.outbox.size(); ++end) {
-      const auto& p = c.outbox[end];
-      codec::delivery_view d{
-          p.delivery_id, p.delivery_count, p.msg.topic, p.msg.timestamp_ms, p.msg.bytes, 0, 0};
-      size_t e = codec::deliver_entry_size(codec::delivery_size(d));
+      size_t e = codec::deliver_entry_size(delivery_sizes_[end]);
       if (end > begin && entries + e > max_entries) break;
       entries += e;
     }
-    codec::begin_deliver_frame(out, c.id(), entries);
-    for (size_t i = begin; i < end; ++i) {
-      const auto& p = c.outbox[i];
-      codec::delivery_view d{
-          p.delivery_id, p.delivery_count, p.msg.topic, p.msg.timestamp_ms, p.msg.bytes, 0, 0};
-      codec::append_delivery(out, d, codec::delivery_size(d));
-    }
+    uint8_t* at = codec::begin_deliver_frame(out, c.id(), entries);
+    for (size_t i = begin; i < end; ++i)
+      at = codec::append_delivery(at, view_of(c.outbox[i]), delivery_sizes_[i]);
     begin = end;
   }
   c.outbox.clear();

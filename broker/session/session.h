@@ -107,6 +107,8 @@ class session final : public connection_handler,
   std::map<uint64_t, std::unique_ptr<consumer>> consumers_;
   std::vector<consumer*> dirty_consumers_;
 
+  std::vector<size_t> delivery_sizes_;  // scratch of write_deliveries()
+
   std::deque<deferred_publish> deferred_;
   size_t deferred_bytes_ = 0;
 };

@@ -384,16 +384,19 @@ size_t deliver_body_size(uint64_t consumer_id, size_t entries_bytes) {
   return wire::varint_field_size(1, consumer_id) + entries_bytes;
 }
 
-void begin_deliver_frame(std::vector<uint8_t>& out, uint64_t consumer_id, size_t entries_bytes) {
+uint8_t* begin_deliver_frame(std::vector<uint8_t>& out, uint64_t consumer_id,
+                             size_t entries_bytes) {
   size_t n = deliver_body_size(consumer_id, entries_bytes);
   begin_frame(out, 0, body::deliver, n);
-  wire::ensure_capacity(out, out.size() + n);
   writer w(out);
   w.varint_field(1, consumer_id);
+  size_t at = out.size();
+  out.resize(at + entries_bytes);  // one resize for every delivery of the frame
+  return out.data() + at;
 }
 
-void append_delivery(std::vector<uint8_t>& out, const delivery_view& d, size_t delivery_bytes) {
-  writer w(out);
+uint8_t* append_delivery(uint8_t* at, const delivery_view& d, size_t delivery_bytes) {
+  wire::ptr_writer w(at);
   w.len_header(2, delivery_bytes);
   w.varint_field(1, d.delivery_id);
   w.varint_field(2, d.delivery_count);
@@ -402,6 +405,7 @@ void append_delivery(std::vector<uint8_t>& out, const delivery_view& d, size_t d
   w.bytes_field(5, d.message);  // always present, even when empty
   w.varint_field(6, d.partition);
   w.varint_field(7, d.offset);
+  return w.pos();
 }
 
 errc parse_deliver(std::string_view body_bytes, uint64_t& consumer_id,

@@ -188,13 +188,15 @@ struct delivery_view {
 // Encoding a Deliver frame takes two passes, because protobuf puts lengths first:
 //   size_t sz = delivery_size(d);            // for each delivery
 //   entries += deliver_entry_size(sz);
-//   begin_deliver_frame(out, consumer_id, entries);
-//   append_delivery(out, d, sz);             // for each delivery, same order
+//   uint8_t* at = begin_deliver_frame(out, consumer_id, entries);  // sizes `out` once
+//   at = append_delivery(at, d, sz);         // for each delivery, same order
 size_t delivery_size(const delivery_view& d);
 size_t deliver_entry_size(size_t delivery_bytes);
 size_t deliver_body_size(uint64_t consumer_id, size_t entries_bytes);
-void begin_deliver_frame(std::vector<uint8_t>& out, uint64_t consumer_id, size_t entries_bytes);
-void append_delivery(std::vector<uint8_t>& out, const delivery_view& d, size_t delivery_bytes);
+// Writes the header and consumer_id, grows `out` by entries_bytes and returns where the
+// first delivery goes; append_delivery() writes one and returns where the next goes.
+uint8_t* begin_deliver_frame(std::vector<uint8_t>& out, uint64_t consumer_id, size_t entries_bytes);
+uint8_t* append_delivery(uint8_t* at, const delivery_view& d, size_t delivery_bytes);
 
 // Decodes a Deliver body; deliveries are appended to `out` (cleared first).
 errc parse_deliver(std::string_view body, uint64_t& consumer_id, std::vector<delivery_view>& out);

@@ -187,9 +187,10 @@ TEST_CASE("hand-encoded Deliver frames parse with generated classes and back", "
       entries += deliver_entry_size(sizes.back());
     }
     std::vector<uint8_t> out;
-    begin_deliver_frame(out, consumer, entries);
+    uint8_t* at = begin_deliver_frame(out, consumer, entries);
     for (size_t i = 0; i < ds.size(); ++i)
-      append_delivery(out, ds[i], sizes[i]);
+      at = append_delivery(at, ds[i], sizes[i]);
+    RC_ASSERT(at == out.data() + out.size());  // the sizes add up exactly
 
     std::string_view frame;
     size_t consumed = 0;

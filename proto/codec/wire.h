@@ -83,10 +83,11 @@ class writer {
   void bytes_field_nonempty(uint32_t field, std::string_view b) {
     if (!b.empty()) bytes_field(field, b);
   }
+  // insert(), not resize() + memcpy: resize zero-fills first, which showed up as 15% of
+  // the broker's profile when encoding deliveries.
   void raw(const void* p, size_t n) {
-    size_t at = out_.size();
-    out_.resize(at + n);
-    if (n != 0) std::memcpy(out_.data() + at, p, n);
+    const auto* b = static_cast<const uint8_t*>(p);
+    out_.insert(out_.end(), b, b + n);
   }
   void be32(uint32_t v) {
     uint8_t b[4] = {uint8_t(v >> 24), uint8_t(v >> 16), uint8_t(v >> 8), uint8_t(v)};
@@ -95,6 +96,47 @@ class writer {
 
  private:
   std::vector<uint8_t>& out_;
+};
+
+// Writes into memory the caller has already sized (e.g. a frame whose length it
+// computed): no bounds or capacity checks, no per-field vector bookkeeping. Used for the
+// per-message encodings on hot paths.
+class ptr_writer {
+ public:
+  explicit ptr_writer(uint8_t* p) : p_(p) {}
+  uint8_t* pos() const { return p_; }
+
+  void varint(uint64_t v) {
+    while (v >= 0x80) {
+      *p_++ = static_cast<uint8_t>(v | 0x80);
+      v >>= 7;
+    }
+    *p_++ = static_cast<uint8_t>(v);
+  }
+  void tag(uint32_t field, wire_type t) { varint(make_tag(field, t)); }
+  void varint_field(uint32_t field, uint64_t v) {
+    if (v == 0) return;
+    tag(field, wire_type::varint);
+    varint(v);
+  }
+  void len_header(uint32_t field, size_t len) {
+    tag(field, wire_type::len);
+    varint(len);
+  }
+  void bytes_field(uint32_t field, std::string_view b) {
+    len_header(field, b.size());
+    raw(b.data(), b.size());
+  }
+  void bytes_field_nonempty(uint32_t field, std::string_view b) {
+    if (!b.empty()) bytes_field(field, b);
+  }
+  void raw(const void* src, size_t n) {
+    if (n != 0) std::memcpy(p_, src, n);
+    p_ += n;
+  }
+
+ private:
+  uint8_t* p_;
 };
 
 // One field as read off the wire. For wire_type::len, `bytes` holds the content.
