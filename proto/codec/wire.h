@@ -49,11 +49,10 @@ inline void ensure_capacity(std::vector<uint8_t>& v, size_t needed) {
   if (v.capacity() < needed) v.reserve(std::max(needed, v.capacity() * 2));
 }
 
-// Appends to a byte vector (growing it as needed).
-class writer {
+// The field encodings, over a Sink that provides raw(bytes, n).
+template <typename Sink>
+class field_writer {
  public:
-  explicit writer(std::vector<uint8_t>& out) : out_(out) {}
-
   void varint(uint64_t v) {
     uint8_t tmp[10];
     size_t n = 0;
@@ -62,7 +61,7 @@ class writer {
       v >>= 7;
     }
     tmp[n++] = static_cast<uint8_t>(v);
-    raw(tmp, n);
+    sink().raw(tmp, n);
   }
   void tag(uint32_t field, wire_type t) { varint(make_tag(field, t)); }
   // proto3 semantics: a zero value is not written.
@@ -77,12 +76,22 @@ class writer {
   }
   void bytes_field(uint32_t field, std::string_view b) {
     len_header(field, b.size());
-    raw(b.data(), b.size());
+    sink().raw(b.data(), b.size());
   }
   // Like bytes_field, but an empty value is not written (proto3 string/bytes).
   void bytes_field_nonempty(uint32_t field, std::string_view b) {
     if (!b.empty()) bytes_field(field, b);
   }
+
+ private:
+  Sink& sink() { return static_cast<Sink&>(*this); }
+};
+
+// Appends to a byte vector (growing it as needed).
+class writer : public field_writer<writer> {
+ public:
+  explicit writer(std::vector<uint8_t>& out) : out_(out) {}
+
   // insert(), not resize() + memcpy: resize zero-fills first, which showed up as 15% of
   // the broker's profile when encoding deliveries.
   void raw(const void* p, size_t n) {
@@ -99,37 +108,12 @@ class writer {
 };
 
 // Writes into memory the caller has already sized (e.g. a frame whose length it
-// computed): no bounds or capacity checks, no per-field vector bookkeeping. Used for the
+// computed): no capacity checks, no per-field vector bookkeeping. Used for the
 // per-message encodings on hot paths.
-class ptr_writer {
+class ptr_writer : public field_writer<ptr_writer> {
  public:
   explicit ptr_writer(uint8_t* p) : p_(p) {}
   uint8_t* pos() const { return p_; }
-
-  void varint(uint64_t v) {
-    while (v >= 0x80) {
-      *p_++ = static_cast<uint8_t>(v | 0x80);
-      v >>= 7;
-    }
-    *p_++ = static_cast<uint8_t>(v);
-  }
-  void tag(uint32_t field, wire_type t) { varint(make_tag(field, t)); }
-  void varint_field(uint32_t field, uint64_t v) {
-    if (v == 0) return;
-    tag(field, wire_type::varint);
-    varint(v);
-  }
-  void len_header(uint32_t field, size_t len) {
-    tag(field, wire_type::len);
-    varint(len);
-  }
-  void bytes_field(uint32_t field, std::string_view b) {
-    len_header(field, b.size());
-    raw(b.data(), b.size());
-  }
-  void bytes_field_nonempty(uint32_t field, std::string_view b) {
-    if (!b.empty()) bytes_field(field, b);
-  }
   void raw(const void* src, size_t n) {
     if (n != 0) std::memcpy(p_, src, n);
     p_ += n;
