@@ -127,7 +127,9 @@ void requester::on_reply(const delivery& d) {
   finish(it->second, error{}, std::move(r));
 }
 
-void requester::finish(const std::shared_ptr<waiter>& w, const error& e, reply r) {
+void requester::finish(const std::shared_ptr<waiter>& waiter_ref, const error& e, reply r) {
+  // Callers pass the map's own pointer: hold a copy, the erase below destroys theirs.
+  std::shared_ptr<waiter> w = waiter_ref;
   if (w->done) return;
   w->done = true;
   waiting_.erase(w->correlation_id);

@@ -137,7 +137,7 @@ TEST_CASE("max_messages with drop-oldest keeps the newest and dead-letters the r
   }
 }
 
-TEST_CASE("reject-publish refuses with QUEUE_FULL and the reason; other subscriptions get nothing",
+TEST_CASE("reject-publish refuses with QUEUE_FULL and the reason, other subscriptions get nothing",
           "[memory][limits]") {
   broker_process b;
   auto c = connect(b);
