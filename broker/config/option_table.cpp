@@ -124,10 +124,36 @@ std::vector<option_row> make_table() {
   t.push_back(uint_row(
       "memory_topics.timer_tick_ms", "ms", "Resolution of ack-lease and TTL timers.",
       [](broker_options& o) -> uint64_t& { return o.memory_topics.timer_tick_ms; }, 1, 1000));
-  t.push_back(
-      string_row("storage.data_dir",
-                 "Directory of the broker's RocksDB data (topic and subscription definitions).",
-                 [](broker_options& o) -> std::string& { return o.storage.data_dir; }));
+  t.push_back(uint_row(
+      "log_topics.default_credit", "records",
+      "Records pushed to a log reader before it returns credit, for readers that ask for none.",
+      [](broker_options& o) -> uint64_t& { return o.log_topics.default_credit; }, 1, 10'000'000));
+  t.push_back(uint_row(
+      "log_topics.max_partitions", "", "Most partitions a log topic may have.",
+      [](broker_options& o) -> uint64_t& { return o.log_topics.max_partitions; }, 1, 65'536));
+  t.push_back(uint_row(
+      "log_topics.default_retention_ms", "ms",
+      "How long records of log topics that set no retention_ms are kept (0 = forever).",
+      [](broker_options& o) -> uint64_t& { return o.log_topics.default_retention_ms; }, 0,
+      100ULL * 365 * 24 * 3600 * 1000));
+  t.push_back(uint_row(
+      "log_topics.default_retention_bytes", "bytes",
+      "Bytes kept per partition of log topics that set no retention_bytes (0 = unlimited).",
+      [](broker_options& o) -> uint64_t& { return o.log_topics.default_retention_bytes; }, 0,
+      1ULL << 50));
+  t.push_back(uint_row(
+      "log_topics.tail_cache_bytes", "bytes",
+      "Newest records kept in memory per partition, so readers at the tail need no disk read.",
+      [](broker_options& o) -> uint64_t& { return o.log_topics.tail_cache_bytes; }, 0, 1ULL << 40));
+  t.push_back(uint_row(
+      "log_topics.read_batch_bytes", "bytes",
+      "Bytes read from RocksDB at a time for a reader behind the tail.",
+      [](broker_options& o) -> uint64_t& { return o.log_topics.read_batch_bytes; }, 4096,
+      1ULL << 30));
+  t.push_back(string_row(
+      "storage.data_dir",
+      "Directory of the broker's RocksDB data (log-topic records, definitions, offsets).",
+      [](broker_options& o) -> std::string& { return o.storage.data_dir; }));
   t.push_back(string_row("log.level",
                          "Log level: trace, debug, info, warn, error, critical or off.",
                          [](broker_options& o) -> std::string& { return o.log.level; },

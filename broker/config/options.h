@@ -32,6 +32,14 @@ struct broker_options {
     uint64_t memory_low_watermark_bytes = 0;
     uint64_t timer_tick_ms = 10;
   } memory_topics;
+    struct log_topics_options {
+    uint64_t default_credit = 10'000;
+    uint64_t max_partitions = 1024;
+    uint64_t default_retention_ms = 7ULL * 24 * 3600 * 1000;
+    uint64_t default_retention_bytes = 0;  // 0 = unlimited
+    uint64_t tail_cache_bytes = 8 << 20;
+    uint64_t read_batch_bytes = 1 << 20;
+  } log_topics;
   struct storage_options {
     std::string data_dir = "data";
   } storage;

@@ -96,10 +96,14 @@ void delete_subscription(session& s, uint64_t cid, std::string_view bytes) {
 void describe_topic(session& s, uint64_t cid, std::string_view bytes) {
   v1::DescribeTopic req;
   if (!parse(s, cid, bytes, req)) return;
+  v1::TopicInfo info;
+  if (auto* lt = s.ctx().topics().find_log_topic(req.name())) {
+    s.ctx().topics().describe(*lt, info);
+    return s.respond(cid, body::topic_info, info);
+  }
   auto* t = s.ctx().topics().find_topic(req.name());
   if (t == nullptr)
     return s.respond_error(cid, errc::topic_not_found, "topic '" + req.name() + "' does not exist");
-  v1::TopicInfo info;
   s.ctx().topics().describe(*t, info);
   s.respond(cid, body::topic_info, info);
 }

@@ -6,6 +6,7 @@
 #include "broker/handlers/dispatch.h"
 #include "broker/server/context.h"
 #include "broker/session/session.h"
+#include "broker/topics/log_topic.h"
 
 namespace ferry::broker::handlers {
 namespace {
@@ -116,6 +117,13 @@ void handle_credit(session& s, std::string_view bytes) {
   v1::Credit req;
   if (!parse(s, 0, bytes, req, "Credit")) return;
   consumer* c = s.find_consumer(req.consumer_id());
+  if (c != nullptr && c->reader() != nullptr) {  // a log-topic reader
+    s.ctx().topics().begin_event();
+    if (req.prefetch() != 0)
+      c->set_prefetch(std::min(req.prefetch(), s.ctx().topics().config().log.max_credit));
+    c->reader()->topic().credit(*c, req.credit());
+    return;
+  }
   // Credit for a consumer the broker just cancelled is a benign race: ignored.
   if (c == nullptr || c->sub() == nullptr) return;
   s.ctx().topics().begin_event();

@@ -37,6 +37,8 @@ void dispatch(session& s, const codec::frame_view& f) {
     case body::delete_subscription:
     case body::list_subscriptions:
     case body::describe_subscription: handle_admin(s, f.correlation_id, f.kind, f.bytes); return;
+    case body::consume_log: handle_consume_log(s, f.correlation_id, f.bytes); return;
+    case body::seek: handle_seek(s, f.correlation_id, f.bytes); return;
     case body::hello:
       s.fail(f.correlation_id, errc::not_handshaken, "Hello was already sent");
       return;

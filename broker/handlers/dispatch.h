@@ -23,6 +23,9 @@ void handle_subscribe(session& s, uint64_t correlation_id, std::string_view body
 void handle_unsubscribe(session& s, uint64_t correlation_id, std::string_view body);
 void handle_credit(session& s, std::string_view body);
 void handle_settle(session& s, uint64_t correlation_id, codec::body kind, std::string_view body);
+// Log topics: attaching a reader, moving it.
+void handle_consume_log(session& s, uint64_t correlation_id, std::string_view body);
+void handle_seek(session& s, uint64_t correlation_id, std::string_view body);
 // Topic and subscription management (create, delete, list, describe).
 void handle_admin(session& s, uint64_t correlation_id, codec::body kind, std::string_view body);
 

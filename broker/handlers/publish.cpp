@@ -20,6 +20,21 @@ void handle_publish(session& s, uint64_t correlation_id, std::string_view body) 
   }
   memory_topic* t = reg.find_topic(pv.topic);
   if (t == nullptr) {
+    if (log_topic* lt = reg.find_log_topic(pv.topic)) {
+      // Answered once durable (the topic's fsync policy), on a later loop event.
+      lt->publish(pv, messages, buf,
+                  [w = s.weak_from_this(), correlation_id](ferry::error err, v1::PublishOk ok) {
+                    auto sp = w.lock();
+                    if (!sp) return;
+                    if (err) {
+                      sp->respond_error(correlation_id, err);
+                      return;
+                    }
+                    sp->ctx().counters().messages_published += ok.accepted();
+                    sp->respond(correlation_id, codec::body::publish_ok, ok);
+                  });
+      return;
+    }
     if (auto why = names::check_name(pv.topic); !why.empty()) {
       s.respond_error(correlation_id, errc::invalid_name,
                       "topic name '" + std::string(pv.topic) + "': " + why);

@@ -12,6 +12,7 @@
 #include "broker/core/log.h"
 #include "broker/net/listener.h"
 #include "broker/server/context.h"
+#include "broker/server/storage_port.h"
 #include "broker/session/session.h"
 
 namespace ferry::broker {
@@ -28,6 +29,7 @@ struct server::impl {
   asio::thread_pool storage_thread{1};
   system_clock clock;
   std::unique_ptr<storage::engine> engine;
+  std::unique_ptr<storage_port> port;
   std::unique_ptr<registry> reg;
   std::unique_ptr<server_context> ctx;
   std::unique_ptr<listener> lis;
@@ -49,6 +51,17 @@ struct server::impl {
     c.max_message_bytes = opts.limits.max_message_bytes;
     c.memory_high_watermark_bytes = static_cast<int64_t>(m.memory_high_watermark_bytes);
     c.memory_low_watermark_bytes = static_cast<int64_t>(m.memory_low_watermark_bytes);
+    const auto& l = opts.log_topics;
+    c.max_partitions = static_cast<uint32_t>(l.max_partitions);
+    c.log.max_message_bytes = opts.limits.max_message_bytes;
+    c.log.default_credit = static_cast<uint32_t>(l.default_credit);
+    c.log.max_credit = static_cast<uint32_t>(m.max_prefetch);
+    c.log.default_retention_ms =
+        l.default_retention_ms == 0 ? -1 : static_cast<int64_t>(l.default_retention_ms);
+    c.log.default_retention_bytes =
+        l.default_retention_bytes == 0 ? -1 : static_cast<int64_t>(l.default_retention_bytes);
+    c.log.tail_cache_bytes = l.tail_cache_bytes;
+    c.log.read_batch_bytes = l.read_batch_bytes;
     return c;
   }
 
@@ -110,7 +123,9 @@ server::~server() {
     i.ctx.reset();
   }
   i.reg.reset();
+  if (i.port) i.port->stop();  // every acknowledged write is on disk before RocksDB closes
   i.storage_thread.join();
+  i.port.reset();
   i.engine.reset();
 }
 
@@ -119,8 +134,16 @@ ferry::error server::start() {
   ferry::error err;
   i.engine = storage::open_rocks_engine({i.opts.storage.data_dir}, err);
   if (!i.engine) return err;
-  i.reg = std::make_unique<registry>(i.clock, i.topics_config());
-  if (auto e = i.reg->load(i.engine->meta())) return e;
+  // Storage completions come back as loop events: fresh clock, and a flush after them.
+  i.port = std::make_unique<storage_port>(i.engine->log(), [&i](storage_port::task t) {
+    asio::post(i.ioc, [&i, t = std::move(t)] {
+      i.reg->begin_event();
+      t();
+      i.ctx->flush();
+    });
+  });
+  i.reg = std::make_unique<registry>(i.clock, i.topics_config(), i.port.get());
+  if (auto e = i.reg->load(i.engine->meta(), &i.engine->log())) return e;
   i.ctx = std::make_unique<server_context>(
       i.opts, *i.reg, *i.engine, [&i](server_context::task t) { asio::post(i.ioc, std::move(t)); },
       [&i](server_context::task t) { asio::post(i.storage_thread, std::move(t)); });

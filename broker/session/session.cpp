@@ -7,6 +7,7 @@
 #include "broker/core/log.h"
 #include "broker/handlers/dispatch.h"
 #include "broker/server/context.h"
+#include "broker/topics/log_topic.h"
 
 namespace ferry::broker {
 
@@ -118,6 +119,7 @@ void session::remove_consumer(uint64_t cid, bool write_pending) {
   std::erase(dirty_consumers_, &c);
   if (write_pending && c.auto_ack()) write_deliveries(c);
   c.outbox.clear();  // unwritten ones of a manual-ack consumer are requeued by detach()
+  if (log_reader* r = c.reader()) r->topic().detach(c);
   if (subscription* s = c.sub()) {
     s->detach(c);
     if (s->ephemeral()) ctx_.topics().remove_ephemeral(s);
@@ -132,9 +134,8 @@ void session::detach_all() {
 
 // ---- delivery_sink ----
 
-void session::deliver(consumer& c, const message_ref& m, uint64_t delivery_id,
-                      uint32_t delivery_count) {
-  c.outbox.push_back(pending_delivery{m, delivery_id, delivery_count});
+void session::deliver(consumer& c, const message_ref& m, const delivery_meta& meta) {
+  c.outbox.push_back(pending_delivery{m, meta});
   if (!c.in_dirty_list) {
     c.in_dirty_list = true;
     dirty_consumers_.push_back(&c);
@@ -166,8 +167,9 @@ void session::write_deliveries(consumer& c) {
   auto& out = conn_->out();
   const size_t max_entries = ctx_.options().limits.max_frame_bytes - 64;
   auto view_of = [](const pending_delivery& p) {
-    return codec::delivery_view{
-        p.delivery_id, p.delivery_count, p.msg.topic, p.msg.timestamp_ms, p.msg.bytes, 0, 0};
+    return codec::delivery_view{p.meta.delivery_id, p.meta.delivery_count, p.msg.topic,
+                                p.msg.timestamp_ms, p.msg.bytes,           p.meta.partition,
+                                p.meta.offset};
   };
   delivery_sizes_.clear();
   for (const auto& p : c.outbox)

@@ -81,8 +81,7 @@ class session final : public connection_handler,
   void on_close() override;
 
   // delivery_sink
-  void deliver(consumer& c, const message_ref& m, uint64_t delivery_id,
-               uint32_t delivery_count) override;
+  void deliver(consumer& c, const message_ref& m, const delivery_meta& meta) override;
   void consumer_cancelled(consumer& c, errc code, std::string_view why) override;
 
   bool handshaken() const { return handshaken_; }

@@ -6,6 +6,7 @@
 // consumer per flush). Both live on the broker loop.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <string_view>
 #include <vector>
@@ -18,11 +19,18 @@ namespace ferry::broker {
 class subscription;
 class consumer;
 
+// What the broker says about one delivery, besides the message.
+struct delivery_meta {
+  uint64_t delivery_id = 0;
+  uint32_t delivery_count = 0;
+  uint32_t partition = 0;  // log topics
+  uint64_t offset = 0;     // log topics
+};
+
 class delivery_sink {
  public:
   // A delivery for `c`; the sink keeps `m` (a reference) until it has written it.
-  virtual void deliver(consumer& c, const message_ref& m, uint64_t delivery_id,
-                       uint32_t delivery_count) = 0;
+  virtual void deliver(consumer& c, const message_ref& m, const delivery_meta& meta) = 0;
   // The broker closed `c` (its subscription was deleted). The subscription has already
   // forgotten it; the sink must not use c.sub any more.
   virtual void consumer_cancelled(consumer& c, errc code, std::string_view why) = 0;
@@ -33,9 +41,10 @@ class delivery_sink {
 
 struct pending_delivery {
   message_ref msg;
-  uint64_t delivery_id;
-  uint32_t delivery_count;
+  delivery_meta meta;
 };
+
+class log_reader;
 
 class consumer {
  public:
@@ -49,6 +58,13 @@ class consumer {
   uint32_t outstanding() const { return outstanding_; }
   bool has_credit() const { return outstanding_ < prefetch_; }
   subscription* sub() const { return sub_; }
+  // Log-topic consumers read through a log_reader instead of a subscription.
+  log_reader* reader() const { return reader_; }
+  void set_reader(log_reader* r) { reader_ = r; }
+  // Log readers count what they deliver here and take it back on Credit.
+  void add_outstanding(uint32_t n) { outstanding_ += n; }
+  void remove_outstanding(uint32_t n) { outstanding_ -= std::min(outstanding_, n); }
+  void set_prefetch(uint32_t p) { prefetch_ = p; }
 
   // Deliveries waiting for the session to write them (the sink's business).
   std::vector<pending_delivery> outbox;
@@ -62,6 +78,7 @@ class consumer {
   bool auto_ack_;
   uint32_t outstanding_ = 0;  // unsettled deliveries (auto_ack: not yet credited back)
   subscription* sub_ = nullptr;
+  log_reader* reader_ = nullptr;
 };
 
 }  // namespace ferry::broker

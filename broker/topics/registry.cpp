@@ -1,6 +1,7 @@
 #include "broker/topics/registry.h"
 
 #include <algorithm>
+#include <cstring>
 #include <limits>
 
 #include "broker/core/log.h"
@@ -22,7 +23,8 @@ constexpr int64_t max_ttl_ms = 100LL * 365 * 24 * 3600 * 1000;  // beyond this, 
 
 }  // namespace
 
-registry::registry(const clock& clk, registry_config cfg) : clock_(clk), cfg_(cfg) {
+registry::registry(const clock& clk, registry_config cfg, log_port* port)
+    : clock_(clk), cfg_(cfg), log_port_(port) {
   int64_t low = cfg_.memory_low_watermark_bytes;
   if (low <= 0 || low > cfg_.memory_high_watermark_bytes)
     low = cfg_.memory_high_watermark_bytes / 10 * 8;
@@ -34,11 +36,13 @@ registry::registry(const clock& clk, registry_config cfg) : clock_(clk), cfg_(cf
 registry::~registry() {
   for (auto& [name, s] : subscriptions_)
     s->cancel_consumers(errc::shutting_down, "broker stopping");
+  for (auto& [name, t] : log_topics_)
+    t->cancel_readers(errc::shutting_down, "broker stopping");
 }
 
 // ---- recovery ----
 
-ferry::error registry::load(storage::meta_store& meta) {
+ferry::error registry::load(storage::meta_store& meta, storage::log_store* log) {
   ferry::error bad;
   auto err = meta.scan("topic/", [&](std::string_view key, std::string_view value) {
     v1::TopicInfo rec;
@@ -48,9 +52,33 @@ ferry::error registry::load(storage::meta_store& meta) {
       bad = fail(errc::storage_error, "unreadable topic record " + quoted(key));
       return;
     }
+    if (rec.kind() == v1::LOG) {
+      if (log_port_ == nullptr || log == nullptr) {
+        bad = fail(errc::storage_error,
+                   "log topic " + quoted(rec.name()) + " found without log storage");
+        return;
+      }
+      auto t = std::make_unique<log_topic>(rec.name(), rec.topic_id(), rec.options(), *log_port_,
+                                           clock_, cfg_.log);
+      if (auto e = t->recover(*log)) {
+        bad = e;
+        return;
+      }
+      next_topic_id_ = std::max(next_topic_id_, rec.topic_id() + 1);
+      log_topics_.emplace(rec.name(), std::move(t));
+      return;
+    }
     auto t = std::make_unique<memory_topic>(rec.name(), rec.options(), 0);
     topics_.emplace(rec.name(), std::move(t));
   });
+  if (!err && !bad) {
+    // Topic ids are never reused, even after the newest log topic was deleted.
+    err = meta.scan("counter/topic_id", [&](std::string_view, std::string_view v) {
+      uint32_t next = 0;
+      if (v.size() == 4) std::memcpy(&next, v.data(), 4);
+      next_topic_id_ = std::max(next_topic_id_, next);
+    });
+  }
   if (err) return err;
   if (bad) return bad;
   err = meta.scan("sub/", [&](std::string_view key, std::string_view value) {
@@ -68,8 +96,8 @@ ferry::error registry::load(storage::meta_store& meta) {
   });
   if (err) return err;
   if (bad) return bad;
-  log::topics().info("recovered {} topics and {} subscriptions", topics_.size(),
-                     subscriptions_.size());
+  log::topics().info("recovered {} memory topics, {} log topics and {} subscriptions",
+                     topics_.size(), log_topics_.size(), subscriptions_.size());
   return {};
 }
 
@@ -79,9 +107,11 @@ ferry::error registry::create_topic(const v1::CreateTopic& req, uint64_t owner_s
                                     v1::TopicInfo& info, meta_changes& changes) {
   if (auto why = names::check_name(req.name()); !why.empty())
     return fail(errc::invalid_name, "topic name " + quoted(req.name()) + ": " + why);
-  if (req.kind() == v1::LOG)
-    return fail(errc::not_supported, "log topics are not available in this version of ferryd");
+  if (req.kind() == v1::LOG) return create_log_topic(req, info, changes);
   if (req.kind() != v1::MEMORY) return fail(errc::invalid_argument, "unknown topic kind");
+  if (find_log_topic(req.name()) != nullptr)
+    return fail(errc::topic_exists,
+                "topic " + quoted(req.name()) + " already exists as a log topic");
   const auto& o = req.options();
   if (o.partitions() > 1)
     return fail(errc::invalid_argument, "partitions apply to log topics only");
@@ -115,6 +145,11 @@ void registry::route_new_topic(memory_topic& t) {
 ferry::error registry::delete_topic(std::string_view name, bool if_exists, bool& deleted,
                                     meta_changes& changes) {
   deleted = false;
+  if (find_log_topic(name) != nullptr) {
+    delete_log_topic(name, changes);
+    deleted = true;
+    return {};
+  }
   auto it = topics_.find(name);
   if (it == topics_.end()) {
     if (if_exists) return {};
@@ -154,8 +189,25 @@ void registry::describe(const memory_topic& t, v1::TopicInfo& out) const {
 }
 
 void registry::list_topics(std::string_view pattern, v1::TopicList& out) const {
-  for (const auto& [name, t] : topics_)
-    if (pattern.empty() || names::matches(pattern, name)) describe(*t, *out.add_topics());
+  // Both kinds, in name order.
+  auto m = topics_.begin();
+  auto l = log_topics_.begin();
+  while (m != topics_.end() || l != log_topics_.end()) {
+    bool memory = l == log_topics_.end() || (m != topics_.end() && m->first < l->first);
+    const std::string& name = memory ? m->first : l->first;
+    if (pattern.empty() || names::matches(pattern, name)) {
+      if (memory) {
+        describe(*m->second, *out.add_topics());
+      } else {
+        describe(*l->second, *out.add_topics());
+      }
+    }
+    if (memory) {
+      ++m;
+    } else {
+      ++l;
+    }
+  }
 }
 
 void registry::session_closed(uint64_t session_id) {
@@ -192,6 +244,10 @@ ferry::error registry::resolve(const v1::SubscriptionOptions& in, subscription_o
 
 ferry::error registry::check_subscription_target(std::string_view pattern,
                                                  const subscription_options& o) const {
+  if (!names::is_wildcard(pattern) && log_topics_.contains(pattern))
+    return fail(errc::wrong_topic_kind,
+                "topic " + quoted(pattern) +
+                    " is a log topic: read it with ConsumeLog, not a subscription");
   if (!names::is_wildcard(pattern) && !topics_.contains(pattern))
     return fail(errc::topic_not_found, "topic " + quoted(pattern) + " does not exist");
   if (!o.dead_letter_topic.empty() && !topics_.contains(o.dead_letter_topic))

@@ -21,6 +21,7 @@
 #include "ferry/v1/publish.pb.h"
 
 #include "broker/core/clock.h"
+#include "broker/topics/log_topic.h"
 #include "broker/topics/memory_topic.h"
 #include "broker/topics/message.h"
 #include "broker/topics/subscription.h"
@@ -38,13 +39,16 @@ struct registry_config {
   size_t max_message_bytes = 1 << 20;
   int64_t memory_high_watermark_bytes = 1LL << 30;
   int64_t memory_low_watermark_bytes = 0;  // 0 = 80% of the high-water mark
+  uint32_t max_partitions = 1024;
+  log_config log;
 };
 
 using meta_changes = std::vector<storage::meta_change>;
 
 class registry final : public subscription_env {
  public:
-  registry(const clock& clk, registry_config cfg);
+  // Without a log_port, creating a log topic is refused (memory-only unit tests).
+  registry(const clock& clk, registry_config cfg, log_port* port = nullptr);
   ~registry();
 
   const registry_config& config() const { return cfg_; }
@@ -53,7 +57,8 @@ class registry final : public subscription_env {
   int64_t wall_ms() const { return clock_.wall_ms(); }
 
   // ---- recovery ----
-  ferry::error load(storage::meta_store& meta);
+  // `log` may be null when no log topics are stored (unit tests).
+  ferry::error load(storage::meta_store& meta, storage::log_store* log = nullptr);
 
   // ---- topics ----
   // `owner_session` makes a temporary topic owned by that session (options.temporary).
@@ -64,7 +69,9 @@ class registry final : public subscription_env {
   ferry::error delete_topic(std::string_view name, bool if_exists, bool& deleted,
                             meta_changes& changes);
   memory_topic* find_topic(std::string_view name);
+  log_topic* find_log_topic(std::string_view name);
   void describe(const memory_topic& t, v1::TopicInfo& out) const;
+  void describe(const log_topic& t, v1::TopicInfo& out) const;
   void list_topics(std::string_view pattern, v1::TopicList& out) const;
   // Deletes the temporary topics of a closed session.
   void session_closed(uint64_t session_id);
@@ -110,6 +117,10 @@ class registry final : public subscription_env {
                                  bool ephemeral);
   void erase_subscription(const std::string& name);
   void route_new_topic(memory_topic& t);
+  ferry::error create_log_topic(const v1::CreateTopic& req, v1::TopicInfo& info,
+                                meta_changes& changes);
+  ferry::error check_log_options(const v1::TopicOptions& o) const;
+  void delete_log_topic(std::string_view name, meta_changes& changes);
   std::string topic_record(const memory_topic& t) const;
   std::string subscription_record(const subscription& s, const v1::SubscriptionOptions& o) const;
 
@@ -121,6 +132,9 @@ class registry final : public subscription_env {
   uint64_t next_ephemeral_ = 1;
   memory_accountant memory_;
   std::map<std::string, std::unique_ptr<memory_topic>, std::less<>> topics_;
+  std::map<std::string, std::unique_ptr<log_topic>, std::less<>> log_topics_;
+  log_port* log_port_;
+  uint32_t next_topic_id_ = 1;
   std::map<std::string, std::unique_ptr<subscription>, std::less<>> subscriptions_;
   // The options as the client gave them (0 = default), to describe and persist them.
   std::map<std::string, v1::SubscriptionOptions, std::less<>> requested_options_;

@@ -146,6 +146,8 @@ void registry::tick() {
   begin_event();
   for (auto& [name, s] : subscriptions_)
     if (s->next_deadline() <= now_) s->on_tick();
+  for (auto& [name, t] : log_topics_)
+    t->on_tick(now_);
   if (now_ - last_producer_sweep_ >= producer_sweep_interval_ms) {
     last_producer_sweep_ = now_;
     for (auto& [name, t] : topics_)

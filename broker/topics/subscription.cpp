@@ -103,7 +103,7 @@ void subscription::deliver(consumer& c, queued&& q) {
   ++c.outstanding_;
   ++stats_.delivered;
   if (count > 1) ++stats_.redelivered;
-  c.sink().deliver(c, q.msg, id, count);
+  c.sink().deliver(c, q.msg, delivery_meta{id, count, 0, 0});
   if (c.auto_ack()) {
     ++stats_.acked;
     return;  // at most once: the message is gone once sent

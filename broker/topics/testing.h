@@ -21,11 +21,12 @@ class recording_sink final : public delivery_sink {
     std::string payload;
     std::vector<codec::header_view> headers;  // views into `bytes`
     std::string bytes;
+    uint32_t partition = 0;
+    uint64_t offset = 0;
   };
-  void deliver(consumer& c, const message_ref& m, uint64_t delivery_id,
-               uint32_t delivery_count) override {
-    record r{c.id(), delivery_id, delivery_count,      std::string(m.topic),
-             {},     {},          std::string(m.bytes)};
+  void deliver(consumer& c, const message_ref& m, const delivery_meta& meta) override {
+    record r{c.id(), meta.delivery_id,     meta.delivery_count, std::string(m.topic), {},
+             {},     std::string(m.bytes), meta.partition,      meta.offset};
     codec::message_fields f;
     std::vector<codec::header_view> hs;
     (void)codec::parse_message(r.bytes, f, &hs);

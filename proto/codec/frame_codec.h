@@ -68,6 +68,20 @@ enum class body : uint32_t {
   list_subscriptions = 54,
   subscription_list = 55,
   describe_subscription = 56,
+  consume_log = 70,
+  consume_log_ok = 71,
+  assignment = 72,
+  revoke_done = 73,
+  commit_offsets = 74,
+  commit_offsets_ok = 75,
+  fetch_offsets = 76,
+  offset_list = 77,
+  seek = 78,
+  seek_ok = 79,
+  list_groups = 80,
+  group_list = 81,
+  describe_group = 82,
+  group_info = 83,
 };
 
 // ---- framing ----

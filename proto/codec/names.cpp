@@ -58,6 +58,15 @@ bool is_wildcard(std::string_view pattern) {
   }
 }
 
+uint32_t partition_for_key(std::string_view key, uint32_t partitions) {
+  uint32_t h = 2166136261u;
+  for (unsigned char c : key) {
+    h ^= c;
+    h *= 16777619u;
+  }
+  return partitions == 0 ? 0 : h % partitions;
+}
+
 bool matches(std::string_view pattern, std::string_view topic) {
   size_t p = 0, t = 0;
   while (true) {

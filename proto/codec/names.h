@@ -5,6 +5,7 @@
 // segment) and whose last segment may be `>` (one or more trailing segments).
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -20,5 +21,10 @@ bool is_wildcard(std::string_view pattern);
 
 // Whether topic name `topic` matches `pattern` (both assumed valid).
 bool matches(std::string_view pattern, std::string_view topic);
+
+// The partition of a log-topic message by its key: FNV-1a (32-bit) of the key bytes, mod
+// the partition count. Clients that choose partitions themselves (idempotent producers
+// must) use the same function, so a key always lands in the same partition.
+uint32_t partition_for_key(std::string_view key, uint32_t partitions);
 
 }  // namespace ferry::names

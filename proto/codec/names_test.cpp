@@ -33,6 +33,14 @@ TEST_CASE("patterns allow * anywhere and > only last", "[proto][names]") {
   CHECK_FALSE(is_wildcard("a.b"));
 }
 
+TEST_CASE("partition_for_key is FNV-1a mod the partition count", "[proto][names]") {
+  // FNV-1a 32 of "" is the offset basis, of "a" is 0xe40c292c (published test vectors).
+  CHECK(partition_for_key("", 1000) == 2166136261u % 1000);
+  CHECK(partition_for_key("a", 0xFFFFFFFF) == 0xe40c292cu % 0xFFFFFFFFu);
+  CHECK(partition_for_key("order-42", 1) == 0);
+  CHECK(partition_for_key("order-42", 7) == partition_for_key("order-42", 7));
+}
+
 TEST_CASE("pattern matching follows segments", "[proto][names]") {
   CHECK(matches("orders.eu", "orders.eu"));
   CHECK_FALSE(matches("orders.eu", "orders.eu.x"));

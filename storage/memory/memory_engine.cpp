@@ -1,6 +1,7 @@
 #include <map>
 
 #include "storage/engine.h"
+#include "storage/memory/memory_log_store.h"
 
 namespace ferry::storage {
 namespace {
@@ -41,9 +42,11 @@ class memory_meta_store final : public meta_store {
 class memory_engine final : public engine {
  public:
   meta_store& meta() override { return meta_; }
+  log_store& log() override { return log_; }
 
  private:
   memory_meta_store meta_;
+  memory_log_store log_;
 };
 
 }  // namespace

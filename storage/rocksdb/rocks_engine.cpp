@@ -6,17 +6,12 @@
 #include <rocksdb/write_batch.h>
 
 #include "storage/engine.h"
+#include "storage/rocksdb/rocks_log_store.h"
+#include "storage/rocksdb/rocks_options.h"
+#include "storage/rocksdb/rocks_status.h"
 
 namespace ferry::storage {
 namespace {
-
-// rocksdb::Status -> ferry::error, at the storage edge. Every status goes through here.
-ferry::error to_error(const rocksdb::Status& s, std::string_view what) {
-  if (s.ok()) return {};
-  auto code = s.IsNoSpace() || s.subcode() == rocksdb::Status::kNoSpace ? errc::disk_full
-                                                                        : errc::storage_error;
-  return {make_error_code(code), std::string(what) + ": " + s.ToString()};
-}
 
 const char* const column_families[] = {rocksdb::kDefaultColumnFamilyName.c_str(), "meta", "log"};
 enum cf_index { cf_default = 0, cf_meta = 1, cf_log = 2 };
@@ -61,42 +56,44 @@ class rocks_meta_store final : public meta_store {
 class rocks_engine final : public engine {
  public:
   rocks_engine(std::unique_ptr<rocksdb::DB> db, std::vector<rocksdb::ColumnFamilyHandle*> handles)
-      : db_(std::move(db)), handles_(std::move(handles)), meta_(db_.get(), handles_[cf_meta]) {}
+      : db_(std::move(db)),
+        handles_(std::move(handles)),
+        meta_(db_.get(), handles_[cf_meta]),
+        log_(db_.get(), handles_[cf_log], handles_[cf_meta]) {}
   ~rocks_engine() override {
     for (auto* h : handles_)
       (void)db_->DestroyColumnFamilyHandle(h);
     (void)db_->Close();
   }
   meta_store& meta() override { return meta_; }
+  log_store& log() override { return log_; }
 
  private:
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   rocks_meta_store meta_;
+  rocks_log_store log_;
 };
 
 }  // namespace
 
 std::unique_ptr<engine> open_rocks_engine(const engine_options& opts, ferry::error& err) {
+  std::string path = opts.data_dir + "/rocksdb";
   std::error_code fs_ec;
-  std::filesystem::create_directories(opts.data_dir, fs_ec);
+  // RocksDB's own directory too when it may be created: else RocksDB logs an error for
+  // the missing directory before creating it.
+  std::filesystem::create_directories(opts.create_if_missing ? path : opts.data_dir, fs_ec);
   if (fs_ec) {
     err = {make_error_code(errc::storage_error),
            "cannot create data dir '" + opts.data_dir + "': " + fs_ec.message()};
     return nullptr;
   }
-  rocksdb::DBOptions db_opts;
-  db_opts.create_if_missing = opts.create_if_missing;
-  db_opts.create_missing_column_families = true;
-  db_opts.info_log_level = rocksdb::WARN_LEVEL;
-  db_opts.keep_log_file_num = 3;
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
   for (const char* name : column_families)
-    cfs.emplace_back(name, rocksdb::ColumnFamilyOptions());
+    cfs.emplace_back(name, name == column_families[cf_log] ? log_cf_options() : meta_cf_options());
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
-  std::string path = opts.data_dir + "/rocksdb";
-  auto s = rocksdb::DB::Open(db_opts, path, cfs, &handles, &raw);
+  auto s = rocksdb::DB::Open(db_options(opts.create_if_missing), path, cfs, &handles, &raw);
   if (!s.ok()) {
     err = to_error(s, "cannot open RocksDB at '" + path + "'");
     return nullptr;

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "proto/codec/errc.h"
+#include "storage/log_store.h"
 #include "storage/meta_store.h"
 
 namespace ferry::storage {
@@ -17,6 +18,7 @@ class engine {
  public:
   virtual ~engine() = default;
   virtual meta_store& meta() = 0;
+  virtual log_store& log() = 0;
 };
 
 struct engine_options {

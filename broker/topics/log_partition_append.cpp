@@ -1,0 +1,243 @@
+// log_partition: the write path (pending records, one write in flight, producers).
+#include <algorithm>
+#include <cstring>
+
+#include "broker/core/log.h"
+#include "broker/topics/log_partition.h"
+#include "storage/record_codec.h"
+
+namespace ferry::broker {
+
+log_partition::log_partition(log_topic& t, uint32_t index) : topic_(t), index_(index) {}
+
+void log_partition::recovered(const storage::partition_bounds& b,
+                              const std::vector<storage::producer_state>& ps) {
+  start_ = b.start;
+  durable_ = next_ = b.next;
+  bytes_ = b.bytes;
+  for (const auto& s : ps) {
+    producer p;
+    p.any = true;
+    p.last_sequence = s.last_sequence;
+    p.last_seen_ms = s.last_seen_ms;
+    p.recent = decode_recent(s.recent);
+    producers_[s.producer_id] = std::move(p);
+  }
+}
+
+log_partition::sequence_check log_partition::check_sequence(std::string_view producer_id,
+                                                            uint64_t sequence,
+                                                            uint64_t& expected) const {
+  auto it = producers_.find(std::string(producer_id));
+  if (it == producers_.end() || !it->second.any) return sequence_check::accept;
+  expected = it->second.last_sequence + 1;
+  if (sequence <= it->second.last_sequence) return sequence_check::duplicate;
+  return sequence == expected ? sequence_check::accept : sequence_check::gap;
+}
+
+void log_partition::add(const std::shared_ptr<publish_job>& job, uint32_t index,
+                        std::string_view message, const message_ref& ref,
+                        std::string_view producer_id, uint64_t sequence) {
+  // Timestamps never go backwards within a partition (reads by time rely on it).
+  int64_t ts = std::max(topic_.clock_.wall_ms(), last_timestamp_);
+  last_timestamp_ = ts;
+  auto& a = pending_.append;
+  storage::encode_record(a.data, ts, message);
+  a.ends.push_back(static_cast<uint32_t>(a.data.size()));
+  pending_.waiters.push_back({job, index});
+  message_ref stamped = ref;
+  stamped.timestamp_ms = ts;
+  pending_.refs.push_back(std::move(stamped));
+  ++job->outstanding;
+  if (producer_id.empty()) return;
+  auto& p = producers_[std::string(producer_id)];
+  p.last_seen_ms = ts;
+  // Consecutive sequences of one producer at consecutive positions of the pending write
+  // form one batch (another producer's record in between starts a new one).
+  const uint64_t pos = a.ends.size() - 1;
+  bool extends = !p.recent.empty() && !p.recent.back().assigned &&
+                 p.recent.back().first_sequence + p.recent.back().count == sequence &&
+                 p.recent.back().first_offset + p.recent.back().count == pos;
+  if (extends) {
+    ++p.recent.back().count;
+  } else {
+    p.recent.push_back({sequence, 1, pos, false, false});
+    pending_.batches.emplace_back(std::string(producer_id), sequence);
+    while (p.recent.size() > topic_.cfg_.recent_batches)
+      p.recent.pop_front();
+  }
+  p.any = true;
+  p.last_sequence = sequence;
+}
+
+void log_partition::add_duplicate(const std::shared_ptr<publish_job>& job, uint32_t index,
+                                  std::string_view producer_id, uint64_t sequence) {
+  dup_waiter d{job, index, std::string(producer_id), sequence};
+  ++job->outstanding;
+  if (!resolve_duplicate(d)) dup_waiters_.push_back(std::move(d));
+}
+
+// Fills in a duplicate's original offset when that batch is durable; false if it is still
+// being written. A duplicate older than the recent batches kept gets offset 0 (the
+// message says so); it is a duplicate all the same.
+bool log_partition::resolve_duplicate(const dup_waiter& d) {
+  auto& ok = d.job->ok;
+  auto it = producers_.find(d.producer_id);
+  if (it != producers_.end()) {
+    for (const auto& b : it->second.recent) {
+      if (d.sequence < b.first_sequence || d.sequence >= b.first_sequence + b.count) continue;
+      if (!b.durable) return false;
+      ok.set_offsets(static_cast<int>(d.index), b.first_offset + (d.sequence - b.first_sequence));
+      ok.set_duplicates(ok.duplicates() + 1);
+      d.job->resolve_one();
+      return true;
+    }
+  }
+  auto* e = ok.add_errors();
+  e->set_index(d.index);
+  e->set_code(v1::OK);
+  e->set_message("duplicate of a batch older than the recent batches kept: offset unknown");
+  ok.set_duplicates(ok.duplicates() + 1);
+  d.job->resolve_one();
+  return true;
+}
+
+void log_partition::kick() {
+  if (in_flight_ || pending_.waiters.empty()) return;
+  submit();
+}
+
+void log_partition::submit() {
+  in_flight_ = std::make_unique<write>(std::move(pending_));
+  pending_ = write{};
+  write& w = *in_flight_;
+  w.append.pid = pid();
+  w.append.first_offset = next_;
+  next_ += w.append.count();
+  // Producers' batches get their offsets now; their state travels with the records.
+  for (const auto& [id, first_seq] : w.batches) {
+    auto& p = producers_[id];
+    for (auto& b : p.recent) {
+      if (b.first_sequence != first_seq || b.assigned) continue;
+      b.first_offset += w.append.first_offset;
+      b.assigned = true;
+    }
+  }
+  // Stored with the records, so records and dedup state become durable together.
+  for (const auto& [id, first_seq] : w.batches) {
+    auto& p = producers_[id];
+    bool stored =
+        std::any_of(w.append.producers.begin(), w.append.producers.end(),
+                    [&](const storage::producer_state& s) { return s.producer_id == id; });
+    if (!stored) w.append.producers.push_back(persisted(id, p));
+  }
+  bool sync = topic_.options_.fsync() == v1::FSYNC_ALWAYS;
+  topic_.port_.append(w.append, sync,
+                      [this, alive = std::weak_ptr<bool>(alive_)](const ferry::error& err) {
+                        if (alive.expired()) return;
+                        auto done = std::move(in_flight_);
+                        completed(*done, err);
+                        kick();
+                      });
+}
+
+storage::producer_state log_partition::persisted(const std::string& id, const producer& p) const {
+  storage::producer_state s;
+  s.producer_id = id;
+  s.last_sequence = p.last_sequence;
+  s.last_seen_ms = p.last_seen_ms;
+  s.recent = encode_recent(p.recent);
+  return s;
+}
+
+void log_partition::completed(write& w, const ferry::error& err) {
+  const uint64_t first = w.append.first_offset;
+  if (err) {
+    // Nothing of this write is on disk: give its offsets back and forget its batches, so
+    // the log stays dense and a retry of those sequences is accepted, not a duplicate.
+    next_ = first;
+    for (const auto& [id, first_seq] : w.batches) {
+      auto& p = producers_[id];
+      std::erase_if(p.recent, [](const recent_batch& b) { return !b.durable; });
+      p.last_sequence =
+          p.recent.empty() ? 0 : p.recent.back().first_sequence + p.recent.back().count - 1;
+      p.any = !p.recent.empty();
+    }
+    log::topics().error("{}[{}]: write of {} records failed: {}", topic_.name(), index_,
+                        w.append.count(), err.to_string());
+    for (auto& wt : w.waiters) {
+      auto* e = wt.job->ok.add_errors();
+      e->set_index(wt.index);
+      e->set_code(static_cast<v1::ErrorCode>(err.code.value()));
+      e->set_message(err.message);
+      wt.job->resolve_one();
+    }
+    resolve_duplicates(err);
+    return;
+  }
+  durable_ = first + w.append.count();
+  for (const auto& [id, first_seq] : w.batches)
+    for (auto& b : producers_[id].recent)
+      if (b.first_sequence == first_seq) b.durable = true;
+  for (size_t i = 0; i < w.waiters.size(); ++i) {
+    auto& ok = w.waiters[i].job->ok;
+    ok.set_offsets(static_cast<int>(w.waiters[i].index), first + i);
+    ok.set_accepted(ok.accepted() + 1);
+    w.waiters[i].job->resolve_one();
+  }
+  bytes_ += w.append.data.size();
+  for (size_t i = 0; i < w.refs.size(); ++i) {
+    tail_bytes_ += w.refs[i].size();
+    tail_.push_back({first + i, std::move(w.refs[i])});
+  }
+  while (tail_bytes_ > topic_.cfg_.tail_cache_bytes && tail_.size() > 1) {
+    tail_bytes_ -= tail_.front().ref.size();
+    tail_.pop_front();
+  }
+  resolve_duplicates({});
+  wake_readers();
+}
+
+void log_partition::resolve_duplicates(const ferry::error& err) {
+  auto waiting = std::move(dup_waiters_);
+  dup_waiters_.clear();
+  for (auto& d : waiting) {
+    if (err) {
+      // The original failed with this write: the retry did not happen either.
+      auto* e = d.job->ok.add_errors();
+      e->set_index(d.index);
+      e->set_code(static_cast<v1::ErrorCode>(err.code.value()));
+      e->set_message("the original of this retried message failed: " + err.message);
+      d.job->resolve_one();
+    } else if (!resolve_duplicate(d)) {
+      dup_waiters_.push_back(std::move(d));
+    }
+  }
+}
+
+// recent batches with offsets: per batch first_sequence, count, first_offset (u64 LE).
+std::string encode_recent(const std::deque<log_partition::recent_batch>& recent) {
+  std::string s;
+  auto put = [&](uint64_t v) { s.append(reinterpret_cast<const char*>(&v), 8); };
+  for (const auto& b : recent) {
+    if (!b.assigned) continue;  // still pending: it goes with a later write
+    put(b.first_sequence);
+    put(b.count);
+    put(b.first_offset);
+  }
+  return s;
+}
+
+std::deque<log_partition::recent_batch> decode_recent(std::string_view s) {
+  std::deque<log_partition::recent_batch> out;
+  auto get = [&](size_t at) {
+    uint64_t v = 0;
+    std::memcpy(&v, s.data() + at, 8);
+    return v;
+  };
+  for (size_t at = 0; at + 24 <= s.size(); at += 24)
+    out.push_back({get(at), static_cast<uint32_t>(get(at + 8)), get(at + 16), true, true});
+  return out;
+}
+
+}  // namespace ferry::broker

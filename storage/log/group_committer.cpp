@@ -1,0 +1,106 @@
+#include "storage/group_committer.h"
+
+#include <vector>
+
+#include "storage/log/append_check.h"
+
+namespace ferry::storage {
+
+group_committer::group_committer(log_store& store, size_t max_batch_bytes)
+    : store_(store), max_batch_bytes_(max_batch_bytes), thread_([this] { run(); }) {}
+
+group_committer::~group_committer() {
+  stop();
+}
+
+void group_committer::submit(partition_append append, bool sync, callback done) {
+  // A malformed append fails alone here rather than failing the whole batch later.
+  if (auto err = check_append(append)) return done(err);
+  enqueue({std::move(append), sync, false, std::move(done)});
+}
+
+void group_committer::sync(callback done) {
+  enqueue({partition_append{}, true, true, std::move(done)});
+}
+
+void group_committer::enqueue(request r) {
+  {
+    std::lock_guard lock(mu_);
+    if (!stopping_) {
+      queue_.push_back(std::move(r));
+      cv_.notify_one();
+      return;
+    }
+  }
+  r.done({make_error_code(errc::shutting_down), "the log writer has stopped"});
+}
+
+// Only the first caller joins (and so returns after the drain); a call from a `done`
+// callback only asks the thread to finish, since it cannot join itself.
+void group_committer::stop() {
+  std::thread t;
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+    if (thread_.get_id() != std::this_thread::get_id()) t = std::move(thread_);
+  }
+  cv_.notify_all();
+  if (t.joinable()) t.join();
+}
+
+commit_stats group_committer::stats() const {
+  std::lock_guard lock(mu_);
+  return stats_;
+}
+
+void group_committer::run() {
+  std::vector<request> batch;
+  for (;;) {
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping, and everything submitted is answered
+      take_batch(batch);
+    }
+    commit(batch);
+    batch.clear();
+  }
+}
+
+// Everything queued, up to max_batch_bytes_ of record data, and at least one request so
+// that a request larger than the limit still goes. Lock must be held.
+void group_committer::take_batch(std::vector<request>& batch) {
+  size_t bytes = 0;
+  do {
+    bytes += queue_.front().append.data.size();
+    batch.push_back(std::move(queue_.front()));
+    queue_.pop_front();
+  } while (!queue_.empty() && bytes + queue_.front().append.data.size() <= max_batch_bytes_);
+}
+
+// One store write for the whole batch. A sync request rides on the batch's write (which
+// then syncs) and costs a sync_wal() only when the batch holds nothing else.
+void group_committer::commit(std::vector<request>& batch) {
+  std::vector<const partition_append*> appends;
+  appends.reserve(batch.size());
+  bool want_sync = false;
+  uint64_t records = 0;
+  for (const auto& r : batch) {
+    want_sync = want_sync || r.sync;
+    if (r.sync_only) continue;
+    appends.push_back(&r.append);
+    records += r.append.count();
+  }
+  ferry::error err = appends.empty() ? store_.sync_wal() : store_.append(appends, want_sync);
+  {
+    std::lock_guard lock(mu_);
+    stats_.batches += appends.empty() ? 0 : 1;
+    stats_.requests += batch.size();
+    stats_.records += records;
+    stats_.syncs += want_sync ? 1 : 0;
+  }
+  for (auto& r : batch)
+    r.done(err);
+}
+
+}  // namespace ferry::storage
