@@ -32,7 +32,7 @@ struct broker_options {
     uint64_t memory_low_watermark_bytes = 0;
     uint64_t timer_tick_ms = 10;
   } memory_topics;
-    struct log_topics_options {
+  struct log_topics_options {
     uint64_t default_credit = 10'000;
     uint64_t max_partitions = 1024;
     uint64_t default_retention_ms = 7ULL * 24 * 3600 * 1000;

@@ -4,11 +4,11 @@
 // sequences. Afterwards: every acknowledged record is readable at its acknowledged offset,
 // offsets per partition are dense (no gaps, no duplicates), and no sequence was written
 // twice.
-#include <catch2/catch.hpp>
-
 #include <map>
 #include <random>
 #include <set>
+
+#include <catch2/catch.hpp>
 
 #include "tests/support/broker_process.h"
 #include "tests/support/log_helpers.h"
@@ -36,7 +36,8 @@ class producer {
   // Keeps up to max_in_flight frames unacknowledged until `until`.
   void run_until(steady::time_point until) {
     while (steady::now() < until) {
-      while (in_flight_.size() < max_in_flight) send_new();
+      while (in_flight_.size() < max_in_flight)
+        send_new();
       auto f = conn_->read_frame(std::chrono::milliseconds(200));
       if (f) on_response(*f);
     }
@@ -46,7 +47,8 @@ class producer {
     connect();
     auto pending = std::move(in_flight_);
     in_flight_.clear();
-    for (auto& [cid, st] : pending) send(st);
+    for (auto& [cid, st] : pending)
+      send(st);
   }
   // Waits for every frame in flight to be acknowledged.
   void drain() {
@@ -77,7 +79,8 @@ class producer {
     std::vector<std::pair<std::string, std::string>> msgs;
     for (int i = 0; i < batch; ++i)
       msgs.push_back({"", std::to_string(st.first_sequence + static_cast<uint64_t>(i))});
-    auto f = publish_frame("crash", msgs, static_cast<int>(st.partition), "crash-producer", st.first_sequence);
+    auto f = publish_frame("crash", msgs, static_cast<int>(st.partition), "crash-producer",
+                           st.first_sequence);
     f.set_correlation_id(++cid_);
     in_flight_[cid_] = st;
     conn_->send_frame(f);
@@ -91,7 +94,8 @@ class producer {
     REQUIRE(ok.errors_size() == 0);
     REQUIRE(ok.offsets_size() == batch);
     for (int i = 0; i < batch; ++i) {
-      auto key = std::make_pair(it->second.partition, it->second.first_sequence + static_cast<uint64_t>(i));
+      auto key = std::make_pair(it->second.partition,
+                                it->second.first_sequence + static_cast<uint64_t>(i));
       auto [at, fresh] = acked_.emplace(key, ok.offsets(i));
       if (!fresh) CHECK(at->second == ok.offsets(i));  // a retry reports the original offset
     }
@@ -142,11 +146,11 @@ TEST_CASE("acknowledged records survive kill -9, with dense offsets and no dupli
     std::set<std::string> seen;
     std::map<uint64_t, std::string> at_offset;
     for (uint64_t i = 0; i < end; ++i) {
-      CHECK(recs[i].offset == i);  // dense: no gap, no duplicated offset
+      CHECK(recs[i].offset == i);                  // dense: no gap, no duplicated offset
       CHECK(seen.insert(recs[i].payload).second);  // no sequence written twice
       at_offset[recs[i].offset] = recs[i].payload;
     }
-        // Every sequence sent was acknowledged in the end, at the offset where it is.
+    // Every sequence sent was acknowledged in the end, at the offset where it is.
     CHECK(end == prod.sent_sequences(p));
     CHECK(end > 0);
     WARN("partition " << p << ": " << end << " records after 20 kills");

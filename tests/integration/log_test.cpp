@@ -192,7 +192,7 @@ TEST_CASE("retention by bytes removes the oldest records in bulk", "[log][retent
   // Retention runs about once a second.
   uint64_t start = 0;
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (start < 75 && std::chrono::steady_clock::now() < deadline) {
+  while (start < 75 && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     start = c.request(describe_frame("small")).topic_info().partitions(0).log_start();
   }
