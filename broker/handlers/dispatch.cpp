@@ -39,6 +39,11 @@ void dispatch(session& s, const codec::frame_view& f) {
     case body::describe_subscription: handle_admin(s, f.correlation_id, f.kind, f.bytes); return;
     case body::consume_log: handle_consume_log(s, f.correlation_id, f.bytes); return;
     case body::seek: handle_seek(s, f.correlation_id, f.bytes); return;
+    case body::revoke_done: handle_revoke_done(s, f.bytes); return;
+    case body::commit_offsets: handle_commit_offsets(s, f.correlation_id, f.bytes); return;
+    case body::fetch_offsets: handle_fetch_offsets(s, f.correlation_id, f.bytes); return;
+    case body::list_groups: handle_list_groups(s, f.correlation_id, f.bytes); return;
+    case body::describe_group: handle_describe_group(s, f.correlation_id, f.bytes); return;
     case body::hello:
       s.fail(f.correlation_id, errc::not_handshaken, "Hello was already sent");
       return;

@@ -26,6 +26,12 @@ void handle_settle(session& s, uint64_t correlation_id, codec::body kind, std::s
 // Log topics: attaching a reader, moving it.
 void handle_consume_log(session& s, uint64_t correlation_id, std::string_view body);
 void handle_seek(session& s, uint64_t correlation_id, std::string_view body);
+// Consumer groups.
+void handle_revoke_done(session& s, std::string_view body);
+void handle_commit_offsets(session& s, uint64_t correlation_id, std::string_view body);
+void handle_fetch_offsets(session& s, uint64_t correlation_id, std::string_view body);
+void handle_list_groups(session& s, uint64_t correlation_id, std::string_view body);
+void handle_describe_group(session& s, uint64_t correlation_id, std::string_view body);
 // Topic and subscription management (create, delete, list, describe).
 void handle_admin(session& s, uint64_t correlation_id, codec::body kind, std::string_view body);
 

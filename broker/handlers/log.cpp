@@ -9,6 +9,9 @@
 #include "broker/topics/log_topic.h"
 
 namespace ferry::broker::handlers {
+
+void join_group(session& s, uint64_t cid, const v1::ConsumeLog& req, log_topic& t, uint32_t credit);
+
 namespace {
 
 template <typename M>
@@ -67,17 +70,17 @@ void handle_consume_log(session& s, uint64_t cid, std::string_view bytes) {
     return s.respond_error(cid, errc::topic_not_found,
                            "topic '" + req.topic() + "' does not exist");
   }
-  if (!req.group().empty())
-    return s.respond_error(cid, errc::not_supported,
-                           "consumer groups are not available in this version of ferryd");
+  const auto& lc = reg.config().log;
+  const uint32_t credit =
+      req.credit() == 0 ? lc.default_credit : std::min(req.credit(), lc.max_credit);
+  if (!req.group().empty()) return join_group(s, cid, req, *t, credit);
   if (req.partitions().empty())
     return s.respond_error(cid, errc::invalid_argument, "ConsumeLog needs partitions (or a group)");
-  const auto& lc = reg.config().log;
   auto job = std::make_shared<consume_job>();
   job->owner = s.weak_from_this();
   job->correlation_id = cid;
   job->topic = req.topic();
-  job->credit = req.credit() == 0 ? lc.default_credit : std::min(req.credit(), lc.max_credit);
+  job->credit = credit;
   job->starts.assign(req.partitions().begin(), req.partitions().end());
   job->outstanding = job->starts.size();
   for (size_t i = 0; i < job->starts.size(); ++i) {

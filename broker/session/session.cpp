@@ -2,11 +2,13 @@
 
 #include <google/protobuf/message_lite.h>
 
+#include "ferry/v1/log.pb.h"
 #include "ferry/v1/session.pb.h"
 
 #include "broker/core/log.h"
 #include "broker/handlers/dispatch.h"
 #include "broker/server/context.h"
+#include "broker/topics/consumer_group.h"
 #include "broker/topics/log_topic.h"
 
 namespace ferry::broker {
@@ -30,6 +32,7 @@ void session::set_handshaken(std::string client_id) {
 
 void session::on_frame(std::string_view frame) {
   ++ctx_.counters().frames_received;
+  last_activity_ms_ = ctx_.topics().now();
   codec::frame_view fv;
   if (codec::parse_frame(frame, fv) != errc::ok) {
     fail(0, errc::malformed_frame, "frame is not a valid ferry.v1.Frame");
@@ -102,6 +105,7 @@ void session::mark_dirty() {
 consumer& session::add_consumer(uint32_t prefetch, bool auto_ack) {
   uint64_t cid = next_consumer_id_++;
   auto c = std::make_unique<consumer>(cid, *this, prefetch, auto_ack);
+  c->set_activity_source(&last_activity_ms_);
   auto& ref = *c;
   consumers_.emplace(cid, std::move(c));
   return ref;
@@ -119,6 +123,7 @@ void session::remove_consumer(uint64_t cid, bool write_pending) {
   std::erase(dirty_consumers_, &c);
   if (write_pending && c.auto_ack()) write_deliveries(c);
   c.outbox.clear();  // unwritten ones of a manual-ack consumer are requeued by detach()
+  if (consumer_group* g = c.group()) ctx_.topics().leave_group(*g, c);
   if (log_reader* r = c.reader()) r->topic().detach(c);
   if (subscription* s = c.sub()) {
     s->detach(c);
@@ -148,6 +153,15 @@ void session::consumer_cancelled(consumer& c, errc code, std::string_view why) {
   // Deliveries batched but not written could no longer be settled: drop them.
   std::erase(dirty_consumers_, &c);
   consumers_.erase(c.id());
+}
+
+void session::assignment_changed(consumer& c, const v1::Assignment& a) {
+  // What was batched for the consumer goes first: no delivery of a revoked partition
+  // follows the Assignment that revokes it.
+  std::erase(dirty_consumers_, &c);
+  c.in_dirty_list = false;
+  write_deliveries(c);
+  respond(0, codec::body::assignment, a);
 }
 
 // ---- output ----

@@ -52,6 +52,7 @@ class session final : public connection_handler,
 
   // ---- consumers (handlers) ----
   consumer& add_consumer(uint32_t prefetch, bool auto_ack);
+  const int64_t* activity() const { return &last_activity_ms_; }
   consumer* find_consumer(uint64_t id);
   // Detaches and forgets a consumer (deleting its subscription if ephemeral). Deliveries
   // batched but unwritten are requeued, except that an orderly Unsubscribe
@@ -83,6 +84,7 @@ class session final : public connection_handler,
   // delivery_sink
   void deliver(consumer& c, const message_ref& m, const delivery_meta& meta) override;
   void consumer_cancelled(consumer& c, errc code, std::string_view why) override;
+  void assignment_changed(consumer& c, const v1::Assignment& a) override;
 
   bool handshaken() const { return handshaken_; }
   void set_handshaken(std::string client_id);
@@ -98,6 +100,7 @@ class session final : public connection_handler,
   server_context& ctx_;
   std::shared_ptr<connection> conn_;
   bool handshaken_ = false;
+  int64_t last_activity_ms_ = 0;  // steady; consumer groups read it for session timeouts
   std::string client_id_;
   bool dirty_ = false;
   bool closed_ = false;

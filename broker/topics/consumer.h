@@ -14,10 +14,15 @@
 #include "broker/topics/message.h"
 #include "proto/codec/errc.h"
 
+namespace ferry::v1 {
+class Assignment;
+}
+
 namespace ferry::broker {
 
 class subscription;
 class consumer;
+class consumer_group;
 
 // What the broker says about one delivery, besides the message.
 struct delivery_meta {
@@ -34,6 +39,9 @@ class delivery_sink {
   // The broker closed `c` (its subscription was deleted). The subscription has already
   // forgotten it; the sink must not use c.sub any more.
   virtual void consumer_cancelled(consumer& c, errc code, std::string_view why) = 0;
+  // A consumer-group member's assignment changed (log topics). Deliveries batched for
+  // `c` before this must reach it first.
+  virtual void assignment_changed(consumer& c, const v1::Assignment& a) = 0;
 
  protected:
   ~delivery_sink() = default;
@@ -65,6 +73,12 @@ class consumer {
   void add_outstanding(uint32_t n) { outstanding_ += n; }
   void remove_outstanding(uint32_t n) { outstanding_ -= std::min(outstanding_, n); }
   void set_prefetch(uint32_t p) { prefetch_ = p; }
+  // Consumer groups: the group this consumer is a member of, if any.
+  consumer_group* group() const { return group_; }
+  void set_group(consumer_group* g) { group_ = g; }
+  // When the consumer's connection last sent anything (steady ms), for group sessions.
+  int64_t last_activity_ms() const { return activity_ != nullptr ? *activity_ : 0; }
+  void set_activity_source(const int64_t* a) { activity_ = a; }
 
   // Deliveries waiting for the session to write them (the sink's business).
   std::vector<pending_delivery> outbox;
@@ -79,6 +93,8 @@ class consumer {
   uint32_t outstanding_ = 0;  // unsettled deliveries (auto_ack: not yet credited back)
   subscription* sub_ = nullptr;
   log_reader* reader_ = nullptr;
+  consumer_group* group_ = nullptr;
+  const int64_t* activity_ = nullptr;
 };
 
 }  // namespace ferry::broker

@@ -134,6 +134,7 @@ ferry::error log_topic::attach(consumer& c, std::span<const v1::PartitionStart> 
                                std::vector<v1::PartitionAssignment>& assigned) {
   auto* r = new log_reader(c, *this);
   c.set_reader(r);
+  readers_.push_back(r);
   for (const auto& s : starts) {
     uint64_t next = 0;
     if (!valid_partition(s.partition())) {
@@ -166,10 +167,8 @@ ferry::error log_topic::attach(consumer& c, std::span<const v1::PartitionStart> 
 
 void log_topic::cancel_readers(errc code, std::string_view why) {
   std::vector<consumer*> owners;
-  for (auto& p : partitions_)
-    for (auto* r : p->readers())
-      if (std::find(owners.begin(), owners.end(), &r->owner()) == owners.end())
-        owners.push_back(&r->owner());
+  for (auto* r : readers_)
+    owners.push_back(&r->owner());
   for (auto* c : owners) {
     detach(*c);
     c->sink().consumer_cancelled(*c, code, why);
@@ -181,6 +180,7 @@ void log_topic::detach(consumer& c) {
   if (r == nullptr) return;
   for (auto& [p, cur] : r->cursors())
     partition(p).remove_reader(*r);
+  std::erase(readers_, r);
   c.set_reader(nullptr);
   delete r;
 }

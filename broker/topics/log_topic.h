@@ -161,6 +161,7 @@ class log_topic {
   const clock& clock_;
   const log_config& cfg_;
   std::vector<std::unique_ptr<log_partition>> partitions_;
+  std::vector<log_reader*> readers_;  // every attached reader, with partitions or not
   uint32_t round_robin_ = 0;
   uint64_t published_ = 0;
   int64_t last_sync_ = 0;

@@ -96,6 +96,7 @@ ferry::error registry::load(storage::meta_store& meta, storage::log_store* log) 
   });
   if (err) return err;
   if (bad) return bad;
+  if (auto e = load_groups(meta)) return e;
   log::topics().info("recovered {} memory topics, {} log topics and {} subscriptions",
                      topics_.size(), log_topics_.size(), subscriptions_.size());
   return {};

@@ -21,6 +21,7 @@
 #include "ferry/v1/publish.pb.h"
 
 #include "broker/core/clock.h"
+#include "broker/topics/consumer_group.h"
 #include "broker/topics/log_topic.h"
 #include "broker/topics/memory_topic.h"
 #include "broker/topics/message.h"
@@ -98,6 +99,19 @@ class registry final : public subscription_env {
                std::span<const std::string_view> messages, const bytes_ref& buf,
                v1::PublishOk& out);
 
+  // ---- consumer groups (registry_groups.cpp) ----
+  // The group `name` reading log topic `topic`, created on first use; an error when the
+  // group reads another topic or the names are invalid.
+  consumer_group* group_for(const std::string& name, const std::string& topic, ferry::error& err);
+  consumer_group* find_group(std::string_view name);
+  void leave_group(consumer_group& g, consumer& c);
+  // Checks a commit and returns the records to write; apply_commit() after they are durable.
+  ferry::error prepare_commit(const v1::CommitOffsets& req, consumer* member,
+                              meta_changes& changes);
+  void apply_commit(const v1::CommitOffsets& req);
+  void list_groups(v1::GroupList& out);
+  ferry::error describe_group(std::string_view name, v1::GroupInfo& out);
+
   // ---- timers ----
   void tick();
 
@@ -121,6 +135,7 @@ class registry final : public subscription_env {
                                 meta_changes& changes);
   ferry::error check_log_options(const v1::TopicOptions& o) const;
   void delete_log_topic(std::string_view name, meta_changes& changes);
+  ferry::error load_groups(storage::meta_store& meta);
   std::string topic_record(const memory_topic& t) const;
   std::string subscription_record(const subscription& s, const v1::SubscriptionOptions& o) const;
 
@@ -133,6 +148,7 @@ class registry final : public subscription_env {
   memory_accountant memory_;
   std::map<std::string, std::unique_ptr<memory_topic>, std::less<>> topics_;
   std::map<std::string, std::unique_ptr<log_topic>, std::less<>> log_topics_;
+  std::map<std::string, std::unique_ptr<consumer_group>, std::less<>> groups_;
   log_port* log_port_;
   uint32_t next_topic_id_ = 1;
   std::map<std::string, std::unique_ptr<subscription>, std::less<>> subscriptions_;

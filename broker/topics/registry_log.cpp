@@ -83,6 +83,19 @@ ferry::error registry::create_log_topic(const v1::CreateTopic& req, v1::TopicInf
 
 void registry::delete_log_topic(std::string_view name, meta_changes& changes) {
   auto it = log_topics_.find(name);
+  // Its groups go with it: members are cancelled below as readers of the topic.
+  for (auto g = groups_.begin(); g != groups_.end();) {
+    if (g->second->topic() != name) {
+      ++g;
+      continue;
+    }
+    for (const auto& m : g->second->members())
+      m.c->set_group(nullptr);
+    for (const auto& [p, off] : g->second->committed())
+      changes.push_back({"offset/" + g->first + "/" + std::to_string(p), std::nullopt});
+    changes.push_back({"group/" + g->first, std::nullopt});
+    g = groups_.erase(g);
+  }
   it->second->cancel_readers(errc::topic_not_found, "topic " + quoted(name) + " was deleted");
   it->second->drop_storage();
   changes.push_back({topic_key(name), std::nullopt});

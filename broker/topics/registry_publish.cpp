@@ -148,6 +148,24 @@ void registry::tick() {
     if (s->next_deadline() <= now_) s->on_tick();
   for (auto& [name, t] : log_topics_)
     t->on_tick(now_);
+  // Session timeouts may remove members (and empty groups): iterate over names.
+  std::vector<std::string> groups;
+  for (const auto& [name, g] : groups_)
+    groups.push_back(name);
+  for (const auto& name : groups) {
+    consumer_group* g = find_group(name);
+    log_topic* t = g != nullptr ? find_log_topic(g->topic()) : nullptr;
+    if (t == nullptr) continue;
+    for (consumer* c : g->on_tick(*t, now_)) {
+      log::topics().warn("group {}: a member's session timed out", name);
+      leave_group(*g, *c);  // may erase the group
+      t->detach(*c);
+      c->sink().consumer_cancelled(*c, errc::unknown_member,
+                                   "session timed out: removed from group " + name);
+      g = find_group(name);
+      if (g == nullptr) break;
+    }
+  }
   if (now_ - last_producer_sweep_ >= producer_sweep_interval_ms) {
     last_producer_sweep_ = now_;
     for (auto& [name, t] : topics_)

@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include "ferry/v1/log.pb.h"
+
 #include "broker/topics/consumer.h"
 #include "broker/topics/message.h"
 #include "proto/codec/frame_codec.h"
@@ -36,6 +38,7 @@ class recording_sink final : public delivery_sink {
   void consumer_cancelled(consumer& c, errc, std::string_view) override {
     cancelled.push_back(c.id());
   }
+  void assignment_changed(consumer&, const v1::Assignment& a) override { assignments.push_back(a); }
   // Headers of record i (re-parsed, since records move).
   std::vector<std::pair<std::string, std::string>> headers(size_t i) const {
     codec::message_fields f;
@@ -48,6 +51,7 @@ class recording_sink final : public delivery_sink {
   }
   std::vector<record> records;
   std::vector<uint64_t> cancelled;
+  std::vector<v1::Assignment> assignments;
 };
 
 // An encoded Message with this payload (and TTL).
