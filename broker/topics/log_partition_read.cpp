@@ -1,5 +1,6 @@
 // log_partition: the read path (tail cache, storage reads, delivery within credit).
 #include <algorithm>
+#include <cstring>
 
 #include "broker/core/log.h"
 #include "broker/topics/log_partition.h"
@@ -89,12 +90,10 @@ void log_partition::read_done(log_reader& r, uint64_t epoch, uint64_t from,
   if (!res.records.empty() && cur.next == from) {
     // One buffer for the whole read: the topic name, then the stored values.
     const std::string& name = topic_.name();
-    auto buf = bytes_ref::copy_of({}, nullptr);
-    std::vector<uint8_t> all;
-    all.reserve(name.size() + res.buffer.size());
-    all.insert(all.end(), name.begin(), name.end());
-    all.insert(all.end(), res.buffer.begin(), res.buffer.end());
-    buf = bytes_ref::copy_of(wire::as_view(all), nullptr);
+        bytes_ref buf(shared_bytes::allocate(name.size() + res.buffer.size(), nullptr));
+    std::memcpy(buf.get()->data(), name.data(), name.size());
+    if (!res.buffer.empty())
+      std::memcpy(buf.get()->data() + name.size(), res.buffer.data(), res.buffer.size());
     std::string_view base = buf.get()->view();
     std::string_view topic = base.substr(0, name.size());
     const char* src = reinterpret_cast<const char*>(res.buffer.data());
