@@ -72,7 +72,7 @@ void handle_consume_log(session& s, uint64_t cid, std::string_view bytes) {
   }
   const auto& lc = reg.config().log;
   const uint32_t credit =
-      req.credit() == 0 ? lc.default_credit : std::min(req.credit(), lc.max_credit);
+      std::min(req.credit() == 0 ? lc.default_credit : req.credit(), lc.max_credit);
   if (!req.group().empty()) return join_group(s, cid, req, *t, credit);
   if (req.partitions().empty())
     return s.respond_error(cid, errc::invalid_argument, "ConsumeLog needs partitions (or a group)");

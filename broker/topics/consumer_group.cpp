@@ -119,7 +119,9 @@ std::vector<v1::PartitionAssignment> consumer_group::rebalance(log_topic& t, int
       it = m.owned.erase(it);
     }
   }
-  // Free partitions go to members under their share.
+  // Free partitions go to members under their share. They are announced before their
+  // first delivery: add_partition() runs after the pushes below.
+  std::vector<std::pair<size_t, v1::PartitionAssignment>> starts;
   for (uint32_t p = 0; p < n; ++p) {
     if (owner[p] != -1) continue;
     for (size_t k = 0; k < order.size(); ++k) {
@@ -129,7 +131,6 @@ std::vector<v1::PartitionAssignment> consumer_group::rebalance(log_topic& t, int
       uint64_t next = start_offset(t, p, m.default_start);
       m.owned.insert(p);
       owner[p] = static_cast<int>(i);
-      (void)t.add_partition(*m.c, p, next);
       v1::PartitionAssignment a;
       a.set_partition(p);
       a.set_next_offset(next);
@@ -138,6 +139,7 @@ std::vector<v1::PartitionAssignment> consumer_group::rebalance(log_topic& t, int
       } else {
         *pushes[i].add_assigned() = a;
       }
+      starts.emplace_back(i, a);
       break;
     }
   }
@@ -147,6 +149,8 @@ std::vector<v1::PartitionAssignment> consumer_group::rebalance(log_topic& t, int
     pushes[i].set_generation(generation_);
     members_[i].c->sink().assignment_changed(*members_[i].c, pushes[i]);
   }
+  for (const auto& [i, a] : starts)
+    (void)t.add_partition(*members_[i].c, a.partition(), a.next_offset());
   return for_joiner;
 }
 

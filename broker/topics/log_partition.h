@@ -98,7 +98,8 @@ class log_partition {
 
   void submit();
   void completed(write& w, const ferry::error& err);
-  void resolve_duplicates(const ferry::error& err);
+  void fail_pending_of(const std::vector<std::string>& failed, const ferry::error& err);
+  void resolve_duplicates(const ferry::error& err, const std::vector<std::string>& failed);
   bool resolve_duplicate(const dup_waiter& d);
   storage::producer_state persisted(const std::string& id, const producer& p) const;
   void start_read(log_reader& r, log_reader::cursor& cur);

@@ -63,7 +63,9 @@ void log_partition::add(const std::shared_ptr<publish_job>& job, uint32_t index,
   } else {
     p.recent.push_back({sequence, 1, pos, false, false});
     pending_.batches.emplace_back(std::string(producer_id), sequence);
-    while (p.recent.size() > topic_.cfg_.recent_batches)
+    // Only durable batches leave: one still being written may yet fail, and then it and
+    // the producer's later ones must be found (completed(), fail_pending_of()).
+    while (p.recent.size() > topic_.cfg_.recent_batches && p.recent.front().durable)
       p.recent.pop_front();
   }
   p.any = true;
@@ -156,7 +158,11 @@ void log_partition::completed(write& w, const ferry::error& err) {
     // Nothing of this write is on disk: give its offsets back and forget its batches, so
     // the log stays dense and a retry of those sequences is accepted, not a duplicate.
     next_ = first;
-    for (const auto& [id, first_seq] : w.batches) {
+    std::vector<std::string> failed;  // producers with records in this write
+    for (const auto& [id, first_seq] : w.batches)
+      if (std::find(failed.begin(), failed.end(), id) == failed.end()) failed.push_back(id);
+    fail_pending_of(failed, err);
+    for (const auto& id : failed) {
       auto& p = producers_[id];
       std::erase_if(p.recent, [](const recent_batch& b) { return !b.durable; });
       p.last_sequence =
@@ -172,7 +178,7 @@ void log_partition::completed(write& w, const ferry::error& err) {
       e->set_message(err.message);
       wt.job->resolve_one();
     }
-    resolve_duplicates(err);
+    resolve_duplicates(err, failed);
     return;
   }
   durable_ = first + w.append.count();
@@ -194,15 +200,69 @@ void log_partition::completed(write& w, const ferry::error& err) {
     tail_bytes_ -= tail_.front().ref.size();
     tail_.pop_front();
   }
-  resolve_duplicates({});
+  resolve_duplicates({}, {});
   wake_readers();
 }
 
-void log_partition::resolve_duplicates(const ferry::error& err) {
+// Later records of producers whose write failed must not be written: their sequences
+// would follow ones that are not in the log (a gap that a retry then fills twice). Takes
+// them out of the pending write and fails them with the write's error; the producer
+// retries from its first failed sequence. Other records keep their order.
+void log_partition::fail_pending_of(const std::vector<std::string>& failed,
+                                    const ferry::error& err) {
+  std::vector<bool> drop(pending_.waiters.size(), false);
+  bool any = false;
+  for (const auto& id : failed) {
+    auto it = producers_.find(id);
+    if (it == producers_.end()) continue;
+    for (const auto& b : it->second.recent) {
+      if (b.assigned) continue;  // unassigned: first_offset is a position in pending_
+      for (uint64_t i = b.first_offset; i < b.first_offset + b.count; ++i) {
+        drop[i] = true;
+        any = true;
+      }
+    }
+  }
+  if (!any) return;
+  write kept;
+  std::vector<uint64_t> position(drop.size(), 0);  // of each kept record in `kept`
+  for (size_t i = 0; i < drop.size(); ++i) {
+    auto& wt = pending_.waiters[i];
+    if (drop[i]) {
+      auto* e = wt.job->ok.add_errors();
+      e->set_index(wt.index);
+      e->set_code(static_cast<v1::ErrorCode>(err.code.value()));
+      e->set_message("an earlier message of this producer failed: " + err.message);
+      wt.job->resolve_one();
+      continue;
+    }
+    position[i] = kept.append.ends.size();
+    std::string_view v = pending_.append.value(i);
+    kept.append.data.insert(kept.append.data.end(), v.begin(), v.end());
+    kept.append.ends.push_back(static_cast<uint32_t>(kept.append.data.size()));
+    kept.waiters.push_back(std::move(wt));
+    kept.refs.push_back(std::move(pending_.refs[i]));
+  }
+  auto is_failed = [&](const std::string& id) {
+    return std::find(failed.begin(), failed.end(), id) != failed.end();
+  };
+  for (auto& batch : pending_.batches)
+    if (!is_failed(batch.first)) kept.batches.push_back(std::move(batch));
+  for (auto& [id, p] : producers_)
+    if (!is_failed(id))
+      for (auto& b : p.recent)
+        if (!b.assigned) b.first_offset = position[b.first_offset];
+  pending_ = std::move(kept);
+}
+
+// Resolves the duplicates waiting for their originals. After a failed write (`err`), those
+// of the `failed` producers fail: their originals are not in the log.
+void log_partition::resolve_duplicates(const ferry::error& err,
+                                       const std::vector<std::string>& failed) {
   auto waiting = std::move(dup_waiters_);
   dup_waiters_.clear();
   for (auto& d : waiting) {
-    if (err) {
+    if (err && std::find(failed.begin(), failed.end(), d.producer_id) != failed.end()) {
       // The original failed with this write: the retry did not happen either.
       auto* e = d.job->ok.add_errors();
       e->set_index(d.index);

@@ -83,6 +83,12 @@ void log_partition::read_done(log_reader& r, uint64_t epoch, uint64_t from,
   if (cur.epoch != epoch) return;  // seeked meanwhile: this read is stale
   cur.reading = false;
   if (res.err) {
+    if (from < start_) {
+      // Retention removed these records after the read was asked for (storage ran the
+      // truncation first; truncated() found the read under way): go on from the start.
+      pump(r);
+      return;
+    }
     log::topics().error("{}[{}]: read at offset {} failed: {}", topic_.name(), index_, from,
                         res.err.to_string());
     return;  // the next credit or write retries
@@ -90,7 +96,7 @@ void log_partition::read_done(log_reader& r, uint64_t epoch, uint64_t from,
   if (!res.records.empty() && cur.next == from) {
     // One buffer for the whole read: the topic name, then the stored values.
     const std::string& name = topic_.name();
-        bytes_ref buf(shared_bytes::allocate(name.size() + res.buffer.size(), nullptr));
+    bytes_ref buf(shared_bytes::allocate(name.size() + res.buffer.size(), nullptr));
     std::memcpy(buf.get()->data(), name.data(), name.size());
     if (!res.buffer.empty())
       std::memcpy(buf.get()->data() + name.size(), res.buffer.data(), res.buffer.size());

@@ -135,7 +135,15 @@ ferry::error log_topic::attach(consumer& c, std::span<const v1::PartitionStart> 
   auto* r = new log_reader(c, *this);
   c.set_reader(r);
   readers_.push_back(r);
-  for (const auto& s : starts) {
+  for (size_t i = 0; i < starts.size(); ++i) {
+    const auto& s = starts[i];
+    for (size_t j = 0; j < i; ++j) {
+      if (starts[j].partition() == s.partition()) {
+        detach(c);
+        return fail(errc::invalid_argument,
+                    "partition " + std::to_string(s.partition()) + " is named twice");
+      }
+    }
     uint64_t next = 0;
     if (!valid_partition(s.partition())) {
       detach(c);

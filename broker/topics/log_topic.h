@@ -8,8 +8,8 @@
 // newest records for readers at the tail, and the readers themselves.
 //
 // Storage is reached through log_port (the server runs it on the committer and reader
-// threads and completes on the broker loop; unit tests run it synchronously). No Asio
-// here. Broker loop only.
+// threads and completes on the broker loop; unit tests queue its operations and run them
+// one by one: testing_port in log_testing.h). No Asio here. Broker loop only.
 #pragma once
 
 #include <cstdint>

@@ -1,13 +1,11 @@
 // What only the RocksDB log store has: durability across a reopen, large catch-up reads
-// from SST files, and DISK_FULL from a full disk.
-#include <cerrno>
+// from SST files, and the mapping of its statuses. DISK_FULL from a real full disk is
+// disk_full_test.cpp (its own binary: it needs root to mount a tmpfs).
 #include <chrono>
-#include <cstring>
 #include <filesystem>
 #include <random>
 
 #include <catch2/catch.hpp>
-#include <sys/mount.h>
 
 #include "storage/engine.h"
 #include "storage/log/log_test_support.h"
@@ -154,45 +152,4 @@ TEST_CASE("rocksdb statuses map to DISK_FULL or STORAGE_ERROR, saying what faile
   CHECK(io.code == errc::storage_error);
   CHECK(io.message.find("boom") != std::string::npos);
   CHECK(to_error(rocksdb::Status::Corruption("bad block"), "r").code == errc::storage_error);
-}
-
-// Fills a 4 MiB tmpfs. Mounting needs root (and a sandbox that allows it); where it is
-// not allowed the test says so with a warning and checks nothing more.
-TEST_CASE(
-    "rocks log_store fails an append with DISK_FULL when the disk is full, and keeps "
-    "what was written",
-    "[storage][log][rocks]") {
-  auto dir = temp_dir("rocks-log-full");
-  if (::mount("tmpfs", dir.c_str(), "tmpfs", 0, "size=4m") != 0) {
-    WARN("cannot mount a tmpfs (" << std::strerror(errno) << "): full-disk test NOT run");
-    std::filesystem::remove_all(dir);
-    return;
-  }
-  struct unmount_at_exit {  // also when a REQUIRE fails
-    std::string dir;
-    ~unmount_at_exit() {
-      ::umount2(dir.c_str(), MNT_DETACH);
-      std::filesystem::remove_all(dir);
-    }
-  } guard{dir};
-  const partition_id pid{4, 0};
-  {
-    auto e = open(dir + "/data");
-    ferry::error err;
-    uint64_t written = 0;
-    for (int i = 0; i < 200 && !err; ++i) {  // 200 x 64 KiB: well past 4 MiB
-      err = append_one(e->log(), records(pid, written, 16, 4096), true);
-      if (!err) written += 16;
-    }
-    INFO(err.to_string());
-    CHECK(err.code == errc::disk_full);
-    CHECK(err.message.find("log append") == 0);
-    CHECK(written > 0);
-    partition_bounds bd;
-    REQUIRE_FALSE(e->log().bounds(pid, bd));
-    CHECK(bd.next == written);  // the failed batch wrote nothing
-    std::vector<read_record> got;
-    REQUIRE_FALSE(read_decoded(e->log(), pid, written - 1, 10, 1 << 20, got));
-    CHECK(got.size() == 1);
-  }
 }
