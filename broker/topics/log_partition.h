@@ -48,8 +48,8 @@ class log_partition {
 
   storage::partition_id pid() const { return {topic_.id(), index_}; }
   storage::partition_bounds bounds() const { return {start_, durable_, bytes_}; }
-  void recovered(const storage::partition_bounds& b,
-                 const std::vector<storage::producer_state>& ps);
+  void recovered(const storage::partition_bounds& b, const std::vector<storage::producer_state>& ps,
+                 int64_t last_timestamp_ms);
 
   // ---- publishing (log_partition_append.cpp) ----
   // Checks an idempotent message's sequence: ok (accept), a duplicate (with its original

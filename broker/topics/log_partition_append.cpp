@@ -11,7 +11,9 @@ namespace ferry::broker {
 log_partition::log_partition(log_topic& t, uint32_t index) : topic_(t), index_(index) {}
 
 void log_partition::recovered(const storage::partition_bounds& b,
-                              const std::vector<storage::producer_state>& ps) {
+                              const std::vector<storage::producer_state>& ps,
+                              int64_t last_timestamp_ms) {
+  last_timestamp_ = last_timestamp_ms;  // timestamps keep not going backwards after a restart
   start_ = b.start;
   durable_ = next_ = b.next;
   bytes_ = b.bytes;
@@ -182,6 +184,7 @@ void log_partition::completed(write& w, const ferry::error& err) {
     return;
   }
   durable_ = first + w.append.count();
+  topic_.published_ += w.append.count();
   for (const auto& [id, first_seq] : w.batches)
     for (auto& b : producers_[id].recent)
       if (b.first_sequence == first_seq) b.durable = true;

@@ -107,9 +107,11 @@ void log_partition::read_done(log_reader& r, uint64_t epoch, uint64_t from,
       if (rec.offset != cur.next) break;  // never out of order
       auto decoded = storage::decode_record(rec.value);
       if (!decoded) {
-        log::topics().error("{}[{}]: unreadable record at offset {}", topic_.name(), index_,
+        // Corrupt on disk: it cannot be delivered, and re-reading it would loop forever.
+        log::topics().error("{}[{}]: unreadable record at offset {} skipped", topic_.name(), index_,
                             rec.offset);
-        break;
+        cur.next = rec.offset + 1;
+        continue;
       }
       std::string_view msg =
           base.substr(name.size() + (decoded->message.data() - src), decoded->message.size());

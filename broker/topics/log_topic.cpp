@@ -5,6 +5,7 @@
 #include "broker/core/log.h"
 #include "broker/topics/log_partition.h"
 #include "proto/codec/names.h"
+#include "storage/record_codec.h"
 
 namespace ferry::broker {
 namespace {
@@ -49,7 +50,15 @@ ferry::error log_topic::recover(storage::log_store& store) {
     std::vector<storage::producer_state> producers;
     if (auto err = store.bounds(p->pid(), b)) return err;
     if (auto err = store.load_producers(p->pid(), producers)) return err;
-    p->recovered(b, producers);
+    int64_t last_ts = 0;
+    if (b.next > b.start) {
+      std::vector<uint8_t> buf;
+      std::vector<storage::stored_record> recs;
+      if (auto err = store.read(p->pid(), b.next - 1, 1, 1, buf, recs)) return err;
+      if (!recs.empty())
+        if (auto r = storage::decode_record(recs[0].value)) last_ts = r->timestamp_ms;
+    }
+    p->recovered(b, producers, last_ts);
   }
   return {};
 }
@@ -124,7 +133,7 @@ void log_topic::publish(const codec::publish_view& pv, std::span<const std::stri
   }
   for (uint32_t p = 0; p < partitions_.size(); ++p)
     if (touched[p]) partition(p).kick();
-  published_ += messages.size();
+
   job->resolve_one();  // routing is done: answer once the writes are
 }
 
@@ -197,10 +206,16 @@ ferry::error log_topic::add_partition(consumer& c, uint32_t p, uint64_t next) {
   log_reader* r = c.reader();
   if (r == nullptr || !valid_partition(p))
     return fail(errc::partition_not_found, "no such partition");
+  bool had = r->cursors().contains(p);
   auto& cur = r->cursors()[p];
   cur.next = next;
-  ++cur.epoch;
-  partition(p).add_reader(*r);
+  cur.reading = false;
+  cur.epoch = r->new_epoch();
+  if (had) {
+    partition(p).pump(*r);  // already registered: just the new position
+  } else {
+    partition(p).add_reader(*r);
+  }
   return {};
 }
 
@@ -231,7 +246,7 @@ ferry::error log_topic::seek(consumer& c, uint32_t p, uint64_t offset) {
   auto& cur = r->cursors()[p];
   cur.next = offset;
   cur.reading = false;
-  ++cur.epoch;  // a read under way is for the old position: dropped when it lands
+  cur.epoch = r->new_epoch();  // a read under way is for the old position: dropped when it lands
   partition(p).pump(*r);
   return {};
 }

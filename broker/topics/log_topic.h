@@ -88,12 +88,16 @@ class log_reader {
   std::map<uint32_t, cursor>& cursors() { return cursors_; }
   // Expires with the reader: storage reads completing later check it.
   std::weak_ptr<bool> token() const { return alive_; }
+  // A fresh cursor epoch, never reused by this reader (also across removing and adding
+  // back a partition), so a read in flight for an old position is recognised.
+  uint64_t new_epoch() { return ++epochs_; }
 
  private:
   consumer& consumer_;
   class log_topic& topic_;
   std::map<uint32_t, cursor> cursors_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  uint64_t epochs_ = 0;
 };
 
 class log_topic {

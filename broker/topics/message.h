@@ -107,7 +107,7 @@ class bytes_ref {
   }
   // `v` must point into `from`; returns the same range inside this buffer (which holds a
   // copy of `from`).
-    std::string_view rebase(std::string_view from, std::string_view v) const {
+  std::string_view rebase(std::string_view from, std::string_view v) const {
     if (v.empty()) return {};  // an absent field may not point into `from` at all
     return {reinterpret_cast<const char*>(p_->data()) + (v.data() - from.data()), v.size()};
   }
