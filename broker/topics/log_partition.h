@@ -86,6 +86,7 @@ class log_partition {
     uint64_t sequence;
   };
   struct write {
+    bool doomed = false;  // queued behind a write that failed: storage refuses it too
     storage::partition_append append;
     std::vector<waiter> waiters;                            // one per record
     std::vector<message_ref> refs;                          // one per record, for the tail cache
@@ -119,7 +120,9 @@ class log_partition {
 
   boost::unordered_flat_map<std::string, producer> producers_;
   write pending_;
-  std::unique_ptr<write> in_flight_;
+  // Writes submitted and not yet completed, oldest first; storage completes them in order.
+  std::deque<std::unique_ptr<write>> in_flight_;
+  bool recovering_ = false;  // a write failed and the ones behind it are still coming back
   std::vector<dup_waiter> dup_waiters_;
 
   std::deque<cached> tail_;  // newest durable records, in offset order

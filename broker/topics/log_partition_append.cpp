@@ -106,15 +106,27 @@ bool log_partition::resolve_duplicate(const dup_waiter& d) {
   return true;
 }
 
+// Writes of a partition are pipelined, up to this many: the committer takes the next one
+// as soon as the previous is synced, without waiting for its completion to travel back
+// through the broker loop (that round trip was half of a synced publish's latency).
+constexpr size_t max_writes_in_flight = 8;
+
 void log_partition::kick() {
-  if (in_flight_ || pending_.waiters.empty()) return;
+  // After a failure, nothing new goes out until the writes doomed with it have come back
+  // and rolled their producers back: a new write must not carry a producer's later
+  // sequences past earlier ones that failed.
+  if (recovering_) {
+    if (!in_flight_.empty()) return;
+    recovering_ = false;
+  }
+  if (in_flight_.size() >= max_writes_in_flight || pending_.waiters.empty()) return;
   submit();
 }
 
 void log_partition::submit() {
-  in_flight_ = std::make_unique<write>(std::move(pending_));
+  in_flight_.push_back(std::make_unique<write>(std::move(pending_)));
   pending_ = write{};
-  write& w = *in_flight_;
+  write& w = *in_flight_.back();
   w.append.pid = pid();
   w.append.first_offset = next_;
   next_ += w.append.count();
@@ -136,13 +148,17 @@ void log_partition::submit() {
     if (!stored) w.append.producers.push_back(persisted(id, p));
   }
   bool sync = topic_.options_.fsync() == v1::FSYNC_ALWAYS;
-  topic_.port_.append(w.append, sync,
-                      [this, alive = std::weak_ptr<bool>(alive_)](const ferry::error& err) {
-                        if (alive.expired()) return;
-                        auto done = std::move(in_flight_);
-                        completed(*done, err);
-                        kick();
-                      });
+  topic_.port_.append(
+      w.append, sync,
+      [this, wp = &w, alive = std::weak_ptr<bool>(alive_)](const ferry::error& err) {
+        if (alive.expired()) return;
+        FERRY_ASSERT(!in_flight_.empty() && in_flight_.front().get() == wp,
+                     "log writes must complete in the order they were submitted");
+        auto done = std::move(in_flight_.front());
+        in_flight_.pop_front();
+        completed(*done, err);
+        kick();
+      });
 }
 
 storage::producer_state log_partition::persisted(const std::string& id, const producer& p) const {
@@ -159,7 +175,14 @@ void log_partition::completed(write& w, const ferry::error& err) {
   if (err) {
     // Nothing of this write is on disk: give its offsets back and forget its batches, so
     // the log stays dense and a retry of those sequences is accepted, not a duplicate.
-    next_ = first;
+    // The writes queued behind it are refused by storage (storage::append_fence) and give
+    // theirs back with it: the next write starts where this one did.
+    if (!w.doomed) {
+      next_ = first;
+      recovering_ = true;
+      for (auto& later : in_flight_)
+        later->doomed = true;
+    }
     std::vector<std::string> failed;  // producers with records in this write
     for (const auto& [id, first_seq] : w.batches)
       if (std::find(failed.begin(), failed.end(), id) == failed.end()) failed.push_back(id);

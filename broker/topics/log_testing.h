@@ -22,6 +22,7 @@
 
 #include "broker/topics/log_topic.h"
 #include "proto/codec/frame_codec.h"
+#include "storage/append_fence.h"
 #include "storage/memory/memory_log_store.h"
 
 namespace ferry::broker::testing {
@@ -98,11 +99,15 @@ class testing_port final : public log_port {
   void append(storage::partition_append a, bool sync, done_fn done) override {
     appends.push_back({a.pid, a.first_offset, a.count(), sync});
     enqueue(op::append, [this, a = std::move(a), sync, done = std::move(done)] {
-      ferry::error err = std::exchange(next_append_error_, {});
+      // Like the group committer: an append behind a failed one is refused.
+      ferry::error err;
+      if (!fence_.admit(a, err)) return done(err);
+      err = std::exchange(next_append_error_, {});
       if (!err) {
         const storage::partition_append* batch[] = {&a};
         err = store.append(batch, sync);
       }
+      if (err) fence_.failed(a, err);
       done(err);
     });
   }
@@ -147,6 +152,7 @@ class testing_port final : public log_port {
 
   std::deque<queued_op> queue_;
   ferry::error next_append_error_;
+  storage::append_fence fence_;
 };
 
 // (key, payload) of one message to publish.

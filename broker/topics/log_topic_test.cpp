@@ -259,46 +259,55 @@ TEST_CASE("a log topic asks storage for a synced append only when fsync is alway
 
 // ---- group commit ----
 
-TEST_CASE("a log topic writes what arrives during a write together, with offsets given at submit",
+TEST_CASE("a log topic pipelines a partition's writes in order, offsets given at submit",
           "[topics][log][commit]") {
   fixture f(log_options(2));
   auto first = f.publish(msgs({"m0"}), 0);
   auto second = f.publish(msgs({"m1", "m2"}), 0);
   auto third = f.publish(msgs({"m3"}), 0);
-  // One write in flight per partition: the later publishes wait for it.
-  CHECK(f.port.queued(op::append) == 1);
-  REQUIRE(f.port.appends.size() == 1);
-  CHECK(f.port.appends[0].records == 1);
+  // Each goes out at once (the committer merges what queues into one batch), with the
+  // next offsets, without waiting for the earlier writes to come back.
+  REQUIRE(f.port.appends.size() == 3);
+  CHECK(f.port.appends[0].first_offset == 0);
+  CHECK(f.port.appends[1].first_offset == 1);
+  CHECK(f.port.appends[1].records == 2);
+  CHECK(f.port.appends[2].first_offset == 3);
   auto other = f.publish(msgs({"o0"}), 1);
-  CHECK(f.port.queued(op::append) == 2);  // another partition does not wait
+  CHECK(f.port.appends.back().pid.partition == 1);
+  CHECK(f.port.appends.back().first_offset == 0);
 
-  REQUIRE(f.port.run_one());  // partition 0's first write lands
+  REQUIRE(f.port.run_one());  // partition 0's first write lands: only its publish is answered
   REQUIRE(first->answered);
   CHECK(offsets_of(first->ok) == offsets{0});
   CHECK_FALSE(second->answered);
-  CHECK_FALSE(third->answered);
-  // The waiting publishes go out as one write, their offsets fixed as it is submitted.
-  REQUIRE(f.port.appends.size() == 3);
-  CHECK(f.port.appends[2].pid.partition == 0);
-  CHECK(f.port.appends[2].first_offset == 1);
-  CHECK(f.port.appends[2].records == 3);
-
   f.port.run_all();
   CHECK(offsets_of(second->ok) == offsets{1, 2});
   CHECK(offsets_of(third->ok) == offsets{3});
   CHECK(offsets_of(other->ok) == offsets{0});
-  CHECK(f.port.appends.size() == 3);
+}
+
+TEST_CASE("a log topic keeps at most 8 writes of a partition in flight", "[topics][log][commit]") {
+  fixture f(log_options(1));
+  std::vector<std::shared_ptr<publish_answer>> answers;
+  for (int i = 0; i < 10; ++i) answers.push_back(f.publish(msgs({"m" + std::to_string(i)}), 0));
+  CHECK(f.port.appends.size() == 8);  // the last two wait, and go out together
+  REQUIRE(f.port.run_one());
+  REQUIRE(f.port.appends.size() == 9);
+  CHECK(f.port.appends[8].first_offset == 8);
+  CHECK(f.port.appends[8].records == 2);
+  f.port.run_all();
+  for (size_t i = 0; i < answers.size(); ++i) CHECK(offsets_of(answers[i]->ok) == offsets{i});
 }
 
 // ---- failed writes and a full disk ----
 
-TEST_CASE("a failed write fails each of its messages and the next write reuses its offsets",
+TEST_CASE("a failed write fails its messages and those queued behind it, then offsets are reused",
           "[topics][log][failure]") {
   fixture f(log_options(1));
   CHECK(offsets_of(f.published(msgs({"a", "b"}), 0)) == offsets{0, 1});
   f.port.fail_next_append({make_error_code(errc::storage_error), "injected failure"});
   auto lost = f.publish(msgs({"c", "d"}), 0);
-  auto behind = f.publish(msgs({"e"}), 0);  // waits for the failing write
+  auto behind = f.publish(msgs({"e"}), 0);  // already submitted behind the failing write
   REQUIRE(f.port.run_one());
   REQUIRE(lost->answered);
   CHECK_FALSE(lost->err);
@@ -310,15 +319,20 @@ TEST_CASE("a failed write fails each of its messages and the next write reuses i
     CHECK(lost->ok.errors(i).message() == "injected failure");
   }
   CHECK(f.topic->bounds(0).next == 2);
-  REQUIRE(f.port.appends.size() == 3);
-  CHECK(f.port.appends[2].first_offset == 2);  // no gap
-
+  auto later = f.publish(msgs({"f"}), 0);  // held until the doomed write came back
+  CHECK(f.port.appends.size() == 3);
   f.port.run_all();
-  CHECK(offsets_of(behind->ok) == offsets{2});
+  // Storage refused the write queued behind the failure (it would have left a gap).
+  REQUIRE(behind->ok.errors_size() == 1);
+  CHECK(behind->ok.errors(0).code() == v1::STORAGE_ERROR);
+  CHECK(behind->ok.errors(0).message().find("injected failure") != std::string::npos);
+  REQUIRE(f.port.appends.size() == 4);
+  CHECK(f.port.appends[3].first_offset == 2);  // no gap
+  CHECK(offsets_of(later->ok) == offsets{2});
   auto& r = f.reader(100, {start_at(0, v1::Position::EARLIEST)});
   f.port.run_all();
   CHECK(f.delivered_offsets(r) == offsets{0, 1, 2});
-  CHECK(f.delivered_payloads(r) == payloads{"a", "b", "e"});
+  CHECK(f.delivered_payloads(r) == payloads{"a", "b", "f"});
 }
 
 TEST_CASE(
@@ -455,14 +469,14 @@ TEST_CASE("a failed write rolls the producer's sequences back, so its retry is a
   CHECK(offsets_of(again->ok) == offsets{1, 2});
 }
 
-TEST_CASE("a failed write also fails the producer's later messages waiting behind it",
+TEST_CASE("a failed write also fails the producer's later messages behind it",
           "[topics][log][idempotent][failure]") {
   fixture f(log_options(1));
   f.port.fail_next_append(disk_full());
   auto lost = f.publish(msgs({"a"}), 0, "p1", 0);
-  auto behind = f.publish(msgs({"b"}), 0, "p1", 1);  // waits for the next write
+  auto behind = f.publish(msgs({"b"}), 0, "p1", 1);  // submitted behind it
   auto retry_of_behind = f.publish(msgs({"b"}), 0, "p1", 1);
-  auto bystander = f.publish(msgs({"x"}), 0);  // another writer, same next write
+  auto bystander = f.publish(msgs({"x"}), 0);  // another writer, also behind it
   f.port.run_all();
   CHECK(error_codes(lost->ok) == std::vector<v1::ErrorCode>{v1::DISK_FULL});
   // Sequence 1 must not be written without sequence 0 before it.
@@ -472,33 +486,33 @@ TEST_CASE("a failed write also fails the producer's later messages waiting behin
   REQUIRE(retry_of_behind->answered);
   CHECK(retry_of_behind->ok.duplicates() == 0);
   CHECK(error_codes(retry_of_behind->ok) == std::vector<v1::ErrorCode>{v1::DISK_FULL});
-  CHECK(bystander->ok.accepted() == 1);
-  CHECK(offsets_of(bystander->ok) == offsets{0});
+  CHECK(error_codes(bystander->ok) == std::vector<v1::ErrorCode>{v1::DISK_FULL});
 
   // The producer starts again from its first lost sequence: each message lands once.
   auto retry = f.publish(msgs({"a", "b"}), 0, "p1", 0);
   f.port.run_all();
   CHECK(retry->ok.accepted() == 2);
-  CHECK(offsets_of(retry->ok) == offsets{1, 2});
+  CHECK(offsets_of(retry->ok) == offsets{0, 1});
   auto& r = f.reader(100, {start_at(0, v1::Position::EARLIEST)});
   f.port.run_all();
-  CHECK(f.delivered_payloads(r) == payloads{"x", "a", "b"});
+  CHECK(f.delivered_payloads(r) == payloads{"a", "b"});
 }
 
-TEST_CASE("a failed write leaves other producers' waiting messages and their retries alone",
+TEST_CASE("other producers whose writes were behind a failed one retry and land once",
           "[topics][log][idempotent][failure]") {
   fixture f(log_options(1));
   f.port.fail_next_append(disk_full());
   auto lost = f.publish(msgs({"p0"}), 0, "p", 0);
-  auto other = f.publish(msgs({"q0"}), 0, "q", 0);  // waits for the next write
+  auto other = f.publish(msgs({"q0"}), 0, "q", 0);  // submitted behind the failing write
   auto other_retry = f.publish(msgs({"q0"}), 0, "q", 0);
   f.port.run_all();
   CHECK(error_codes(lost->ok) == std::vector<v1::ErrorCode>{v1::DISK_FULL});
-  CHECK(offsets_of(other->ok) == offsets{0});
-  REQUIRE(other_retry->answered);
-  CHECK(other_retry->ok.errors_size() == 0);  // its original was written
-  CHECK(other_retry->ok.duplicates() == 1);
-  CHECK(offsets_of(other_retry->ok) == offsets{0});
+  CHECK(error_codes(other->ok) == std::vector<v1::ErrorCode>{v1::DISK_FULL});
+  CHECK(error_codes(other_retry->ok) == std::vector<v1::ErrorCode>{v1::DISK_FULL});
+  auto again = f.publish(msgs({"q0"}), 0, "q", 0);  // q's sequence 0 was rolled back
+  f.port.run_all();
+  CHECK(again->ok.accepted() == 1);
+  CHECK(offsets_of(again->ok) == offsets{0});
 }
 
 TEST_CASE("a failed write fails the producer's later batches even beyond recent_batches",
@@ -519,12 +533,12 @@ TEST_CASE("a failed write fails the producer's later batches even beyond recent_
     CHECK(a->ok.accepted() == 0);
     CHECK(error_codes(a->ok) == std::vector<v1::ErrorCode>{v1::DISK_FULL});
   }
-  for (size_t i = 0; i < others.size(); ++i)
-    CHECK(offsets_of(others[i]->ok) == offsets{i});
+  for (const auto& a : others)  // submitted behind the failure too
+    CHECK(error_codes(a->ok) == std::vector<v1::ErrorCode>{v1::DISK_FULL});
   auto retry = f.publish(msgs({"p0", "p1", "p2", "p3", "p4"}), 0, "p", 0);
   f.port.run_all();
   CHECK(retry->ok.accepted() == 5);
-  CHECK(offsets_of(retry->ok) == offsets{4, 5, 6, 7, 8});
+  CHECK(offsets_of(retry->ok) == offsets{0, 1, 2, 3, 4});
 }
 
 TEST_CASE("a recovered log topic keeps its offsets and still recognises a retried batch",

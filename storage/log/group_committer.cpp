@@ -83,15 +83,21 @@ void group_committer::take_batch(std::vector<request>& batch) {
 void group_committer::commit(std::vector<request>& batch) {
   std::vector<const partition_append*> appends;
   appends.reserve(batch.size());
+  std::vector<ferry::error> refused(batch.size());
   bool want_sync = false;
   uint64_t records = 0;
-  for (const auto& r : batch) {
+  for (size_t i = 0; i < batch.size(); ++i) {
+    const auto& r = batch[i];
     want_sync = want_sync || r.sync;
     if (r.sync_only) continue;
+    if (!fence_.admit(r.append, refused[i])) continue;  // behind a failed write: not written
     appends.push_back(&r.append);
     records += r.append.count();
   }
   ferry::error err = appends.empty() ? store_.sync_wal() : store_.append(appends, want_sync);
+  if (err)
+    for (const auto* a : appends)
+      fence_.failed(*a, err);
   {
     std::lock_guard lock(mu_);
     stats_.batches += appends.empty() ? 0 : 1;
@@ -99,8 +105,8 @@ void group_committer::commit(std::vector<request>& batch) {
     stats_.records += records;
     stats_.syncs += want_sync ? 1 : 0;
   }
-  for (auto& r : batch)
-    r.done(err);
+  for (size_t i = 0; i < batch.size(); ++i)
+    batch[i].done(refused[i] ? refused[i] : err);
 }
 
 }  // namespace ferry::storage

@@ -21,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include "storage/append_fence.h"
 #include "storage/log_store.h"
 
 namespace ferry::storage {
@@ -70,6 +71,7 @@ class group_committer {
   std::deque<request> queue_;
   bool stopping_ = false;
   commit_stats stats_;
+  append_fence fence_;  // committer thread only
   std::thread thread_;
 };
 
