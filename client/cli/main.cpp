@@ -3,10 +3,10 @@
 //   ferry [--broker HOST:PORT] [--timeout-ms MS] COMMAND ...
 //   topic create|list|describe|delete    sub create|list|describe|delete
 //   pub TOPIC [MESSAGE]                  sub PATTERN (subscribe)       request TOPIC MESSAGE
+//   consume TOPIC (log topics)           group list|describe
 //
 // Exit codes: 0 success, 1 the broker refused or an error happened (printed as
 // "error: CODE: message"), 2 usage error.
-// TODO(client): `consume` and `group` for log topics.
 #include <string>
 #include <vector>
 
@@ -62,6 +62,8 @@ int main(int argc, char** argv) {
   add_subscribe_command(app, ctx);
   add_pub_command(app, ctx);
   add_request_command(app, ctx);
+  add_consume_command(app, ctx);
+  add_group_commands(app, ctx);
 
   std::vector<std::string> args = rewrite_sub(argc, argv);
   std::vector<char*> cargs;

@@ -22,6 +22,7 @@ struct pub_args {
   std::string message;
   CLI::Option* message_opt = nullptr;
   std::string key;
+  int64_t partition = -1;  // log topics; -1 = chosen by key or round robin
   std::vector<std::string> headers;
   uint64_t ttl_ms = 0;
   std::string reply_to, correlation_id;
@@ -43,15 +44,16 @@ struct tracker {
   std::vector<std::string> errors;  // the first few, already formatted
 };
 
+// Log topics: "PARTITION<TAB>OFFSET"; memory topics: "subscriptions=N".
 std::string confirm_text(const client::publish_result& r) {
-  if (r.has_offset)
-    return "partition=" + std::to_string(r.partition) + " offset=" + std::to_string(r.offset);
+  if (r.has_offset) return std::to_string(r.partition) + "\t" + std::to_string(r.offset);
   return "subscriptions=" + std::to_string(r.subscriptions) + (r.duplicate ? " duplicate" : "");
 }
 
 // Builds the message template (everything but the payload); false on a bad --header.
 bool make_template(const pub_args& a, client::message& m) {
   m.key = a.key;
+  if (a.partition >= 0) m.partition = static_cast<uint32_t>(a.partition);
   for (const auto& h : a.headers) {
     auto eq = h.find('=');
     if (eq == std::string::npos || eq == 0) return false;
@@ -85,10 +87,10 @@ void on_batch(tracker& t, bool verbose, size_t first_line, size_t count, const e
   if (verbose) {
     for (size_t i = 0; i < count; ++i) {
       if (failed[i] || e) continue;
-      std::string what = i < r.offsets.size() ? "partition=" + std::to_string(r.partitions[i]) +
-                                                    " offset=" + std::to_string(r.offsets[i])
-                                              : "subscriptions=" + std::to_string(r.subscriptions);
-      std::printf("line %zu: %s\n", first_line + i, what.c_str());
+      if (i < r.offsets.size())  // log topics: one "PARTITION<TAB>OFFSET" line per message
+        std::printf("%u\t%llu\n", r.partitions[i], static_cast<unsigned long long>(r.offsets[i]));
+      else
+        std::printf("line %zu: subscriptions=%u\n", first_line + i, r.subscriptions);
     }
     std::fflush(stdout);
   }
@@ -179,6 +181,8 @@ void add_pub_command(CLI::App& app, context& ctx) {
   cmd->add_option("TOPIC", a->topic, "topic to publish to")->required();
   a->message_opt = cmd->add_option("MESSAGE", a->message, "payload (default: lines of stdin)");
   cmd->add_option("--key", a->key, "partition key");
+  cmd->add_option("--partition", a->partition, "log topics: the partition (default: by key)")
+      ->check(CLI::NonNegativeNumber);
   cmd->add_option("--header", a->headers, "header KEY=VALUE (repeatable)")
       ->allow_extra_args(false);  // one value per --header, so MESSAGE is not taken
   cmd->add_option("--ttl-ms", a->ttl_ms, "time to live of the message");
@@ -189,7 +193,7 @@ void add_pub_command(CLI::App& app, context& ctx) {
   cmd->add_option("--ce-type", a->ce_type, "CloudEvents type");
   cmd->add_option("--ce-subject", a->ce_subject, "CloudEvents subject");
   cmd->add_flag("--verbose,-v", a->verbose,
-                "print each confirm (subscriptions, or partition and offset for log topics)");
+                "print each confirm: subscriptions, or PARTITION<TAB>OFFSET for log topics");
   cmd->callback([&ctx, a] { ctx.run = [&ctx, a] { return run_pub(ctx.g, *a); }; });
 }
 

@@ -99,6 +99,12 @@ int run_describe(const globals& g, const std::string& name) {
   for (const auto& s : t.subscriptions())
     subs += (subs.empty() ? "" : ", ") + s;
   std::printf("subscriptions: %s\n", subs.c_str());
+  // Log topics: one line per partition, last.
+  for (const auto& p : t.partitions())
+    std::printf("partition %u: log_start=%llu log_end=%llu bytes=%llu\n", p.partition(),
+                static_cast<unsigned long long>(p.log_start()),
+                static_cast<unsigned long long>(p.log_end()),
+                static_cast<unsigned long long>(p.bytes()));
   return exit_ok;
 }
 

@@ -3,99 +3,19 @@
 // client's request_timeout bounds every wait.
 #include "ferry/client/blocking_client.h"
 
-#include <atomic>
 #include <condition_variable>
-#include <future>
 #include <mutex>
-#include <thread>
 
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/post.hpp>
-
+#include "client/src/blocking_core.h"
 #include "client/src/client_impl.h"
-#include "ferry/client/client.h"
 
 namespace ferry::client {
 
-namespace asio = boost::asio;
+using detail::call;
+using detail::call_void;
+using detail::closed_error;
+using detail::io_core;
 using detail::make_error;
-
-namespace {
-
-// The I/O thread and the client living on it. Shared by the blocking_client and its
-// consumers, which may outlive it. Lifecycle: make() -> start() -> shutdown() (joins).
-struct io_core {
-  asio::io_context ioc{1};
-  asio::executor_work_guard<asio::io_context::executor_type> work{ioc.get_executor()};
-  std::unique_ptr<client> c;  // used on the I/O thread only, after start()
-  std::thread thread;
-  std::mutex m;
-  bool stopped = false;
-  std::atomic<connection_state> state{connection_state::disconnected};
-
-  ~io_core() { shutdown(); }
-
-  void start() {
-    thread = std::thread([this] { ioc.run(); });
-  }
-  // Runs `f` on the I/O thread; false once shut down. Everything posted before
-  // shutdown() still runs (before the client closes).
-  template <typename F>
-  bool post(F&& f) {
-    std::lock_guard lock(m);
-    if (stopped) return false;
-    asio::post(ioc, std::forward<F>(f));
-    return true;
-  }
-  // Closes the client (failing what is pending) and joins the I/O thread. Not from it.
-  void shutdown() {
-    {
-      std::lock_guard lock(m);
-      if (stopped) return;
-      stopped = true;
-      asio::post(ioc, [this] { c.reset(); });  // ~client closes
-      work.reset();
-    }
-    if (thread.joinable()) thread.join();
-  }
-};
-
-error closed_error() {
-  return make_error(errc::disconnected, "client closed");
-}
-
-// Runs start(client&, done) on the I/O thread and waits for done(error, T).
-template <typename T, typename Start>
-result<T> call(io_core& core, Start start) {
-  auto p = std::make_shared<std::promise<std::pair<error, T>>>();
-  auto fut = p->get_future();
-  bool posted = core.post([&core, p, start = std::move(start)]() mutable {
-    if (!core.c) {
-      p->set_value({closed_error(), T{}});
-      return;
-    }
-    start(*core.c, [p](error e, T v) { p->set_value({std::move(e), std::move(v)}); });
-  });
-  if (!posted) return closed_error();
-  try {
-    auto [e, v] = fut.get();
-    if (e) return e;
-    return std::move(v);
-  } catch (const std::future_error&) {  // the handler was dropped unrun: client gone
-    return closed_error();
-  }
-}
-
-template <typename Start>
-error call_void(io_core& core, Start start) {
-  auto r = call<ok_t>(core, [start = std::move(start)](client& c, auto done) mutable {
-    start(c, [done = std::move(done)](error e) mutable { done(std::move(e), ok_t{}); });
-  });
-  return r ? error{} : r.err();
-}
-
-}  // namespace
 
 // ---- blocking_consumer ----
 
@@ -193,10 +113,6 @@ const std::string& blocking_consumer::subscription() const {
 }
 
 // ---- blocking_client ----
-
-struct blocking_client::impl {
-  std::shared_ptr<io_core> core;
-};
 
 namespace {
 
@@ -367,6 +283,43 @@ result<v1::SubscriptionInfo> blocking_client::describe_subscription(const std::s
   return call<v1::SubscriptionInfo>(*impl_->core, [req](client& c, auto done) {
     c.async_describe_subscription(req, std::move(done));
   });
+}
+
+result<v1::CommitOffsetsOk> blocking_client::commit_offsets(const std::string& group,
+                                                            const std::string& topic,
+                                                            const partition_offsets& offsets) {
+  v1::CommitOffsets req;
+  req.set_group(group);
+  req.set_topic(topic);
+  for (const auto& [p, off] : offsets) {
+    auto* po = req.add_offsets();
+    po->set_partition(p);
+    po->set_offset(off);
+  }
+  return call<v1::CommitOffsetsOk>(
+      *impl_->core, [req](client& c, auto done) { c.async_commit_offsets(req, std::move(done)); });
+}
+
+result<v1::OffsetList> blocking_client::fetch_offsets(const std::string& group,
+                                                      const std::string& topic) {
+  v1::FetchOffsets req;
+  req.set_group(group);
+  req.set_topic(topic);
+  return call<v1::OffsetList>(
+      *impl_->core, [req](client& c, auto done) { c.async_fetch_offsets(req, std::move(done)); });
+}
+
+result<v1::GroupList> blocking_client::list_groups() {
+  return call<v1::GroupList>(*impl_->core, [](client& c, auto done) {
+    c.async_list_groups(v1::ListGroups(), std::move(done));
+  });
+}
+
+result<v1::GroupInfo> blocking_client::describe_group(const std::string& group) {
+  v1::DescribeGroup req;
+  req.set_group(group);
+  return call<v1::GroupInfo>(
+      *impl_->core, [req](client& c, auto done) { c.async_describe_group(req, std::move(done)); });
 }
 
 }  // namespace ferry::client

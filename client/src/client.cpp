@@ -22,6 +22,10 @@ codec::body response_kind(codec::body request) {
     case codec::body::describe_subscription: return codec::body::subscription_info;
     case codec::body::delete_subscription: return codec::body::delete_subscription_ok;
     case codec::body::list_subscriptions: return codec::body::subscription_list;
+    case codec::body::commit_offsets: return codec::body::commit_offsets_ok;
+    case codec::body::fetch_offsets: return codec::body::offset_list;
+    case codec::body::list_groups: return codec::body::group_list;
+    case codec::body::describe_group: return codec::body::group_info;
     default: return codec::body::none;
   }
 }
@@ -114,6 +118,75 @@ void consumer::initiate_close(const std::shared_ptr<detail::consumer_state>& s, 
   c->subs().close(s, std::move(h));
 }
 
+// ---- log_consumer ----
+
+bool log_consumer::closed() const {
+  return !state_ || state_->closed;
+}
+
+const std::string& log_consumer::topic() const {
+  static const std::string none;
+  return state_ ? state_->opts.topic : none;
+}
+
+const std::string& log_consumer::member_id() const {
+  static const std::string none;
+  return state_ ? state_->member_id : none;
+}
+
+uint64_t log_consumer::generation() const {
+  return state_ ? state_->generation : 0;
+}
+
+std::vector<uint32_t> log_consumer::assignment() const {
+  std::vector<uint32_t> out;
+  if (state_)
+    for (const auto& [p, st] : state_->parts)
+      if (!st.revoked) out.push_back(p);
+  return out;
+}
+
+partition_offsets log_consumer::positions() const {
+  partition_offsets out;
+  if (state_)
+    for (const auto& [p, st] : state_->parts)
+      if (!st.revoked) out.emplace_back(p, st.processed);
+  return out;
+}
+
+void log_consumer::initiate_commit(const std::shared_ptr<detail::log_consumer_state>& s,
+                                   std::optional<partition_offsets> offsets, void_handler h) {
+  auto c = s ? s->client.lock() : nullptr;
+  if (!c) {
+    detail::complete_later(s ? s->ex : boost::asio::any_io_executor(boost::asio::system_executor()),
+                           std::move(h), make_error(errc::disconnected, "no client"));
+    return;
+  }
+  c->logs().commit(s, std::move(offsets), std::move(h));
+}
+
+void log_consumer::initiate_seek(const std::shared_ptr<detail::log_consumer_state>& s,
+                                 uint32_t partition, v1::Position position, handler<uint64_t> h) {
+  auto c = s ? s->client.lock() : nullptr;
+  if (!c) {
+    detail::complete_later(s ? s->ex : boost::asio::any_io_executor(boost::asio::system_executor()),
+                           std::move(h), make_error(errc::disconnected, "no client"), uint64_t{0});
+    return;
+  }
+  c->logs().seek(s, partition, position, std::move(h));
+}
+
+void log_consumer::initiate_close(const std::shared_ptr<detail::log_consumer_state>& s,
+                                  void_handler h) {
+  auto c = s ? s->client.lock() : nullptr;
+  if (!c) {
+    detail::complete_later(s ? s->ex : boost::asio::any_io_executor(boost::asio::system_executor()),
+                           std::move(h), error{});
+    return;
+  }
+  c->logs().close(s, std::move(h));
+}
+
 // ---- client ----
 
 client::client(boost::asio::any_io_executor ex, client_options opts)
@@ -160,6 +233,14 @@ void client::initiate_subscribe(const impl_ptr& impl, subscribe_options o, deliv
   s->opts = std::move(o);
   s->on_delivery = std::move(d);
   impl->subs().subscribe(std::move(s), std::move(h));
+}
+
+void client::initiate_consume(const impl_ptr& impl, consume_options o, delivery_handler d,
+                              handler<log_consumer> h) {
+  auto s = std::make_shared<detail::log_consumer_state>(impl->executor(), impl);
+  s->opts = std::move(o);
+  s->on_delivery = std::move(d);
+  impl->logs().consume(std::move(s), std::move(h));
 }
 
 void client::initiate_admin(const impl_ptr& impl, codec::body kind,

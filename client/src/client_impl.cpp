@@ -78,6 +78,7 @@ client_impl::client_impl(asio::any_io_executor ex, client_options opts)
       backoff_timer_(ex_),
       publisher_(*this),
       subscriber_(*this),
+      log_reader_(*this),
       requester_(*this) {
   producer_id_ = random_hex(32);
   if (opts_.client_id.empty()) opts_.client_id = "libferry-" + random_hex(8);

@@ -1,9 +1,10 @@
 // client_impl: the state behind ferry::client::client.
 //
 // Owns the connection to the broker (reconnected by run(), connection.cpp), the table of
-// requests waiting for their response (pending_op), and the three services built on it:
-// publisher (publish batching, confirms, back-pressure, resend), subscriber (consumers,
-// deliveries, settles, resubscribe) and requester (request/reply over a temporary inbox).
+// requests waiting for their response (pending_op), and the services built on it:
+// publisher (publish batching, log-topic routing, confirms, back-pressure, resend),
+// subscriber (consumers, deliveries, settles, resubscribe), log_reader (log-topic readers
+// and consumer groups) and requester (request/reply over a temporary inbox).
 //
 // Executor: everything here runs on the client's executor only; no locks.
 // Lifecycle: made by client's constructor; connect() starts run(), a coroutine that holds
@@ -23,6 +24,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "client/src/completion.h"
+#include "client/src/log_reader.h"
 #include "client/src/publisher.h"
 #include "client/src/requester.h"
 #include "client/src/subscriber.h"
@@ -96,9 +98,12 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
   uint32_t max_message_bytes() const { return max_message_bytes_; }
   const std::string& producer_id() const { return producer_id_; }
   std::string random_hex(size_t chars);
+  // When the current connection last started a write (keepalives).
+  clock::time_point last_write() const { return conn_ ? conn_->last_tx : clock::time_point{}; }
 
   publisher& pub() { return publisher_; }
   subscriber& subs() { return subscriber_; }
+  log_reader& logs() { return log_reader_; }
   requester& req() { return requester_; }
 
   // ---- lifecycle (connection.cpp) ----
@@ -175,6 +180,7 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
   asio::steady_timer backoff_timer_;
   publisher publisher_;
   subscriber subscriber_;
+  log_reader log_reader_;
   requester requester_;
 };
 

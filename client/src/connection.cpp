@@ -226,6 +226,7 @@ void client_impl::on_connected(std::shared_ptr<connection> conn) {
   max_message_bytes_ = conn->max_message_bytes;
   conn->last_rx = conn->last_tx = clock::now();
   subscriber_.on_connected();
+  log_reader_.on_connected();
   resend_ops();
   start_heartbeat(shared_from_this(), conn);
   set_state(connection_state::connected, {});
@@ -238,6 +239,7 @@ void client_impl::on_disconnected(const error& why) {
   conn_.reset();
   flow_blocked_ = false;  // a new connection is told again if the broker is still blocked
   subscriber_.on_disconnected();
+  log_reader_.on_disconnected();
   requester_.on_disconnected();
   fail_sent_ops();
   set_state(connection_state::disconnected, why);
@@ -266,6 +268,7 @@ void client_impl::close() {
   fail_all_ops(e);
   publisher_.fail_all(e);
   subscriber_.fail_all(e);
+  log_reader_.fail_all(e);
   requester_.fail_all(e);
   if (ch) complete(ex_, std::move(ch), e);
   set_state(connection_state::closed, {});

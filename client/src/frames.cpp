@@ -1,6 +1,6 @@
 // client_impl: what the read loop does with each frame from the broker. Responses go to
 // the pending_op with their correlation id (in any order); pushes (correlation id 0) are
-// deliveries and notices; Ping is answered at once.
+// deliveries, group assignments and notices; Ping is answered at once.
 #include "ferry/v1/session.pb.h"
 
 #include "client/src/client_impl.h"
@@ -36,6 +36,7 @@ void client_impl::handle_push(const codec::frame_view& f) {
       subscriber_.on_deliver(std::move(buf));
       break;
     }
+    case codec::body::assignment: log_reader_.on_assignment(f.bytes); break;
     case codec::body::notice: handle_notice(f.bytes); break;
     case codec::body::error:
       // A fatal error just before the broker closes: it is the disconnect's reason.
@@ -74,7 +75,8 @@ void client_impl::handle_notice(std::string_view body) {
       notice(kind, e);
       break;
     case v1::Notice::CONSUMER_CANCELLED:
-      subscriber_.on_cancelled(n.consumer_id(), e);
+      if (!subscriber_.on_cancelled(n.consumer_id(), e))
+        log_reader_.on_cancelled(n.consumer_id(), e);
       notice(kind, e);
       break;
     case v1::Notice::SHUTTING_DOWN:

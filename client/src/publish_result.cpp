@@ -4,7 +4,9 @@
 // Duplicates: PublishOk only counts them, so a message is reported duplicate=true when
 // the whole frame was duplicates (accepted == 0, duplicates > 0), which includes every
 // single-message frame that was a duplicate. In a mixed frame no message is marked.
-// A batch that filled a frame alone takes the frame's counts as they are.
+// A batch that filled a frame alone takes the frame's counts as they are. A log topic
+// reports a duplicate of a batch older than it remembers as an errors[] entry with code
+// OK: a duplicate without an offset, not a failure.
 #include <algorithm>
 
 #include "ferry/v1/publish.pb.h"
@@ -51,18 +53,21 @@ class positions {
 };
 
 void report_batch_run(client_impl& c, const publish_target& t, const v1::PublishOk& ok,
-                      const positions& pos, const std::vector<error>& errs, uint32_t base,
-                      bool alone) {
+                      const positions& pos, const std::vector<error>& errs,
+                      const std::vector<bool>& offset_unknown, uint32_t base, bool alone) {
   batch_op& b = *t.batch;
   bool all_dups = ok.accepted() == 0 && ok.duplicates() > 0;
-  uint32_t successes = 0;
+  uint32_t successes = 0, old_dups = 0;
   for (uint32_t i = 0; i < t.count; ++i) {
     uint32_t idx = base + i;
     if (idx < errs.size() && errs[idx]) {
       batch_fail(b, t.first + i, errs[idx], false);
       continue;
     }
-    ++successes;
+    if (idx < offset_unknown.size() && offset_unknown[idx])
+      ++old_dups;
+    else
+      ++successes;
     uint32_t partition = 0;
     uint64_t offset = 0;
     if (pos.get(idx, partition, offset)) {
@@ -78,9 +83,10 @@ void report_batch_run(client_impl& c, const publish_target& t, const v1::Publish
     b.result.accepted += ok.accepted();
     b.result.duplicates += ok.duplicates();
   } else if (all_dups) {
-    b.result.duplicates += successes;
+    b.result.duplicates += successes + old_dups;
   } else {
     b.result.accepted += successes;
+    b.result.duplicates += old_dups;
   }
   b.result.subscriptions = std::max(b.result.subscriptions, ok.subscriptions());
   b.remaining -= t.count;
@@ -91,12 +97,18 @@ void report(client_impl& c, std::vector<publish_target>& targets, const v1::Publ
   uint32_t total = 0;
   for (const auto& t : targets)
     total += t.count;
-  std::vector<error> errs;  // by message index; empty when nothing failed
+  std::vector<error> errs;           // by message index; empty when nothing failed
+  std::vector<bool> offset_unknown;  // duplicates whose original offset is unknown
   if (ok.errors_size() > 0) {
     errs.resize(total);
-    for (const auto& me : ok.errors())
-      if (me.index() < total)
+    offset_unknown.resize(total);
+    for (const auto& me : ok.errors()) {
+      if (me.index() >= total) continue;
+      if (me.code() == v1::OK)
+        offset_unknown[me.index()] = true;
+      else
         errs[me.index()] = error{make_error_code(errc_from_wire(me.code())), me.message()};
+    }
   }
   positions pos(ok, total, errs);
   bool all_dups = ok.accepted() == 0 && ok.duplicates() > 0;
@@ -104,7 +116,7 @@ void report(client_impl& c, std::vector<publish_target>& targets, const v1::Publ
   uint32_t idx = 0;
   for (auto& t : targets) {
     if (t.batch) {
-      report_batch_run(c, t, ok, pos, errs, idx, alone);
+      report_batch_run(c, t, ok, pos, errs, offset_unknown, idx, alone);
       idx += t.count;
       continue;
     }
@@ -113,19 +125,45 @@ void report(client_impl& c, std::vector<publish_target>& targets, const v1::Publ
     } else {
       publish_result r;
       r.subscriptions = ok.subscriptions();
-      r.duplicate = all_dups;
       r.has_offset = pos.get(idx, r.partition, r.offset);
+      if (idx < offset_unknown.size() && offset_unknown[idx]) {
+        r.duplicate = true;
+        r.has_offset = false;
+        r.offset = 0;
+      } else {
+        r.duplicate = all_dups;
+      }
       complete(c.executor(), std::move(t.single), error{}, r);
     }
     ++idx;
   }
 }
 
+// What the lane learns from an answer: whether the broker recorded every sequence, and
+// whether the topic may have changed under the client.
+frame_outcome outcome_of(const error& whole, const v1::PublishOk* ok) {
+  if (whole) {
+    auto code = static_cast<errc>(whole.code.value());
+    if (whole.code.category() == ferry_category() &&
+        (code == errc::topic_not_found || code == errc::partition_not_found ||
+         code == errc::wrong_topic_kind || code == errc::invalid_argument))
+      return frame_outcome::refresh;
+    return frame_outcome::failed;
+  }
+  for (const auto& me : ok->errors())
+    if (me.code() != v1::OK) return frame_outcome::failed;
+  return frame_outcome::ok;
+}
+
 class publish_frame_op final : public pending_op {
  public:
   publish_frame_op(std::vector<uint8_t> frame, size_t message_bytes,
-                   std::vector<publish_target> targets)
-      : frame_(std::move(frame)), message_bytes_(message_bytes), targets_(std::move(targets)) {}
+                   std::vector<publish_target> targets, lane& l, uint32_t epoch)
+      : frame_(std::move(frame)),
+        message_bytes_(message_bytes),
+        targets_(std::move(targets)),
+        lane_(l),
+        epoch_(epoch) {}
 
   void write(std::vector<uint8_t>& out, uint64_t) override {
     reserve_more(out, frame_.size());
@@ -134,23 +172,29 @@ class publish_frame_op final : public pending_op {
   bool resend() const override { return true; }
   size_t frame_bytes() const override { return frame_.size(); }
 
+  // The lane's bookkeeping first: handlers completed inline may publish again.
   void on_response(client_impl& c, const codec::frame_view& f) override {
     c.pub().release(message_bytes_);
+    v1::PublishOk ok;
+    error whole;
     if (f.kind == codec::body::publish_ok) {
-      v1::PublishOk ok;
-      if (ok.ParseFromArray(f.bytes.data(), static_cast<int>(f.bytes.size())))
-        report(c, targets_, ok);
-      else
-        fail_targets(c, targets_, make_error(errc::malformed_frame, "unparsable PublishOk"));
+      if (!ok.ParseFromArray(f.bytes.data(), static_cast<int>(f.bytes.size())))
+        whole = make_error(errc::malformed_frame, "unparsable PublishOk");
     } else if (f.kind == codec::body::error) {
-      fail_targets(c, targets_, error_from_body(f.bytes));
+      whole = error_from_body(f.bytes);
     } else {
-      fail_targets(c, targets_, make_error(errc::internal, "unexpected response to Publish"));
+      whole = make_error(errc::internal, "unexpected response to Publish");
     }
+    c.pub().frame_done(lane_, epoch_, outcome_of(whole, &ok), true);
+    if (whole)
+      fail_targets(c, targets_, whole);
+    else
+      report(c, targets_, ok);
   }
 
   void on_failure(client_impl& c, const error& e) override {
     c.pub().release(message_bytes_);
+    c.pub().frame_done(lane_, epoch_, frame_outcome::failed, false);
     fail_targets(c, targets_, e);
   }
 
@@ -158,13 +202,17 @@ class publish_frame_op final : public pending_op {
   std::vector<uint8_t> frame_;  // whole frame with its correlation id, for resending
   size_t message_bytes_;
   std::vector<publish_target> targets_;
+  lane& lane_;  // lanes live as long as the client
+  uint32_t epoch_;
 };
 
 }  // namespace
 
 std::unique_ptr<pending_op> make_publish_op(std::vector<uint8_t> frame, size_t message_bytes,
-                                            std::vector<publish_target> targets) {
-  return std::make_unique<publish_frame_op>(std::move(frame), message_bytes, std::move(targets));
+                                            std::vector<publish_target> targets, lane& l,
+                                            uint32_t epoch) {
+  return std::make_unique<publish_frame_op>(std::move(frame), message_bytes, std::move(targets), l,
+                                            epoch);
 }
 
 void fail_targets(client_impl& c, std::vector<publish_target>& targets, const error& e) {

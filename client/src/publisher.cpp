@@ -1,5 +1,6 @@
-// publisher: admission (size checks, back-pressure queue), per-topic encoding and
-// framing. What happens to a frame's answer is in publish_result.cpp.
+// publisher: admission (size checks, back-pressure queue), routing to lanes, encoding,
+// framing and the send slots of log lanes. Topic kinds are learnt in
+// publisher_topics.cpp; what happens to a frame's answer is in publish_result.cpp.
 #include "client/src/publisher.h"
 
 #include <boost/asio/post.hpp>
@@ -31,12 +32,39 @@ codec::message_fields fields_of(const message& m) {
 }
 
 // Bytes of a Publish frame around its messages: length prefix, envelope, topic,
-// producer id and sequence (an upper bound).
+// producer id (with an epoch suffix), sequence and partition (an upper bound).
 size_t frame_overhead(size_t topic_bytes, size_t producer_bytes) {
-  return 64 + topic_bytes + producer_bytes;
+  return 96 + topic_bytes + producer_bytes;
+}
+
+// The broker refuses a log-topic message whose string fields are not UTF-8 one by one,
+// which would break an idempotent producer's contiguous sequences: checked here instead.
+error check_strings(const message& m) {
+  const std::pair<const char*, const std::string*> fields[] = {
+      {"reply_to", &m.reply_to},
+      {"correlation_id", &m.correlation_id},
+      {"id", &m.id},
+      {"source", &m.source},
+      {"type", &m.type},
+      {"subject", &m.subject},
+      {"content_type", &m.content_type},
+      {"traceparent", &m.traceparent}};
+  for (const auto& [name, value] : fields)
+    if (!wire::valid_utf8(*value))
+      return make_error(errc::invalid_argument, std::string(name) + " is not valid UTF-8");
+  for (const auto& h : m.headers)
+    if (!wire::valid_utf8(h.first))
+      return make_error(errc::invalid_argument, "a header key is not valid UTF-8");
+  return {};
+}
+
+bool has_slot(const client_impl& c, const lane& l) {
+  return !l.partition || !c.options().idempotent || l.in_flight < publisher::max_in_flight;
 }
 
 }  // namespace
+
+publisher::publisher(client_impl& c) : c_(c), linger_timer_(c.executor()) {}
 
 void publisher::publish(std::string topic, message m, handler<publish_result> h) {
   if (c_.closed()) {
@@ -52,11 +80,13 @@ void publisher::publish(std::string topic, message m, handler<publish_result> h)
     queue_.push_back(std::move(q));
     return;
   }
-  error err;
   publish_target target;
   assign(target.single, std::move(h));
-  if (topic_state* t = this->topic(topic, err)) err = admit(*t, m, target);
-  if (err) complete_later(c_.executor(), std::move(target.single), err, publish_result{});
+  error err;
+  if (topic_state* t = this->topic(topic, err))
+    admit_or_hold(*t, std::move(m), std::move(target));
+  else
+    complete_later(c_.executor(), std::move(target.single), err, publish_result{});
 }
 
 void publisher::publish_batch(std::string topic, std::vector<message> msgs,
@@ -84,10 +114,10 @@ void publisher::publish_batch(std::string topic, std::vector<message> msgs,
 
 bool publisher::over_limit() const {
   size_t limit = c_.options().max_unconfirmed_bytes;
-  return limit != 0 && unconfirmed_bytes_ >= limit;
+  return limit != 0 && unconfirmed_bytes_ + held_bytes_ >= limit;
 }
 
-publisher::topic_state* publisher::topic(const std::string& name, error& err) {
+topic_state* publisher::topic(const std::string& name, error& err) {
   auto it = topics_.find(name);
   if (it != topics_.end()) return &it->second;
   std::string why = names::check_name(name);
@@ -97,7 +127,33 @@ publisher::topic_state* publisher::topic(const std::string& name, error& err) {
   }
   topic_state& t = topics_[name];
   t.name = name;
+  t.whole.topic = &t;
+  t.whole.next_sequence = 1;
+  // The requester's reply inboxes are temporary memory topics: replies skip the describe.
+  if (name.rfind("_inbox.", 0) == 0) t.k = topic_state::kind::memory;
   return &t;
+}
+
+void publisher::admit_or_hold(topic_state& t, message&& m, publish_target&& target) {
+  if (t.k == topic_state::kind::unknown || t.stale) describe(t);
+  if (t.k == topic_state::kind::describing) {
+    size_t bytes = m.payload.size() + m.key.size() + 64;
+    held_bytes_ += bytes;
+    t.holding.push_back({std::move(m), std::move(target), bytes});
+    return;
+  }
+  if (error err = admit(t, m, target)) fail_target(target, err, false);
+}
+
+void publisher::fail_target(publish_target& target, const error& e, bool whole) {
+  if (target.batch) {
+    for (uint32_t i = 0; i < target.count; ++i)
+      batch_fail(*target.batch, target.first + i, e, whole);
+    target.batch->remaining -= target.count;
+    batch_finish_if_done(c_, target.batch, true);
+  } else {
+    complete_later(c_.executor(), std::move(target.single), e, publish_result{});
+  }
 }
 
 size_t publisher::batch_limit(const topic_state& t) const {
@@ -108,8 +164,47 @@ size_t publisher::batch_limit(const topic_state& t) const {
   return limit;
 }
 
+lane& publisher::log_lane(topic_state& t, uint32_t partition) {
+  while (t.parts.size() <= partition) {
+    auto l = std::make_unique<lane>();
+    l->topic = &t;
+    l->partition = static_cast<uint32_t>(t.parts.size());
+    t.parts.push_back(std::move(l));
+  }
+  return *t.parts[partition];
+}
+
+error publisher::route(topic_state& t, const message& m, lane*& out) {
+  if (t.k != topic_state::kind::log) {
+    if (m.partition)
+      return make_error(errc::invalid_argument,
+                        "partition applies to log topics only; '" + t.name + "' is a memory topic");
+    out = &t.whole;
+    return {};
+  }
+  if (error e = check_strings(m)) return e;
+  uint32_t p = 0;
+  if (m.partition) {
+    if (*m.partition >= t.partitions) {
+      t.stale = true;  // the topic may have been re-created with more partitions
+      return make_error(errc::partition_not_found, "topic '" + t.name + "' has partitions 0.." +
+                                                       std::to_string(t.partitions - 1) + ", not " +
+                                                       std::to_string(*m.partition));
+    }
+    p = *m.partition;
+  } else if (!m.key.empty()) {
+    p = names::partition_for_key(m.key, t.partitions);
+  } else {
+    p = t.round_robin++ % t.partitions;
+  }
+  out = &log_lane(t, p);
+  return {};
+}
+
 // `target` is moved from only on success.
 error publisher::admit(topic_state& t, const message& m, publish_target& target) {
+  lane* l = nullptr;
+  if (error e = route(t, m, l)) return e;
   codec::message_fields f = fields_of(m);
   header_scratch_.clear();
   for (const auto& [k, v] : m.headers)
@@ -126,30 +221,24 @@ error publisher::admit(topic_state& t, const message& m, publish_target& target)
                                                    " bytes exceeds max_frame_bytes " +
                                                    std::to_string(c_.max_frame_bytes()));
   size_t limit = batch_limit(t);
-  if (t.count > 0 && t.messages.size() + field > limit) build_frame(t);
-  reserve_more(t.messages, field);
-  codec::append_publish_message(t.messages, f, header_scratch_);
-  ++t.count;
+  frame_buffer& fb = l->open;
+  if (fb.count > 0 && fb.messages.size() + field > limit) close_frame(*l);
+  if (fb.count == 0) fb.opened = std::chrono::steady_clock::now();
+  reserve_more(fb.messages, field);
+  codec::append_publish_message(fb.messages, f, header_scratch_);
+  ++fb.count;
   unconfirmed_bytes_ += field;
-  auto& targets = t.targets;
+  auto& targets = fb.targets;
   if (target.batch && !targets.empty() && targets.back().batch == target.batch &&
       targets.back().first + targets.back().count == target.first) {
     ++targets.back().count;  // one run per batch and frame, not one entry per message
   } else {
     targets.push_back(std::move(target));
   }
-  if (t.messages.size() >= limit) {
-    build_frame(t);
-  } else if (!t.dirty) {
-    t.dirty = true;
-    dirty_.push_back(&t);
-    if (!flush_posted_) {
-      flush_posted_ = true;
-      asio::post(c_.executor(), [w = c_.weak_from_this()] {
-        if (auto c = w.lock()) c->pub().flush();
-      });
-    }
-  }
+  if (fb.messages.size() >= limit)
+    close_frame(*l);
+  else
+    mark_dirty(*l);
   return {};
 }
 
@@ -160,49 +249,134 @@ uint32_t publisher::admit_batch(const std::string& topic, const std::shared_ptr<
   uint32_t i = next;
   for (; i < b->size; ++i) {
     if (t != nullptr && over_limit()) break;
+    if (t == nullptr) {
+      batch_fail(*b, i, err, true);
+      --b->remaining;
+      continue;
+    }
     publish_target target;
     target.batch = b;
     target.first = i;
-    if (t != nullptr) err = admit(*t, b->msgs[i], target);
-    if (err) {
-      batch_fail(*b, i, err, t == nullptr);
-      --b->remaining;
-    }
+    admit_or_hold(*t, std::move(b->msgs[i]), std::move(target));
   }
   if (i == b->size) {
-    b->msgs = {};  // every message is encoded: free the originals
+    b->msgs = {};  // every message is encoded or held: free the originals
     batch_finish_if_done(c_, b, true);
   }
   return i;
 }
 
-void publisher::build_frame(topic_state& t) {
+void publisher::mark_dirty(lane& l) {
+  if (l.dirty) return;
+  l.dirty = true;
+  dirty_.push_back(&l);
+  auto linger = c_.options().linger;
+  if (linger.count() > 0) {
+    arm_linger(l.open.opened + linger);
+  } else if (!flush_posted_) {
+    flush_posted_ = true;
+    asio::post(c_.executor(), [w = c_.weak_from_this()] {
+      if (auto c = w.lock()) c->pub().flush();
+    });
+  }
+}
+
+// Deadlines only grow (buffers open in time order), so an armed timer is never late.
+void publisher::arm_linger(std::chrono::steady_clock::time_point at) {
+  if (linger_armed_ || c_.closed()) return;
+  linger_armed_ = true;
+  linger_timer_.expires_at(at);
+  linger_timer_.async_wait([w = c_.weak_from_this()](boost::system::error_code ec) {
+    auto c = w.lock();
+    if (!c) return;
+    c->pub().linger_armed_ = false;
+    if (!ec && !c->closed()) c->pub().flush();
+  });
+}
+
+void publisher::close_frame(lane& l) {
+  if (l.open.count == 0) return;
+  if (l.waiting.empty() && has_slot(c_, l)) {
+    send_frame(l, l.open);
+    return;
+  }
+  l.waiting.push_back(std::move(l.open));
+  l.open = frame_buffer{};
+}
+
+// Leaves `fb` empty (its message buffer keeps its capacity for the next frame).
+void publisher::send_frame(lane& l, frame_buffer& fb) {
   codec::publish_view head;
-  head.topic = t.name;
+  head.topic = l.topic->name;
+  head.partition = l.partition;
   if (c_.options().idempotent) {
-    head.producer_id = c_.producer_id();
-    head.first_sequence = t.next_sequence;
-    t.next_sequence += t.count;
+    if (l.producer.empty()) l.producer = c_.producer_id();
+    head.producer_id = l.producer;
+    head.first_sequence = l.next_sequence;
+    l.next_sequence += fb.count;
   }
   uint64_t id = c_.next_id();
   std::vector<uint8_t> frame;
-  codec::append_publish_frame(frame, id, head, wire::as_view(t.messages));
-  size_t bytes = t.messages.size();
-  std::vector<publish_target> targets = std::move(t.targets);
-  t.targets.clear();
-  t.messages.clear();  // keeps its capacity for the next frame
-  t.count = 0;
-  c_.register_op(id, make_publish_op(std::move(frame), bytes, std::move(targets)));
+  codec::append_publish_frame(frame, id, head, wire::as_view(fb.messages));
+  size_t bytes = fb.messages.size();
+  std::vector<publish_target> targets = std::move(fb.targets);
+  fb.targets.clear();
+  fb.messages.clear();
+  fb.count = 0;
+  ++l.in_flight;
+  c_.register_op(id, make_publish_op(std::move(frame), bytes, std::move(targets), l, l.epoch));
 }
 
 void publisher::flush() {
   flush_posted_ = false;
+  auto linger = c_.options().linger;
+  auto now = std::chrono::steady_clock::now();
+  auto next = std::chrono::steady_clock::time_point::max();
   auto dirty = std::move(dirty_);
   dirty_.clear();
-  for (topic_state* t : dirty) {
-    t->dirty = false;
-    if (t->count > 0) build_frame(*t);
+  for (lane* l : dirty) {
+    if (l->open.count == 0) {
+      l->dirty = false;
+    } else if (linger.count() > 0 && l->open.opened + linger > now) {
+      dirty_.push_back(l);  // still lingering
+      next = std::min(next, l->open.opened + linger);
+    } else {
+      l->dirty = false;
+      // Without a send slot, pump() sends it when a frame of the lane is answered.
+      if (l->waiting.empty() && has_slot(c_, *l)) send_frame(*l, l->open);
+    }
   }
+  if (next != std::chrono::steady_clock::time_point::max()) arm_linger(next);
+}
+
+void publisher::pump(lane& l) {
+  while (!l.waiting.empty() && has_slot(c_, l)) {
+    send_frame(l, l.waiting.front());
+    l.waiting.pop_front();
+  }
+  if (!l.dirty && l.open.count > 0 && l.waiting.empty() && has_slot(c_, l)) send_frame(l, l.open);
+}
+
+void publisher::frame_done(lane& l, uint32_t epoch, frame_outcome outcome, bool answered) {
+  if (l.in_flight > 0) --l.in_flight;
+  if (outcome != frame_outcome::ok && l.partition && c_.options().idempotent && epoch == l.epoch) {
+    // The broker may not have recorded these sequences: frames after them would be gaps.
+    // A new producer id starts over; the broker accepts any first sequence of it.
+    ++l.epoch;
+    l.next_sequence = 0;
+    l.producer = c_.producer_id() + "-" + std::to_string(l.epoch);
+  }
+  if (outcome == frame_outcome::refresh) l.topic->stale = true;
+  if (c_.closed()) return;
+  if (answered) {
+    pump(l);
+    return;
+  }
+  // A failure without an answer (timeout, close, a failed first connect): the client may
+  // be failing everything right now, so the lane's next frames go out from a later turn.
+  asio::post(c_.executor(), [w = c_.weak_from_this(), lp = &l] {
+    if (auto c = w.lock(); c && !c->closed()) c->pub().pump(*lp);
+  });
 }
 
 void publisher::release(size_t bytes) {
@@ -224,25 +398,47 @@ void publisher::drain() {
       error err;
       publish_target target;
       assign(target.single, std::move(q.single));
-      if (topic_state* t = topic(q.topic, err)) err = admit(*t, q.msg, target);
-      if (err) complete_later(c_.executor(), std::move(target.single), err, publish_result{});
+      if (topic_state* t = topic(q.topic, err))
+        admit_or_hold(*t, std::move(q.msg), std::move(target));
+      else
+        complete_later(c_.executor(), std::move(target.single), err, publish_result{});
     }
     queue_.pop_front();
   }
 }
 
+// Collects everything first: a handler completed inline may publish again.
 void publisher::fail_all(const error& e) {
+  linger_timer_.cancel();
+  std::vector<publish_target> targets;
+  auto take = [&](frame_buffer& fb) {
+    for (auto& t : fb.targets)
+      targets.push_back(std::move(t));
+    fb.targets.clear();
+    fb.messages.clear();
+    fb.count = 0;
+  };
+  auto fail_lane = [&](lane& l) {
+    take(l.open);
+    for (auto& fb : l.waiting)
+      take(fb);
+    l.waiting.clear();
+    l.dirty = false;
+  };
   for (auto& [name, t] : topics_) {
-    auto targets = std::move(t.targets);
-    t.targets.clear();
-    t.messages.clear();
-    t.count = 0;
-    t.dirty = false;
-    fail_targets(c_, targets, e);
+    fail_lane(t.whole);
+    for (auto& l : t.parts)
+      fail_lane(*l);
+    for (auto& h : t.holding)
+      targets.push_back(std::move(h.target));
+    t.holding.clear();
+    if (t.k == topic_state::kind::describing) t.k = topic_state::kind::unknown;
   }
+  held_bytes_ = 0;
   dirty_.clear();
   auto queue = std::move(queue_);
   queue_.clear();
+  fail_targets(c_, targets, e);
   for (auto& q : queue) {
     if (q.batch) {
       for (uint32_t i = q.next; i < q.batch->size; ++i)

@@ -80,7 +80,9 @@ void subscriber::on_deliver(std::shared_ptr<const std::vector<uint8_t>> frame) {
     return;
   }
   auto it = by_id_.find(cid);
-  if (it != by_id_.end()) {
+  if (it == by_id_.end()) {
+    c_.logs().on_deliver(frame, cid, views);
+  } else {
     std::shared_ptr<consumer_state> s = it->second;
     uint64_t epoch = c_.epoch();
     uint32_t handled = 0;
@@ -131,12 +133,13 @@ void subscriber::close(const std::shared_ptr<consumer_state>& s, void_handler h)
     complete_later(s->ex, std::move(h), error{});
 }
 
-void subscriber::on_cancelled(uint64_t consumer_id, const error& e) {
+bool subscriber::on_cancelled(uint64_t consumer_id, const error& e) {
   auto it = by_id_.find(consumer_id);
-  if (it == by_id_.end()) return;
+  if (it == by_id_.end()) return false;
   auto s = it->second;
   forget(s);
   mark_closed(s, e);
+  return true;
 }
 
 void subscriber::on_connected() {

@@ -72,9 +72,11 @@ class subscriber {
   // Returns auto_ack credit for a manual_credit consumer (deliveries of epoch `epoch`).
   void grant_credit(const std::shared_ptr<consumer_state>& s, uint64_t epoch, uint32_t n);
 
-  // From the read loop: a Deliver body, copied into `frame`.
+  // From the read loop: a Deliver body, copied into `frame` (log readers' deliveries go on
+  // to log_reader).
   void on_deliver(std::shared_ptr<const std::vector<uint8_t>> frame);
-  void on_cancelled(uint64_t consumer_id, const error& e);
+  // False when `consumer_id` is not a subscription consumer.
+  bool on_cancelled(uint64_t consumer_id, const error& e);
   void on_connected();
   void on_disconnected();
   void fail_all(const error& e);

@@ -20,3 +20,29 @@ std::optional<std::string_view> delivery::header(std::string_view key) const {
 }
 
 }  // namespace ferry::client
+
+namespace ferry::client {
+
+namespace {
+v1::Position make_position(v1::Position::Kind kind, int64_t value) {
+  v1::Position p;
+  p.set_kind(kind);
+  p.set_value(value);
+  return p;
+}
+}  // namespace
+
+v1::Position position::earliest() {
+  return make_position(v1::Position::EARLIEST, 0);
+}
+v1::Position position::latest() {
+  return make_position(v1::Position::LATEST, 0);
+}
+v1::Position position::offset(uint64_t offset) {
+  return make_position(v1::Position::OFFSET, static_cast<int64_t>(offset));
+}
+v1::Position position::time(int64_t unix_ms) {
+  return make_position(v1::Position::TIME, unix_ms);
+}
+
+}  // namespace ferry::client

@@ -84,3 +84,58 @@ TEST_CASE("ferry CLI: sub without a name is ephemeral and exits after its timeou
   CHECK(r.out.empty());
   CHECK(run_cli(b, "sub list").out.find("_ephemeral") == std::string::npos);  // gone with it
 }
+
+TEST_CASE("ferry CLI: log topics, pub with keys and partitions, consume and groups", "[cli][log]") {
+  broker_process b;
+  CHECK(run_cli(b, "topic create ev --kind log --partitions 3 --retention-ms 3600000").status == 0);
+  auto one = run_cli(b, "pub ev --key a --verbose hello");
+  CHECK(one.status == 0);
+  CHECK(one.out == "1\t0\n");  // partition_for_key("a", 3) == 1, first offset
+  auto lines = run_cli(b, "pub ev --partition 2 --verbose", "two\\nthree\\n");
+  CHECK(lines.status == 0);
+  CHECK(lines.out == "2\t0\n2\t1\n");
+  auto bad = run_cli(b, "pub ev --partition 3 x");
+  CHECK(bad.status == 1);
+  CHECK(bad.out.find("PARTITION_NOT_FOUND") != std::string::npos);
+  auto all = run_cli(b, "consume ev --from earliest --count 3 --verbose");
+  CHECK(all.status == 0);
+  CHECK(all.out.find("1\t0\thello\n") != std::string::npos);
+  CHECK(all.out.find("2\t0\ttwo\n2\t1\tthree\n") != std::string::npos);
+  auto p2 = run_cli(b, "consume ev --partition 2 --from offset:1 --timeout-ms 300");
+  CHECK(p2.status == 0);
+  CHECK(p2.out == "three\n");
+  auto desc = run_cli(b, "topic describe ev");
+  CHECK(desc.out.find("partition 2: log_start=0 log_end=2") != std::string::npos);
+  CHECK(desc.out.find("retention_ms: 3600000") != std::string::npos);
+  CHECK(run_cli(b, "consume ev --from yesterday").status == 2);
+  CHECK(run_cli(b, "consume missing --timeout-ms 100").status == 1);
+}
+
+TEST_CASE("ferry CLI: consume --group commits what it printed, group list and describe",
+          "[cli][log][group]") {
+  broker_process b;
+  CHECK(run_cli(b, "topic create jobs --kind log --partitions 2").status == 0);
+  CHECK(run_cli(b, "pub jobs", "a\\nb\\nc\\nd\\n").status == 0);
+  auto first = run_cli(b, "consume jobs --group workers --count 2 --timeout-ms 5000");
+  CHECK(first.status == 0);
+  auto list = run_cli(b, "group list");
+  CHECK(list.status == 0);
+  CHECK(list.out == "workers\tjobs\tmembers=0\tlag=2\n");
+  auto second = run_cli(b, "consume jobs --group workers --count 2 --timeout-ms 5000");
+  CHECK(second.status == 0);
+  std::string all = first.out;
+  all.append(second.out);
+  for (const char* line : {"a\n", "b\n", "c\n", "d\n"})
+    CHECK(all.find(line) != std::string::npos);
+  CHECK(all.size() == 8);  // each exactly once
+  auto desc = run_cli(b, "group describe workers");
+  CHECK(desc.status == 0);
+  CHECK(desc.out.find("topic: jobs") != std::string::npos);
+  CHECK(desc.out.find("partition 0: committed=2 log_start=0 log_end=2 lag=0 owner=-") !=
+        std::string::npos);
+  CHECK(desc.out.find("partition 1: committed=2 log_start=0 log_end=2 lag=0 owner=-") !=
+        std::string::npos);
+  auto none = run_cli(b, "group describe nobody");
+  CHECK(none.status == 1);
+  CHECK(none.out.find("GROUP_NOT_FOUND") != std::string::npos);
+}

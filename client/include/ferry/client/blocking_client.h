@@ -58,6 +58,41 @@ class blocking_consumer {
   std::shared_ptr<state> state_;
 };
 
+// A log-topic reader whose deliveries wait in a local queue (at most its credit of them:
+// credit goes back to the broker as next() takes deliveries). Copies share the reader.
+// It may outlive its blocking_client; calls then fail with errc::disconnected.
+//
+// Processed offsets (what commits store) follow next(): taking a delivery marks the one
+// taken before it as processed, and commit()/close() mark the last one too. Group
+// members: deliveries of revoked partitions still queued are dropped; consume_options'
+// on_assigned/on_revoked run on the client's I/O thread (keep them short).
+class blocking_log_consumer {
+ public:
+  // The next record, or nullopt when `timeout` passes first or the reader closed.
+  // A negative timeout or milliseconds::max() waits without limit.
+  std::optional<delivery> next(std::chrono::milliseconds timeout);
+  // Why the reader closed (broker cancel, client closed), once next() returned nullopt.
+  error closed_reason() const;
+  // Commits the processed offsets (needs a group); waits for the broker's answer.
+  error commit();
+  error commit(const partition_offsets& offsets);
+  // Moves the reader in `partition`; returns the next offset it will deliver there.
+  // Queued deliveries of the partition are dropped.
+  result<uint64_t> seek(uint32_t partition, const v1::Position& position);
+  // Commits (auto_commit with a group) and detaches; returns the commit's error, if any.
+  error close();
+  // Partitions delivered now; group members: member id and generation ("" and 0 else).
+  std::vector<uint32_t> assignment() const;
+  std::string member_id() const;
+  uint64_t generation() const;
+
+  struct state;
+  explicit blocking_log_consumer(std::shared_ptr<state> s) : state_(std::move(s)) {}
+
+ private:
+  std::shared_ptr<state> state_;
+};
+
 class blocking_client {
  public:
   // Starts the I/O thread and connects. When that first attempt fails, the client is
@@ -80,6 +115,8 @@ class blocking_client {
                            std::function<void(const error&, const batch_result&)> done);
   result<reply> request(const std::string& topic, message m, std::chrono::milliseconds timeout);
   result<blocking_consumer> subscribe(subscribe_options opts);
+  // Reads a log topic (see consume_options); returns once the reader is attached.
+  result<blocking_log_consumer> consume(consume_options opts);
 
   result<v1::TopicInfo> create_topic(const v1::CreateTopic& req);
   result<v1::DeleteTopicOk> delete_topic(const v1::DeleteTopic& req);
@@ -89,6 +126,12 @@ class blocking_client {
   result<v1::DeleteSubscriptionOk> delete_subscription(const v1::DeleteSubscription& req);
   result<v1::SubscriptionList> list_subscriptions(const v1::ListSubscriptions& req = {});
   result<v1::SubscriptionInfo> describe_subscription(const std::string& name);
+  // Consumer groups and offsets. commit_offsets is unfenced (consumer_id 0).
+  result<v1::CommitOffsetsOk> commit_offsets(const std::string& group, const std::string& topic,
+                                             const partition_offsets& offsets);
+  result<v1::OffsetList> fetch_offsets(const std::string& group, const std::string& topic);
+  result<v1::GroupList> list_groups();
+  result<v1::GroupInfo> describe_group(const std::string& group);
 
   connection_state state() const;
   void close();

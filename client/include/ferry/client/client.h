@@ -10,12 +10,13 @@
 // run there. The blocking facade (blocking_client.h) does this for you.
 //
 // Lifecycle: construct, async_connect(), use, close(). After a lost connection the client
-// reconnects by itself (client_options::reconnect), re-creates its consumers, resends
-// unconfirmed publishes (deduplicated by the broker when idempotent), and reports each
-// state change to client_options::on_state. Operations started while disconnected wait for
-// the reconnect, bounded by request_timeout. close() and the destructor complete every
-// pending handler with errc::disconnected. Operations hold the client's shared state, not
-// `this`, so a deferred operation started after the client is gone fails the same way.
+// reconnects by itself (client_options::reconnect), re-creates its consumers and log
+// readers, resends unconfirmed publishes (deduplicated by the broker when idempotent), and
+// reports each state change to client_options::on_state. Operations started while
+// disconnected wait for the reconnect, bounded by request_timeout. close() and the
+// destructor complete every pending handler with errc::disconnected. Operations hold the
+// client's shared state, not `this`, so a deferred operation started after the client is
+// gone fails the same way.
 // An exception escaping a delivery handler or callback is logged and closes the client.
 #pragma once
 
@@ -33,6 +34,7 @@ namespace ferry::client {
 namespace detail {
 class client_impl;
 struct consumer_state;
+struct log_consumer_state;
 enum class settle_kind { ack, nack, extend };
 }  // namespace detail
 
@@ -113,6 +115,82 @@ class consumer {
   std::shared_ptr<detail::consumer_state> state_;
 };
 
+// A reader of a log topic (manual assignment or group member); obtained from
+// client::async_consume. Copies share the same reader. Use it on the client's executor.
+//
+// Deliveries reach the handler in offset order per partition; credit goes back to the
+// broker once the handler returned. "Processed" offsets (what commits store) are the
+// offset after the last delivery the handler returned from, per partition.
+// After a reconnect a manual reader resumes after its last delivery per partition; a
+// group member joins again and resumes from the group's committed offsets.
+class log_consumer {
+ public:
+  log_consumer() = default;
+  bool valid() const { return state_ != nullptr; }
+  // True after async_close, client close, or when the broker cancelled the reader (its
+  // topic was deleted, or it could not be re-created after a reconnect).
+  bool closed() const;
+  const std::string& topic() const;
+  // Group members: the member id and generation of the current membership.
+  const std::string& member_id() const;
+  uint64_t generation() const;
+  // Partitions delivered now (ascending).
+  std::vector<uint32_t> assignment() const;
+  // Per assigned partition, the offset after the last delivery the handler returned from
+  // (or the start, before any).
+  partition_offsets positions() const;
+
+  // Commits the processed offsets of the partitions that advanced since their last commit
+  // (nothing to do completes at once). Needs consume_options::group. A member's commit is
+  // fenced: REBALANCE_IN_PROGRESS / UNKNOWN_MEMBER when it no longer owns a partition.
+  template <typename Token>
+  auto async_commit(Token&& token) {
+    return boost::asio::async_initiate<Token, void(error)>(
+        [s = state_](auto h) { initiate_commit(s, std::nullopt, void_handler(std::move(h))); },
+        token);
+  }
+  // Commits these offsets (next offset to read, per partition).
+  template <typename Token>
+  auto async_commit(partition_offsets offsets, Token&& token) {
+    return boost::asio::async_initiate<Token, void(error)>(
+        [s = state_](auto h, partition_offsets o) {
+          initiate_commit(s, std::move(o), void_handler(std::move(h)));
+        },
+        token, std::move(offsets));
+  }
+  // Moves the reader in one of its partitions; completes with the offset the next
+  // delivery of that partition will have (OFFSET_OUT_OF_RANGE names the valid range).
+  // Deliveries of the partition from before the seek are dropped. Fails with
+  // errc::disconnected while the connection is down.
+  template <typename Token>
+  auto async_seek(uint32_t partition, v1::Position position, Token&& token) {
+    return boost::asio::async_initiate<Token, void(error, uint64_t)>(
+        [s = state_, partition](auto h, v1::Position p) {
+          initiate_seek(s, partition, std::move(p), handler<uint64_t>(std::move(h)));
+        },
+        token, std::move(position));
+  }
+  // Commits (with auto_commit and a group), then detaches the reader; a member leaves
+  // its group. Completes with the commit's error, if any.
+  template <typename Token>
+  auto async_close(Token&& token) {
+    return boost::asio::async_initiate<Token, void(error)>(
+        [s = state_](auto h) { initiate_close(s, void_handler(std::move(h))); }, token);
+  }
+
+  explicit log_consumer(std::shared_ptr<detail::log_consumer_state> s) : state_(std::move(s)) {}
+  // For libferry's own facades (blocking_client); not part of the API.
+  const std::shared_ptr<detail::log_consumer_state>& impl() const { return state_; }
+
+ private:
+  static void initiate_commit(const std::shared_ptr<detail::log_consumer_state>& s,
+                              std::optional<partition_offsets> offsets, void_handler h);
+  static void initiate_seek(const std::shared_ptr<detail::log_consumer_state>& s,
+                            uint32_t partition, v1::Position position, handler<uint64_t> h);
+  static void initiate_close(const std::shared_ptr<detail::log_consumer_state>& s, void_handler h);
+  std::shared_ptr<detail::log_consumer_state> state_;
+};
+
 class client {
  public:
   client(boost::asio::any_io_executor ex, client_options opts);
@@ -176,6 +254,18 @@ class client {
         token, std::move(opts), std::move(on_delivery));
   }
 
+  // Reads a log topic (see consume_options for the three ways); completes once the
+  // broker attached the reader (ConsumeLogOk). `on_delivery` runs on the executor for
+  // each record; delivery::partition() and offset() say where it is.
+  template <typename Token>
+  auto async_consume(consume_options opts, delivery_handler on_delivery, Token&& token) {
+    return boost::asio::async_initiate<Token, void(error, log_consumer)>(
+        [impl = impl_](auto h, consume_options o, delivery_handler d) {
+          initiate_consume(impl, std::move(o), std::move(d), handler<log_consumer>(std::move(h)));
+        },
+        token, std::move(opts), std::move(on_delivery));
+  }
+
   // Management. Each sends the request as given and completes with the broker's answer.
   template <typename Token>
   auto async_create_topic(v1::CreateTopic req, Token&& token) {
@@ -209,6 +299,23 @@ class client {
   auto async_describe_subscription(v1::DescribeSubscription req, Token&& token) {
     return admin<v1::SubscriptionInfo>(codec::body::describe_subscription, std::move(req), token);
   }
+  // Consumer groups and offsets. A CommitOffsets with consumer_id 0 is unfenced.
+  template <typename Token>
+  auto async_commit_offsets(v1::CommitOffsets req, Token&& token) {
+    return admin<v1::CommitOffsetsOk>(codec::body::commit_offsets, std::move(req), token);
+  }
+  template <typename Token>
+  auto async_fetch_offsets(v1::FetchOffsets req, Token&& token) {
+    return admin<v1::OffsetList>(codec::body::fetch_offsets, std::move(req), token);
+  }
+  template <typename Token>
+  auto async_list_groups(v1::ListGroups req, Token&& token) {
+    return admin<v1::GroupList>(codec::body::list_groups, std::move(req), token);
+  }
+  template <typename Token>
+  auto async_describe_group(v1::DescribeGroup req, Token&& token) {
+    return admin<v1::GroupInfo>(codec::body::describe_group, std::move(req), token);
+  }
 
   // Fails every pending operation with errc::disconnected and closes the connection.
   void close();
@@ -240,6 +347,8 @@ class client {
                                std::chrono::milliseconds timeout, handler<reply> h);
   static void initiate_subscribe(const impl_ptr& impl, subscribe_options o, delivery_handler d,
                                  handler<consumer> h);
+  static void initiate_consume(const impl_ptr& impl, consume_options o, delivery_handler d,
+                               handler<log_consumer> h);
   // Sends `req` as a frame of `kind`; parses the response body into *resp.
   static void initiate_admin(const impl_ptr& impl, codec::body kind,
                              std::shared_ptr<const google::protobuf::MessageLite> req,

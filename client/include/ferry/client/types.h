@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "ferry/v1/admin.pb.h"
+#include "ferry/v1/log.pb.h"
 
 #include "proto/codec/errc.h"
 #include "proto/codec/frame_codec.h"
@@ -28,6 +29,9 @@ namespace v1 = ferry::v1;
 struct message {
   std::string payload;
   std::string key;  // partition key (log topics); carried along on memory topics
+  // Log topics: the partition to append to. Unset: partition_for_key(key) when the key is
+  // not empty, else round robin. Must stay unset for memory topics (INVALID_ARGUMENT).
+  std::optional<uint32_t> partition;
   std::vector<std::pair<std::string, std::string>> headers;
   std::chrono::milliseconds ttl{0};  // 0 = none (the topic's TTL still applies)
   std::string reply_to;
@@ -88,8 +92,10 @@ struct publish_result {
   uint32_t subscriptions = 0;  // memory topics: subscriptions the message was enqueued on
   bool duplicate = false;      // a retry the broker had already accepted
   uint32_t partition = 0;      // log topics
-  uint64_t offset = 0;         // log topics
-  bool has_offset = false;     // partition and offset were reported (log topics)
+  uint64_t offset = 0;         // log topics (a duplicate's: the original's offset)
+  // Partition and offset were reported (log topics). False for a duplicate of a batch
+  // older than the broker remembers (its original offset is unknown).
+  bool has_offset = false;
 };
 
 struct batch_result {
@@ -99,8 +105,10 @@ struct batch_result {
   // Per-message refusals (index into the batch). The batch's error is set only when the
   // whole batch failed.
   std::vector<std::pair<uint32_t, error>> failures;
-  std::vector<uint32_t> partitions;  // log topics
-  std::vector<uint64_t> offsets;     // log topics
+  // Log topics: per message of the batch (0 for failed messages, and offset 0 for a
+  // duplicate whose original offset the broker no longer knows).
+  std::vector<uint32_t> partitions;
+  std::vector<uint64_t> offsets;
 };
 
 // A reply to request().
@@ -135,13 +143,18 @@ struct client_options {
   std::chrono::milliseconds connect_timeout{5000};
   // A request without an answer after this long fails with errc::timeout.
   std::chrono::milliseconds request_timeout{30000};
-  // Publish batching: messages published in the same executor turn to the same topic go
-  // out in one Publish frame of at most this many bytes of messages.
+  // Publish batching: messages published to the same topic (log topics: partition) in the
+  // same executor turn go out in one Publish frame of at most this many bytes of messages.
   size_t max_batch_bytes = 256 * 1024;
+  // How long a partly filled batch waits for more messages; 0 = until the end of the
+  // executor turn. A full batch goes at once.
+  std::chrono::milliseconds linger{0};
   // Messages published but not yet confirmed; past it, publishes wait (back-pressure).
   size_t max_unconfirmed_bytes = 16 * 1024 * 1024;
   // Idempotent publishing: a producer id per client and a sequence per message, so
-  // the publishes the client resends after a reconnect are not enqueued twice.
+  // the publishes the client resends after a reconnect are not enqueued twice. Log topics:
+  // sequences are per partition and at most 5 frames per partition are unconfirmed (the
+  // broker remembers the last 5 batches of a producer).
   bool idempotent = true;
   // Told of every state change, on the client's executor.
   std::function<void(connection_state, const error&)> on_state;
@@ -163,5 +176,45 @@ struct subscribe_options {
 
 // Called on the client's executor for every delivery of a consumer.
 using delivery_handler = std::function<void(const delivery&)>;
+
+// Start positions of log-topic readers.
+struct position {
+  static v1::Position earliest();
+  static v1::Position latest();
+  static v1::Position offset(uint64_t offset);
+  // The first record with a timestamp at or after `unix_ms`.
+  static v1::Position time(int64_t unix_ms);
+};
+
+// (partition, offset) pairs: committed offsets are the next offset to read.
+using partition_offsets = std::vector<std::pair<uint32_t, uint64_t>>;
+
+// Options of one log-topic reader (ConsumeLog). Three ways to read:
+// - manual assignment: `partitions` lists (partition, start); `group` empty;
+// - every partition: `partitions` and `group` empty; each starts at `default_start`;
+// - group member: `group` set, `partitions` empty; the broker assigns partitions and each
+//   starts at the group's committed offset, or at `default_start` without one.
+// With both `group` and `partitions`, the assignment is manual and offsets are committed
+// to `group` unfenced (consumer_id 0).
+struct consume_options {
+  std::string topic;
+  std::vector<std::pair<uint32_t, v1::Position>> partitions;
+  std::string group;
+  v1::Position default_start;  // default EARLIEST
+  // Deliveries pushed but not yet handled; 0 = the broker's default.
+  uint32_t credit = 0;
+  // Group members: the broker gives the member's partitions to others when its connection
+  // is silent this long; the client pings when idle for a third of it.
+  std::chrono::milliseconds session_timeout{10000};
+  // Commit, per partition that advanced, the offset after the last delivery handled:
+  // every auto_commit_interval, when partitions are revoked, and on close. Needs a group.
+  bool auto_commit = true;
+  std::chrono::milliseconds auto_commit_interval{1000};
+  // Group members, on the client's executor. on_assigned: partitions now delivered.
+  // on_revoked: partitions taken away; no more deliveries of them reach the handler, and
+  // (with auto_commit) their progress is committed before this runs. Also called with
+  // every partition when the connection is lost (the group reassigns them at once).
+  std::function<void(const std::vector<uint32_t>&)> on_assigned, on_revoked;
+};
 
 }  // namespace ferry::client

@@ -1,0 +1,127 @@
+// ferry consume TOPIC: read a log topic, one record payload per line.
+//
+// Without --group and --partition it reads every partition (from --from); --partition
+// picks partitions; --group joins a consumer group (starting where the group committed,
+// else at --from) and commits what it printed before exiting. With --group and
+// --partition, the partitions are read as given and the offsets committed to the group.
+#include <charconv>
+#include <cstdio>
+
+#include <CLI/CLI.hpp>
+
+#include "client/cli/common.h"
+
+namespace ferry::cli {
+
+namespace {
+
+struct consume_args {
+  std::string topic;
+  std::string group;
+  std::string from = "earliest";
+  std::vector<uint32_t> partitions;
+  uint64_t count = 0;       // 0 = no limit
+  int64_t timeout_ms = -1;  // idle timeout; -1 = wait forever
+  uint32_t credit = 0;
+  bool verbose = false;
+};
+
+// "earliest", "latest", "offset:N", "time:UNIX_MS". False when malformed.
+bool parse_position(const std::string& s, v1::Position& out) {
+  if (s == "earliest") {
+    out = client::position::earliest();
+    return true;
+  }
+  if (s == "latest") {
+    out = client::position::latest();
+    return true;
+  }
+  auto colon = s.find(':');
+  if (colon == std::string::npos) return false;
+  std::string kind = s.substr(0, colon);
+  int64_t value = 0;
+  const char* first = s.data() + colon + 1;
+  const char* last = s.data() + s.size();
+  auto [ptr, ec] = std::from_chars(first, last, value);
+  if (ec != std::errc() || ptr != last || first == last || value < 0) return false;
+  if (kind == "offset")
+    out = client::position::offset(static_cast<uint64_t>(value));
+  else if (kind == "time")
+    out = client::position::time(value);
+  else
+    return false;
+  return true;
+}
+
+void print_record(const client::delivery& d, bool verbose) {
+  if (verbose)
+    std::printf("%u\t%llu\t", d.partition(), static_cast<unsigned long long>(d.offset()));
+  std::fwrite(d.payload().data(), 1, d.payload().size(), stdout);
+  std::fputc('\n', stdout);
+  std::fflush(stdout);
+}
+
+int run_consume(const globals& g, const consume_args& a) {
+  v1::Position start;
+  if (!parse_position(a.from, start))
+    return usage_error("--from must be earliest, latest, offset:N or time:UNIX_MS, got '" + a.from +
+                       "'");
+  int status = exit_ok;
+  auto c = connect(g, status);
+  if (!c) return status;
+  client::consume_options o;
+  o.topic = a.topic;
+  o.group = a.group;
+  o.default_start = start;
+  for (uint32_t p : a.partitions)
+    o.partitions.emplace_back(p, start);
+  // Not much more than asked for is fetched (a group member commits only what it printed).
+  o.credit = a.credit != 0  ? a.credit
+             : a.count != 0 ? static_cast<uint32_t>(std::min<uint64_t>(a.count, 1000))
+                            : 1000;
+  auto r = c->consume(std::move(o));
+  if (!r) return fail(r.err());
+  client::blocking_log_consumer& reader = r.value();
+  std::chrono::milliseconds idle(a.timeout_ms < 0 ? -1 : a.timeout_ms);
+  for (uint64_t n = 0; a.count == 0 || n < a.count; ++n) {
+    auto d = reader.next(idle);
+    if (!d) {
+      error why = reader.closed_reason();
+      if (why) return fail(why);  // closed by the broker (e.g. the topic was deleted)
+      break;                      // idle for --timeout-ms
+    }
+    print_record(*d, a.verbose);
+  }
+  if (!a.group.empty()) {
+    if (error e = reader.commit()) return fail(e);
+  }
+  reader.close();
+  return exit_ok;
+}
+
+}  // namespace
+
+void add_consume_command(CLI::App& app, context& ctx) {
+  auto a = std::make_shared<consume_args>();
+  auto* cmd = app.add_subcommand("consume", "read a log topic and print payloads, one per line");
+  cmd->add_option("TOPIC", a->topic, "log topic to read")->required();
+  cmd->add_option("--group", a->group,
+                  "join this consumer group (commits what was printed before exiting)");
+  cmd->add_option("--from", a->from,
+                  "where to start without a committed offset: earliest, latest, offset:N, "
+                  "time:UNIX_MS")
+      ->capture_default_str();
+  cmd->add_option("--partition", a->partitions,
+                  "read this partition (repeatable); default: all of them, or the group's "
+                  "assignment")
+      ->allow_extra_args(false);
+  cmd->add_option("--count", a->count, "exit after this many records");
+  cmd->add_option("--timeout-ms", a->timeout_ms, "exit after this long without a record")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--credit", a->credit, "records fetched ahead (default: min(--count, 1000))");
+  cmd->add_flag("--verbose,-v", a->verbose,
+                "print partition and offset (tab-separated) before the payload");
+  cmd->callback([&ctx, a] { ctx.run = [&ctx, a] { return run_consume(ctx.g, *a); }; });
+}
+
+}  // namespace ferry::cli
