@@ -37,7 +37,8 @@ check-format:
 	git ls-files '*.cpp' '*.h' | xargs clang-format --dry-run -Werror
 
 # The memory-topic workloads against a fresh ferryd, as in docs/BENCHMARKS.md.
-BENCH_WORKLOADS ?= mem-throughput-100B mem-pubsub-100B mem-latency-5k mem-latency-5k-acks mem-fanout-8
+BENCH_WORKLOADS ?= mem-throughput-100B mem-pubsub-100B mem-latency-5k mem-latency-5k-acks mem-fanout-8 \
+  log-durable-1KiB log-latency-5k log-catchup-1GiB
 BENCH_ARGS ?= --warmup-s 2 --duration-s 10
 bench: build
 	@$(BUILD_DIR)/bench/ferry-bench --list

@@ -1,8 +1,9 @@
 // log_partition: one partition of a log_topic (internal to topics/).
 //
 // Offsets: [start_, durable_) is on disk and readable; [durable_, next_) is being written
-// (at most one write in flight); records that arrive meanwhile wait in pending_ and get
-// their offsets when they are submitted, so a failed write leaves no gap.
+// (up to 8 writes in flight, completing in order); records get their offsets when they are
+// submitted, and writes behind a failed one are refused by storage (append_fence), so a
+// failed write leaves no gap.
 #pragma once
 
 #include <deque>
@@ -63,7 +64,7 @@ class log_partition {
   // Resolves a duplicate's offset (now, or after the write that carries the original).
   void add_duplicate(const std::shared_ptr<publish_job>& job, uint32_t index,
                      std::string_view producer_id, uint64_t sequence);
-  // Submits pending records if no write is in flight.
+    // Submits pending records unless 8 writes are in flight or a failure is draining.
   void kick();
 
   // ---- reading (log_partition_read.cpp) ----

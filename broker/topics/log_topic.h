@@ -3,8 +3,8 @@
 //
 // Owns its partitions' in-memory state: the next offset to assign, the durable end that
 // readers may see, idempotent producers' recent batches, records waiting for the next
-// write (one write in flight per partition: what arrives meanwhile is written together,
-// which is group commit per partition; the committer merges partitions), a cache of the
+// write (pipelined, up to 8 writes in flight per partition; the committer merges whatever
+// queued, all partitions, into one batch and one fsync: group commit), a cache of the
 // newest records for readers at the tail, and the readers themselves.
 //
 // Storage is reached through log_port (the server runs it on the committer and reader
