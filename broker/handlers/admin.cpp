@@ -2,6 +2,7 @@
 #include "ferry/v1/admin.pb.h"
 
 #include "broker/handlers/dispatch.h"
+#include "broker/handlers/parse.h"
 #include "broker/server/context.h"
 #include "broker/session/session.h"
 
@@ -9,13 +10,6 @@ namespace ferry::broker::handlers {
 namespace {
 
 using codec::body;
-
-template <typename M>
-bool parse(session& s, uint64_t correlation_id, std::string_view bytes, M& msg) {
-  if (msg.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) return true;
-  s.fail(correlation_id, errc::malformed_frame, "request body is not a valid message");
-  return false;
-}
 
 // Answers `ok` once `changes` are durable (or the storage error if they could not be).
 // `undo` runs on failure so memory does not claim what the disk refused.

@@ -4,19 +4,13 @@
 #include "ferry/v1/consume.pb.h"
 
 #include "broker/handlers/dispatch.h"
+#include "broker/handlers/parse.h"
 #include "broker/server/context.h"
 #include "broker/session/session.h"
 #include "broker/topics/log_topic.h"
 
 namespace ferry::broker::handlers {
 namespace {
-
-template <typename M>
-bool parse(session& s, uint64_t correlation_id, std::string_view bytes, M& msg, const char* what) {
-  if (msg.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) return true;
-  s.fail(correlation_id, errc::malformed_frame, std::string(what) + " is not a valid message");
-  return false;
-}
 
 // Attaches a new consumer of this session to `sub` and answers SubscribeOk. Deliveries
 // that attach() produces wait in the consumer's outbox until the flush, so the answer
@@ -39,7 +33,7 @@ void attach(session& s, uint64_t correlation_id, subscription& sub, const v1::Su
 
 void handle_subscribe(session& s, uint64_t correlation_id, std::string_view bytes) {
   v1::Subscribe req;
-  if (!parse(s, correlation_id, bytes, req, "Subscribe")) return;
+  if (!parse(s, correlation_id, bytes, req)) return;
   auto& reg = s.ctx().topics();
   reg.begin_event();
   if (req.subscription().empty()) {
@@ -101,7 +95,7 @@ void handle_subscribe(session& s, uint64_t correlation_id, std::string_view byte
 
 void handle_unsubscribe(session& s, uint64_t correlation_id, std::string_view bytes) {
   v1::Unsubscribe req;
-  if (!parse(s, correlation_id, bytes, req, "Unsubscribe")) return;
+  if (!parse(s, correlation_id, bytes, req)) return;
   s.ctx().topics().begin_event();
   if (s.find_consumer(req.consumer_id()) == nullptr) {
     s.respond_error(
@@ -115,7 +109,7 @@ void handle_unsubscribe(session& s, uint64_t correlation_id, std::string_view by
 
 void handle_credit(session& s, std::string_view bytes) {
   v1::Credit req;
-  if (!parse(s, 0, bytes, req, "Credit")) return;
+  if (!parse(s, 0, bytes, req)) return;
   consumer* c = s.find_consumer(req.consumer_id());
   if (c != nullptr && c->reader() != nullptr) {  // a log-topic reader
     s.ctx().topics().begin_event();
@@ -139,15 +133,15 @@ void handle_settle(session& s, uint64_t correlation_id, codec::body kind, std::s
   uint64_t consumer_id = 0;
   const google::protobuf::RepeatedField<uint64_t>* ids = nullptr;
   if (kind == codec::body::ack) {
-    if (!parse(s, correlation_id, bytes, ack, "Ack")) return;
+    if (!parse(s, correlation_id, bytes, ack)) return;
     consumer_id = ack.consumer_id();
     ids = &ack.delivery_ids();
   } else if (kind == codec::body::nack) {
-    if (!parse(s, correlation_id, bytes, nack, "Nack")) return;
+    if (!parse(s, correlation_id, bytes, nack)) return;
     consumer_id = nack.consumer_id();
     ids = &nack.delivery_ids();
   } else {
-    if (!parse(s, correlation_id, bytes, extend, "ExtendLease")) return;
+    if (!parse(s, correlation_id, bytes, extend)) return;
     consumer_id = extend.consumer_id();
     ids = &extend.delivery_ids();
   }

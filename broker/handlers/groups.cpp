@@ -2,6 +2,7 @@
 #include "ferry/v1/log.pb.h"
 
 #include "broker/handlers/dispatch.h"
+#include "broker/handlers/parse.h"
 #include "broker/server/context.h"
 #include "broker/session/session.h"
 #include "broker/topics/consumer_group.h"
@@ -9,13 +10,6 @@
 
 namespace ferry::broker::handlers {
 namespace {
-
-template <typename M>
-bool parse(session& s, uint64_t correlation_id, std::string_view bytes, M& msg) {
-  if (msg.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) return true;
-  s.fail(correlation_id, errc::malformed_frame, "request body is not a valid message");
-  return false;
-}
 
 constexpr int64_t default_session_timeout_ms = 10'000;
 constexpr int64_t max_session_timeout_ms = 300'000;

@@ -4,6 +4,7 @@
 #include "ferry/v1/log.pb.h"
 
 #include "broker/handlers/dispatch.h"
+#include "broker/handlers/parse.h"
 #include "broker/server/context.h"
 #include "broker/session/session.h"
 #include "broker/topics/log_topic.h"
@@ -13,13 +14,6 @@ namespace ferry::broker::handlers {
 void join_group(session& s, uint64_t cid, const v1::ConsumeLog& req, log_topic& t, uint32_t credit);
 
 namespace {
-
-template <typename M>
-bool parse(session& s, uint64_t correlation_id, std::string_view bytes, M& msg) {
-  if (msg.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) return true;
-  s.fail(correlation_id, errc::malformed_frame, "request body is not a valid message");
-  return false;
-}
 
 // Resolves every start position (TIME ones in storage), then attaches the reader.
 struct consume_job {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "broker/core/errors.h"
 #include "broker/core/log.h"
 #include "broker/topics/log_partition.h"
 #include "proto/codec/names.h"
@@ -17,10 +18,6 @@ void add_error(v1::PublishOk& ok, uint32_t index, errc code, std::string message
   e->set_index(index);
   e->set_code(static_cast<v1::ErrorCode>(code));
   e->set_message(std::move(message));
-}
-
-ferry::error fail(errc code, std::string message) {
-  return {make_error_code(code), std::move(message)};
 }
 
 }  // namespace

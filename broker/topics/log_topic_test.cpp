@@ -289,14 +289,16 @@ TEST_CASE("a log topic pipelines a partition's writes in order, offsets given at
 TEST_CASE("a log topic keeps at most 8 writes of a partition in flight", "[topics][log][commit]") {
   fixture f(log_options(1));
   std::vector<std::shared_ptr<publish_answer>> answers;
-  for (int i = 0; i < 10; ++i) answers.push_back(f.publish(msgs({"m" + std::to_string(i)}), 0));
+  for (int i = 0; i < 10; ++i)
+    answers.push_back(f.publish(msgs({"m" + std::to_string(i)}), 0));
   CHECK(f.port.appends.size() == 8);  // the last two wait, and go out together
   REQUIRE(f.port.run_one());
   REQUIRE(f.port.appends.size() == 9);
   CHECK(f.port.appends[8].first_offset == 8);
   CHECK(f.port.appends[8].records == 2);
   f.port.run_all();
-  for (size_t i = 0; i < answers.size(); ++i) CHECK(offsets_of(answers[i]->ok) == offsets{i});
+  for (size_t i = 0; i < answers.size(); ++i)
+    CHECK(offsets_of(answers[i]->ok) == offsets{i});
 }
 
 // ---- failed writes and a full disk ----

@@ -4,19 +4,12 @@
 #include <cstring>
 #include <limits>
 
+#include "broker/core/errors.h"
 #include "broker/core/log.h"
 #include "proto/codec/names.h"
 
 namespace ferry::broker {
 namespace {
-
-ferry::error fail(errc code, std::string message) {
-  return {make_error_code(code), std::move(message)};
-}
-
-std::string quoted(std::string_view s) {
-  return "'" + std::string(s) + "'";
-}
 
 constexpr int64_t max_ack_timeout_ms = 24LL * 3600 * 1000;
 constexpr int64_t max_ttl_ms = 100LL * 365 * 24 * 3600 * 1000;  // beyond this, "forever"

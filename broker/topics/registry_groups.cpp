@@ -4,16 +4,13 @@
 // "offset/<group>/<partition>" -> next offset to read (u64 little-endian).
 #include <cstring>
 
+#include "broker/core/errors.h"
 #include "broker/core/log.h"
 #include "broker/topics/registry.h"
 #include "proto/codec/names.h"
 
 namespace ferry::broker {
 namespace {
-
-ferry::error fail(errc code, std::string message) {
-  return {make_error_code(code), std::move(message)};
-}
 
 std::string group_key(std::string_view g) {
   return "group/" + std::string(g);

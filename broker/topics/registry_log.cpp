@@ -1,23 +1,12 @@
 // The registry's log topics: creation with a stable id, deletion, description.
 #include <cstring>
 
+#include "broker/core/errors.h"
 #include "broker/core/log.h"
 #include "broker/topics/registry.h"
 #include "proto/codec/names.h"
 
 namespace ferry::broker {
-namespace {
-
-ferry::error fail(errc code, std::string message) {
-  return {make_error_code(code), std::move(message)};
-}
-
-std::string quoted(std::string_view s) {
-  return "'" + std::string(s) + "'";
-}
-
-}  // namespace
-
 log_topic* registry::find_log_topic(std::string_view name) {
   auto it = log_topics_.find(name);
   return it == log_topics_.end() ? nullptr : it->second.get();

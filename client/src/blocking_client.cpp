@@ -19,52 +19,25 @@ using detail::make_error;
 
 // ---- blocking_consumer ----
 
-struct blocking_consumer::state {
+struct blocking_consumer::state : detail::delivery_queue {
   state(std::shared_ptr<io_core> io, bool aa) : core(std::move(io)), auto_ack(aa) {}
   // Dropping the last handle detaches the consumer from the broker.
   ~state() {
     if (c.valid()) core->post([cons = c]() mutable { cons.async_close([](error) {}); });
   }
 
-  void push(const delivery& d) {
-    {
-      std::lock_guard lock(m);
-      q.push_back(d);
-    }
-    cv.notify_one();
-  }
-  void close_with(const error& e) {
-    {
-      std::lock_guard lock(m);
-      closed = true;
-      reason = e;
-    }
-    cv.notify_all();
-  }
-
   std::shared_ptr<io_core> core;
   const bool auto_ack;
   consumer c;                // set once by subscribe(); copies are used on the I/O thread
   std::string subscription;  // as SubscribeOk named it
-  mutable std::mutex m;
-  std::condition_variable cv;
-  std::deque<delivery> q;
-  bool closed = false;
-  error reason;
 };
 
 std::optional<delivery> blocking_consumer::next(std::chrono::milliseconds timeout) {
   auto& s = *state_;
   std::unique_lock lock(s.m);
-  auto ready = [&] { return !s.q.empty() || s.closed; };
-  if (timeout.count() < 0 || timeout == std::chrono::milliseconds::max()) {
-    s.cv.wait(lock, ready);
-  } else if (!s.cv.wait_for(lock, timeout, ready)) {
-    return std::nullopt;
-  }
-  if (s.q.empty()) return std::nullopt;
-  delivery d = std::move(s.q.front());
-  s.q.pop_front();
+  auto taken = s.take(lock, timeout);
+  if (!taken) return std::nullopt;
+  delivery d = std::move(*taken);
   lock.unlock();
   if (s.auto_ack) {
     // Credit goes back as the application takes deliveries, so the queue stays bounded.
@@ -77,8 +50,7 @@ std::optional<delivery> blocking_consumer::next(std::chrono::milliseconds timeou
 }
 
 error blocking_consumer::closed_reason() const {
-  std::lock_guard lock(state_->m);
-  return state_->reason;
+  return state_->closed_reason();
 }
 
 error blocking_consumer::ack(const delivery& d) {

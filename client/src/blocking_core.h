@@ -3,9 +3,12 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
+#include <deque>
 #include <future>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -20,6 +23,51 @@ namespace ferry::client::detail {
 
 // The I/O thread and the client living on it. Shared by the blocking_client and its
 // consumers, which may outlive it. Lifecycle: make() -> start() -> shutdown() (joins).
+// Deliveries handed from the I/O thread to the application's thread, for the blocking
+// consumers (memory subscriptions and log readers).
+struct delivery_queue {
+  void push(const delivery& d) {
+    {
+      std::lock_guard lock(m);
+      q.push_back(d);
+    }
+    cv.notify_one();
+  }
+  void close_with(const error& e) {
+    {
+      std::lock_guard lock(m);
+      closed = true;
+      reason = e;
+    }
+    cv.notify_all();
+  }
+  // Waits (a negative timeout or milliseconds::max() without limit) until a delivery is
+  // queued or the queue closed; takes the next one, if any. `lock` holds `m`.
+  std::optional<delivery> take(std::unique_lock<std::mutex>& lock,
+                               std::chrono::milliseconds timeout) {
+    auto ready = [&] { return !q.empty() || closed; };
+    if (timeout.count() < 0 || timeout == std::chrono::milliseconds::max()) {
+      cv.wait(lock, ready);
+    } else if (!cv.wait_for(lock, timeout, ready)) {
+      return std::nullopt;
+    }
+    if (q.empty()) return std::nullopt;
+    delivery d = std::move(q.front());
+    q.pop_front();
+    return d;
+  }
+  error closed_reason() const {
+    std::lock_guard lock(m);
+    return reason;
+  }
+
+  mutable std::mutex m;
+  std::condition_variable cv;
+  std::deque<delivery> q;
+  bool closed = false;
+  error reason;
+};
+
 struct io_core {
   asio::io_context ioc{1};
   asio::executor_work_guard<asio::io_context::executor_type> work{ioc.get_executor()};

@@ -15,28 +15,13 @@ using detail::call;
 using detail::call_void;
 using detail::io_core;
 
-struct blocking_log_consumer::state {
+struct blocking_log_consumer::state : detail::delivery_queue {
   explicit state(std::shared_ptr<io_core> io) : core(std::move(io)) {}
   // Dropping the last handle closes the reader (committing, with auto_commit).
   ~state() {
     if (c.valid()) core->post([cons = c]() mutable { cons.async_close([](error) {}); });
   }
 
-  void push(const delivery& d) {
-    {
-      std::lock_guard lock(m);
-      q.push_back(d);
-    }
-    cv.notify_one();
-  }
-  void close_with(const error& e) {
-    {
-      std::lock_guard lock(m);
-      closed = true;
-      reason = e;
-    }
-    cv.notify_all();
-  }
   // I/O thread: queued deliveries of `partitions` are stale (seek, revoke); their credit
   // goes back now.
   void drop(const std::vector<uint32_t>& partitions) {
@@ -67,12 +52,7 @@ struct blocking_log_consumer::state {
 
   std::shared_ptr<io_core> core;
   log_consumer c;  // set once, on the I/O thread, when the reader is attached
-  mutable std::mutex m;
-  std::condition_variable cv;
-  std::deque<delivery> q;
   std::optional<delivery> last;
-  bool closed = false;
-  error reason;
 };
 
 namespace {
@@ -92,18 +72,8 @@ std::optional<delivery> blocking_log_consumer::next(std::chrono::milliseconds ti
   std::unique_lock lock(s.m);
   std::optional<delivery> prev = std::move(s.last);
   s.last.reset();
-  auto ready = [&] { return !s.q.empty() || s.closed; };
-  bool got = true;
-  if (timeout.count() < 0 || timeout == std::chrono::milliseconds::max())
-    s.cv.wait(lock, ready);
-  else
-    got = s.cv.wait_for(lock, timeout, ready);
-  std::optional<delivery> d;
-  if (got && !s.q.empty()) {
-    d = std::move(s.q.front());
-    s.q.pop_front();
-    s.last = d;
-  }
+  std::optional<delivery> d = s.take(lock, timeout);
+  if (d) s.last = d;
   lock.unlock();
   if (!prev && !d) return d;
   s.core->post([cons = s.c, prev = std::move(prev), taken = d.has_value(),
@@ -117,8 +87,7 @@ std::optional<delivery> blocking_log_consumer::next(std::chrono::milliseconds ti
 }
 
 error blocking_log_consumer::closed_reason() const {
-  std::lock_guard lock(state_->m);
-  return state_->reason;
+  return state_->closed_reason();
 }
 
 error blocking_log_consumer::commit() {
