@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 
+#include <spdlog/formatter.h>
 #include <spdlog/spdlog.h>
 
 namespace ferry::broker::log {
@@ -12,6 +13,9 @@ namespace ferry::broker::log {
 // Sets up every logger: level ("trace".."off") and format ("text" or "json").
 // Returns an error message for an unknown level or format.
 std::string init(const std::string& level, const std::string& format);
+
+// The line format of every logger: text, or one JSON object per line (the message escaped).
+std::unique_ptr<spdlog::formatter> make_formatter(bool json);
 
 spdlog::logger& server();
 spdlog::logger& net();
