@@ -8,6 +8,7 @@
 
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -33,11 +34,23 @@ broker_stats read_broker_stats(pid_t pid) {
   std::ifstream status("/proc/" + std::to_string(pid) + "/status");
   while (std::getline(status, line)) {
     if (line.rfind("VmHWM:", 0) == 0) s.peak_rss_bytes = std::stoull(line.substr(6)) * 1024;
+    if (line.rfind("VmRSS:", 0) == 0) s.rss_bytes = std::stoull(line.substr(6)) * 1024;
   }
   return s;
 }
 
-ferryd_process::ferryd_process(const std::string& binary) {
+uint64_t raise_open_files_limit() {
+  rlimit l{};
+  if (::getrlimit(RLIMIT_NOFILE, &l) != 0) return 0;
+  if (l.rlim_cur < l.rlim_max) {
+    rlimit raised = l;
+    raised.rlim_cur = l.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) l = raised;
+  }
+  return static_cast<uint64_t>(l.rlim_cur);
+}
+
+ferryd_process::ferryd_process(const std::string& binary, const std::vector<std::string>& args) {
   dir_ = (std::filesystem::temp_directory_path() / ("ferry-bench-" + std::to_string(::getpid())))
              .string();
   std::filesystem::create_directories(dir_);
@@ -49,8 +62,14 @@ ferryd_process::ferryd_process(const std::string& binary) {
     ::dup2(out[1], STDOUT_FILENO);
     ::close(out[0]);
     ::close(out[1]);
-    ::execl(binary.c_str(), binary.c_str(), "--listen", "127.0.0.1:0", "--data-dir", dir_.c_str(),
-            "--log-level", "warn", static_cast<char*>(nullptr));
+    std::vector<std::string> all = {binary, "--listen",    "127.0.0.1:0", "--data-dir",
+                                    dir_,   "--log-level", "warn"};
+    all.insert(all.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (auto& a : all)
+      argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ::execv(binary.c_str(), argv.data());
     ::_exit(127);
   }
   ::close(out[1]);

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include <sys/types.h>
 
@@ -12,16 +13,21 @@ namespace ferry::bench {
 struct broker_stats {
   double cpu_seconds = 0;       // user + system
   uint64_t peak_rss_bytes = 0;  // VmHWM
+  uint64_t rss_bytes = 0;       // VmRSS, now
 };
 
 // Zeros when pid is 0 or /proc cannot be read.
 broker_stats read_broker_stats(pid_t pid);
 
+// Raises this process's soft RLIMIT_NOFILE to its hard limit (children inherit it: do it
+// before starting ferryd); returns the limit now in force.
+uint64_t raise_open_files_limit();
+
 // A ferryd child process on 127.0.0.1:0 with a fresh data dir; stopped (SIGTERM) and
-// its data dir removed on destruction.
+// its data dir removed on destruction. `args` are added to its command line.
 class ferryd_process {
  public:
-  explicit ferryd_process(const std::string& binary);
+  explicit ferryd_process(const std::string& binary, const std::vector<std::string>& args = {});
   ~ferryd_process();
   bool ok() const { return pid_ > 0; }
   pid_t pid() const { return pid_; }

@@ -1,111 +1,244 @@
-// ferry-bench: load against ferryd through libferry, with honest latency.
+// ferry-bench: workloads (YAML files in bench/workloads/) against a messaging system
+// through its driver (bench/driver.h): ferry, and RabbitMQ, NATS and Redis where their
+// client libraries were found at build time.
 //
-// One process, one thread for every client connection, so on a 2-core machine the broker
-// gets the other core. Max-rate publishers keep a window of messages not yet received by
-// the slowest reader; fixed-rate publishers are open loop and stamp each message with its
-// *intended* send time, so a stall shows as latency, not as a lower rate (no coordinated
-// omission). Every message carries a sequence number and every reader checks it saw each
-// exactly once.
+// Per workload: one Markdown table row on stdout and one JSON line (raw histograms
+// included) on stderr or appended to --json-out. With --ferryd, every workload runs
+// against a fresh ferryd (loopback, temp data dir).
 //
-// Exit status: 0 when nothing was lost or duplicated, 1 otherwise, 2 on usage errors.
+// Exit status: 0 when every run finished with nothing lost, duplicated or refused (a
+// workload the system has no equivalent of counts as fine: its row says why), 1 otherwise,
+// 2 on usage errors.
 #include <cstdio>
+#include <fstream>
+#include <memory>
 
 #include <CLI/CLI.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/steady_timer.hpp>
 
 #include "bench/broker_stats.h"
-#include "bench/run.h"
+#include "bench/driver.h"
+#include "bench/measurement.h"
 #include "bench/workload.h"
 
-namespace asio = boost::asio;
 namespace fb = ferry::bench;
 
-int main(int argc, char** argv) {
-  CLI::App app{"ferry-bench: load and latency against ferryd"};
-  std::string name = "mem-throughput-100B", broker, ferryd;
-  fb::settings s;
-  uint32_t message_bytes = 0;
-  uint64_t catchup_bytes = 0;
-  int readers = -1;
-  pid_t pid = 0;
+namespace {
+
+#ifndef FERRY_BENCH_WORKLOADS_DIR
+#define FERRY_BENCH_WORKLOADS_DIR "bench/workloads"
+#endif
+
+struct options {
+  std::vector<std::string> workloads;
+  std::string system = "ferry", broker, ferryd, json_out;
+  std::string workloads_dir = FERRY_BENCH_WORKLOADS_DIR;
+  pid_t server_pid = 0;
   bool list = false, header = false;
-  app.add_option("-w,--workload", name, "Workload name (--list shows them)");
-  app.add_option("--broker", broker, "HOST:PORT of a running ferryd");
-  app.add_option("--broker-pid", pid, "PID of the --broker ferryd, for its CPU and memory figures");
-  app.add_option("--ferryd", ferryd,
-                 "Start this ferryd binary (loopback, temp data dir) and measure it");
-  app.add_option("--warmup-s", s.warmup_s, "Seconds before measuring");
-  app.add_option("--duration-s", s.duration_s, "Seconds measured");
-  app.add_option("--window", s.window, "Messages in flight (max-rate workloads)");
-  app.add_option("--batch", s.batch, "Messages per publish call (max-rate workloads)");
-  app.add_option("--prefetch", s.prefetch, "Reader credit window");
-  app.add_option("--message-bytes", message_bytes, "Override the workload's message size (>= 16)");
-  app.add_option("--catchup-bytes", catchup_bytes,
-                 "Override the bytes written before a catch-up read");
-  app.add_option("--readers", readers, "Override the number of subscriptions / log readers");
-  app.add_flag("--list", list, "List the workloads");
-  app.add_flag("--header", header, "Print the Markdown table header first");
+};
+
+// Command-line values that replace the workloads' own; applied only when given.
+struct overrides {
+  CLI::Option *warmup = nullptr, *duration = nullptr, *rate = nullptr, *bytes = nullptr,
+              *catchup = nullptr, *idle = nullptr, *window = nullptr, *batch = nullptr,
+              *prefetch = nullptr, *readers = nullptr;
+  fb::workload v;  // the values
+};
+
+void add_overrides(CLI::App& app, overrides& o) {
+  o.warmup = app.add_option("--warmup-s", o.v.warmup_s, "Seconds before measuring");
+  o.duration = app.add_option("--duration-s", o.v.duration_s, "Seconds measured");
+  o.rate = app.add_option("--rate", o.v.producer_rate,
+                          "Messages/s over all producers (0 = as fast as it sustains)");
+  o.bytes = app.add_option("--message-bytes", o.v.message_size, "Message size (>= 16)");
+  o.catchup = app.add_option("--catchup-bytes", o.v.catchup_bytes,
+                             "Bytes written before the read, in catch-up workloads");
+  o.idle = app.add_option("--idle-connections", o.v.idle_connections,
+                          "Idle connections, in idle-connection workloads");
+  o.window = app.add_option("--window", o.v.window, "Messages in flight (max-rate workloads)");
+  o.batch = app.add_option("--batch", o.v.batch, "Messages per publish call (max-rate workloads)");
+  o.prefetch = app.add_option("--prefetch", o.v.prefetch, "Consumer credit window");
+  o.readers = app.add_option("--readers", o.v.subscriptions_per_topic,
+                             "Subscriptions (log: readers) per topic");
+}
+
+// Returns an error naming the option, or empty.
+std::string apply(const overrides& o, fb::workload& w) {
+  auto given = [](const CLI::Option* opt) { return opt->count() != 0; };
+  if (given(o.warmup)) w.warmup_s = o.v.warmup_s;
+  if (given(o.duration)) w.duration_s = o.v.duration_s;
+  if (given(o.rate)) w.producer_rate = o.v.producer_rate;
+  if (given(o.bytes)) w.message_size = o.v.message_size;
+  if (given(o.catchup) && w.catchup_bytes != 0) w.catchup_bytes = o.v.catchup_bytes;
+  if (given(o.idle) && w.idle_connections != 0) w.idle_connections = o.v.idle_connections;
+  if (given(o.window)) w.window = o.v.window;
+  if (given(o.batch)) w.batch = o.v.batch;
+  if (given(o.prefetch)) w.prefetch = o.v.prefetch;
+  if (given(o.readers)) w.subscriptions_per_topic = o.v.subscriptions_per_topic;
+  if (w.message_size < 16) return "--message-bytes: at least 16 (sequence and timestamp)";
+  if (w.duration_s <= 0 || w.warmup_s < 0) return "--duration-s, --warmup-s: positive seconds";
+  if (w.window == 0 || w.batch == 0) return "--window, --batch: at least 1";
+  if (w.catchup_bytes != 0 && w.producer_rate != 0)
+    return "--rate: a catch-up run writes as fast as it can";
+  if (w.catchup_bytes != 0 && w.subscriptions_per_topic == 0)
+    return "--readers: a catch-up run needs a reader";
+  return {};
+}
+
+// NAME -> <workloads dir>/NAME.yaml; anything with a '/' or ending in .yaml is a path.
+std::string resolve(const std::string& arg, const std::string& dir) {
+  bool path = arg.find('/') != std::string::npos ||
+              (arg.size() > 5 && arg.compare(arg.size() - 5, 5, ".yaml") == 0);
+  if (path) return arg;
+  std::string p = dir;
+  return p.append("/").append(arg).append(".yaml");
+}
+
+void list(const options& o) {
+  std::printf("workloads (%s):\n", o.workloads_dir.c_str());
+  for (const auto& file : fb::workload_files(o.workloads_dir)) {
+    fb::workload w;
+    std::string err;
+    if (fb::load_workload(file, w, err)) {
+      std::printf("  %-22s %s\n", w.name.c_str(), w.description.c_str());
+    } else {
+      std::printf("  (invalid) %s\n", err.c_str());
+    }
+  }
+  std::printf("systems:");
+  for (const auto& n : fb::driver_names())
+    std::printf(" %s", n.c_str());
+  std::printf("\n");
+}
+
+// Measurement readers: every subscription (log: reader) of every topic must see every
+// message of its topic; idle-connection-only workloads have none.
+size_t reader_count(const fb::workload& w) {
+  return w.producers_per_topic == 0 ? 0 : size_t{w.topics} * w.subscriptions_per_topic;
+}
+
+// One workload against the system; the result carries any failure in `error`.
+fb::measurement::result run_one(const options& o, fb::driver& d, const fb::workload& w) {
+  if (auto why = d.unsupported(w); !why.empty()) {
+    auto r = fb::measurement(w, 0).finish(d.name(), 0, 0);
+    r.unsupported = why;
+    return r;
+  }
+  fb::endpoint at;
+  std::unique_ptr<fb::ferryd_process> own;
+  if (!o.ferryd.empty()) {
+    std::vector<std::string> args;
+    if (w.idle_connections > 9000) {
+      std::string set = "limits.max_connections=";
+      args = {"--set", set.append(std::to_string(w.idle_connections + 1000))};
+    }
+    own = std::make_unique<fb::ferryd_process>(o.ferryd, args);
+    if (!own->ok()) {
+      auto r = fb::measurement(w, 0).finish(d.name(), 0, 0);
+      r.error = "ferryd did not start";
+      return r;
+    }
+    at.host = own->host();
+    at.port = own->port();
+    at.server_pid = own->pid();
+  } else {
+    auto colon = o.broker.rfind(':');
+    at.host = o.broker.substr(0, colon);
+    at.port = static_cast<uint16_t>(std::stoi(o.broker.substr(colon + 1)));
+    at.server_pid = o.server_pid;
+  }
+  fb::measurement m(w, reader_count(w));
+  auto before = fb::read_broker_stats(at.server_pid);
+  auto e = d.run(w, at, m);
+  auto after = fb::read_broker_stats(at.server_pid);
+  auto r = m.finish(d.name(), after.cpu_seconds - before.cpu_seconds, after.peak_rss_bytes);
+  r.equivalence = d.equivalence(w);
+  if (e) r.error = e.message.empty() ? e.to_string() : e.message;
+  return r;
+}
+
+bool passed(const fb::measurement::result& r) {
+  if (!r.unsupported.empty()) return true;
+  return r.error.empty() && r.lost == 0 && r.duplicated == 0 && r.publish_errors == 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"ferry-bench: workloads against ferry (and peers) with honest latency"};
+  options o;
+  overrides ov;
+  app.add_option("-w,--workload", o.workloads,
+                 "Workload name (in the workloads dir) or YAML file; repeatable");
+  app.add_option("--system", o.system, "System to measure (--list shows those built in)");
+  app.add_option("--broker", o.broker, "HOST:PORT of a running server");
+  app.add_option("--server-pid,--broker-pid", o.server_pid,
+                 "PID of the --broker server, for its CPU and memory figures");
+  app.add_option("--ferryd", o.ferryd,
+                 "Start this ferryd binary for each workload (loopback, temp data dir)");
+  app.add_option("--workloads-dir", o.workloads_dir, "Where workload names are looked up");
+  app.add_option("--json-out", o.json_out, "Append the JSON lines to this file (default: stderr)");
+  app.add_flag("--list", o.list, "List the workloads and systems");
+  app.add_flag("--header", o.header, "Print the Markdown table header first");
+  add_overrides(app, ov);
   CLI11_PARSE(app, argc, argv);
 
-  if (list) {
-    for (const auto& w : fb::workloads())
-      std::printf("%-22s %s\n", w.name.c_str(), w.description.c_str());
+  if (o.list) {
+    list(o);
     return 0;
   }
-  const fb::workload* w = fb::find_workload(name);
-  if (w == nullptr) {
-    std::fprintf(stderr, "ferry-bench: unknown workload '%s' (see --list)\n", name.c_str());
+  std::vector<fb::workload> todo;
+  for (const auto& arg : o.workloads) {
+    fb::workload w;
+    std::string err;
+    if (!fb::load_workload(resolve(arg, o.workloads_dir), w, err)) {
+      std::fprintf(stderr, "ferry-bench: %s\n", err.c_str());
+      return 2;
+    }
+    if (auto why = apply(ov, w); !why.empty()) {
+      std::fprintf(stderr, "ferry-bench: %s\n", why.c_str());
+      return 2;
+    }
+    todo.push_back(std::move(w));
+  }
+  auto drv = fb::make_driver(o.system);
+  if (drv == nullptr) {
+    std::fprintf(stderr, "ferry-bench: no driver '%s' (see --list)\n", o.system.c_str());
     return 2;
   }
-  s.w = *w;
-  if (message_bytes != 0) s.w.message_bytes = std::max<uint32_t>(message_bytes, 16);
-  if (catchup_bytes != 0 && s.w.catchup_bytes != 0) s.w.catchup_bytes = catchup_bytes;
-  if (readers >= 0) s.w.subscriptions = static_cast<uint32_t>(readers);
-  if (header) {
-    std::printf(
-        "| workload | acked msg/s | delivered msg/s | MB/s | ack p50 µs | ack p99 µs | ack p99.9 "
-        "µs "
-        "| e2e p50 µs | e2e p99 µs | e2e p99.9 µs | e2e max µs | lost | dup | broker CPU s "
-        "| broker peak RSS MiB |\n");
-    std::printf("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
-  }
-
-  std::unique_ptr<fb::ferryd_process> own;
-  if (!ferryd.empty()) {
-    own = std::make_unique<fb::ferryd_process>(ferryd);
-    if (!own->ok()) return 2;
-    s.host = own->host();
-    s.port = own->port();
-    pid = own->pid();
-  } else if (!broker.empty()) {
-    auto colon = broker.rfind(':');
-    s.host = broker.substr(0, colon);
-    s.port = static_cast<uint16_t>(std::stoi(broker.substr(colon + 1)));
-  } else {
+  if (!todo.empty() && o.ferryd.empty() && o.broker.rfind(':') == std::string::npos) {
     std::fprintf(stderr, "ferry-bench: give --broker HOST:PORT or --ferryd PATH\n");
     return 2;
   }
+  if (!o.ferryd.empty() && o.system != "ferry") {
+    std::fprintf(stderr, "ferry-bench: --ferryd is for --system ferry\n");
+    return 2;
+  }
+  if (o.header) std::printf("%s\n", fb::markdown_header().c_str());
+  std::fflush(stdout);
+  fb::raise_open_files_limit();  // before starting ferryd: it inherits the limit
 
-  asio::io_context io(1);
-  fb::run r(io, s);
-  auto before = fb::read_broker_stats(pid);
-  r.start();
-  // Bounded: the run ends by itself; catch-up runs write and read a lot first.
-  asio::steady_timer guard(io);
-  int64_t limit =
-      static_cast<int64_t>(s.warmup_s + s.duration_s) + (s.w.catchup_bytes != 0 ? 600 : 30);
-  guard.expires_after(std::chrono::seconds(limit));
-  guard.async_wait([&](boost::system::error_code ec) {
-    if (!ec) r.fail("the run did not finish in time");
-  });
-  io.run();
-  // Let the last deliveries arrive: until every reader caught up, or 5 s.
-  io.restart();
-  guard.cancel();
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (!r.drained() && std::chrono::steady_clock::now() < deadline)
-    io.run_for(std::chrono::milliseconds(10));
-  auto after = fb::read_broker_stats(pid);
-  return r.report({after.cpu_seconds - before.cpu_seconds, after.peak_rss_bytes});
+  std::unique_ptr<std::ofstream> json_file;
+  if (!o.json_out.empty()) {
+    json_file = std::make_unique<std::ofstream>(o.json_out, std::ios::app);
+    if (!*json_file) {
+      std::fprintf(stderr, "ferry-bench: cannot write %s\n", o.json_out.c_str());
+      return 2;
+    }
+  }
+  bool ok = true;
+  for (const auto& w : todo) {
+    auto r = run_one(o, *drv, w);
+    std::printf("%s\n", fb::to_markdown(r).c_str());
+    std::fflush(stdout);
+    if (json_file) {
+      *json_file << fb::to_json(r) << '\n' << std::flush;
+    } else {
+      std::fprintf(stderr, "%s\n", fb::to_json(r).c_str());
+    }
+    if (!r.error.empty())
+      std::fprintf(stderr, "ferry-bench: %s on %s failed: %s\n", w.name.c_str(), r.system.c_str(),
+                   r.error.c_str());
+    ok = passed(r) && ok;
+  }
+  return ok ? 0 : 1;
 }

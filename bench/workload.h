@@ -1,29 +1,48 @@
-// The named workloads of ferry-bench.
+// A benchmark workload, shaped like the OpenMessaging Benchmark's, loaded from a small YAML
+// file in bench/workloads/ (every key below; see bench/workloads/README.md).
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
-#include "ferry/v1/admin.pb.h"
-
 namespace ferry::bench {
+
+enum class topic_kind { memory, log };
+// How durable an acknowledged publish must be (log workloads).
+enum class durability { none, fsync_always, fsync_interval };
 
 struct workload {
   std::string name;
   std::string description;
-  uint32_t message_bytes = 100;
-  uint32_t subscriptions = 1;  // memory: subscriptions; log: readers (all partitions each)
-  bool ephemeral = false;      // memory: ephemeral subscriptions (else durable named ones)
-  bool acks = true;            // memory: manual acks (else auto_ack)
-  uint64_t rate = 0;           // messages/s; 0 = as fast as the broker sustains
-  bool log = false;            // a log topic instead of a memory topic
-  uint32_t partitions = 1;     // log
-  v1::FsyncPolicy fsync = v1::FSYNC_ALWAYS;  // log
-  uint64_t catchup_bytes = 0;  // log: write this much first, then measure one reader's catch-up
+  topic_kind kind = topic_kind::memory;
+  uint32_t topics = 1;
+  uint32_t partitions_per_topic = 1;  // log topics
+  uint32_t message_size = 100;        // bytes of payload (>= 16: sequence + timestamp)
+  double random_payload_ratio = 0.0;  // share of the payload that is random bytes
+  uint32_t producers_per_topic = 1;
+  uint32_t subscriptions_per_topic = 1;  // memory: subscriptions; log: independent readers
+  uint32_t consumers_per_subscription = 1;
+  bool consumer_acks = true;   // per-message acks (memory topics)
+  bool ephemeral = false;      // ephemeral subscriptions (memory topics)
+  uint64_t producer_rate = 0;  // messages/s over all producers; 0 = max sustained
+  double warmup_s = 2;
+  double duration_s = 10;
+  durability durable = durability::none;
+  uint64_t catchup_bytes = 0;     // log: write this much first, then time one reader
+  uint32_t idle_connections = 0;  // open this many idle connections; measure memory
+
+  // Max-rate publishers keep at most this many messages sent but not yet received by the
+  // slowest reader (or not yet confirmed), in batches of `batch`. Not workload keys:
+  // ferry-bench options.
+  uint32_t window = 20000;
+  uint32_t batch = 500;
+  uint32_t prefetch = 10000;
 };
 
-const std::vector<workload>& workloads();
-const workload* find_workload(const std::string& name);
+// Parses a workload file; on error returns false and sets `err` (naming the key).
+bool load_workload(const std::string& path, workload& out, std::string& err);
+// Every *.yaml of a directory, sorted by name.
+std::vector<std::string> workload_files(const std::string& dir);
 
 }  // namespace ferry::bench

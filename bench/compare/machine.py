@@ -1,0 +1,73 @@
+"""What the figures were measured on: the machine and the versions of every system."""
+
+import os
+import platform
+import re
+import subprocess
+
+from servers import RABBIT_BIN
+
+
+def _run(argv, timeout=30, env=None):
+    try:
+        p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           timeout=timeout, env=env, stdin=subprocess.DEVNULL)
+        return p.stdout.decode(errors="replace").strip()
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+
+
+def _first(pattern, text, default="?"):
+    m = re.search(pattern, text, re.M)
+    return m.group(1).strip() if m else default
+
+
+def machine(data_dir):
+    cpu = "?"
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = _first(r"^model name\s*:\s*(.*)$", f.read())
+    except OSError:
+        pass
+    mem = "?"
+    try:
+        with open("/proc/meminfo") as f:
+            kib = int(_first(r"^MemTotal:\s*(\d+)", f.read(), "0"))
+            mem = f"{kib / 1048576:.1f} GiB"
+    except (OSError, ValueError):
+        pass
+    fs = _run(["df", "--output=fstype,source", data_dir]).splitlines()
+    os_name = "?"
+    try:
+        with open("/etc/os-release") as f:
+            os_name = _first(r'^PRETTY_NAME="?([^"\n]*)', f.read())
+    except OSError:
+        pass
+    return {
+        "cpus": str(os.cpu_count()),
+        "cpu": cpu,
+        "memory": mem,
+        "kernel": platform.release(),
+        "os": os_name,
+        "disk": " ".join(fs[-1].split()) if len(fs) > 1 else "?",
+        "compiler": _first(r"^(g\+\+.*)$", _run(["g++", "--version"])),
+    }
+
+
+def _dpkg(pkg):
+    return _run(["dpkg-query", "-W", "-f=${Version}", pkg]) or "not installed"
+
+
+def versions(ferryd):
+    rabbit = _run([os.path.join(RABBIT_BIN, "rabbitmqctl"), "version"]) if os.path.exists(
+        os.path.join(RABBIT_BIN, "rabbitmqctl")) else ""
+    return {
+        "ferryd": _run([ferryd, "--version"]) or "not built",
+        "RabbitMQ": (rabbit.splitlines() or ["not installed"])[-1],
+        "Erlang/OTP": _dpkg("erlang-base"),
+        "nats-server": _run(["nats-server", "--version"]) or "not installed",
+        "redis-server": _first(r"(v=\S+)", _run(["redis-server", "--version"]), "not installed"),
+        "rabbitmq-c (librabbitmq4)": _dpkg("librabbitmq4"),
+        "cnats (libnats3.4)": _dpkg("libnats3.4"),
+        "hiredis (libhiredis0.14)": _dpkg("libhiredis0.14"),
+    }

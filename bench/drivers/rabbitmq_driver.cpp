@@ -1,0 +1,583 @@
+// The RabbitMQ driver of ferry-bench, through rabbitmq-c (AMQP 0-9-1).
+//
+// Server (bench/compare/servers.py starts it so; the figures assume it): RabbitMQ 3.10.8
+// from Debian 12 on Erlang 25, one node on loopback, no plugins, defaults otherwise
+// (guest/guest, vm_memory_high_watermark 0.4, quorum-queue WAL fsynced before confirms),
+// a fresh mnesia dir per run, an open-files limit above the idle connections asked for.
+// By hand (as root; D a temp dir, PORT below 32768, where no outgoing connection takes it):
+//   mkdir -p $D/mnesia $D/log; echo '[].' > $D/enabled_plugins; chown -R rabbitmq $D
+//   RABBITMQ_NODENAME=ferrybench@localhost RABBITMQ_NODE_IP_ADDRESS=127.0.0.1
+//   RABBITMQ_NODE_PORT=$PORT RABBITMQ_MNESIA_BASE=$D/mnesia RABBITMQ_LOG_BASE=$D/log
+//   RABBITMQ_ENABLED_PLUGINS_FILE=$D/enabled_plugins
+//   su rabbitmq -s /bin/sh -c 'ulimit -n 20000; exec /usr/lib/rabbitmq/bin/rabbitmq-server'
+//   (`su` resets the open-files limit to 1024: 10,000 connections need the ulimit);
+//   ready when `rabbitmqctl -n ferrybench@localhost await_startup` succeeds (retry: it fails
+//   until the node registered); --server-pid is beam.smp's:
+//   rabbitmqctl -n ferrybench@localhost eval 'list_to_integer(os:getpid()).'
+//   stop: rabbitmqctl -n ferrybench@localhost stop.
+//
+// How ferry's workloads map (equivalence() says it per workload):
+// - A topic is a fanout exchange; a subscription is a queue bound to it (fan-out = several
+//   queues). Memory topics: classic non-durable queues, transient messages; ephemeral
+//   subscriptions are exclusive auto-delete queues declared by their consumer. Consumers
+//   with acks use basic.qos(prefetch) and ack every message, batched with multiple=true (at
+//   most 256 at once, and whenever no more input is buffered); others consume with no-ack.
+// - Log topics with fsync-always: a quorum queue per reader (Raft log fsynced before the
+//   confirm), persistent messages; the reader consumes with qos and acks. Log topics without
+//   fsync (and catch-up): a stream queue per topic, read from x-stream-offset=first by every
+//   reader (streams need qos and acks: they are the credit).
+// - Every publish is confirmed (confirm.select; basic.ack/nack, multiple or not).
+// - Idle connections: AMQP connections after login (connection.open), no channel.
+// Threads: rabbitmq-c connections are not thread-safe, so every producer and consumer is a
+// thread with its own connection. Message i goes to topic i % topics through any producer.
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "bench/driver.h"
+#include "bench/drivers/rabbitmq_amqp.h"
+#include "bench/drivers/rabbitmq_confirms.h"
+#include "bench/drivers/rabbitmq_idle.h"
+#include "proto/codec/errc.h"
+
+namespace ferry::bench {
+namespace {
+
+using namespace std::chrono_literals;
+using steady_clock = std::chrono::steady_clock;
+namespace rmq = ferry::bench::rabbitmq;
+
+constexpr auto rpc_timeout = 30s;
+constexpr auto confirm_limit = 10s;  // for the last confirms after publishing stopped
+constexpr auto drain_limit = 5s;
+constexpr auto teardown_timeout = 10s;  // per request: deleting what the run made
+constexpr uint64_t max_ack_batch = 256;
+
+ferry::error run_error(const std::string& why) {
+  return {make_error_code(errc::internal), "rabbitmq: " + why};
+}
+
+enum class queue_kind { classic, quorum, stream };
+
+queue_kind kind_of(const workload& w) {
+  if (w.kind == topic_kind::memory) return queue_kind::classic;
+  return w.durable == durability::fsync_always && w.catchup_bytes == 0 ? queue_kind::quorum
+                                                                       : queue_kind::stream;
+}
+
+// Names and settings of one run's exchanges and queues.
+struct topology {
+  topology(const workload& w, size_t readers) : kind(kind_of(w)), topics(w.topics) {
+    static std::atomic<uint32_t> runs{0};
+    std::string base = "ferry-bench." + std::to_string(::getpid()) + "." +
+                       std::to_string(runs.fetch_add(1)) + ".t";
+    for (uint32_t t = 0; t < w.topics; ++t)
+      exchanges.push_back(base + std::to_string(t));
+    size_t per_topic = readers / std::max<uint32_t>(w.topics, 1);
+    for (size_t r = 0; r < readers; ++r) {
+      size_t t = r / std::max<size_t>(per_topic, 1);
+      // A stream is read by all its readers; other queues are consumed away, one per reader.
+      queues.push_back(kind == queue_kind::stream ? exchanges[t] + ".stream"
+                                                  : exchanges[t] + ".s" + std::to_string(r));
+      topic_of.push_back(static_cast<uint32_t>(t));
+    }
+    acks = kind != queue_kind::classic || w.consumer_acks;
+    exclusive = kind == queue_kind::classic && w.ephemeral && w.consumers_per_subscription == 1;
+    consumers_per_reader = kind == queue_kind::classic ? w.consumers_per_subscription : 1;
+    prefetch = static_cast<uint16_t>(std::clamp<uint32_t>(w.prefetch, 1, 65535));
+  }
+
+  queue_kind kind;
+  uint32_t topics;
+  std::vector<std::string> exchanges;  // per topic
+  std::vector<std::string> queues;     // per reader (a stream's readers share it)
+  std::vector<uint32_t> topic_of;      // per reader
+  bool acks, exclusive;
+  uint32_t consumers_per_reader;
+  uint16_t prefetch;
+};
+
+// Declares queue `name` for `t` on `link` and binds it to `exchange`.
+std::string declare_queue(rmq::amqp_link& link, const topology& t, const std::string& name,
+                          const std::string& exchange) {
+  auto c = link.get();
+  auto ch = rmq::amqp_link::channel;
+  rmq::one_arg type;
+  if (t.kind == queue_kind::quorum) type = rmq::one_arg("x-queue-type", "quorum");
+  if (t.kind == queue_kind::stream) type = rmq::one_arg("x-queue-type", "stream");
+  bool durable = t.kind != queue_kind::classic;
+  bool auto_delete = t.kind == queue_kind::classic && t.exclusive;
+  amqp_queue_declare(c, ch, rmq::bytes(name), 0, durable, t.exclusive, auto_delete, type.table());
+  if (auto e = link.check("queue.declare"); !e.empty()) return e;
+  amqp_queue_bind(c, ch, rmq::bytes(name), rmq::bytes(exchange), amqp_empty_bytes,
+                  amqp_empty_table);
+  return link.check("queue.bind");
+}
+
+// One run of a workload with producers: owns its threads; execute() returns when they are
+// all joined and what it declared is deleted.
+class amqp_run {
+ public:
+  amqp_run(const workload& w, const endpoint& at, measurement& m)
+      : w_(w), at_(at), m_(m), topo_(w, size_t{w.topics} * w.subscriptions_per_topic) {
+    for (size_t r = 0; r < topo_.queues.size(); ++r)
+      reader_mu_.push_back(std::make_unique<std::mutex>());
+  }
+
+  ferry::error execute();
+
+ private:
+  std::string setup();
+  void run_phases();
+  void teardown();
+  void start_consumers();
+  bool wait_for(const std::atomic<uint32_t>& count, uint32_t n, steady_clock::duration limit);
+  void produce();
+  void publish_max_rate(rmq::amqp_link& link, rmq::confirm_tracker& conf);
+  void publish_fixed_rate(rmq::amqp_link& link, rmq::confirm_tracker& conf);
+  bool publish(rmq::amqp_link& link, rmq::confirm_tracker& conf, std::string& payload, uint64_t seq,
+               steady_clock::time_point intended);
+  bool poll_confirms(rmq::amqp_link& link, rmq::confirm_tracker& conf,
+                     std::chrono::microseconds wait);
+  void consume(size_t reader);
+  bool handle_unexpected_frame(rmq::amqp_link& link);
+  void deliver(size_t reader, const amqp_envelope_t& env);
+
+  void fail(const std::string& why);
+  bool failed() const { return failed_.load(std::memory_order_relaxed); }
+  // Called with every socket of the run's threads; unblocks them all on a timeout.
+  void track(int fd);
+  void shut_down_sockets();
+
+  const workload& w_;
+  const endpoint& at_;
+  measurement& m_;
+  topology topo_;
+  std::vector<std::unique_ptr<std::mutex>> reader_mu_;  // readers with several consumers
+  std::mutex report_mu_;                                // the measurement's publishing side
+  std::vector<std::thread> producers_, consumers_;
+  std::atomic<uint32_t> producers_ready_{0}, producers_done_{0}, consumers_ready_{0};
+  std::atomic<bool> go_{false}, stop_reading_{false}, failed_{false}, catchup_done_{false};
+  bool catching_up_ = false;
+  std::mutex mu_;  // guards failure_ and fds_
+  std::string failure_;
+  std::vector<int> fds_;
+};
+
+void amqp_run::fail(const std::string& why) {
+  std::lock_guard lock(mu_);
+  if (failure_.empty()) failure_ = why;
+  failed_ = true;
+}
+
+void amqp_run::track(int fd) {
+  std::lock_guard lock(mu_);
+  fds_.push_back(fd);
+}
+
+void amqp_run::shut_down_sockets() {
+  std::lock_guard lock(mu_);
+  for (int fd : fds_)
+    ::shutdown(fd, SHUT_RDWR);
+}
+
+bool amqp_run::wait_for(const std::atomic<uint32_t>& count, uint32_t n,
+                        steady_clock::duration limit) {
+  auto until = steady_clock::now() + limit;
+  while (count.load() < n && !failed()) {
+    if (steady_clock::now() >= until) return false;
+    std::this_thread::sleep_for(1ms);
+  }
+  return !failed();
+}
+
+ferry::error amqp_run::execute() {
+  if (auto e = setup(); !e.empty()) {
+    teardown();
+    return run_error(e);
+  }
+  run_phases();
+  stop_reading_ = true;
+  if (failed()) shut_down_sockets();  // unblocks whatever waits on the server
+  for (auto& t : producers_)
+    t.join();
+  for (auto& t : consumers_)
+    t.join();
+  teardown();
+  std::lock_guard lock(mu_);
+  return failure_.empty() ? ferry::error{} : run_error(failure_);
+}
+
+// Consumers (catch-up: after the writing), producers, the measured phases, the drain.
+// Returns early once the run failed.
+void amqp_run::run_phases() {
+  const bool catchup = w_.catchup_bytes != 0;
+  uint32_t consumers = static_cast<uint32_t>(topo_.queues.size()) * topo_.consumers_per_reader;
+  if (!catchup) {
+    start_consumers();
+    if (!wait_for(consumers_ready_, consumers, rpc_timeout)) return fail("consumers did not start");
+  }
+  uint32_t producers = w_.topics * w_.producers_per_topic;
+  for (uint32_t i = 0; i < producers; ++i)
+    producers_.emplace_back([this] { produce(); });
+  if (!wait_for(producers_ready_, producers, rpc_timeout)) return fail("producers did not start");
+  m_.start(steady_clock::now());
+  go_ = true;
+  // Publishing ends by itself (past the window, or everything written); this only bounds it.
+  auto limit = std::chrono::duration<double>(w_.warmup_s + w_.duration_s) + confirm_limit +
+               (catchup ? 600s : 20s);
+  if (!wait_for(producers_done_, producers,
+                std::chrono::duration_cast<steady_clock::duration>(limit)))
+    return fail("publishing did not finish in time");
+  if (catchup) {
+    catching_up_ = true;
+    start_consumers();
+    auto until = steady_clock::now() + 600s;
+    while (!catchup_done_ && !failed() && steady_clock::now() < until)
+      std::this_thread::sleep_for(1ms);
+    if (!catchup_done_) return fail("the catch-up read did not finish in time");
+  }
+  auto until = steady_clock::now() + drain_limit;
+  while (!m_.drained() && !failed() && steady_clock::now() < until)
+    std::this_thread::sleep_for(1ms);
+}
+
+// Exchanges, and the queues no consumer declares itself (all but exclusive ones).
+std::string amqp_run::setup() {
+  rmq::amqp_link link;
+  if (auto e = link.open(at_.host, at_.port, rpc_timeout); !e.empty()) return e;
+  bool durable = topo_.kind != queue_kind::classic;
+  for (const auto& x : topo_.exchanges) {
+    amqp_exchange_declare(link.get(), link.channel, rmq::bytes(x), amqp_cstring_bytes("fanout"), 0,
+                          durable, 0, 0, amqp_empty_table);
+    if (auto e = link.check("exchange.declare"); !e.empty()) return e;
+  }
+  if (topo_.exclusive) return {};
+  for (size_t r = 0; r < topo_.queues.size(); ++r) {
+    if (r > 0 && topo_.queues[r] == topo_.queues[r - 1]) continue;  // a shared stream
+    auto e = declare_queue(link, topo_, topo_.queues[r], topo_.exchanges[topo_.topic_of[r]]);
+    if (!e.empty()) return e;
+  }
+  return {};
+}
+
+// Deletes what setup() declared (exclusive queues went with their connections). Best effort.
+void amqp_run::teardown() {
+  rmq::amqp_link link;
+  if (!link.open(at_.host, at_.port, teardown_timeout).empty()) return;
+  if (!topo_.exclusive) {
+    for (size_t r = 0; r < topo_.queues.size(); ++r) {
+      if (r > 0 && topo_.queues[r] == topo_.queues[r - 1]) continue;
+      amqp_queue_delete(link.get(), link.channel, rmq::bytes(topo_.queues[r]), 0, 0);
+      if (!link.check("queue.delete").empty()) return;
+    }
+  }
+  for (const auto& x : topo_.exchanges) {
+    amqp_exchange_delete(link.get(), link.channel, rmq::bytes(x), 0);
+    if (!link.check("exchange.delete").empty()) return;
+  }
+}
+
+// ---- publishing ----
+
+void amqp_run::produce() {
+  struct done_guard {
+    std::atomic<uint32_t>& done;
+    ~done_guard() { ++done; }
+  } guard{producers_done_};
+  rmq::amqp_link link;
+  if (auto e = link.open(at_.host, at_.port, rpc_timeout); !e.empty())
+    return fail("producer: " + e);
+  track(amqp_get_sockfd(link.get()));
+  amqp_confirm_select(link.get(), link.channel);
+  if (auto e = link.check("confirm.select"); !e.empty()) return fail("producer: " + e);
+  rmq::confirm_tracker conf(m_, report_mu_);
+  ++producers_ready_;
+  while (!go_ && !failed())
+    std::this_thread::sleep_for(100us);
+  if (w_.producer_rate == 0) {
+    publish_max_rate(link, conf);
+  } else {
+    publish_fixed_rate(link, conf);
+  }
+  // The last confirms.
+  auto until = steady_clock::now() + confirm_limit;
+  while (conf.unconfirmed() != 0 && !failed()) {
+    if (steady_clock::now() >= until) {
+      fail(std::to_string(conf.unconfirmed()) + " publishes not confirmed in time");
+      break;
+    }
+    if (!poll_confirms(link, conf, 10ms)) break;
+  }
+}
+
+// Keeps at most `window` messages sent but not received by the slowest reader (catch-up:
+// not yet confirmed), in batches; every message of a batch is stamped with its send time.
+void amqp_run::publish_max_rate(rmq::amqp_link& link, rmq::confirm_tracker& conf) {
+  const bool catchup = w_.catchup_bytes != 0;
+  const uint64_t own_window =
+      std::max<uint64_t>(1, w_.window / std::max<uint32_t>(1, w_.topics * w_.producers_per_topic));
+  std::string payload;
+  bool waiting = false;
+  while (!failed()) {
+    auto now = steady_clock::now();
+    if (catchup ? m_.sent() * w_.message_size >= w_.catchup_bytes : m_.past_end(now)) return;
+    // Once full, the window must half empty before the next batch (as ferry's pump), and
+    // the wait is a short sleep, not a wake-up per confirm.
+    uint64_t unread = catchup ? 0 : m_.sent() - m_.slowest_received();
+    if (conf.unconfirmed() >= (waiting ? own_window / 2 + 1 : own_window) ||
+        unread >= (waiting ? w_.window / 2 + 1 : w_.window)) {
+      waiting = true;
+      std::this_thread::sleep_for(100us);
+      if (!poll_confirms(link, conf, 0us)) return;
+      continue;
+    }
+    waiting = false;
+    for (uint32_t i = 0; i < w_.batch; ++i)
+      if (!publish(link, conf, payload, m_.next_sequence(), now)) return;
+    if (!poll_confirms(link, conf, 0us)) return;
+  }
+}
+
+// Open loop: message i is due at measurement::due(i) and stamped with that time, however
+// late it leaves; confirms are handled while waiting.
+void amqp_run::publish_fixed_rate(rmq::amqp_link& link, rmq::confirm_tracker& conf) {
+  std::string payload;
+  while (!failed()) {
+    auto now = steady_clock::now();
+    if (m_.past_end(now)) return;
+    auto next = m_.due(m_.sent());
+    if (next > now) {
+      auto wait = std::min<steady_clock::duration>(next - now, 10ms);
+      if (!poll_confirms(link, conf, std::chrono::duration_cast<std::chrono::microseconds>(wait)))
+        return;
+      continue;
+    }
+    // Another producer may have taken `next`: then this one waits for its own.
+    uint64_t seq = m_.next_sequence();
+    auto due = m_.due(seq);
+    for (auto t = steady_clock::now(); t < due; t = steady_clock::now())
+      if (!poll_confirms(link, conf,
+                         std::chrono::duration_cast<std::chrono::microseconds>(due - t)))
+        return;
+    if (!publish(link, conf, payload, seq, due) || !poll_confirms(link, conf, 0us)) return;
+  }
+}
+
+// Publishes message `seq`, stamped `intended`, to its topic's exchange.
+bool amqp_run::publish(rmq::amqp_link& link, rmq::confirm_tracker& conf, std::string& payload,
+                       uint64_t seq, steady_clock::time_point intended) {
+  m_.stamp(payload, seq, intended);
+  amqp_basic_properties_t props{};
+  props._flags = AMQP_BASIC_DELIVERY_MODE_FLAG;
+  props.delivery_mode = topo_.kind == queue_kind::classic ? 1 : 2;  // transient : persistent
+  int rc =
+      amqp_basic_publish(link.get(), link.channel, rmq::bytes(topo_.exchanges[seq % topo_.topics]),
+                         amqp_empty_bytes, 0, 0, &props, rmq::bytes(payload));
+  if (rc != AMQP_STATUS_OK) {
+    fail(std::string("publish: ") + amqp_error_string2(rc));
+    return false;
+  }
+  conf.published(intended);
+  return true;
+}
+
+// Handles the confirms the server sent, waiting up to `wait` for the first frame. False
+// (and the run failed) when the channel or connection broke.
+bool amqp_run::poll_confirms(rmq::amqp_link& link, rmq::confirm_tracker& conf,
+                             std::chrono::microseconds wait) {
+  timeval tv = rmq::to_timeval(wait);
+  for (;;) {
+    amqp_frame_t f;
+    int rc = amqp_simple_wait_frame_noblock(link.get(), &f, &tv);
+    if (rc == AMQP_STATUS_TIMEOUT) break;
+    if (rc != AMQP_STATUS_OK) {
+      fail(std::string("producer: ") + amqp_error_string2(rc));
+      return false;
+    }
+    tv = {0, 0};  // after the first frame: only what is there already
+    if (f.frame_type != AMQP_FRAME_METHOD) continue;
+    const auto& method = f.payload.method;
+    if (method.id == AMQP_BASIC_ACK_METHOD) {
+      const auto* a = static_cast<const amqp_basic_ack_t*>(method.decoded);
+      conf.settle(a->delivery_tag, a->multiple != 0, true);
+    } else if (method.id == AMQP_BASIC_NACK_METHOD) {
+      const auto* n = static_cast<const amqp_basic_nack_t*>(method.decoded);
+      conf.settle(n->delivery_tag, n->multiple != 0, false);
+    } else if (auto e = rmq::close_frame_error(f); !e.empty()) {
+      fail("producer: " + e);
+      return false;
+    }
+  }
+  amqp_maybe_release_buffers(link.get());
+  return true;
+}
+
+// ---- consuming ----
+
+void amqp_run::start_consumers() {
+  for (size_t r = 0; r < topo_.queues.size(); ++r)
+    for (uint32_t k = 0; k < topo_.consumers_per_reader; ++k)
+      consumers_.emplace_back([this, r] { consume(r); });
+}
+
+void amqp_run::deliver(size_t reader, const amqp_envelope_t& env) {
+  std::string_view body(static_cast<const char*>(env.message.body.bytes), env.message.body.len);
+  if (topo_.consumers_per_reader > 1) {
+    std::lock_guard lock(*reader_mu_[reader]);
+    m_.on_message(reader, body);
+  } else {
+    m_.on_message(reader, body);
+  }
+  if (catching_up_ && !catchup_done_.load(std::memory_order_relaxed) && m_.drained() &&
+      !catchup_done_.exchange(true))
+    m_.catchup_finished(steady_clock::now());
+}
+
+void amqp_run::consume(size_t reader) {
+  rmq::amqp_link link;
+  auto started = [&](const std::string& e) {
+    if (!e.empty()) fail("consumer: " + e);
+    return e.empty();
+  };
+  if (!started(link.open(at_.host, at_.port, rpc_timeout))) return;
+  auto c = link.get();
+  track(amqp_get_sockfd(c));
+  const auto& queue = topo_.queues[reader];
+  if (topo_.exclusive &&
+      !started(declare_queue(link, topo_, queue, topo_.exchanges[topo_.topic_of[reader]])))
+    return;
+  if (topo_.acks) {
+    amqp_basic_qos(c, link.channel, 0, topo_.prefetch, 0);
+    if (!started(link.check("basic.qos"))) return;
+  }
+  rmq::one_arg offset;
+  if (topo_.kind == queue_kind::stream) offset = rmq::one_arg("x-stream-offset", "first");
+  amqp_basic_consume(c, link.channel, rmq::bytes(queue), amqp_empty_bytes, 0, !topo_.acks, 0,
+                     offset.table());
+  if (!started(link.check("basic.consume"))) return;
+  if (catching_up_ && reader == 0) m_.catchup_started(steady_clock::now());
+  ++consumers_ready_;
+
+  const uint64_t ack_batch = std::min<uint64_t>(max_ack_batch, std::max(1, topo_.prefetch / 2));
+  uint64_t unacked = 0, last_tag = 0;
+  while (!stop_reading_ && !failed()) {
+    amqp_maybe_release_buffers(c);
+    amqp_envelope_t env;
+    timeval tv = rmq::to_timeval(50ms);
+    auto r = amqp_consume_message(c, &env, &tv, 0);
+    if (r.reply_type == AMQP_RESPONSE_NORMAL) {
+      deliver(reader, env);
+      last_tag = env.delivery_tag;
+      ++unacked;
+      amqp_destroy_envelope(&env);
+    } else if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION &&
+               r.library_error == AMQP_STATUS_UNEXPECTED_STATE) {
+      if (!handle_unexpected_frame(link)) return;
+    } else if (r.reply_type != AMQP_RESPONSE_LIBRARY_EXCEPTION ||
+               r.library_error != AMQP_STATUS_TIMEOUT) {
+      return fail("consumer: " + rmq::reply_error(r));
+    }
+    // Acks: every message, batched (multiple=true) while more input is already buffered.
+    bool more = amqp_data_in_buffer(c) || amqp_frames_enqueued(c);
+    if (topo_.acks && unacked != 0 && (unacked >= ack_batch || !more)) {
+      int rc = amqp_basic_ack(c, link.channel, last_tag, 1);
+      if (rc != AMQP_STATUS_OK) return fail(std::string("ack: ") + amqp_error_string2(rc));
+      unacked = 0;
+    }
+  }
+}
+
+// A frame other than a delivery arrived on a consumer: a close (an error), or something
+// harmless. False when the run failed.
+bool amqp_run::handle_unexpected_frame(rmq::amqp_link& link) {
+  amqp_frame_t f;
+  int rc = amqp_simple_wait_frame(link.get(), &f);
+  if (rc != AMQP_STATUS_OK) {
+    fail(std::string("consumer: ") + amqp_error_string2(rc));
+    return false;
+  }
+  if (auto e = rmq::close_frame_error(f); !e.empty()) {
+    fail("consumer: " + e);
+    return false;
+  }
+  if (f.frame_type == AMQP_FRAME_METHOD && f.payload.method.id == AMQP_BASIC_CANCEL_METHOD) {
+    fail("consumer: cancelled by the server");
+    return false;
+  }
+  return true;
+}
+
+// ---- the driver ----
+
+class rabbitmq_driver final : public driver {
+ public:
+  // ---- driver ----
+  std::string name() const override { return "rabbitmq"; }
+  std::string unsupported(const workload& w) const override;
+  std::string equivalence(const workload& w) const override;
+  ferry::error run(const workload& w, const endpoint& at, measurement& m) override;
+};
+
+std::string rabbitmq_driver::unsupported(const workload& w) const {
+  if (w.kind == topic_kind::log && w.partitions_per_topic > 1)
+    return "RabbitMQ 3.10 has no partitioned queues (super streams arrive in 3.11)";
+  return {};
+}
+
+std::string rabbitmq_driver::equivalence(const workload& w) const {
+  if (w.idle_connections != 0 && w.producers_per_topic == 0)
+    return "idle AMQP connections after login (connection.open, heartbeats off), no channel";
+  std::string qos = "basic.qos(" + std::to_string(std::clamp<uint32_t>(w.prefetch, 1, 65535)) + ")";
+  std::string s;
+  switch (kind_of(w)) {
+    case queue_kind::classic:
+      s = "fanout exchange, a classic non-durable queue per subscription";
+      if (w.ephemeral)
+        s.append(w.consumers_per_subscription == 1 ? " (exclusive, auto-delete)"
+                                                   : " (shared by its consumers, deleted after)");
+      s.append(", transient messages, publisher confirms; ");
+      s.append(w.consumer_acks ? "manual acks with " + qos +
+                                     ", every message, batched with multiple=true (<= 256)"
+                               : std::string("no-ack consumers"));
+      return s;
+    case queue_kind::quorum:
+      return "quorum queue per reader (1 node; Raft WAL fsynced before the confirm), persistent "
+             "messages, publisher confirms; reader: consumer with " +
+             qos + ", acks batched with multiple=true";
+    case queue_kind::stream:
+      s = "stream queue (x-queue-type=stream; never fsyncs";
+      if (w.durable != durability::none) s.append(", weaker than ferry's setting");
+      s.append("), publisher confirms; readers: AMQP consumers from x-stream-offset=first, ");
+      s.append(qos).append(", acks as credit");
+      if (w.catchup_bytes != 0) s.append("; timed from consume-ok until every record arrived");
+      return s;
+  }
+  return s;
+}
+
+ferry::error rabbitmq_driver::run(const workload& w, const endpoint& at, measurement& m) {
+  rmq::idle_links idle;  // kept open while the load runs, if any
+  if (w.idle_connections != 0) {
+    if (auto e = rmq::run_idle(w, at, m, idle)) return e;
+  }
+  if (w.producers_per_topic == 0) return {};
+  amqp_run r(w, at, m);
+  return r.execute();
+}
+
+}  // namespace
+
+std::unique_ptr<driver> make_rabbitmq_driver() {
+  return std::make_unique<rabbitmq_driver>();
+}
+
+}  // namespace ferry::bench

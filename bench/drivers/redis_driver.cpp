@@ -1,0 +1,594 @@
+// The Redis drivers of ferry-bench, through hiredis (synchronous API, pipelined):
+// "redis-pubsub" (PUBLISH/SUBSCRIBE) and "redis-streams" (XADD, XREADGROUP/XACK, XREAD).
+//
+// Server (bench/compare/servers.py starts it so; the figures assume it): redis-server 7.0.15
+// from Debian 12, on loopback, no snapshots, AOF on and fsynced before every reply:
+//   ulimit -n 20000; redis-server --bind 127.0.0.1 --port $PORT --dir $D --save ''
+//     --appendonly yes --appendfsync always --maxclients 15000 --daemonize no
+// (--maxclients: the default 10,000 is just connections-10k's count, with no room for any
+// other client.) --server-pid: the redis-server process. redis-streams sets the AOF per
+// workload for the length of the run (CONFIG SET, then back): memory workloads run with
+// appendonly no, log workloads with appendonly yes and appendfsync always (fsync-always),
+// everysec (fsync-interval) or no (durability none: the OS decides, like ferry's fsync
+// never). PUBLISH never reaches the AOF, so redis-pubsub leaves the configuration alone.
+//
+// How ferry's workloads map (equivalence() says it per workload):
+// - redis-pubsub: a topic is a channel; each subscription is a SUBSCRIBE on its own
+//   connection. At most once: no acks, no durable subscriptions (a slow or absent subscriber
+//   loses messages), so workloads with consumer acks and log workloads are unsupported. The
+//   PUBLISH reply (the number of receivers) counts as the confirm.
+// - redis-streams: a topic is a stream. Memory workloads with acks: the stream plays the
+//   queue, a consumer group per subscription (its consumers share it), XREADGROUP COUNT
+//   prefetch, every message acked by one XACK per read batch, sent with the next read; XADD
+//   trims with MAXLEN ~ (far more than the window can hold unread). Memory workloads
+//   without acks are left to redis-pubsub (unsupported here). Log workloads: XADD, readers
+//   XREAD from the start in COUNT-sized batches; catch-up reads from 0 once all is written.
+//   The XADD reply is the confirm.
+// - Idle connections (both): raw TCP connections that each got +PONG for a PING, so the
+//   server has accepted and served them; nothing else.
+// Threads: every producer and reader is a thread with its own connection; producers append
+// a batch of commands, write it in one go and collect replies without blocking, so publishing
+// is pipelined, never a round trip per message. Message i goes to topic i % topics.
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "bench/driver.h"
+#include "bench/drivers/redis_aof.h"
+#include "bench/drivers/redis_idle.h"
+#include "bench/drivers/redis_link.h"
+#include "bench/drivers/redis_replies.h"
+#include "proto/codec/errc.h"
+
+namespace ferry::bench {
+namespace {
+
+using namespace std::chrono_literals;
+using steady_clock = std::chrono::steady_clock;
+namespace rds = ferry::bench::redis;
+
+constexpr auto io_timeout = 30s;
+constexpr auto confirm_limit = 10s;  // for the last replies after publishing stopped
+constexpr auto drain_limit = 5s;
+constexpr auto teardown_timeout = 10s;       // per request: deleting what the run made
+constexpr const char* read_block_ms = "50";  // XREAD(GROUP) BLOCK: how often readers look up
+
+ferry::error run_error(const std::string& why) {
+  return {make_error_code(errc::internal), "redis: " + why};
+}
+
+enum class mode { pubsub, streams };
+
+// What a run creates and how it reads: names and settings.
+struct layout {
+  layout(mode how, const workload& w, size_t readers)
+      : md(how), log(w.kind == topic_kind::log), topics(w.topics) {
+    static std::atomic<uint32_t> runs{0};
+    std::string base = "ferry-bench:" + std::to_string(::getpid()) + ":" +
+                       std::to_string(runs.fetch_add(1)) + ":t";
+    for (uint32_t t = 0; t < w.topics; ++t)
+      keys.push_back(base + std::to_string(t));
+    size_t per_topic = std::max<size_t>(1, readers / std::max<uint32_t>(1, w.topics));
+    for (size_t r = 0; r < readers; ++r) {
+      topic_of.push_back(static_cast<uint32_t>(r / per_topic));
+      groups.push_back("s" + std::to_string(r % per_topic));
+    }
+    consumers_per_reader = md == mode::streams && !log ? w.consumers_per_subscription : 1;
+    count = std::to_string(std::clamp<uint32_t>(w.prefetch, 1, 10000));
+    // Memory streams are trimmed; never below what max-rate publishers keep unread, nor
+    // below 10 s of a fixed rate.
+    if (md == mode::streams && !log)
+      maxlen = std::to_string(
+          std::max<uint64_t>({100'000, uint64_t{w.window} * 5, w.producer_rate * 10}));
+  }
+
+  mode md;
+  bool log;
+  uint32_t topics;
+  std::vector<std::string> keys;    // per topic: channel or stream
+  std::vector<uint32_t> topic_of;   // per reader
+  std::vector<std::string> groups;  // per reader: consumer group (memory streams)
+  uint32_t consumers_per_reader;
+  std::string count, maxlen;  // XREAD(GROUP) COUNT; XADD MAXLEN ~ (empty: no trimming)
+};
+
+// One run of a workload with producers: owns its threads; execute() returns when they are
+// all joined and what it created is deleted.
+class redis_run {
+ public:
+  redis_run(mode md, const workload& w, const endpoint& at, measurement& m)
+      : w_(w), at_(at), m_(m), lay_(md, w, size_t{w.topics} * w.subscriptions_per_topic) {
+    for (size_t r = 0; r < lay_.topic_of.size(); ++r)
+      reader_mu_.push_back(std::make_unique<std::mutex>());
+  }
+
+  ferry::error execute();
+
+ private:
+  std::string setup();
+  void run_phases();
+  void teardown();
+  bool wait_for(const std::atomic<uint32_t>& count, uint32_t n, steady_clock::duration limit);
+  void start_readers();
+
+  void produce();
+  void publish_max_rate(rds::redis_link& link, rds::reply_tracker& replies);
+  void publish_fixed_rate(rds::redis_link& link, rds::reply_tracker& replies);
+  bool append_publish(rds::redis_link& link, rds::reply_tracker& replies, uint64_t seq,
+                      steady_clock::time_point intended);
+  bool poll_replies(rds::redis_link& link, rds::reply_tracker& replies,
+                    std::chrono::microseconds wait);
+
+  void read(size_t reader, uint32_t consumer);
+  void subscribe(rds::redis_link& link, size_t reader);
+  void read_group(rds::redis_link& link, size_t reader, uint32_t consumer);
+  void read_log(rds::redis_link& link, size_t reader);
+  void deliver(size_t reader, std::string_view payload);
+  // Delivers every entry of an XREAD/XREADGROUP reply; `ids` gets their ids.
+  bool deliver_entries(size_t reader, const redisReply* r, std::vector<std::string>& ids);
+
+  void fail(const std::string& why);
+  bool failed() const { return failed_.load(std::memory_order_relaxed); }
+  void track(int fd);
+  void shut_down_sockets();
+
+  const workload& w_;
+  const endpoint& at_;
+  measurement& m_;
+  layout lay_;
+  rds::aof_setting saved_aof_;
+  std::vector<std::unique_ptr<std::mutex>> reader_mu_;  // readers with several consumers
+  std::mutex report_mu_;                                // the measurement's publishing side
+  std::vector<std::thread> producers_, readers_;
+  std::atomic<uint32_t> producers_ready_{0}, producers_done_{0}, readers_ready_{0};
+  std::atomic<bool> go_{false}, stop_reading_{false}, failed_{false}, catchup_done_{false};
+  bool catching_up_ = false;
+  std::mutex mu_;  // guards failure_ and fds_
+  std::string failure_;
+  std::vector<int> fds_;
+};
+
+void redis_run::fail(const std::string& why) {
+  std::lock_guard lock(mu_);
+  if (failure_.empty()) failure_ = why;
+  failed_ = true;
+}
+
+void redis_run::track(int fd) {
+  std::lock_guard lock(mu_);
+  fds_.push_back(fd);
+}
+
+void redis_run::shut_down_sockets() {
+  std::lock_guard lock(mu_);
+  for (int fd : fds_)
+    ::shutdown(fd, SHUT_RDWR);
+}
+
+bool redis_run::wait_for(const std::atomic<uint32_t>& count, uint32_t n,
+                         steady_clock::duration limit) {
+  auto until = steady_clock::now() + limit;
+  while (count.load() < n && !failed()) {
+    if (steady_clock::now() >= until) return false;
+    std::this_thread::sleep_for(1ms);
+  }
+  return !failed();
+}
+
+ferry::error redis_run::execute() {
+  if (auto e = setup(); !e.empty()) {
+    teardown();
+    return run_error(e);
+  }
+  run_phases();
+  stop_reading_ = true;
+  if (failed()) shut_down_sockets();  // unblocks whatever waits on the server
+  for (auto& t : producers_)
+    t.join();
+  for (auto& t : readers_)
+    t.join();
+  teardown();
+  std::lock_guard lock(mu_);
+  return failure_.empty() ? ferry::error{} : run_error(failure_);
+}
+
+// Streams: the AOF the workload asks for, and the consumer groups (before any XADD).
+std::string redis_run::setup() {
+  if (lay_.md == mode::pubsub) return {};
+  rds::redis_link link;
+  if (auto e = link.open(at_.host, at_.port, io_timeout); !e.empty()) return e;
+  if (auto e = rds::config_get(link, "appendonly", saved_aof_.appendonly); !e.empty()) return e;
+  if (auto e = rds::config_get(link, "appendfsync", saved_aof_.appendfsync); !e.empty()) return e;
+  if (auto e = rds::set_aof(link, rds::aof_for(w_)); !e.empty()) return "AOF: " + e;
+  if (lay_.log) return {};
+  for (size_t r = 0; r < lay_.topic_of.size(); ++r) {
+    auto e = link.command(
+        {"XGROUP", "CREATE", lay_.keys[lay_.topic_of[r]], lay_.groups[r], "$", "MKSTREAM"});
+    if (!e.empty()) return "XGROUP CREATE: " + e;
+  }
+  return {};
+}
+
+// Streams: deletes them and puts the AOF back. Best effort.
+void redis_run::teardown() {
+  if (lay_.md == mode::pubsub) return;
+  rds::redis_link link;
+  if (!link.open(at_.host, at_.port, teardown_timeout).empty()) return;
+  rds::args del{"DEL"};
+  for (const auto& k : lay_.keys)
+    del.add(k);
+  (void)link.command(del);
+  if (!saved_aof_.appendonly.empty()) (void)set_aof(link, saved_aof_);
+}
+
+// Readers (catch-up: after the writing), producers, the measured phases, the drain.
+// Returns early once the run failed.
+void redis_run::run_phases() {
+  const bool catchup = w_.catchup_bytes != 0;
+  auto readers = static_cast<uint32_t>(lay_.topic_of.size() * lay_.consumers_per_reader);
+  if (!catchup) {
+    start_readers();
+    if (!wait_for(readers_ready_, readers, io_timeout)) return fail("readers did not start");
+  }
+  uint32_t producers = w_.topics * w_.producers_per_topic;
+  for (uint32_t i = 0; i < producers; ++i)
+    producers_.emplace_back([this] { produce(); });
+  if (!wait_for(producers_ready_, producers, io_timeout)) return fail("producers did not start");
+  m_.start(steady_clock::now());
+  go_ = true;
+  // Publishing ends by itself (past the window, or everything written); this only bounds it.
+  auto limit = std::chrono::duration<double>(w_.warmup_s + w_.duration_s) + confirm_limit +
+               (catchup ? 600s : 20s);
+  if (!wait_for(producers_done_, producers,
+                std::chrono::duration_cast<steady_clock::duration>(limit)))
+    return fail("publishing did not finish in time");
+  if (catchup) {
+    catching_up_ = true;
+    start_readers();
+    auto until = steady_clock::now() + 600s;
+    while (!catchup_done_ && !failed() && steady_clock::now() < until)
+      std::this_thread::sleep_for(1ms);
+    if (!catchup_done_) return fail("the catch-up read did not finish in time");
+  }
+  auto until = steady_clock::now() + drain_limit;
+  while (!m_.drained() && !failed() && steady_clock::now() < until)
+    std::this_thread::sleep_for(1ms);
+}
+
+// ---- publishing ----
+
+void redis_run::produce() {
+  struct done_guard {
+    std::atomic<uint32_t>& done;
+    ~done_guard() { ++done; }
+  } guard{producers_done_};
+  rds::redis_link link;
+  if (auto e = link.open(at_.host, at_.port, io_timeout); !e.empty()) return fail("producer: " + e);
+  track(link.fd());
+  rds::reply_tracker replies(m_, report_mu_);
+  ++producers_ready_;
+  while (!go_ && !failed())
+    std::this_thread::sleep_for(100us);
+  if (w_.producer_rate == 0) {
+    publish_max_rate(link, replies);
+  } else {
+    publish_fixed_rate(link, replies);
+  }
+  auto until = steady_clock::now() + confirm_limit;
+  while (replies.outstanding() != 0 && !failed()) {
+    if (steady_clock::now() >= until)
+      return fail(std::to_string(replies.outstanding()) + " publishes not answered in time");
+    if (!poll_replies(link, replies, 10ms)) return;
+  }
+}
+
+// Keeps at most `window` messages sent but not received by the slowest reader (catch-up:
+// not yet answered), in batches written in one go, each stamped with its send time.
+void redis_run::publish_max_rate(rds::redis_link& link, rds::reply_tracker& replies) {
+  const bool catchup = w_.catchup_bytes != 0;
+  const uint64_t own_window =
+      std::max<uint64_t>(1, w_.window / std::max<uint32_t>(1, w_.topics * w_.producers_per_topic));
+  bool waiting = false;
+  while (!failed()) {
+    auto now = steady_clock::now();
+    if (catchup ? m_.sent() * w_.message_size >= w_.catchup_bytes : m_.past_end(now)) return;
+    // Once full, the window must half empty before the next batch (as ferry's pump), and
+    // the wait is a short sleep, not a wake-up per confirm.
+    uint64_t unread = catchup ? 0 : m_.sent() - m_.slowest_received();
+    if (replies.outstanding() >= (waiting ? own_window / 2 + 1 : own_window) ||
+        unread >= (waiting ? w_.window / 2 + 1 : w_.window)) {
+      waiting = true;
+      std::this_thread::sleep_for(100us);
+      if (!poll_replies(link, replies, 0us)) return;
+      continue;
+    }
+    waiting = false;
+    for (uint32_t i = 0; i < w_.batch; ++i)
+      if (!append_publish(link, replies, m_.next_sequence(), now)) return;
+    if (auto e = link.flush(); !e.empty()) return fail("publish: " + e);
+    if (!poll_replies(link, replies, 0us)) return;
+  }
+}
+
+// Open loop: message i is due at measurement::due(i) and stamped with that time, however
+// late it leaves; replies are collected while waiting.
+void redis_run::publish_fixed_rate(rds::redis_link& link, rds::reply_tracker& replies) {
+  using us = std::chrono::microseconds;
+  while (!failed()) {
+    auto now = steady_clock::now();
+    if (m_.past_end(now)) return;
+    auto next = m_.due(m_.sent());
+    if (next > now) {
+      auto wait = std::min<steady_clock::duration>(next - now, 10ms);
+      if (!poll_replies(link, replies, std::chrono::duration_cast<us>(wait))) return;
+      continue;
+    }
+    // Another producer may have taken `next`: then this one waits for its own.
+    uint64_t seq = m_.next_sequence();
+    auto due = m_.due(seq);
+    for (auto t = steady_clock::now(); t < due; t = steady_clock::now())
+      if (!poll_replies(link, replies, std::chrono::duration_cast<us>(due - t))) return;
+    if (!append_publish(link, replies, seq, due)) return;
+    if (auto e = link.flush(); !e.empty()) return fail("publish: " + e);
+    if (!poll_replies(link, replies, 0us)) return;
+  }
+}
+
+// Appends the command that publishes message `seq` (stamped `intended`) to its topic.
+bool redis_run::append_publish(rds::redis_link& link, rds::reply_tracker& replies, uint64_t seq,
+                               steady_clock::time_point intended) {
+  thread_local std::string payload;
+  thread_local rds::args a;
+  m_.stamp(payload, seq, intended);
+  const std::string& key = lay_.keys[seq % lay_.topics];
+  a.clear();
+  if (lay_.md == mode::pubsub) {
+    a.add("PUBLISH");
+    a.add(key);
+  } else {
+    a.add("XADD");
+    a.add(key);
+    if (!lay_.maxlen.empty()) {
+      a.add("MAXLEN");
+      a.add("~");
+      a.add(lay_.maxlen);
+    }
+    a.add("*");
+    a.add("p");
+  }
+  a.add(payload);
+  if (auto e = link.append(a); !e.empty()) {
+    fail("publish: " + e);
+    return false;
+  }
+  replies.sent(intended);
+  return true;
+}
+
+// Collects the replies that came, waiting up to `wait` for the first. False (and the run
+// failed) when the connection broke.
+bool redis_run::poll_replies(rds::redis_link& link, rds::reply_tracker& replies,
+                             std::chrono::microseconds wait) {
+  for (;;) {
+    rds::reply_ptr r;
+    if (auto e = link.next_reply(r, wait); !e.empty()) {
+      fail("producer: " + e);
+      return false;
+    }
+    if (r == nullptr) break;
+    wait = 0us;
+    if (replies.outstanding() == 0) {
+      fail("producer: a reply to no command");
+      return false;
+    }
+    replies.settle(r->type != REDIS_REPLY_ERROR);
+  }
+  replies.report();
+  return true;
+}
+
+// ---- reading ----
+
+void redis_run::start_readers() {
+  for (size_t r = 0; r < lay_.topic_of.size(); ++r)
+    for (uint32_t k = 0; k < lay_.consumers_per_reader; ++k)
+      readers_.emplace_back([this, r, k] { read(r, k); });
+}
+
+void redis_run::read(size_t reader, uint32_t consumer) {
+  rds::redis_link link;
+  if (auto e = link.open(at_.host, at_.port, io_timeout); !e.empty()) return fail("reader: " + e);
+  track(link.fd());
+  if (lay_.md == mode::pubsub) return subscribe(link, reader);
+  if (lay_.log) return read_log(link, reader);
+  read_group(link, reader, consumer);
+}
+
+void redis_run::deliver(size_t reader, std::string_view payload) {
+  if (lay_.consumers_per_reader > 1) {
+    std::lock_guard lock(*reader_mu_[reader]);
+    m_.on_message(reader, payload);
+  } else {
+    m_.on_message(reader, payload);
+  }
+  if (catching_up_ && !catchup_done_.load(std::memory_order_relaxed) && m_.drained() &&
+      !catchup_done_.exchange(true))
+    m_.catchup_finished(steady_clock::now());
+}
+
+void redis_run::subscribe(rds::redis_link& link, size_t reader) {
+  if (auto e = link.command({"SUBSCRIBE", lay_.keys[lay_.topic_of[reader]]}); !e.empty())
+    return fail("SUBSCRIBE: " + e);
+  ++readers_ready_;
+  while (!stop_reading_ && !failed()) {
+    rds::reply_ptr r;
+    if (auto e = link.next_reply(r, 50ms); !e.empty()) return fail("subscriber: " + e);
+    if (r == nullptr) continue;
+    // ["message", channel, payload]
+    if (r->type == REDIS_REPLY_ARRAY && r->elements == 3 &&
+        rds::text_of(r->element[0]) == "message")
+      deliver(reader, rds::text_of(r->element[2]));
+  }
+}
+
+// [[key, [[id, [field, value]], ...]]] (nil when BLOCK timed out).
+bool redis_run::deliver_entries(size_t reader, const redisReply* r, std::vector<std::string>& ids) {
+  if (r->type == REDIS_REPLY_NIL) return true;
+  if (r->type != REDIS_REPLY_ARRAY) return false;
+  for (size_t s = 0; s < r->elements; ++s) {
+    const redisReply* stream = r->element[s];
+    if (stream->type != REDIS_REPLY_ARRAY || stream->elements != 2) return false;
+    const redisReply* entries = stream->element[1];
+    for (size_t i = 0; i < entries->elements; ++i) {
+      const redisReply* e = entries->element[i];
+      if (e->type != REDIS_REPLY_ARRAY || e->elements != 2) return false;
+      ids.emplace_back(rds::text_of(e->element[0]));
+      const redisReply* fields = e->element[1];
+      if (fields->type != REDIS_REPLY_ARRAY || fields->elements < 2) continue;  // acked, trimmed
+      deliver(reader, rds::text_of(fields->element[1]));
+    }
+  }
+  return true;
+}
+
+// A consumer of the reader's group: each XREADGROUP goes out with the XACK of what the
+// previous one read (every message acked, one command per batch).
+void redis_run::read_group(rds::redis_link& link, size_t reader, uint32_t consumer) {
+  const std::string& key = lay_.keys[lay_.topic_of[reader]];
+  const std::string& group = lay_.groups[reader];
+  std::string name = "c" + std::to_string(consumer);
+  ++readers_ready_;
+  std::vector<std::string> ids;
+  rds::args xack, xread{"XREADGROUP", "GROUP",       group,     name, "COUNT", lay_.count,
+                        "BLOCK",      read_block_ms, "STREAMS", key,  ">"};
+  while (!stop_reading_ && !failed()) {
+    bool acking = !ids.empty();
+    if (acking) {
+      xack = {"XACK", key, group};
+      for (const auto& id : ids)
+        xack.add(id);
+      if (auto e = link.append(xack); !e.empty()) return fail("XACK: " + e);
+    }
+    if (auto e = link.append(xread); !e.empty()) return fail("XREADGROUP: " + e);
+    if (auto e = link.flush(); !e.empty()) return fail("XREADGROUP: " + e);
+    rds::reply_ptr r;
+    if (acking) {
+      if (auto e = link.wait_reply(r); !e.empty()) return fail("XACK: " + e);
+      if (r->type == REDIS_REPLY_ERROR) return fail("XACK: " + std::string(rds::text_of(r.get())));
+      ids.clear();
+    }
+    if (auto e = link.wait_reply(r); !e.empty()) return fail("XREADGROUP: " + e);
+    if (!deliver_entries(reader, r.get(), ids))
+      return fail("XREADGROUP: unexpected reply " + std::string(rds::text_of(r.get())));
+  }
+}
+
+// A log reader: XREAD from the start, each read after the last id it got.
+void redis_run::read_log(rds::redis_link& link, size_t reader) {
+  const std::string& key = lay_.keys[lay_.topic_of[reader]];
+  if (catching_up_ && reader == 0) m_.catchup_started(steady_clock::now());
+  ++readers_ready_;
+  std::string last = "0-0";
+  std::vector<std::string> ids;
+  while (!stop_reading_ && !failed()) {
+    rds::reply_ptr r;
+    auto e = link.command(
+        {"XREAD", "COUNT", lay_.count, "BLOCK", read_block_ms, "STREAMS", key, last}, &r);
+    if (!e.empty()) return fail("XREAD: " + e);
+    if (!deliver_entries(reader, r.get(), ids))
+      return fail("XREAD: unexpected reply " + std::string(rds::text_of(r.get())));
+    if (!ids.empty()) last = std::move(ids.back());
+    ids.clear();
+  }
+}
+
+// ---- the drivers ----
+
+class redis_driver final : public driver {
+ public:
+  explicit redis_driver(mode md) : md_(md) {}
+
+  // ---- driver ----
+  std::string name() const override {
+    return md_ == mode::pubsub ? "redis-pubsub" : "redis-streams";
+  }
+  std::string unsupported(const workload& w) const override;
+  std::string equivalence(const workload& w) const override;
+  ferry::error run(const workload& w, const endpoint& at, measurement& m) override;
+
+ private:
+  mode md_;
+};
+
+std::string redis_driver::unsupported(const workload& w) const {
+  if (w.producers_per_topic == 0) return {};  // idle connections only
+  if (md_ == mode::pubsub) {
+    if (w.kind == topic_kind::log)
+      return "Redis pub/sub keeps no messages: no log (redis-streams runs log workloads)";
+    if (w.consumer_acks)
+      return "Redis pub/sub has no acknowledgements (redis-streams runs acked subscriptions)";
+    if (w.consumers_per_subscription > 1)
+      return "a Redis pub/sub subscription cannot be shared by several consumers";
+    return {};
+  }
+  if (w.kind == topic_kind::log && w.partitions_per_topic > 1)
+    return "a Redis stream has no partitions";
+  if (w.kind == topic_kind::memory && !w.consumer_acks)
+    return "no acks: redis-pubsub runs this (on streams it would be XREAD readers of a log)";
+  return {};
+}
+
+std::string redis_driver::equivalence(const workload& w) const {
+  if (w.idle_connections != 0 && w.producers_per_topic == 0)
+    return "idle TCP connections, each answered one PING, nothing else";
+  std::string count = std::to_string(std::clamp<uint32_t>(w.prefetch, 1, 10000));
+  if (md_ == mode::pubsub)
+    return "PUBLISH/SUBSCRIBE, a channel per topic, a subscriber connection per subscription; "
+           "at most once (no acks, no durable subscriptions); the PUBLISH reply is the confirm";
+  if (w.kind == topic_kind::memory)
+    return "a stream plays the queue (XADD MAXLEN ~, AOF off for the run), a consumer group per "
+           "subscription, XREADGROUP COUNT " +
+           count +
+           ", every message acked by one XACK per read batch (sent with the next read); the "
+           "XADD reply is the confirm";
+  std::string s = "a stream per topic, XADD with appendonly yes, appendfsync ";
+  s.append(rds::aof_for(w).appendfsync);
+  if (w.durable == durability::fsync_always) s.append(" (fsync before the reply, one per loop)");
+  if (w.durable == durability::fsync_interval)
+    s.append(" (fsync every second, ferry's interval may differ)");
+  if (w.durable == durability::none) s.append(" (written, never fsynced)");
+  s.append("; the XADD reply is the confirm; readers XREAD COUNT ").append(count);
+  s.append(w.catchup_bytes != 0 ? " from 0 once everything is written, timed until the last"
+                                : " from the start");
+  return s;
+}
+
+ferry::error redis_driver::run(const workload& w, const endpoint& at, measurement& m) {
+  rds::idle_sockets idle;  // kept open while the load runs, if any
+  if (w.idle_connections != 0) {
+    if (auto e = rds::run_idle(w, at, m, idle)) return e;
+  }
+  if (w.producers_per_topic == 0) return {};
+  redis_run r(md_, w, at, m);
+  return r.execute();
+}
+
+}  // namespace
+
+std::unique_ptr<driver> make_redis_pubsub_driver() {
+  return std::make_unique<redis_driver>(mode::pubsub);
+}
+
+std::unique_ptr<driver> make_redis_streams_driver() {
+  return std::make_unique<redis_driver>(mode::streams);
+}
+
+}  // namespace ferry::bench

@@ -1,0 +1,100 @@
+// redis_idle: many idle TCP connections to Redis, for what a connection costs the server
+// (the Redis drivers' connections-N workloads).
+//
+// Raw sockets (Redis allocates its client state at accept): each sends one PING and waits
+// for +PONG, so the server has accepted and served it, then stays silent. Opened one after
+// the other (loopback: ~0.1 ms each); closed on destruction. One thread.
+#pragma once
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "bench/broker_stats.h"
+#include "bench/driver.h"
+#include "proto/codec/errc.h"
+
+namespace ferry::bench::redis {
+
+using steady_clock = std::chrono::steady_clock;
+
+inline ferry::error idle_error(const std::string& why) {
+  return {make_error_code(errc::internal), "redis: " + why};
+}
+
+// Raw TCP connections that each got +PONG for a PING; closed on destruction.
+class idle_sockets {
+ public:
+  ~idle_sockets() {
+    for (int fd : fds_)
+      ::close(fd);
+  }
+
+  // Opens `n` within `limit`; the error text, or empty.
+  std::string open(const endpoint& at, uint32_t n, steady_clock::duration limit) {
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(at.port);
+    if (::inet_pton(AF_INET, at.host.c_str(), &addr.sin_addr) != 1)
+      return "bad server address '" + at.host + "'";
+    auto until = steady_clock::now() + limit;
+    timeval tv{5, 0};
+    for (uint32_t i = 0; i < n; ++i) {
+      if (steady_clock::now() >= until)
+        return std::to_string(i) + " of " + std::to_string(n) + " idle connections open in time";
+      int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      if (fd < 0) return "socket: " + std::string(std::strerror(errno));
+      fds_.push_back(fd);
+      ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+      ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+      auto why = [&](const std::string& e) {
+        return "idle connection " + std::to_string(i + 1) + " of " + std::to_string(n) + ": " + e;
+      };
+      if (::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0)
+        return why("connect: " + std::string(std::strerror(errno)));
+      if (::send(fd, "PING\r\n", 6, MSG_NOSIGNAL) != 6) return why("send PING");
+      std::string answer;
+      char buf[256];
+      while (answer.find("\r\n") == std::string::npos) {
+        auto got = ::recv(fd, buf, sizeof buf, 0);
+        if (got <= 0) return why("no answer to PING");
+        answer.append(buf, static_cast<size_t>(got));
+      }
+      if (answer != "+PONG\r\n") return why(answer.substr(0, answer.find("\r\n")));
+    }
+    return {};
+  }
+
+  uint32_t opened() const { return static_cast<uint32_t>(fds_.size()); }
+
+ private:
+  std::vector<int> fds_;
+};
+
+inline ferry::error run_idle(const workload& w, const endpoint& at, measurement& m,
+                             idle_sockets& idle) {
+  uint64_t need = uint64_t{w.idle_connections} + 256;
+  if (uint64_t limit = raise_open_files_limit(); limit < need)
+    return idle_error("idle connections: need about " + std::to_string(need) +
+                      " open files, RLIMIT_NOFILE allows " + std::to_string(limit));
+  auto before = read_broker_stats(at.server_pid).rss_bytes;
+  auto e = idle.open(at, w.idle_connections,
+                     std::chrono::seconds(30) + std::chrono::seconds(w.idle_connections / 500));
+  if (!e.empty()) return idle_error(e);
+  std::this_thread::sleep_for(
+      std::chrono::seconds(1));  // let the server settle, as the ferry driver does
+  auto after = read_broker_stats(at.server_pid).rss_bytes;
+  m.idle_connections(idle.opened(), static_cast<int64_t>(before), static_cast<int64_t>(after));
+  return {};
+}
+
+}  // namespace ferry::bench::redis

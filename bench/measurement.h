@@ -1,0 +1,108 @@
+// measurement: what one run of a workload against one system measured, and the checks.
+//
+// Every payload starts with the message's sequence number (u64 LE) and its intended send
+// time (i64 LE, ns since the run's t0), then filler (random for random_payload_ratio of it).
+// Drivers stamp payloads with make_payload() and hand what readers receive to on_message();
+// the measurement counts per reader, finds loss and duplicates, and records latency within
+// the measured window.
+//
+// Several topics: message `seq` goes to topic seq % topics, and readers are numbered topic
+// by topic (reader r reads topic r / subscriptions_per_topic; readers = topics x
+// subscriptions_per_topic), so a reader must see every message of its own topic.
+//
+// Threads: on_message(reader, ...) must be called for a given reader from one thread at a
+// time (different readers may use different threads). Publishing-side calls (sent,
+// confirmed, ack_latency) come from one publishing thread at a time. Phase times are set
+// before any of these.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "bench/histogram.h"
+#include "bench/workload.h"
+
+namespace ferry::bench {
+
+using steady = std::chrono::steady_clock;
+
+class measurement {
+ public:
+  // `readers` = subscriptions (or log readers) that must each see every message.
+  measurement(const workload& w, size_t readers);
+  ~measurement();  // in measurement.cpp, where `reader` is complete
+
+  // ---- phases ----
+  // Starts the clock: warm-up, then the measured window, then stop.
+  void start(steady::time_point t0);
+  steady::time_point t0() const { return t0_; }
+  bool in_window(steady::time_point t) const { return t >= window_start_ && t < window_end_; }
+  bool past_end(steady::time_point t) const { return t >= window_end_; }
+  // Open loop: when message `seq` is due at `rate` messages/s.
+  steady::time_point due(uint64_t seq) const;
+
+  // ---- publishing side ----
+  // The payload of message `seq`, stamped with `intended` (its due time, or now for
+  // max-rate publishers).
+  std::string make_payload(uint64_t seq, steady::time_point intended) const;
+  // The same into `payload` (resized to message_size; reuses its capacity).
+  void stamp(std::string& payload, uint64_t seq, steady::time_point intended) const;
+  uint64_t next_sequence() { return sent_.fetch_add(1); }
+  uint64_t sent() const { return sent_.load(); }
+  // `n` messages confirmed by the system, sent at `intended` (for ack latency).
+  void confirmed(uint64_t n, steady::time_point intended);
+  void publish_failed(uint64_t n) { publish_errors_ += n; }
+
+  // ---- reading side ----
+  void on_message(size_t reader, std::string_view payload);
+  uint64_t received(size_t reader) const;
+  uint64_t slowest_received() const;
+  // Every reader saw every message sent.
+  bool drained() const;
+
+  // ---- catch-up runs ----
+  void catchup_started(steady::time_point t) { catchup_start_ = t; }
+  void catchup_finished(steady::time_point t) { catchup_end_ = t; }
+
+  // ---- idle-connection runs ----
+  void idle_connections(uint64_t opened, int64_t rss_before, int64_t rss_after);
+
+  // ---- results ----
+  struct result {
+    std::string workload, system, equivalence, unsupported;  // unsupported: the reason, or empty
+    double acked_per_s = 0, delivered_per_s = 0, mb_per_s = 0;
+    uint64_t sent = 0, confirmed = 0, publish_errors = 0, lost = 0, duplicated = 0;
+    histogram ack_latency_ns, e2e_latency_ns;
+    double server_cpu_s = 0;
+    uint64_t server_peak_rss_bytes = 0;
+    uint64_t idle_connections = 0;
+    double bytes_per_connection = 0;
+    std::string error;  // the run failed: why
+  };
+  result finish(const std::string& system, double server_cpu_s,
+                uint64_t server_peak_rss_bytes) const;
+
+ private:
+  struct reader;
+  workload w_;
+  std::vector<std::unique_ptr<reader>> readers_;
+  std::atomic<uint64_t> sent_{0};
+  std::atomic<uint64_t> confirmed_{0}, confirmed_in_window_{0}, publish_errors_{0};
+  histogram ack_latency_;  // publishing thread only
+  steady::time_point t0_, window_start_, window_end_, catchup_start_, catchup_end_;
+  uint64_t idle_opened_ = 0;
+  int64_t rss_before_ = 0, rss_after_ = 0;
+  std::string filler_;
+};
+
+// Output: one JSON object per line (raw histograms included) and a Markdown table row.
+std::string to_json(const measurement::result& r);
+std::string markdown_header();
+std::string to_markdown(const measurement::result& r);
+
+}  // namespace ferry::bench
