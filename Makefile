@@ -5,7 +5,7 @@ JOBS ?= $(shell nproc)
 CONFIG ?= config/ferryd.yaml
 export CCACHE_SLOPPINESS = pch_defines,time_macros,include_file_mtime,include_file_ctime
 
-.PHONY: all deps configure build run test asan format check-format bench clean
+.PHONY: all deps configure build run test asan format check-format bench bench-compare clean
 
 all: build
 
@@ -45,6 +45,20 @@ bench: build
 	@$(BUILD_DIR)/bench/ferry-bench --header --ferryd $(BUILD_DIR)/broker/ferryd -w $(firstword $(BENCH_WORKLOADS)) $(BENCH_ARGS) 2>/dev/null
 	@for w in $(wordlist 2,99,$(BENCH_WORKLOADS)); do \
 	  $(BUILD_DIR)/bench/ferry-bench --ferryd $(BUILD_DIR)/broker/ferryd -w $$w $(BENCH_ARGS) 2>/dev/null; done
+
+# ferry against RabbitMQ, NATS (core, JetStream) and Redis (pub/sub, streams), side by side:
+# installs the peers and their C clients (scripts/install-bench-deps.sh), configures again so
+# that ferry-bench gains their drivers, runs the standard suite interleaved within a
+# 30-minute budget counted from here, and rewrites the generated part of docs/BENCHMARKS.md
+# and docs/bench/*.svg. Raw results: $(BUILD_DIR)/bench-compare/.
+BENCH_COMPARE_START := $(shell date +%s)
+BENCH_COMPARE_ARGS ?=
+bench-compare: deps
+	./scripts/install-bench-deps.sh
+	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(CMAKE_ARGS)
+	cmake --build $(BUILD_DIR) -j $(JOBS) --target ferryd ferry-bench
+	python3 bench/compare/compare.py --build-dir $(BUILD_DIR) \
+	  --raw-dir $(BUILD_DIR)/bench-compare --started-at $(BENCH_COMPARE_START) $(BENCH_COMPARE_ARGS)
 
 clean:
 	rm -rf $(BUILD_DIR)

@@ -1,5 +1,6 @@
 #include "broker/net/connection.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include <boost/asio/as_tuple.hpp>
@@ -17,8 +18,12 @@ namespace asio = boost::asio;
 using asio::ip::tcp;
 
 namespace {
-constexpr size_t read_buffer_bytes = 256 * 1024;
-}
+// The read buffer starts small, so that an idle connection costs little memory, and doubles
+// each time one read fills it, up to max_read_buffer_bytes (a busy connection reaches that
+// after a few reads). A frame larger than that grows it to fit, and it shrinks back after.
+constexpr size_t min_read_buffer_bytes = 4 * 1024;
+constexpr size_t max_read_buffer_bytes = 256 * 1024;
+}  // namespace
 
 connection::connection(tcp::socket socket, const connection_limits& limits, uint64_t id)
     : socket_(std::move(socket)),
@@ -31,7 +36,7 @@ connection::connection(tcp::socket socket, const connection_limits& limits, uint
   auto ep = socket_.remote_endpoint(ec);
   peer_ = ec ? std::string("?") : ep.address().to_string() + ":" + std::to_string(ep.port());
   socket_.set_option(tcp::no_delay(true), ec);
-  rbuf_.resize(read_buffer_bytes);
+  rbuf_.resize(min_read_buffer_bytes);
 }
 
 connection::~connection() = default;
@@ -84,6 +89,9 @@ asio::awaitable<void> connection::read_loop(std::shared_ptr<connection> self) {
       self->close();
       break;
     }
+    // A read that filled the buffer says more was waiting: read more at once next time.
+    if (self->rend_ + n == self->rbuf_.size() && self->rbuf_.size() < max_read_buffer_bytes)
+      self->grow_ = true;
     self->rend_ += n;
   }
 }
@@ -115,10 +123,14 @@ bool connection::process_buffer() {
 void connection::make_room() {
   if (rbegin_ == rend_) {
     rbegin_ = rend_ = 0;
-    if (rbuf_.size() > read_buffer_bytes) {  // a big frame passed: give the memory back
-      rbuf_.resize(read_buffer_bytes);
+    if (rbuf_.size() > max_read_buffer_bytes) {  // a big frame passed: give the memory back
+      rbuf_.resize(max_read_buffer_bytes);
       rbuf_.shrink_to_fit();
     }
+  }
+  if (grow_) {
+    grow_ = false;
+    rbuf_.resize(std::min(rbuf_.size() * 2, max_read_buffer_bytes));
   }
   size_t need = 0;  // bytes of the partial frame at the front, once its length is known
   if (rend_ - rbegin_ >= codec::frame_header_bytes)

@@ -1,11 +1,11 @@
 // connection: one client socket. Reads length-prefixed frames and hands each to its
 // handler; writes what the handler appended to out(), at most one write in flight.
 //
-// Owns the socket, the read buffer (grown to fit one frame, never beyond
-// max_frame_bytes) and two output buffers (one being written, one being filled).
-// Back-pressure: reading pauses while the unsent output is above a soft limit or the
-// handler asked for a pause; a write that takes longer than write_timeout, or unsent
-// output above max_outbound_bytes, closes the connection as a slow consumer.
+// Owns the socket, the read buffer (4 KiB at first, doubled by reads that fill it up to
+// 256 KiB, grown to fit one larger frame, never beyond max_frame_bytes) and two output buffers (one
+// being written, one being filled). Back-pressure: reading pauses while the unsent output is above
+// a soft limit or the handler asked for a pause; a write that takes longer than write_timeout, or
+// unsent output above max_outbound_bytes, closes the connection as a slow consumer.
 //
 // Lifecycle: created by the listener, start(handler), then runs until the peer closes,
 // an error, close() or close_after_flush(). The handler's on_close() is called exactly
@@ -91,6 +91,7 @@ class connection : public std::enable_shared_from_this<connection> {
 
   std::vector<uint8_t> rbuf_;
   size_t rbegin_ = 0, rend_ = 0;
+  bool grow_ = false;  // the last read filled rbuf_: double it before the next
 
   std::vector<uint8_t> out_, writing_;
   bool write_in_flight_ = false;
