@@ -72,13 +72,15 @@ steady::time_point measurement::due(uint64_t seq) const {
   return t0_ + std::chrono::nanoseconds(ns);
 }
 
-std::string measurement::make_payload(uint64_t seq, steady::time_point intended) const {
+std::string measurement::make_payload(uint64_t seq, steady::time_point intended) {
   std::string p;
   stamp(p, seq, intended);
   return p;
 }
 
-void measurement::stamp(std::string& payload, uint64_t seq, steady::time_point intended) const {
+void measurement::stamp(std::string& payload, uint64_t seq, steady::time_point intended) {
+  if (w_.producer_rate != 0 && in_window(intended))
+    send_lag_.record(static_cast<uint64_t>(std::max<int64_t>(since(intended, steady::now()), 0)));
   payload.assign(filler_);
   int64_t at = since(t0_, intended);
   std::memcpy(payload.data(), &seq, 8);
@@ -178,6 +180,7 @@ measurement::result measurement::finish(const std::string& system, double server
     r.e2e_latency_ns.merge(k->latency_ns);
   }
   r.ack_latency_ns = ack_latency_;
+  r.send_lag_ns = send_lag_;
   if (w_.catchup_bytes != 0) {
     double secs = std::chrono::duration<double>(catchup_end_ - catchup_start_).count();
     r.delivered_per_s = secs > 0 ? static_cast<double>(received_all) / secs : 0;
@@ -266,6 +269,7 @@ std::string to_json(const measurement::result& r) {
   num("bytes_per_connection", number(r.bytes_per_connection, 0));
   append_latency(j, "ack_latency_ns", r.ack_latency_ns);
   append_latency(j, "e2e_latency_ns", r.e2e_latency_ns);
+  append_latency(j, "send_lag_ns", r.send_lag_ns);
   j.push_back('}');
   return j;
 }

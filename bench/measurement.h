@@ -48,10 +48,13 @@ class measurement {
 
   // ---- publishing side ----
   // The payload of message `seq`, stamped with `intended` (its due time, or now for
-  // max-rate publishers).
-  std::string make_payload(uint64_t seq, steady::time_point intended) const;
+  // max-rate publishers). Drivers stamp a message when they send it: for fixed-rate
+  // workloads, how late that is against `intended` goes into the send-lag histogram, so a
+  // load generator that falls behind its schedule shows (and is told apart from a slow
+  // system, whose delay shows in the latencies).
+  std::string make_payload(uint64_t seq, steady::time_point intended);
   // The same into `payload` (resized to message_size; reuses its capacity).
-  void stamp(std::string& payload, uint64_t seq, steady::time_point intended) const;
+  void stamp(std::string& payload, uint64_t seq, steady::time_point intended);
   uint64_t next_sequence() { return sent_.fetch_add(1); }
   uint64_t sent() const { return sent_.load(); }
   // `n` messages confirmed by the system, sent at `intended` (for ack latency).
@@ -78,6 +81,7 @@ class measurement {
     double acked_per_s = 0, delivered_per_s = 0, mb_per_s = 0;
     uint64_t sent = 0, confirmed = 0, publish_errors = 0, lost = 0, duplicated = 0;
     histogram ack_latency_ns, e2e_latency_ns;
+    histogram send_lag_ns;  // fixed-rate workloads: actual minus intended send time
     double server_cpu_s = 0;
     uint64_t server_peak_rss_bytes = 0;
     uint64_t idle_connections = 0;
@@ -93,7 +97,7 @@ class measurement {
   std::vector<std::unique_ptr<reader>> readers_;
   std::atomic<uint64_t> sent_{0};
   std::atomic<uint64_t> confirmed_{0}, confirmed_in_window_{0}, publish_errors_{0};
-  histogram ack_latency_;  // publishing thread only
+  histogram ack_latency_, send_lag_;  // publishing thread only
   steady::time_point t0_, window_start_, window_end_, catchup_start_, catchup_end_;
   uint64_t idle_opened_ = 0;
   int64_t rss_before_ = 0, rss_after_ = 0;

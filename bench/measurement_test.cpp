@@ -134,3 +134,24 @@ TEST_CASE("results as JSON and Markdown", "[bench][measurement]") {
   CHECK_THAT(fb::to_markdown(c), Catch::Contains("100 idle connections: 4096 bytes/connection"));
   CHECK(cells(fb::to_markdown(c)) == columns);
 }
+
+TEST_CASE("fixed-rate publishers: how late each send was goes into the send lag",
+          "[bench][measurement]") {
+  auto w = small();
+  w.producer_rate = 1000;
+  fb::measurement m(w, 1);
+  auto t0 = fb::steady::now() - std::chrono::milliseconds(50);
+  m.start(t0);
+  std::string p;
+  m.stamp(p, 0, m.due(0));  // due 50 ms ago: sent at least 50 ms late
+  auto r = m.finish("ferry", 0, 0);
+  REQUIRE(r.send_lag_ns.count() == 1);
+  CHECK(r.send_lag_ns.max() >= 48'000'000);  // the histogram's relative error is < 3.2%
+  auto v = boost::json::parse(fb::to_json(r)).as_object();
+  CHECK(v.at("send_lag_ns").as_object().at("count").as_int64() == 1);
+
+  fb::measurement max_rate(small(), 1);  // max-rate publishers stamp the time they send
+  max_rate.start(t0);
+  max_rate.stamp(p, 0, t0);
+  CHECK(max_rate.finish("ferry", 0, 0).send_lag_ns.count() == 0);
+}

@@ -135,14 +135,14 @@ def detail_table(res, w, out):
     cells = res["cells"].get(w["name"], {})
     out.append(f"**`{w['name']}`**: {w.get('description', '')}\n")
     out.append("| system | acked/s | delivered/s | MB/s | ack p50 / p99 / p99.9 µs "
-               "| e2e p50 / p99 / p99.9 µs | lost | dup | server CPU s | server peak RSS MiB "
-               "| rounds |")
-    out.append("|---|---|---|---|---|---|---|---|---|---|---|")
+               "| e2e p50 / p99 / p99.9 µs | send lag p99 / max µs | lost | dup | server CPU s "
+               "| server peak RSS MiB | rounds |")
+    out.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for s in systems:
         c = cells.get(s, {})
         runs = ok_runs(c)
         if not runs:
-            out.append(f"| {s} | " + escape_cell(cell_text(c, None, "")) + " |" + " |" * 10)
+            out.append(f"| {s} | " + escape_cell(cell_text(c, None, "")) + " |" + " |" * 11)
             continue
 
         def m(fn):
@@ -158,6 +158,12 @@ def detail_table(res, w, out):
                                     num(m(lambda r: r["delivered_per_s"])),
                                     num(m(lambda r: r["mb_per_s"]), "MB/s")])
         lat = ["", ""] if idle else [pct("ack_latency_ns"), pct("e2e_latency_ns")]
+        # Fixed-rate runs: how late the load generator sent against its schedule (a late
+        # send is counted in the latencies too, so a high figure here blames the client).
+        lagged = [r for r in runs if r.get("send_lag_ns", {}).get("count")]
+        lag = (" / ".join(num(mean([r["send_lag_ns"][q] / 1e3 for r in lagged]), "µs")
+                          for q in ("p99", "max")) if lagged else "")
+        lat.append(lag)
         row = [s] + rate_cells + lat + [
             str(sum(r.get("lost", 0) for r in runs)),
             str(sum(r.get("duplicated", 0) for r in runs)),

@@ -2,7 +2,10 @@
 
 #include <atomic>
 #include <cstdio>
+#include <thread>
 
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
 #include <unistd.h>
 
 namespace ferry::bench {
@@ -13,9 +16,22 @@ namespace fc = ferry::client;
 struct ferry_load::slot {
   uint32_t reader = 0, topic = 0, subscription = 0, consumer = 0;
   std::vector<uint32_t> partitions;  // log topics with several consumers: this one's share
+  // The consumer's own loop and thread; the client and its handles live on it.
+  asio::io_context io{1};
+  asio::executor_work_guard<asio::io_context::executor_type> work{io.get_executor()};
+  std::thread thread;
   std::unique_ptr<fc::client> client;
   fc::consumer sub;
   fc::log_consumer log;
+
+  ~slot() {
+    work.reset();
+    io.stop();
+    if (thread.joinable()) thread.join();
+    sub = {};
+    log = {};
+    client.reset();  // before io: its handlers may refer to the client
+  }
 };
 
 namespace {
@@ -61,10 +77,11 @@ ferry_load::ferry_load(asio::io_context& io, const workload& w, const endpoint& 
 }
 
 // Pending completions may still run while the clients close: they see closing_ and
-// torn_down_ and do nothing.
+// torn_down_ and do nothing. The consumer threads stop with their slots.
 ferry_load::~ferry_load() {
   closing_ = true;
   torn_down_ = true;
+  slots_.clear();
 }
 
 fc::client_options ferry_load::client_options() const {
@@ -80,6 +97,19 @@ void ferry_load::fail(const std::string& why) {
   if (closing_) return;
   if (failure_.empty()) failure_ = why;
   io_.stop();
+}
+
+void ferry_load::post_fail(const std::string& why) {
+  asio::post(io_, [this, why] { fail(why); });
+}
+
+// At most one pump waits in io_'s queue, however many deliveries ask for one.
+void ferry_load::post_pump() {
+  if (pump_posted_.exchange(true)) return;
+  asio::post(io_, [this] {
+    pump_posted_ = false;
+    if (!closing_) pump();
+  });
 }
 
 // ---- setup: producers (the first creates the topics), then consumers ----
@@ -150,24 +180,34 @@ void ferry_load::connect_consumer(size_t i) {
     if (!catching_up_) begin_phases();
     return;
   }
+  // From here until consumer_ready, the consumer's own thread runs its setup.
   slot& k = *slots_[i];
-  k.client = std::make_unique<fc::client>(io_.get_executor(), client_options());
-  k.client->async_connect([this, i](ferry::error e) {
-    if (closing_) return;
-    if (e) return fail("connect consumer: " + e.to_string());
-    slot& k2 = *slots_[i];
-    bool durable_sub = w_.kind == topic_kind::memory && !w_.ephemeral;
-    if (!durable_sub || k2.consumer != 0) return attach_consumer(i);
-    v1::CreateSubscription cs;
-    cs.set_name(subscription_name(topics_[k2.topic], k2.subscription));
-    cs.set_pattern(topics_[k2.topic]);
-    cs.set_if_not_exists(true);
-    k2.client->async_create_subscription(cs, [this, i](ferry::error e2, v1::SubscriptionInfo) {
+  k.client = std::make_unique<fc::client>(k.io.get_executor(), client_options());
+  k.thread = std::thread([&k] { k.io.run(); });
+  asio::post(k.io, [this, i] {
+    slots_[i]->client->async_connect([this, i](ferry::error e) {
       if (closing_) return;
-      if (e2) return fail("create subscription: " + e2.to_string());
-      attach_consumer(i);
+      if (e) return post_fail("connect consumer: " + e.to_string());
+      slot& k2 = *slots_[i];
+      bool durable_sub = w_.kind == topic_kind::memory && !w_.ephemeral;
+      if (!durable_sub || k2.consumer != 0) return attach_consumer(i);
+      v1::CreateSubscription cs;
+      cs.set_name(subscription_name(topics_[k2.topic], k2.subscription));
+      cs.set_pattern(topics_[k2.topic]);
+      cs.set_if_not_exists(true);
+      k2.client->async_create_subscription(cs, [this, i](ferry::error e2, v1::SubscriptionInfo) {
+        if (closing_) return;
+        if (e2) return post_fail("create subscription: " + e2.to_string());
+        attach_consumer(i);
+      });
     });
   });
+}
+
+void ferry_load::consumer_ready(size_t i) {
+  if (closing_) return;
+  if (catching_up_ && i == 0) m_.catchup_started(std::chrono::steady_clock::now());
+  connect_consumer(i + 1);
 }
 
 void ferry_load::attach_consumer(size_t i) {
@@ -181,10 +221,9 @@ void ferry_load::attach_consumer(size_t i) {
     o.credit = w_.prefetch;
     k.client->async_consume(o, on_delivery_fn, [this, i](ferry::error e, fc::log_consumer c) {
       if (closing_) return;
-      if (e) return fail("consume: " + e.to_string());
+      if (e) return post_fail("consume: " + e.to_string());
       slots_[i]->log = std::move(c);
-      if (catching_up_ && i == 0) m_.catchup_started(std::chrono::steady_clock::now());
-      connect_consumer(i + 1);
+      asio::post(io_, [this, i] { consumer_ready(i); });
     });
     return;
   }
@@ -198,19 +237,20 @@ void ferry_load::attach_consumer(size_t i) {
   o.auto_ack = !w_.consumer_acks;
   k.client->async_subscribe(o, on_delivery_fn, [this, i](ferry::error e, fc::consumer c) {
     if (closing_) return;
-    if (e) return fail("subscribe: " + e.to_string());
+    if (e) return post_fail("subscribe: " + e.to_string());
     slots_[i]->sub = std::move(c);
-    connect_consumer(i + 1);
+    asio::post(io_, [this, i] { consumer_ready(i); });
   });
 }
 
-// ---- the hot path: one delivery ----
+// ---- the hot path: one delivery, on the consumer's thread ----
 
 void ferry_load::on_delivery(slot& k, const fc::delivery& d) {
   m_.on_message(k.reader, d.payload());
   if (acks_) k.sub.ack(d);
-  if (catching_up_) {
-    if (m_.received(k.reader) * w_.topics + w_.topics > m_.sent() && m_.drained()) {
+  if (catching_up_) {  // set before any reader was created
+    if (m_.received(k.reader) * w_.topics + w_.topics > m_.sent() && m_.drained() &&
+        !catchup_done_.exchange(true)) {
       m_.catchup_finished(std::chrono::steady_clock::now());
       io_.stop();
     }
@@ -218,7 +258,7 @@ void ferry_load::on_delivery(slot& k, const fc::delivery& d) {
   }
   if (!max_rate_ || stopping_) return;
   uint64_t got = m_.received(k.reader) * w_.topics;
-  if (got + w_.window / 2 >= m_.sent()) pump();
+  if (got + w_.window / 2 >= m_.sent()) post_pump();
 }
 
 // ---- publishing ----
@@ -343,7 +383,7 @@ void ferry_load::start_teardown() {
   closing_ = true;
   pace_.cancel();
   for (auto& k : slots_)
-    if (k->client) k->client->close();
+    if (k->client) asio::post(k->io, [&c = *k->client] { c.close(); });
   if (producers_.empty() || producers_[0]->state() != fc::connection_state::connected) {
     producers_.clear();
     torn_down_ = true;

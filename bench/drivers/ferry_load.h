@@ -1,11 +1,15 @@
 // ferry_load: one messaging run of a workload against ferryd through libferry (the ferry
 // driver's load generator; ferry_driver.cpp runs it).
 //
-// Owns the clients: one per producer, one per consumer. Everything runs on one io_context
-// thread (the caller's), so on a 2-core machine the broker gets the other core.
+// Owns the clients: one per producer, one per consumer. The producers and the run's own
+// state live on the caller's io_context thread (`io`); each consumer has an io_context and
+// a thread of its own, as the peers' drivers give each connection a thread, so readers are
+// not limited to one core. Consumer threads touch only their slot's client, the
+// measurement (their reader) and atomics; everything else they post to `io`.
 // Lifecycle: construct, start(), io.run() returns once the publishing is done (catch-up:
 // once the readers have everything) or the run failed; the caller then drains (runs the
 // io_context until measurement::drained()), start_teardown(), runs it until torn_down().
+// The destructor stops and joins the consumer threads.
 //
 // Publishing: max-rate publishers keep at most `window` messages sent but neither
 // confirmed nor received by the slowest reader, in batches of `batch`; fixed-rate ones are
@@ -13,6 +17,7 @@
 // goes to topic i % topics (measurement.h), through the topic's producers in turn.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
@@ -44,7 +49,7 @@ class ferry_load {
   bool torn_down() const { return torn_down_; }
 
  private:
-  struct slot;  // one consumer: its client, what it reads, which measurement reader it is
+  struct slot;  // one consumer: its client and thread, what it reads, its measurement reader
 
   client::client_options client_options() const;
   void connect_producer(size_t i);
@@ -52,7 +57,11 @@ class ferry_load {
   void plan_consumers();
   void connect_consumer(size_t i);
   void attach_consumer(size_t i);
-  void on_delivery(slot& k, const client::delivery& d);
+  void consumer_ready(size_t i);  // consumer i is reading: on to the next (on io_)
+  void on_delivery(slot& k, const client::delivery& d);  // consumer threads
+  // From consumer threads: what must run on io_.
+  void post_fail(const std::string& why);
+  void post_pump();
   void begin_phases();
   void pump();
   void publish_batch(uint32_t topic, std::vector<client::message> batch,
@@ -75,7 +84,9 @@ class ferry_load {
   boost::asio::steady_timer pace_;
   uint64_t inflight_ = 0;
   bool max_rate_, acks_, catchup_;
-  bool stopping_ = false, catching_up_ = false, closing_ = false, torn_down_ = false;
+  bool catching_up_ = false, torn_down_ = false;
+  std::atomic<bool> stopping_{false}, closing_{false};
+  std::atomic<bool> pump_posted_{false}, catchup_done_{false};
   std::string failure_;
 };
 
