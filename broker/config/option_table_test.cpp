@@ -6,6 +6,7 @@
 #include <map>
 
 #include <catch2/catch.hpp>
+#include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
 using namespace ferry::broker;
@@ -25,9 +26,13 @@ void collect(const YAML::Node& n, const std::string& prefix,
   }
 }
 
+// Unique per process and call: CTest runs each test case as its own process, in parallel
+// (an unseeded std::rand() gave every process the same names, and they raced).
 std::string temp_file(const std::string& content) {
-  auto p = std::filesystem::temp_directory_path() /
-           ("ferry-config-test-" + std::to_string(std::rand()) + ".yaml");
+  static int calls = 0;
+  std::string name = "ferry-config-test-";
+  name.append(std::to_string(::getpid())).append("-").append(std::to_string(calls++));
+  auto p = std::filesystem::temp_directory_path() / name.append(".yaml");
   std::ofstream(p) << content;
   return p.string();
 }
