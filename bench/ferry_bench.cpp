@@ -40,8 +40,9 @@ struct options {
 struct overrides {
   CLI::Option *warmup = nullptr, *duration = nullptr, *rate = nullptr, *bytes = nullptr,
               *catchup = nullptr, *idle = nullptr, *window = nullptr, *batch = nullptr,
-              *prefetch = nullptr, *readers = nullptr;
+              *prefetch = nullptr, *readers = nullptr, *one_thread = nullptr;
   fb::workload v;  // the values
+  bool one_client_thread = false;
 };
 
 void add_overrides(CLI::App& app, overrides& o) {
@@ -59,6 +60,8 @@ void add_overrides(CLI::App& app, overrides& o) {
   o.prefetch = app.add_option("--prefetch", o.v.prefetch, "Consumer credit window");
   o.readers = app.add_option("--readers", o.v.subscriptions_per_topic,
                              "Subscriptions (log: readers) per topic");
+  o.one_thread = app.add_flag("--one-client-thread", o.one_client_thread,
+                              "ferry: every client on one thread (default: a thread per consumer)");
 }
 
 // Returns an error naming the option, or empty.
@@ -74,6 +77,7 @@ std::string apply(const overrides& o, fb::workload& w) {
   if (given(o.batch)) w.batch = o.v.batch;
   if (given(o.prefetch)) w.prefetch = o.v.prefetch;
   if (given(o.readers)) w.subscriptions_per_topic = o.v.subscriptions_per_topic;
+  if (given(o.one_thread)) w.client_threads = false;
   if (w.message_size < 16) return "--message-bytes: at least 16 (sequence and timestamp)";
   if (w.duration_s <= 0 || w.warmup_s < 0) return "--duration-s, --warmup-s: positive seconds";
   if (w.window == 0 || w.batch == 0) return "--window, --batch: at least 1";

@@ -38,6 +38,9 @@ struct workload {
   uint32_t window = 20000;
   uint32_t batch = 500;
   uint32_t prefetch = 10000;
+  // ferry driver: each consumer on a thread of its own (as the peers' drivers run theirs),
+  // or every client on one thread (--one-client-thread).
+  bool client_threads = true;
 };
 
 // Parses a workload file; on error returns false and sets `err` (naming the key).

@@ -197,13 +197,16 @@ class runner:
 
 
 def estimate_s(w, system, args):
-    """Rough wall time of one run, for the time budget."""
-    start = 12 if system == "rabbitmq" else 1.5
+    """Rough wall time of one run, for the time budget: measured on a 2-core machine (run
+    of 2026-11-23: RabbitMQ takes 7-8 s to start and stop, the others under 0.5 s; 1 GiB
+    catch-up runs took 5-10 s, RabbitMQ's 39 s), with some margin."""
+    rabbit = system == "rabbitmq"
+    start = 9 if rabbit else 0.5
     if w.get("catchup_bytes"):
-        return start + 90
+        return start + (w["catchup_bytes"] / 2**30) * (40 if rabbit else 15)
     if w.get("idle_connections"):
-        return start + 15
-    return start + args.warmup_s + args.duration_s + 3
+        return start + 5 + (w["idle_connections"] / 10000) * (5 if rabbit else 2)
+    return start + args.warmup_s + args.duration_s + 0.5
 
 
 def measure(args, t_start):

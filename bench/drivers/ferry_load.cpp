@@ -182,9 +182,9 @@ void ferry_load::connect_consumer(size_t i) {
   }
   // From here until consumer_ready, the consumer's own thread runs its setup.
   slot& k = *slots_[i];
-  k.client = std::make_unique<fc::client>(k.io.get_executor(), client_options());
-  k.thread = std::thread([&k] { k.io.run(); });
-  asio::post(k.io, [this, i] {
+  k.client = std::make_unique<fc::client>(loop_of(k).get_executor(), client_options());
+  if (w_.client_threads) k.thread = std::thread([&k] { k.io.run(); });
+  asio::post(loop_of(k), [this, i] {
     slots_[i]->client->async_connect([this, i](ferry::error e) {
       if (closing_) return;
       if (e) return post_fail("connect consumer: " + e.to_string());
@@ -202,6 +202,10 @@ void ferry_load::connect_consumer(size_t i) {
       });
     });
   });
+}
+
+asio::io_context& ferry_load::loop_of(slot& k) {
+  return w_.client_threads ? k.io : io_;
 }
 
 void ferry_load::consumer_ready(size_t i) {
@@ -383,7 +387,7 @@ void ferry_load::start_teardown() {
   closing_ = true;
   pace_.cancel();
   for (auto& k : slots_)
-    if (k->client) asio::post(k->io, [&c = *k->client] { c.close(); });
+    if (k->client) asio::post(loop_of(*k), [&c = *k->client] { c.close(); });
   if (producers_.empty() || producers_[0]->state() != fc::connection_state::connected) {
     producers_.clear();
     torn_down_ = true;

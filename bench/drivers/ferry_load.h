@@ -57,7 +57,8 @@ class ferry_load {
   void plan_consumers();
   void connect_consumer(size_t i);
   void attach_consumer(size_t i);
-  void consumer_ready(size_t i);  // consumer i is reading: on to the next (on io_)
+  boost::asio::io_context& loop_of(slot& k);  // the slot's own loop, or io_ (one thread)
+  void consumer_ready(size_t i);              // consumer i is reading: on to the next (on io_)
   void on_delivery(slot& k, const client::delivery& d);  // consumer threads
   // From consumer threads: what must run on io_.
   void post_fail(const std::string& why);
