@@ -261,8 +261,8 @@ def generated(res, root):
     for w, label, fv, best, bv, unit in behind:
         out.append(f"- `{w['name']}` ({label}): ferry {num(fv, unit)}, {best} {num(bv, unit)}.")
     if behind:
-        out.append("\nWhy, from the profiles: see the hand-written analysis (*Where the time "
-                   "goes*) outside this generated part.\n")
+        out.append("\nWhy, from the profiles: see the hand-written *Where ferry is behind a "
+                   "peer, and why* after this generated part.\n")
     out.append("### Plots\n")
     plots(res, os.path.join(root, "docs", "bench") if "plots_dir" not in res else
           res["plots_dir"], out)

@@ -17,6 +17,8 @@ FONT = 'font-family="sans-serif"'
 
 
 def _fmt(v, unit):
+    if unit == "µs" and v >= 1e3:  # latencies from 1 ms on read better in ms
+        return f"{v / 1e3:,.1f} ms" if v < 1e4 else f"{v / 1e3:,.0f} ms"
     if v >= 1e6:
         s = f"{v / 1e6:.2f} M"
     elif v >= 1e4:
