@@ -64,7 +64,7 @@ class log_partition {
   // Resolves a duplicate's offset (now, or after the write that carries the original).
   void add_duplicate(const std::shared_ptr<publish_job>& job, uint32_t index,
                      std::string_view producer_id, uint64_t sequence);
-    // Submits pending records unless 8 writes are in flight or a failure is draining.
+  // Submits pending records unless 8 writes are in flight or a failure is draining.
   void kick();
 
   // ---- reading (log_partition_read.cpp) ----

@@ -1,10 +1,10 @@
 // Consumer groups against a real ferryd, through raw frames: spreading partitions,
 // revoke-before-assign, members that vanish or go silent, committed offsets.
-#include <catch2/catch.hpp>
-
 #include <map>
 #include <set>
 #include <thread>
+
+#include <catch2/catch.hpp>
 
 #include "tests/support/broker_process.h"
 #include "tests/support/log_helpers.h"
@@ -32,7 +32,8 @@ class member {
     REQUIRE(r.has_consume_log_ok());
     consumer_id_ = r.consume_log_ok().consumer_id();
     member_id_ = r.consume_log_ok().member_id();
-    for (const auto& a : r.consume_log_ok().assigned()) owned_.insert(a.partition());
+    for (const auto& a : r.consume_log_ok().assigned())
+      owned_.insert(a.partition());
   }
 
   // Reads pushes for `window`; answers revocations with RevokeDone unless told not to.
@@ -46,7 +47,8 @@ class member {
         owned_.erase(p);
         pending_revokes_.push_back(a.generation());
       }
-      for (const auto& pa : a.assigned()) owned_.insert(pa.partition());
+      for (const auto& pa : a.assigned())
+        owned_.insert(pa.partition());
       if (answer_revokes) answer();
     }
   }
@@ -92,9 +94,11 @@ void setup(const broker_process& b, uint32_t partitions) {
 void expect_spread(std::vector<member*> members, uint32_t partitions) {
   std::map<uint32_t, int> owners;
   for (auto* m : members)
-    for (uint32_t p : m->owned()) ++owners[p];
+    for (uint32_t p : m->owned())
+      ++owners[p];
   CHECK(owners.size() == partitions);
-  for (auto& [p, n] : owners) CHECK(n == 1);
+  for (auto& [p, n] : owners)
+    CHECK(n == 1);
 }
 
 }  // namespace
@@ -168,7 +172,8 @@ TEST_CASE("commits are fenced to owners and survive a restart", "[group]") {
     raw_client c(b.host(), b.port());
     c.handshake();
     for (int i = 0; i < 10; ++i)
-      REQUIRE(c.request(publish_frame("g.topic", {{"", "r" + std::to_string(i)}}, i % 2)).has_publish_ok());
+      REQUIRE(c.request(publish_frame("g.topic", {{"", "r" + std::to_string(i)}}, i % 2))
+                  .has_publish_ok());
   }
   {
     member a(b, "workers");
@@ -197,7 +202,8 @@ TEST_CASE("commits are fenced to owners and survive a restart", "[group]") {
   REQUIRE(a.owned().size() == 2);
   auto recs = read_records(a.conn(), 2);  // offsets 3 and 4 of partition 0
   std::map<uint32_t, uint64_t> first;
-  for (auto& r : recs) first.emplace(r.partition, r.offset);
+  for (auto& r : recs)
+    first.emplace(r.partition, r.offset);
   CHECK(first[0] == 3);
   v1::Frame fo;
   fo.mutable_fetch_offsets()->set_group("workers");
