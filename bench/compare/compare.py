@@ -73,16 +73,6 @@ def workloads(directory, names):
     return [load_workload(os.path.join(directory, n + ".yaml")) for n in order]
 
 
-def group(w):
-    if w.get("idle_connections", 0):
-        return "connections"
-    if w.get("catchup_bytes", 0):
-        return "catch-up"
-    if w.get("producer_rate", 0):
-        return "latency"
-    return "throughput"
-
-
 def built_systems(bench):
     """Systems whose driver is compiled into ferry-bench (its --list)."""
     if not os.access(bench, os.X_OK):

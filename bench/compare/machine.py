@@ -5,7 +5,6 @@ import platform
 import re
 import subprocess
 
-from servers import RABBIT_BIN
 
 
 def _run(argv, timeout=30, env=None):
@@ -59,11 +58,11 @@ def _dpkg(pkg):
 
 
 def versions(ferryd):
-    rabbit = _run([os.path.join(RABBIT_BIN, "rabbitmqctl"), "version"]) if os.path.exists(
-        os.path.join(RABBIT_BIN, "rabbitmqctl")) else ""
+    # RabbitMQ's from dpkg: `rabbitmqctl version` would boot an Erlang VM, which starts a
+    # system epmd on port 4369 (all interfaces) that outlives it.
     return {
         "ferryd": _run([ferryd, "--version"]) or "not built",
-        "RabbitMQ": (rabbit.splitlines() or ["not installed"])[-1],
+        "RabbitMQ": _dpkg("rabbitmq-server"),
         "Erlang/OTP": _dpkg("erlang-base"),
         "nats-server": _run(["nats-server", "--version"]) or "not installed",
         "redis-server": _first(r"(v=\S+)", _run(["redis-server", "--version"]), "not installed"),

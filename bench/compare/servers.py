@@ -27,8 +27,8 @@ SETTINGS = {
     "rabbitmq": "RabbitMQ 3.10 (Erlang/OTP 25) from Debian, one node `fb<N>@localhost`, "
                 "AMQP on 127.0.0.1:PORT, no plugins, defaults otherwise (guest/guest, "
                 "vm_memory_high_watermark 0.4, disk_free_limit 50 MB; quorum queues fsync "
-                "their WAL before confirming); its own epmd on a free port; fresh mnesia dir "
-                "per run",
+                "their WAL before confirming); its own epmd on a free port and its own host table for `localhost` (ERL_INETRC); "
+                "fresh mnesia dir per run",
     "nats": "nats-server 2.9 `-a 127.0.0.1 -p -1 -js -sd TMP` (JetStream on, defaults: "
             "max_payload 1 MiB, max_connections 64K); the same server serves core NATS",
     "jetstream": "the nats-server above; streams R1; JetStream file store fsyncs every "
@@ -231,6 +231,10 @@ class rabbitmq_server(server):
             f.write("[].\n")
         with open(os.path.join(d, "rabbitmq.conf"), "w") as f:
             f.write(f"listeners.tcp.1 = 127.0.0.1:{port}\n")
+        # The node is fb...@localhost: Erlang must resolve "localhost" even where /etc/hosts
+        # lacks it (minimal roots and containers), so it gets its own host table first.
+        with open(os.path.join(d, "inetrc"), "w") as f:
+            f.write('{host, {127,0,0,1}, ["localhost"]}.\n{lookup, [file, native]}.\n')
         env = dict(os.environ)
         env.update({
             "HOME": os.path.join(d, "home"),  # the Erlang cookie lives here
@@ -245,6 +249,7 @@ class rabbitmq_server(server):
             "RABBITMQ_ENABLED_PLUGINS_FILE": os.path.join(d, "enabled_plugins"),
             "RABBITMQ_CONFIG_FILE": os.path.join(d, "rabbitmq"),
             "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS": "-kernel inet_dist_use_interface {127,0,0,1}",
+            "ERL_INETRC": os.path.join(d, "inetrc"),  # every Erlang VM here: node, rabbitmqctl
         })
         self.env = env
         # Our own epmd in the foreground, so it ends with us (rabbitmq-server would start a
@@ -258,7 +263,7 @@ class rabbitmq_server(server):
         self._spawn([os.path.join(RABBIT_BIN, "rabbitmq-server")], env=env)
         deadline = time.time() + 90
         while time.time() < deadline:
-            if self.proc.poll() is not None:
+            if self.proc.poll() is not None or "Kernel pid terminated" in self.log_tail(20):
                 raise RuntimeError("rabbitmq-server exited: " + self.log_tail())
             if self._rabbitmqctl("await_startup", "--timeout", "30").returncode == 0:
                 break

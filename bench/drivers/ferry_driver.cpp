@@ -12,6 +12,7 @@
 #include "bench/driver.h"
 #include "bench/drivers/ferry_idle.h"
 #include "bench/drivers/ferry_load.h"
+#include "bench/idle_connections.h"
 
 namespace ferry::bench {
 
@@ -89,29 +90,21 @@ ferry::error ferry_driver::run(const workload& w, const endpoint& at, measuremen
 ferry::error ferry_driver::run_idle(const workload& w, const endpoint& at, measurement& m,
                                     asio::io_context& io,
                                     std::unique_ptr<idle_connection_set>& idle) {
-  uint64_t need = uint64_t{w.idle_connections} + 256;
-  uint64_t limit = raise_open_files_limit();
-  if (limit < need) {
-    std::string why = "idle_connections: needs about ";
-    why.append(std::to_string(need)).append(" open files, RLIMIT_NOFILE allows ");
-    return run_error(why.append(std::to_string(limit)));
-  }
-  auto before = read_broker_stats(at.server_pid).rss_bytes;
-  idle = std::make_unique<idle_connection_set>(io, at, w.idle_connections);
-  idle->open();
-  auto bound = std::chrono::seconds(30 + w.idle_connections / 500);
-  if (!run_until(
-          io, [&] { return idle->done(); }, bound)) {
-    std::string why = "idle connections: ";
-    why.append(std::to_string(idle->opened())).append(" of ");
-    return run_error(why.append(std::to_string(w.idle_connections)).append(" open in time"));
-  }
-  if (!idle->failure().empty()) return run_error(idle->failure());
-  // Let the broker settle (allocations on the first read, session setup) before measuring.
-  std::this_thread::sleep_for(std::chrono::seconds(1));
-  auto after = read_broker_stats(at.server_pid).rss_bytes;
-  m.idle_connections(idle->opened(), static_cast<int64_t>(before), static_cast<int64_t>(after));
-  return {};
+  auto e = measure_idle_connections(w, at, m, [&](std::string& error) -> uint64_t {
+    idle = std::make_unique<idle_connection_set>(io, at, w.idle_connections);
+    idle->open();
+    auto bound = std::chrono::seconds(30 + w.idle_connections / 500);
+    if (!run_until(
+            io, [&] { return idle->done(); }, bound)) {
+      error = "idle connections: ";
+      error.append(std::to_string(idle->opened())).append(" of ");
+      error.append(std::to_string(w.idle_connections)).append(" open in time");
+    } else {
+      error = idle->failure();
+    }
+    return idle->opened();
+  });
+  return e.empty() ? ferry::error{} : run_error(e);
 }
 
 ferry::error ferry_driver::run_load(const workload& w, const endpoint& at, measurement& m,

@@ -32,6 +32,7 @@
 #include "bench/driver.h"
 #include "bench/drivers/nats_client.h"
 #include "bench/drivers/nats_idle.h"
+#include "bench/idle_connections.h"
 
 namespace ferry::bench {
 namespace {
@@ -132,16 +133,15 @@ void drain(measurement& m, nc::flow& fl, std::chrono::seconds limit) {
 
 // connections-N: N handshaken connections; the server's VmRSS before and after.
 ferry::error run_idle(const workload& w, const endpoint& at, measurement& m) {
-  if (auto e = nc::raise_fd_limit(w.idle_connections)) return e;
   m.start(steady::now());
-  int64_t before = nc::rss_bytes(at.server_pid);
   nc::idle_sockets socks;
-  for (uint32_t i = 0; i < w.idle_connections; ++i)
-    if (auto e = socks.open_one(at.host, at.port))
-      return {e.code, "idle connection " + std::to_string(i) + ": " + e.message};
-  std::this_thread::sleep_for(500ms);  // let the server finish setting up the last ones
-  m.idle_connections(socks.size(), before, nc::rss_bytes(at.server_pid));
-  return {};
+  auto e = measure_idle_connections(w, at, m, [&](std::string& error) {
+    for (uint32_t i = 0; i < w.idle_connections && error.empty(); ++i)
+      if (auto opened = socks.open_one(at.host, at.port))
+        error = "idle connection " + std::to_string(i) + ": " + opened.message;
+    return socks.size();
+  });
+  return e.empty() ? ferry::error{} : ferry::error{make_error_code(errc::internal), "nats: " + e};
 }
 
 // ---------------------------------------------------------------------------------------

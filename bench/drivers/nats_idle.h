@@ -14,7 +14,6 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -22,35 +21,6 @@
 #include "proto/codec/errc.h"
 
 namespace ferry::bench::nats {
-
-// The resident memory of process `pid` in bytes (VmRSS), or 0 when unknown.
-inline int64_t rss_bytes(pid_t pid) {
-  if (pid <= 0) return 0;
-  std::string path = "/proc/" + std::to_string(pid) + "/status";
-  FILE* f = std::fopen(path.c_str(), "r");
-  if (f == nullptr) return 0;
-  char line[256];
-  long long kib = 0;
-  while (std::fgets(line, sizeof line, f) != nullptr)
-    if (std::sscanf(line, "VmRSS: %lld kB", &kib) == 1) break;
-  std::fclose(f);
-  return static_cast<int64_t>(kib) * 1024;
-}
-
-// Makes room for `n` more file descriptors (raising the hard limit too where allowed).
-inline ferry::error raise_fd_limit(uint64_t n) {
-  rlimit r{};
-  getrlimit(RLIMIT_NOFILE, &r);
-  rlim_t want = static_cast<rlim_t>(n) + 256;
-  if (r.rlim_cur >= want) return {};
-  rlimit more{want, r.rlim_max == RLIM_INFINITY || r.rlim_max >= want ? r.rlim_max : want};
-  if (setrlimit(RLIMIT_NOFILE, &more) == 0) return {};
-  more.rlim_max = r.rlim_max;
-  more.rlim_cur = r.rlim_max;
-  setrlimit(RLIMIT_NOFILE, &more);
-  return {make_error_code(errc::resource_exhausted),
-          "RLIMIT_NOFILE is " + std::to_string(r.rlim_max) + ", need " + std::to_string(want)};
-}
 
 // Owns open sockets; closes them on destruction.
 class idle_sockets {

@@ -46,6 +46,7 @@
 #include "bench/drivers/rabbitmq_amqp.h"
 #include "bench/drivers/rabbitmq_confirms.h"
 #include "bench/drivers/rabbitmq_idle.h"
+#include "bench/drivers/thread_run.h"
 #include "proto/codec/errc.h"
 
 namespace ferry::bench {
@@ -56,8 +57,6 @@ using steady_clock = std::chrono::steady_clock;
 namespace rmq = ferry::bench::rabbitmq;
 
 constexpr auto rpc_timeout = 30s;
-constexpr auto confirm_limit = 10s;  // for the last confirms after publishing stopped
-constexpr auto drain_limit = 5s;
 constexpr auto teardown_timeout = 10s;  // per request: deleting what the run made
 constexpr uint64_t max_ack_batch = 256;
 
@@ -122,133 +121,32 @@ std::string declare_queue(rmq::amqp_link& link, const topology& t, const std::st
   return link.check("queue.bind");
 }
 
-// One run of a workload with producers: owns its threads; execute() returns when they are
-// all joined and what it declared is deleted.
-class amqp_run {
+// One run of a workload with producers (thread_run has the threads and the phases).
+class amqp_run final : public thread_run {
  public:
   amqp_run(const workload& w, const endpoint& at, measurement& m)
-      : w_(w), at_(at), m_(m), topo_(w, size_t{w.topics} * w.subscriptions_per_topic) {
-    for (size_t r = 0; r < topo_.queues.size(); ++r)
-      reader_mu_.push_back(std::make_unique<std::mutex>());
-  }
-
-  ferry::error execute();
+      : thread_run(w, m, {rpc_timeout}),
+        at_(at),
+        topo_(w, size_t{w.topics} * w.subscriptions_per_topic) {}
 
  private:
-  std::string setup();
-  void run_phases();
-  void teardown();
-  void start_consumers();
-  bool wait_for(const std::atomic<uint32_t>& count, uint32_t n, steady_clock::duration limit);
-  void produce();
-  void publish_max_rate(rmq::amqp_link& link, rmq::confirm_tracker& conf);
-  void publish_fixed_rate(rmq::amqp_link& link, rmq::confirm_tracker& conf);
+  // ---- thread_run ----
+  std::string setup() override;
+  void teardown() override;
+  void produce() override;
+  void read(size_t reader, uint32_t consumer) override;
+  size_t readers() const override { return topo_.queues.size(); }
+  uint32_t consumers_per_reader() const override { return topo_.consumers_per_reader; }
+
   bool publish(rmq::amqp_link& link, rmq::confirm_tracker& conf, std::string& payload, uint64_t seq,
                steady_clock::time_point intended);
   bool poll_confirms(rmq::amqp_link& link, rmq::confirm_tracker& conf,
                      std::chrono::microseconds wait);
-  void consume(size_t reader);
   bool handle_unexpected_frame(rmq::amqp_link& link);
-  void deliver(size_t reader, const amqp_envelope_t& env);
 
-  void fail(const std::string& why);
-  bool failed() const { return failed_.load(std::memory_order_relaxed); }
-  // Called with every socket of the run's threads; unblocks them all on a timeout.
-  void track(int fd);
-  void shut_down_sockets();
-
-  const workload& w_;
   const endpoint& at_;
-  measurement& m_;
   topology topo_;
-  std::vector<std::unique_ptr<std::mutex>> reader_mu_;  // readers with several consumers
-  std::mutex report_mu_;                                // the measurement's publishing side
-  std::vector<std::thread> producers_, consumers_;
-  std::atomic<uint32_t> producers_ready_{0}, producers_done_{0}, consumers_ready_{0};
-  std::atomic<bool> go_{false}, stop_reading_{false}, failed_{false}, catchup_done_{false};
-  bool catching_up_ = false;
-  std::mutex mu_;  // guards failure_ and fds_
-  std::string failure_;
-  std::vector<int> fds_;
 };
-
-void amqp_run::fail(const std::string& why) {
-  std::lock_guard lock(mu_);
-  if (failure_.empty()) failure_ = why;
-  failed_ = true;
-}
-
-void amqp_run::track(int fd) {
-  std::lock_guard lock(mu_);
-  fds_.push_back(fd);
-}
-
-void amqp_run::shut_down_sockets() {
-  std::lock_guard lock(mu_);
-  for (int fd : fds_)
-    ::shutdown(fd, SHUT_RDWR);
-}
-
-bool amqp_run::wait_for(const std::atomic<uint32_t>& count, uint32_t n,
-                        steady_clock::duration limit) {
-  auto until = steady_clock::now() + limit;
-  while (count.load() < n && !failed()) {
-    if (steady_clock::now() >= until) return false;
-    std::this_thread::sleep_for(1ms);
-  }
-  return !failed();
-}
-
-ferry::error amqp_run::execute() {
-  if (auto e = setup(); !e.empty()) {
-    teardown();
-    return run_error(e);
-  }
-  run_phases();
-  stop_reading_ = true;
-  if (failed()) shut_down_sockets();  // unblocks whatever waits on the server
-  for (auto& t : producers_)
-    t.join();
-  for (auto& t : consumers_)
-    t.join();
-  teardown();
-  std::lock_guard lock(mu_);
-  return failure_.empty() ? ferry::error{} : run_error(failure_);
-}
-
-// Consumers (catch-up: after the writing), producers, the measured phases, the drain.
-// Returns early once the run failed.
-void amqp_run::run_phases() {
-  const bool catchup = w_.catchup_bytes != 0;
-  uint32_t consumers = static_cast<uint32_t>(topo_.queues.size()) * topo_.consumers_per_reader;
-  if (!catchup) {
-    start_consumers();
-    if (!wait_for(consumers_ready_, consumers, rpc_timeout)) return fail("consumers did not start");
-  }
-  uint32_t producers = w_.topics * w_.producers_per_topic;
-  for (uint32_t i = 0; i < producers; ++i)
-    producers_.emplace_back([this] { produce(); });
-  if (!wait_for(producers_ready_, producers, rpc_timeout)) return fail("producers did not start");
-  m_.start(steady_clock::now());
-  go_ = true;
-  // Publishing ends by itself (past the window, or everything written); this only bounds it.
-  auto limit = std::chrono::duration<double>(w_.warmup_s + w_.duration_s) + confirm_limit +
-               (catchup ? 600s : 20s);
-  if (!wait_for(producers_done_, producers,
-                std::chrono::duration_cast<steady_clock::duration>(limit)))
-    return fail("publishing did not finish in time");
-  if (catchup) {
-    catching_up_ = true;
-    start_consumers();
-    auto until = steady_clock::now() + 600s;
-    while (!catchup_done_ && !failed() && steady_clock::now() < until)
-      std::this_thread::sleep_for(1ms);
-    if (!catchup_done_) return fail("the catch-up read did not finish in time");
-  }
-  auto until = steady_clock::now() + drain_limit;
-  while (!m_.drained() && !failed() && steady_clock::now() < until)
-    std::this_thread::sleep_for(1ms);
-}
 
 // Exchanges, and the queues no consumer declares itself (all but exclusive ones).
 std::string amqp_run::setup() {
@@ -289,10 +187,6 @@ void amqp_run::teardown() {
 // ---- publishing ----
 
 void amqp_run::produce() {
-  struct done_guard {
-    std::atomic<uint32_t>& done;
-    ~done_guard() { ++done; }
-  } guard{producers_done_};
   rmq::amqp_link link;
   if (auto e = link.open(at_.host, at_.port, rpc_timeout); !e.empty())
     return fail("producer: " + e);
@@ -300,75 +194,30 @@ void amqp_run::produce() {
   amqp_confirm_select(link.get(), link.channel);
   if (auto e = link.check("confirm.select"); !e.empty()) return fail("producer: " + e);
   rmq::confirm_tracker conf(m_, report_mu_);
-  ++producers_ready_;
-  while (!go_ && !failed())
-    std::this_thread::sleep_for(100us);
+  producer_started();
+  wait_for_go();
+  auto poll = [&](std::chrono::microseconds wait) { return poll_confirms(link, conf, wait); };
+  std::string payload;
   if (w_.producer_rate == 0) {
-    publish_max_rate(link, conf);
+    publish_max_rate([&] { return conf.unconfirmed(); }, poll,
+                     [&](steady_clock::time_point now) {
+                       for (uint32_t i = 0; i < w_.batch; ++i)
+                         if (!publish(link, conf, payload, m_.next_sequence(), now)) return false;
+                       return true;
+                     });
   } else {
-    publish_fixed_rate(link, conf);
+    publish_fixed_rate(poll, [&](uint64_t seq, steady_clock::time_point due) {
+      return publish(link, conf, payload, seq, due);
+    });
   }
   // The last confirms.
-  auto until = steady_clock::now() + confirm_limit;
+  auto until = steady_clock::now() + limits_.confirm;
   while (conf.unconfirmed() != 0 && !failed()) {
     if (steady_clock::now() >= until) {
       fail(std::to_string(conf.unconfirmed()) + " publishes not confirmed in time");
       break;
     }
     if (!poll_confirms(link, conf, 10ms)) break;
-  }
-}
-
-// Keeps at most `window` messages sent but not received by the slowest reader (catch-up:
-// not yet confirmed), in batches; every message of a batch is stamped with its send time.
-void amqp_run::publish_max_rate(rmq::amqp_link& link, rmq::confirm_tracker& conf) {
-  const bool catchup = w_.catchup_bytes != 0;
-  const uint64_t own_window =
-      std::max<uint64_t>(1, w_.window / std::max<uint32_t>(1, w_.topics * w_.producers_per_topic));
-  std::string payload;
-  bool waiting = false;
-  while (!failed()) {
-    auto now = steady_clock::now();
-    if (catchup ? m_.sent() * w_.message_size >= w_.catchup_bytes : m_.past_end(now)) return;
-    // Once full, the window must half empty before the next batch (as ferry's pump), and
-    // the wait is a short sleep, not a wake-up per confirm.
-    uint64_t unread = catchup ? 0 : m_.sent() - m_.slowest_received();
-    if (conf.unconfirmed() >= (waiting ? own_window / 2 + 1 : own_window) ||
-        unread >= (waiting ? w_.window / 2 + 1 : w_.window)) {
-      waiting = true;
-      std::this_thread::sleep_for(100us);
-      if (!poll_confirms(link, conf, 0us)) return;
-      continue;
-    }
-    waiting = false;
-    for (uint32_t i = 0; i < w_.batch; ++i)
-      if (!publish(link, conf, payload, m_.next_sequence(), now)) return;
-    if (!poll_confirms(link, conf, 0us)) return;
-  }
-}
-
-// Open loop: message i is due at measurement::due(i) and stamped with that time, however
-// late it leaves; confirms are handled while waiting.
-void amqp_run::publish_fixed_rate(rmq::amqp_link& link, rmq::confirm_tracker& conf) {
-  std::string payload;
-  while (!failed()) {
-    auto now = steady_clock::now();
-    if (m_.past_end(now)) return;
-    auto next = m_.due(m_.sent());
-    if (next > now) {
-      auto wait = std::min<steady_clock::duration>(next - now, 10ms);
-      if (!poll_confirms(link, conf, std::chrono::duration_cast<std::chrono::microseconds>(wait)))
-        return;
-      continue;
-    }
-    // Another producer may have taken `next`: then this one waits for its own.
-    uint64_t seq = m_.next_sequence();
-    auto due = m_.due(seq);
-    for (auto t = steady_clock::now(); t < due; t = steady_clock::now())
-      if (!poll_confirms(link, conf,
-                         std::chrono::duration_cast<std::chrono::microseconds>(due - t)))
-        return;
-    if (!publish(link, conf, payload, seq, due) || !poll_confirms(link, conf, 0us)) return;
   }
 }
 
@@ -423,26 +272,7 @@ bool amqp_run::poll_confirms(rmq::amqp_link& link, rmq::confirm_tracker& conf,
 
 // ---- consuming ----
 
-void amqp_run::start_consumers() {
-  for (size_t r = 0; r < topo_.queues.size(); ++r)
-    for (uint32_t k = 0; k < topo_.consumers_per_reader; ++k)
-      consumers_.emplace_back([this, r] { consume(r); });
-}
-
-void amqp_run::deliver(size_t reader, const amqp_envelope_t& env) {
-  std::string_view body(static_cast<const char*>(env.message.body.bytes), env.message.body.len);
-  if (topo_.consumers_per_reader > 1) {
-    std::lock_guard lock(*reader_mu_[reader]);
-    m_.on_message(reader, body);
-  } else {
-    m_.on_message(reader, body);
-  }
-  if (catching_up_ && !catchup_done_.load(std::memory_order_relaxed) && m_.drained() &&
-      !catchup_done_.exchange(true))
-    m_.catchup_finished(steady_clock::now());
-}
-
-void amqp_run::consume(size_t reader) {
+void amqp_run::read(size_t reader, uint32_t) {
   rmq::amqp_link link;
   auto started = [&](const std::string& e) {
     if (!e.empty()) fail("consumer: " + e);
@@ -464,18 +294,19 @@ void amqp_run::consume(size_t reader) {
   amqp_basic_consume(c, link.channel, rmq::bytes(queue), amqp_empty_bytes, 0, !topo_.acks, 0,
                      offset.table());
   if (!started(link.check("basic.consume"))) return;
-  if (catching_up_ && reader == 0) m_.catchup_started(steady_clock::now());
-  ++consumers_ready_;
+  if (catching_up() && reader == 0) m_.catchup_started(steady_clock::now());
+  reader_started();
 
   const uint64_t ack_batch = std::min<uint64_t>(max_ack_batch, std::max(1, topo_.prefetch / 2));
   uint64_t unacked = 0, last_tag = 0;
-  while (!stop_reading_ && !failed()) {
+  while (!stop_reading() && !failed()) {
     amqp_maybe_release_buffers(c);
     amqp_envelope_t env;
     timeval tv = rmq::to_timeval(50ms);
     auto r = amqp_consume_message(c, &env, &tv, 0);
     if (r.reply_type == AMQP_RESPONSE_NORMAL) {
-      deliver(reader, env);
+      deliver(reader, std::string_view(static_cast<const char*>(env.message.body.bytes),
+                                       env.message.body.len));
       last_tag = env.delivery_tag;
       ++unacked;
       amqp_destroy_envelope(&env);
@@ -571,7 +402,8 @@ ferry::error rabbitmq_driver::run(const workload& w, const endpoint& at, measure
   }
   if (w.producers_per_topic == 0) return {};
   amqp_run r(w, at, m);
-  return r.execute();
+  auto e = r.execute();
+  return e.empty() ? ferry::error{} : run_error(e);
 }
 
 }  // namespace

@@ -46,6 +46,7 @@
 #include "bench/drivers/redis_idle.h"
 #include "bench/drivers/redis_link.h"
 #include "bench/drivers/redis_replies.h"
+#include "bench/drivers/thread_run.h"
 #include "proto/codec/errc.h"
 
 namespace ferry::bench {
@@ -56,8 +57,6 @@ using steady_clock = std::chrono::steady_clock;
 namespace rds = ferry::bench::redis;
 
 constexpr auto io_timeout = 30s;
-constexpr auto confirm_limit = 10s;  // for the last replies after publishing stopped
-constexpr auto drain_limit = 5s;
 constexpr auto teardown_timeout = 10s;       // per request: deleting what the run made
 constexpr const char* read_block_ms = "50";  // XREAD(GROUP) BLOCK: how often readers look up
 
@@ -100,105 +99,38 @@ struct layout {
   std::string count, maxlen;  // XREAD(GROUP) COUNT; XADD MAXLEN ~ (empty: no trimming)
 };
 
-// One run of a workload with producers: owns its threads; execute() returns when they are
-// all joined and what it created is deleted.
-class redis_run {
+// One run of a workload with producers (thread_run has the threads and the phases).
+class redis_run final : public thread_run {
  public:
   redis_run(mode md, const workload& w, const endpoint& at, measurement& m)
-      : w_(w), at_(at), m_(m), lay_(md, w, size_t{w.topics} * w.subscriptions_per_topic) {
-    for (size_t r = 0; r < lay_.topic_of.size(); ++r)
-      reader_mu_.push_back(std::make_unique<std::mutex>());
-  }
-
-  ferry::error execute();
+      : thread_run(w, m, {io_timeout}),
+        at_(at),
+        lay_(md, w, size_t{w.topics} * w.subscriptions_per_topic) {}
 
  private:
-  std::string setup();
-  void run_phases();
-  void teardown();
-  bool wait_for(const std::atomic<uint32_t>& count, uint32_t n, steady_clock::duration limit);
-  void start_readers();
+  // ---- thread_run ----
+  std::string setup() override;
+  void teardown() override;
+  void produce() override;
+  void read(size_t reader, uint32_t consumer) override;
+  size_t readers() const override { return lay_.topic_of.size(); }
+  uint32_t consumers_per_reader() const override { return lay_.consumers_per_reader; }
 
-  void produce();
-  void publish_max_rate(rds::redis_link& link, rds::reply_tracker& replies);
-  void publish_fixed_rate(rds::redis_link& link, rds::reply_tracker& replies);
   bool append_publish(rds::redis_link& link, rds::reply_tracker& replies, uint64_t seq,
                       steady_clock::time_point intended);
   bool poll_replies(rds::redis_link& link, rds::reply_tracker& replies,
                     std::chrono::microseconds wait);
 
-  void read(size_t reader, uint32_t consumer);
   void subscribe(rds::redis_link& link, size_t reader);
   void read_group(rds::redis_link& link, size_t reader, uint32_t consumer);
   void read_log(rds::redis_link& link, size_t reader);
-  void deliver(size_t reader, std::string_view payload);
   // Delivers every entry of an XREAD/XREADGROUP reply; `ids` gets their ids.
   bool deliver_entries(size_t reader, const redisReply* r, std::vector<std::string>& ids);
 
-  void fail(const std::string& why);
-  bool failed() const { return failed_.load(std::memory_order_relaxed); }
-  void track(int fd);
-  void shut_down_sockets();
-
-  const workload& w_;
   const endpoint& at_;
-  measurement& m_;
   layout lay_;
   rds::aof_setting saved_aof_;
-  std::vector<std::unique_ptr<std::mutex>> reader_mu_;  // readers with several consumers
-  std::mutex report_mu_;                                // the measurement's publishing side
-  std::vector<std::thread> producers_, readers_;
-  std::atomic<uint32_t> producers_ready_{0}, producers_done_{0}, readers_ready_{0};
-  std::atomic<bool> go_{false}, stop_reading_{false}, failed_{false}, catchup_done_{false};
-  bool catching_up_ = false;
-  std::mutex mu_;  // guards failure_ and fds_
-  std::string failure_;
-  std::vector<int> fds_;
 };
-
-void redis_run::fail(const std::string& why) {
-  std::lock_guard lock(mu_);
-  if (failure_.empty()) failure_ = why;
-  failed_ = true;
-}
-
-void redis_run::track(int fd) {
-  std::lock_guard lock(mu_);
-  fds_.push_back(fd);
-}
-
-void redis_run::shut_down_sockets() {
-  std::lock_guard lock(mu_);
-  for (int fd : fds_)
-    ::shutdown(fd, SHUT_RDWR);
-}
-
-bool redis_run::wait_for(const std::atomic<uint32_t>& count, uint32_t n,
-                         steady_clock::duration limit) {
-  auto until = steady_clock::now() + limit;
-  while (count.load() < n && !failed()) {
-    if (steady_clock::now() >= until) return false;
-    std::this_thread::sleep_for(1ms);
-  }
-  return !failed();
-}
-
-ferry::error redis_run::execute() {
-  if (auto e = setup(); !e.empty()) {
-    teardown();
-    return run_error(e);
-  }
-  run_phases();
-  stop_reading_ = true;
-  if (failed()) shut_down_sockets();  // unblocks whatever waits on the server
-  for (auto& t : producers_)
-    t.join();
-  for (auto& t : readers_)
-    t.join();
-  teardown();
-  std::lock_guard lock(mu_);
-  return failure_.empty() ? ferry::error{} : run_error(failure_);
-}
 
 // Streams: the AOF the workload asks for, and the consumer groups (before any XADD).
 std::string redis_run::setup() {
@@ -229,116 +161,38 @@ void redis_run::teardown() {
   if (!saved_aof_.appendonly.empty()) (void)set_aof(link, saved_aof_);
 }
 
-// Readers (catch-up: after the writing), producers, the measured phases, the drain.
-// Returns early once the run failed.
-void redis_run::run_phases() {
-  const bool catchup = w_.catchup_bytes != 0;
-  auto readers = static_cast<uint32_t>(lay_.topic_of.size() * lay_.consumers_per_reader);
-  if (!catchup) {
-    start_readers();
-    if (!wait_for(readers_ready_, readers, io_timeout)) return fail("readers did not start");
-  }
-  uint32_t producers = w_.topics * w_.producers_per_topic;
-  for (uint32_t i = 0; i < producers; ++i)
-    producers_.emplace_back([this] { produce(); });
-  if (!wait_for(producers_ready_, producers, io_timeout)) return fail("producers did not start");
-  m_.start(steady_clock::now());
-  go_ = true;
-  // Publishing ends by itself (past the window, or everything written); this only bounds it.
-  auto limit = std::chrono::duration<double>(w_.warmup_s + w_.duration_s) + confirm_limit +
-               (catchup ? 600s : 20s);
-  if (!wait_for(producers_done_, producers,
-                std::chrono::duration_cast<steady_clock::duration>(limit)))
-    return fail("publishing did not finish in time");
-  if (catchup) {
-    catching_up_ = true;
-    start_readers();
-    auto until = steady_clock::now() + 600s;
-    while (!catchup_done_ && !failed() && steady_clock::now() < until)
-      std::this_thread::sleep_for(1ms);
-    if (!catchup_done_) return fail("the catch-up read did not finish in time");
-  }
-  auto until = steady_clock::now() + drain_limit;
-  while (!m_.drained() && !failed() && steady_clock::now() < until)
-    std::this_thread::sleep_for(1ms);
-}
-
 // ---- publishing ----
 
 void redis_run::produce() {
-  struct done_guard {
-    std::atomic<uint32_t>& done;
-    ~done_guard() { ++done; }
-  } guard{producers_done_};
   rds::redis_link link;
   if (auto e = link.open(at_.host, at_.port, io_timeout); !e.empty()) return fail("producer: " + e);
   track(link.fd());
   rds::reply_tracker replies(m_, report_mu_);
-  ++producers_ready_;
-  while (!go_ && !failed())
-    std::this_thread::sleep_for(100us);
+  producer_started();
+  wait_for_go();
+  auto poll = [&](std::chrono::microseconds wait) { return poll_replies(link, replies, wait); };
+  auto flush = [&] {
+    auto e = link.flush();
+    if (!e.empty()) fail("publish: " + e);
+    return e.empty();
+  };
   if (w_.producer_rate == 0) {
-    publish_max_rate(link, replies);
+    publish_max_rate([&] { return replies.outstanding(); }, poll,
+                     [&](steady_clock::time_point now) {
+                       for (uint32_t i = 0; i < w_.batch; ++i)  // written in one go
+                         if (!append_publish(link, replies, m_.next_sequence(), now)) return false;
+                       return flush();
+                     });
   } else {
-    publish_fixed_rate(link, replies);
+    publish_fixed_rate(poll, [&](uint64_t seq, steady_clock::time_point due) {
+      return append_publish(link, replies, seq, due) && flush();
+    });
   }
-  auto until = steady_clock::now() + confirm_limit;
+  auto until = steady_clock::now() + limits_.confirm;
   while (replies.outstanding() != 0 && !failed()) {
     if (steady_clock::now() >= until)
       return fail(std::to_string(replies.outstanding()) + " publishes not answered in time");
     if (!poll_replies(link, replies, 10ms)) return;
-  }
-}
-
-// Keeps at most `window` messages sent but not received by the slowest reader (catch-up:
-// not yet answered), in batches written in one go, each stamped with its send time.
-void redis_run::publish_max_rate(rds::redis_link& link, rds::reply_tracker& replies) {
-  const bool catchup = w_.catchup_bytes != 0;
-  const uint64_t own_window =
-      std::max<uint64_t>(1, w_.window / std::max<uint32_t>(1, w_.topics * w_.producers_per_topic));
-  bool waiting = false;
-  while (!failed()) {
-    auto now = steady_clock::now();
-    if (catchup ? m_.sent() * w_.message_size >= w_.catchup_bytes : m_.past_end(now)) return;
-    // Once full, the window must half empty before the next batch (as ferry's pump), and
-    // the wait is a short sleep, not a wake-up per confirm.
-    uint64_t unread = catchup ? 0 : m_.sent() - m_.slowest_received();
-    if (replies.outstanding() >= (waiting ? own_window / 2 + 1 : own_window) ||
-        unread >= (waiting ? w_.window / 2 + 1 : w_.window)) {
-      waiting = true;
-      std::this_thread::sleep_for(100us);
-      if (!poll_replies(link, replies, 0us)) return;
-      continue;
-    }
-    waiting = false;
-    for (uint32_t i = 0; i < w_.batch; ++i)
-      if (!append_publish(link, replies, m_.next_sequence(), now)) return;
-    if (auto e = link.flush(); !e.empty()) return fail("publish: " + e);
-    if (!poll_replies(link, replies, 0us)) return;
-  }
-}
-
-// Open loop: message i is due at measurement::due(i) and stamped with that time, however
-// late it leaves; replies are collected while waiting.
-void redis_run::publish_fixed_rate(rds::redis_link& link, rds::reply_tracker& replies) {
-  using us = std::chrono::microseconds;
-  while (!failed()) {
-    auto now = steady_clock::now();
-    if (m_.past_end(now)) return;
-    auto next = m_.due(m_.sent());
-    if (next > now) {
-      auto wait = std::min<steady_clock::duration>(next - now, 10ms);
-      if (!poll_replies(link, replies, std::chrono::duration_cast<us>(wait))) return;
-      continue;
-    }
-    // Another producer may have taken `next`: then this one waits for its own.
-    uint64_t seq = m_.next_sequence();
-    auto due = m_.due(seq);
-    for (auto t = steady_clock::now(); t < due; t = steady_clock::now())
-      if (!poll_replies(link, replies, std::chrono::duration_cast<us>(due - t))) return;
-    if (!append_publish(link, replies, seq, due)) return;
-    if (auto e = link.flush(); !e.empty()) return fail("publish: " + e);
-    if (!poll_replies(link, replies, 0us)) return;
   }
 }
 
@@ -397,12 +251,6 @@ bool redis_run::poll_replies(rds::redis_link& link, rds::reply_tracker& replies,
 
 // ---- reading ----
 
-void redis_run::start_readers() {
-  for (size_t r = 0; r < lay_.topic_of.size(); ++r)
-    for (uint32_t k = 0; k < lay_.consumers_per_reader; ++k)
-      readers_.emplace_back([this, r, k] { read(r, k); });
-}
-
 void redis_run::read(size_t reader, uint32_t consumer) {
   rds::redis_link link;
   if (auto e = link.open(at_.host, at_.port, io_timeout); !e.empty()) return fail("reader: " + e);
@@ -412,23 +260,11 @@ void redis_run::read(size_t reader, uint32_t consumer) {
   read_group(link, reader, consumer);
 }
 
-void redis_run::deliver(size_t reader, std::string_view payload) {
-  if (lay_.consumers_per_reader > 1) {
-    std::lock_guard lock(*reader_mu_[reader]);
-    m_.on_message(reader, payload);
-  } else {
-    m_.on_message(reader, payload);
-  }
-  if (catching_up_ && !catchup_done_.load(std::memory_order_relaxed) && m_.drained() &&
-      !catchup_done_.exchange(true))
-    m_.catchup_finished(steady_clock::now());
-}
-
 void redis_run::subscribe(rds::redis_link& link, size_t reader) {
   if (auto e = link.command({"SUBSCRIBE", lay_.keys[lay_.topic_of[reader]]}); !e.empty())
     return fail("SUBSCRIBE: " + e);
-  ++readers_ready_;
-  while (!stop_reading_ && !failed()) {
+  reader_started();
+  while (!stop_reading() && !failed()) {
     rds::reply_ptr r;
     if (auto e = link.next_reply(r, 50ms); !e.empty()) return fail("subscriber: " + e);
     if (r == nullptr) continue;
@@ -465,11 +301,11 @@ void redis_run::read_group(rds::redis_link& link, size_t reader, uint32_t consum
   const std::string& key = lay_.keys[lay_.topic_of[reader]];
   const std::string& group = lay_.groups[reader];
   std::string name = "c" + std::to_string(consumer);
-  ++readers_ready_;
+  reader_started();
   std::vector<std::string> ids;
   rds::args xack, xread{"XREADGROUP", "GROUP",       group,     name, "COUNT", lay_.count,
                         "BLOCK",      read_block_ms, "STREAMS", key,  ">"};
-  while (!stop_reading_ && !failed()) {
+  while (!stop_reading() && !failed()) {
     bool acking = !ids.empty();
     if (acking) {
       xack = {"XACK", key, group};
@@ -494,11 +330,11 @@ void redis_run::read_group(rds::redis_link& link, size_t reader, uint32_t consum
 // A log reader: XREAD from the start, each read after the last id it got.
 void redis_run::read_log(rds::redis_link& link, size_t reader) {
   const std::string& key = lay_.keys[lay_.topic_of[reader]];
-  if (catching_up_ && reader == 0) m_.catchup_started(steady_clock::now());
-  ++readers_ready_;
+  if (catching_up() && reader == 0) m_.catchup_started(steady_clock::now());
+  reader_started();
   std::string last = "0-0";
   std::vector<std::string> ids;
-  while (!stop_reading_ && !failed()) {
+  while (!stop_reading() && !failed()) {
     rds::reply_ptr r;
     auto e = link.command(
         {"XREAD", "COUNT", lay_.count, "BLOCK", read_block_ms, "STREAMS", key, last}, &r);
@@ -578,7 +414,8 @@ ferry::error redis_driver::run(const workload& w, const endpoint& at, measuremen
   }
   if (w.producers_per_topic == 0) return {};
   redis_run r(md_, w, at, m);
-  return r.execute();
+  auto e = r.execute();
+  return e.empty() ? ferry::error{} : run_error(e);
 }
 
 }  // namespace

@@ -19,8 +19,8 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-#include "bench/broker_stats.h"
 #include "bench/driver.h"
+#include "bench/idle_connections.h"
 #include "proto/codec/errc.h"
 
 namespace ferry::bench::redis {
@@ -82,19 +82,12 @@ class idle_sockets {
 
 inline ferry::error run_idle(const workload& w, const endpoint& at, measurement& m,
                              idle_sockets& idle) {
-  uint64_t need = uint64_t{w.idle_connections} + 256;
-  if (uint64_t limit = raise_open_files_limit(); limit < need)
-    return idle_error("idle connections: need about " + std::to_string(need) +
-                      " open files, RLIMIT_NOFILE allows " + std::to_string(limit));
-  auto before = read_broker_stats(at.server_pid).rss_bytes;
-  auto e = idle.open(at, w.idle_connections,
-                     std::chrono::seconds(30) + std::chrono::seconds(w.idle_connections / 500));
-  if (!e.empty()) return idle_error(e);
-  std::this_thread::sleep_for(
-      std::chrono::seconds(1));  // let the server settle, as the ferry driver does
-  auto after = read_broker_stats(at.server_pid).rss_bytes;
-  m.idle_connections(idle.opened(), static_cast<int64_t>(before), static_cast<int64_t>(after));
-  return {};
+  auto e = measure_idle_connections(w, at, m, [&](std::string& error) {
+    error = idle.open(at, w.idle_connections,
+                      std::chrono::seconds(30) + std::chrono::seconds(w.idle_connections / 500));
+    return idle.opened();
+  });
+  return e.empty() ? ferry::error{} : idle_error(e);
 }
 
 }  // namespace ferry::bench::redis
