@@ -231,10 +231,13 @@ class rabbitmq_server(server):
             f.write("[].\n")
         with open(os.path.join(d, "rabbitmq.conf"), "w") as f:
             f.write(f"listeners.tcp.1 = 127.0.0.1:{port}\n")
-        # The node is fb...@localhost: Erlang must resolve "localhost" even where /etc/hosts
-        # lacks it (minimal roots and containers), so it gets its own host table first.
+        # The node is fb...@localhost: Erlang must resolve "localhost" (and this machine's
+        # name, which RabbitMQ looks up per connection) even where /etc/hosts lacks them
+        # (minimal roots, some containers), or it fails or waits on DNS: it gets its own
+        # host table, consulted first.
         with open(os.path.join(d, "inetrc"), "w") as f:
-            f.write('{host, {127,0,0,1}, ["localhost"]}.\n{lookup, [file, native]}.\n')
+            f.write(f'{{host, {{127,0,0,1}}, ["localhost", "{socket.gethostname()}"]}}.\n'
+                    '{lookup, [file, native]}.\n')
         env = dict(os.environ)
         env.update({
             "HOME": os.path.join(d, "home"),  # the Erlang cookie lives here
