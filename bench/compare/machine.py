@@ -6,7 +6,6 @@ import re
 import subprocess
 
 
-
 def _run(argv, timeout=30, env=None):
     try:
         p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -21,27 +20,21 @@ def _first(pattern, text, default="?"):
     return m.group(1).strip() if m else default
 
 
+def _file_field(path, pattern, default="?"):
+    """The first match of `pattern` in file `path`, or `default`."""
+    try:
+        with open(path) as f:
+            return _first(pattern, f.read(), default)
+    except OSError:
+        return default
+
+
 def machine(data_dir):
-    cpu = "?"
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = _first(r"^model name\s*:\s*(.*)$", f.read())
-    except OSError:
-        pass
-    mem = "?"
-    try:
-        with open("/proc/meminfo") as f:
-            kib = int(_first(r"^MemTotal:\s*(\d+)", f.read(), "0"))
-            mem = f"{kib / 1048576:.1f} GiB"
-    except (OSError, ValueError):
-        pass
+    cpu = _file_field("/proc/cpuinfo", r"^model name\s*:\s*(.*)$")
+    kib = _file_field("/proc/meminfo", r"^MemTotal:\s*(\d+)", "0")
+    mem = f"{int(kib) / 1048576:.1f} GiB" if kib.isdigit() and kib != "0" else "?"
+    os_name = _file_field("/etc/os-release", r'^PRETTY_NAME="?([^"\n]*)')
     fs = _run(["df", "--output=fstype,source", data_dir]).splitlines()
-    os_name = "?"
-    try:
-        with open("/etc/os-release") as f:
-            os_name = _first(r'^PRETTY_NAME="?([^"\n]*)', f.read())
-    except OSError:
-        pass
     return {
         "cpus": str(os.cpu_count()),
         "cpu": cpu,
