@@ -36,9 +36,9 @@ format:
 check-format:
 	git ls-files '*.cpp' '*.h' | xargs clang-format --dry-run -Werror
 
-# The memory-topic workloads against a fresh ferryd, as in docs/BENCHMARKS.md.
+# The standard workloads against a fresh ferryd each, ferry alone (docs/BENCHMARKS.md).
 BENCH_WORKLOADS ?= mem-throughput-100B mem-pubsub-100B mem-latency-5k mem-latency-5k-acks mem-fanout-8 \
-  log-durable-1KiB log-latency-5k log-catchup-1GiB
+  log-durable-1KiB log-latency-5k log-latency-5k-nosync log-catchup-1GiB connections-10k
 BENCH_ARGS ?= --warmup-s 2 --duration-s 10
 bench: build
 	@$(BUILD_DIR)/bench/ferry-bench --list
