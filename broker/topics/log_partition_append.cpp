@@ -4,6 +4,7 @@
 
 #include "broker/core/log.h"
 #include "broker/topics/log_partition.h"
+#include "broker/topics/publish_errors.h"
 #include "storage/record_codec.h"
 
 namespace ferry::broker {
@@ -97,10 +98,8 @@ bool log_partition::resolve_duplicate(const dup_waiter& d) {
       return true;
     }
   }
-  auto* e = ok.add_errors();
-  e->set_index(d.index);
-  e->set_code(v1::OK);
-  e->set_message("duplicate of a batch older than the recent batches kept: offset unknown");
+  add_error(ok, d.index, errc::ok,
+            "duplicate of a batch older than the recent batches kept: offset unknown");
   ok.set_duplicates(ok.duplicates() + 1);
   d.job->resolve_one();
   return true;
@@ -197,10 +196,7 @@ void log_partition::completed(write& w, const ferry::error& err) {
     log::topics().error("{}[{}]: write of {} records failed: {}", topic_.name(), index_,
                         w.append.count(), err.to_string());
     for (auto& wt : w.waiters) {
-      auto* e = wt.job->ok.add_errors();
-      e->set_index(wt.index);
-      e->set_code(static_cast<v1::ErrorCode>(err.code.value()));
-      e->set_message(err.message);
+      add_error(wt.job->ok, wt.index, err, err.message);
       wt.job->resolve_one();
     }
     resolve_duplicates(err, failed);
@@ -255,10 +251,8 @@ void log_partition::fail_pending_of(const std::vector<std::string>& failed,
   for (size_t i = 0; i < drop.size(); ++i) {
     auto& wt = pending_.waiters[i];
     if (drop[i]) {
-      auto* e = wt.job->ok.add_errors();
-      e->set_index(wt.index);
-      e->set_code(static_cast<v1::ErrorCode>(err.code.value()));
-      e->set_message("an earlier message of this producer failed: " + err.message);
+      add_error(wt.job->ok, wt.index, err,
+                "an earlier message of this producer failed: " + err.message);
       wt.job->resolve_one();
       continue;
     }
@@ -290,10 +284,8 @@ void log_partition::resolve_duplicates(const ferry::error& err,
   for (auto& d : waiting) {
     if (err && std::find(failed.begin(), failed.end(), d.producer_id) != failed.end()) {
       // The original failed with this write: the retry did not happen either.
-      auto* e = d.job->ok.add_errors();
-      e->set_index(d.index);
-      e->set_code(static_cast<v1::ErrorCode>(err.code.value()));
-      e->set_message("the original of this retried message failed: " + err.message);
+      add_error(d.job->ok, d.index, err,
+                "the original of this retried message failed: " + err.message);
       d.job->resolve_one();
     } else if (!resolve_duplicate(d)) {
       dup_waiters_.push_back(std::move(d));

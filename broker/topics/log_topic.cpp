@@ -5,6 +5,7 @@
 #include "broker/core/errors.h"
 #include "broker/core/log.h"
 #include "broker/topics/log_partition.h"
+#include "broker/topics/publish_errors.h"
 #include "proto/codec/names.h"
 #include "storage/record_codec.h"
 
@@ -12,13 +13,6 @@ namespace ferry::broker {
 namespace {
 
 constexpr int64_t retention_interval_ms = 1000;
-
-void add_error(v1::PublishOk& ok, uint32_t index, errc code, std::string message) {
-  auto* e = ok.add_errors();
-  e->set_index(index);
-  e->set_code(static_cast<v1::ErrorCode>(code));
-  e->set_message(std::move(message));
-}
 
 }  // namespace
 

@@ -111,15 +111,7 @@ ferry::error registry::create_topic(const v1::CreateTopic& req, uint64_t owner_s
     return fail(errc::invalid_argument, "partitions apply to log topics only");
   if (o.message_ttl_ms() > static_cast<uint64_t>(max_ttl_ms))
     return fail(errc::invalid_argument, "message_ttl_ms is above 100 years");
-  if (auto* existing = find_topic(req.name())) {
-    bool same = existing->options().SerializeAsString() == o.SerializeAsString();
-    if (req.if_not_exists() && same) {
-      describe(*existing, info);
-      return {};
-    }
-    return fail(errc::topic_exists, "topic " + quoted(req.name()) + " already exists" +
-                                        (same ? "" : " with different options"));
-  }
+  if (auto* existing = find_topic(req.name())) return answer_existing(*existing, o, req, info);
   auto t = std::make_unique<memory_topic>(req.name(), o, o.temporary() ? owner_session : 0);
   auto& ref = *t;
   topics_.emplace(req.name(), std::move(t));

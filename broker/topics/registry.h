@@ -21,6 +21,7 @@
 #include "ferry/v1/publish.pb.h"
 
 #include "broker/core/clock.h"
+#include "broker/core/errors.h"
 #include "broker/topics/consumer_group.h"
 #include "broker/topics/log_topic.h"
 #include "broker/topics/memory_topic.h"
@@ -125,6 +126,20 @@ class registry final : public subscription_env {
   static std::string subscription_key(std::string_view name) { return "sub/" + std::string(name); }
 
  private:
+  // CreateTopic for a name that exists as a topic of the kind asked for: with if_not_exists
+  // and the same options, success (`info` describes it); otherwise TOPIC_EXISTS.
+  template <typename Topic>
+  ferry::error answer_existing(const Topic& existing, const v1::TopicOptions& asked,
+                               const v1::CreateTopic& req, v1::TopicInfo& info) const {
+    bool same = existing.options().SerializeAsString() == asked.SerializeAsString();
+    if (req.if_not_exists() && same) {
+      describe(existing, info);
+      return {};
+    }
+    return fail(errc::topic_exists, "topic " + quoted(req.name()) + " already exists" +
+                                        (same ? "" : " with different options"));
+  }
+
   ferry::error check_subscription_target(std::string_view pattern,
                                          const subscription_options& opts) const;
   subscription* add_subscription(std::string name, std::string pattern, subscription_options o,

@@ -39,15 +39,7 @@ ferry::error registry::create_log_topic(const v1::CreateTopic& req, v1::TopicInf
   v1::TopicOptions o = req.options();
   if (o.partitions() == 0) o.set_partitions(1);
   if (auto err = check_log_options(o)) return err;
-  if (auto* existing = find_log_topic(req.name())) {
-    bool same = existing->options().SerializeAsString() == o.SerializeAsString();
-    if (req.if_not_exists() && same) {
-      describe(*existing, info);
-      return {};
-    }
-    return fail(errc::topic_exists, "topic " + quoted(req.name()) + " already exists" +
-                                        (same ? "" : " with different options"));
-  }
+  if (auto* existing = find_log_topic(req.name())) return answer_existing(*existing, o, req, info);
   if (find_topic(req.name()) != nullptr)
     return fail(errc::topic_exists,
                 "topic " + quoted(req.name()) + " already exists as a memory topic");

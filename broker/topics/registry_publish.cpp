@@ -2,6 +2,7 @@
 #include <algorithm>
 
 #include "broker/core/log.h"
+#include "broker/topics/publish_errors.h"
 #include "broker/topics/registry.h"
 
 namespace ferry::broker {
@@ -10,13 +11,6 @@ namespace {
 constexpr int64_t max_ttl_ms = 100LL * 365 * 24 * 3600 * 1000;
 constexpr int64_t producer_sweep_interval_ms = 1000;
 constexpr size_t max_detail_bytes = 1024;
-
-void add_error(v1::PublishOk& out, uint32_t index, errc code, std::string message) {
-  auto* e = out.add_errors();
-  e->set_index(index);
-  e->set_code(static_cast<v1::ErrorCode>(code));
-  e->set_message(std::move(message));
-}
 
 // Steady-clock expiry of a message, the earliest of the topic TTL, the message TTL and
 // the absolute CloudEvents expirytime; 0 = never.

@@ -55,6 +55,14 @@ inline partition_append make_append(partition_id pid, uint64_t first_offset,
   return a;
 }
 
+// `n` records of `bytes` each (filled with 'a' + offset % 26), timestamps = offset.
+inline partition_append records(partition_id pid, uint64_t first, size_t n, size_t bytes) {
+  std::vector<record_spec> recs;
+  for (size_t i = 0; i < n; ++i)
+    recs.emplace_back(first + i, std::string(bytes, static_cast<char>('a' + (first + i) % 26)));
+  return make_append(pid, first, recs);
+}
+
 inline ferry::error append_one(log_store& s, const partition_append& a, bool sync = false) {
   const partition_append* batch[] = {&a};
   return s.append(batch, sync);

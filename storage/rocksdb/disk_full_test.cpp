@@ -17,14 +17,6 @@ namespace {
 
 const ferry::testing::tmpfs_mount* disk = nullptr;  // set by main() for the test cases
 
-// `n` records of `bytes` each, timestamps = offset.
-partition_append records(partition_id pid, uint64_t first, size_t n, size_t bytes) {
-  std::vector<record_spec> recs;
-  for (size_t i = 0; i < n; ++i)
-    recs.emplace_back(first + i, std::string(bytes, static_cast<char>('a' + (first + i) % 26)));
-  return make_append(pid, first, recs);
-}
-
 }  // namespace
 
 TEST_CASE(

@@ -25,14 +25,6 @@ std::unique_ptr<engine> open(const std::string& dir) {
   return e;
 }
 
-// `n` records of `bytes` each (filled with 'a' + offset % 26), timestamps = offset.
-partition_append records(partition_id pid, uint64_t first, size_t n, size_t bytes) {
-  std::vector<record_spec> recs;
-  for (size_t i = 0; i < n; ++i)
-    recs.emplace_back(first + i, std::string(bytes, static_cast<char>('a' + (first + i) % 26)));
-  return make_append(pid, first, recs);
-}
-
 }  // namespace
 
 TEST_CASE("rocks log_store keeps records, log start and producers across a reopen",
