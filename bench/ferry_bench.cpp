@@ -204,6 +204,10 @@ int main(int argc, char** argv) {
     }
     todo.push_back(std::move(w));
   }
+  if (ov.one_client_thread && o.system != "ferry") {
+    std::fprintf(stderr, "ferry-bench: --one-client-thread is for --system ferry\n");
+    return 2;
+  }
   auto drv = fb::make_driver(o.system);
   if (drv == nullptr) {
     std::fprintf(stderr, "ferry-bench: no driver '%s' (see --list)\n", o.system.c_str());
