@@ -7,10 +7,13 @@
 #pragma once
 
 #include <deque>
+#include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include <boost/container_hash/hash.hpp>
 #include <boost/unordered/unordered_flat_map.hpp>
 
 #include "broker/topics/log_topic.h"
@@ -119,7 +122,12 @@ class log_partition {
   uint64_t bytes_ = 0;    // approximate bytes retained
   int64_t last_timestamp_ = 0;
 
-  boost::unordered_flat_map<std::string, producer> producers_;
+  // Looked up by string_view on the publish path, without building a key string.
+  struct id_hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return boost::hash<std::string_view>()(s); }
+  };
+  boost::unordered_flat_map<std::string, producer, id_hash, std::equal_to<>> producers_;
   write pending_;
   // Writes submitted and not yet completed, oldest first; storage completes them in order.
   std::deque<std::unique_ptr<write>> in_flight_;

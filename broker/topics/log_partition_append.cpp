@@ -31,7 +31,7 @@ void log_partition::recovered(const storage::partition_bounds& b,
 log_partition::sequence_check log_partition::check_sequence(std::string_view producer_id,
                                                             uint64_t sequence,
                                                             uint64_t& expected) const {
-  auto it = producers_.find(std::string(producer_id));
+  auto it = producers_.find(producer_id);
   if (it == producers_.end() || !it->second.any) return sequence_check::accept;
   expected = it->second.last_sequence + 1;
   if (sequence <= it->second.last_sequence) return sequence_check::duplicate;
@@ -41,8 +41,9 @@ log_partition::sequence_check log_partition::check_sequence(std::string_view pro
 void log_partition::add(const std::shared_ptr<publish_job>& job, uint32_t index,
                         std::string_view message, const message_ref& ref,
                         std::string_view producer_id, uint64_t sequence) {
-  // Timestamps never go backwards within a partition (reads by time rely on it).
-  int64_t ts = std::max(topic_.clock_.wall_ms(), last_timestamp_);
+  // Timestamps never go backwards within a partition (reads by time rely on it). The
+  // batch's receipt time, read once per publish by log_topic::publish.
+  int64_t ts = std::max(ref.timestamp_ms, last_timestamp_);
   last_timestamp_ = ts;
   auto& a = pending_.append;
   storage::encode_record(a.data, ts, message);
@@ -53,7 +54,10 @@ void log_partition::add(const std::shared_ptr<publish_job>& job, uint32_t index,
   pending_.refs.push_back(std::move(stamped));
   ++job->outstanding;
   if (producer_id.empty()) return;
-  auto& p = producers_[std::string(producer_id)];
+  auto found = producers_.find(producer_id);
+  auto& p = found != producers_.end()
+                ? found->second
+                : producers_.emplace(std::string(producer_id), producer{}).first->second;
   p.last_seen_ms = ts;
   // Consecutive sequences of one producer at consecutive positions of the pending write
   // form one batch (another producer's record in between starts a new one).
