@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "proto/codec/errc.h"
+#include "proto/codec/text.h"
 
 namespace ferry::broker {
 
@@ -12,11 +13,7 @@ inline ferry::error fail(errc code, std::string message) {
   return {make_error_code(code), std::move(message)};
 }
 
-// 'name', for messages that quote what the client sent.
-inline std::string quoted(std::string_view s) {
-  std::string q = "'";
-  q.append(s).append("'");
-  return q;
-}
+// 'name', for messages that quote what the client sent (escaped: messages are UTF-8).
+using text::quoted;
 
 }  // namespace ferry::broker

@@ -8,6 +8,7 @@
 #include "broker/server/context.h"
 #include "broker/session/session.h"
 #include "broker/topics/log_topic.h"
+#include "proto/codec/wire_errors.h"
 
 namespace ferry::broker::handlers {
 namespace {
@@ -158,29 +159,26 @@ void handle_settle(session& s, uint64_t correlation_id, codec::body kind, std::s
     return;
   }
   s.ctx().topics().begin_event();
-  subscription& sub = *c->sub();
-  v1::SettleOk ok;
-  uint32_t settled = 0;
-  std::string why;
-  for (uint64_t id : *ids) {
-    errc rc;
-    if (kind == codec::body::ack) {
-      rc = sub.ack(*c, id, why);
-    } else if (kind == codec::body::nack) {
-      rc = sub.nack(*c, id, nack.action() == v1::Nack::DEAD_LETTER, nack.reason(), why);
-    } else {
-      rc = sub.extend(*c, id, extend.extend_ms(), why);
-    }
-    if (rc == errc::ok) {
-      ++settled;
-      continue;
-    }
-    auto* e = ok.add_errors();
-    e->set_delivery_id(id);
-    e->set_code(static_cast<v1::ErrorCode>(rc));
-    e->set_message(why);
+  subscription::settle_request r;
+  if (kind == codec::body::ack) {
+    r.kind = subscription::settle_kind::ack;
+  } else if (kind == codec::body::nack) {
+    r.kind = nack.action() == v1::Nack::DEAD_LETTER ? subscription::settle_kind::dead_letter
+                                                    : subscription::settle_kind::requeue;
+    r.reason = nack.reason();
+  } else {
+    r.kind = subscription::settle_kind::extend;
+    r.lease_ms = extend.extend_ms();
   }
-  ok.set_settled(settled);
+  v1::SettleOk ok;
+  ok.set_settled(c->sub()->settle(
+      *c, r, std::span<const uint64_t>(ids->data(), static_cast<size_t>(ids->size())),
+      [&ok](uint64_t id, errc code, const std::string& why) {
+        auto* e = ok.add_errors();
+        e->set_delivery_id(id);
+        e->set_code(codec::to_wire(code));
+        e->set_message(why);
+      }));
   s.respond(correlation_id, codec::body::settle_ok, ok);
 }
 

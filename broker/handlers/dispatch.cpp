@@ -3,6 +3,7 @@
 #include "ferry/v1/session.pb.h"
 
 #include "broker/core/log.h"
+#include "broker/handlers/parse.h"
 #include "broker/server/context.h"
 #include "broker/session/session.h"
 
@@ -27,8 +28,17 @@ void dispatch(session& s, const codec::frame_view& f) {
     case body::extend_lease: handle_settle(s, f.correlation_id, f.kind, f.bytes); return;
     case body::subscribe: handle_subscribe(s, f.correlation_id, f.bytes); return;
     case body::unsubscribe: handle_unsubscribe(s, f.correlation_id, f.bytes); return;
-    case body::ping: s.respond(f.correlation_id, body::pong, v1::Pong()); return;
-    case body::pong: return;
+    case body::ping: {
+      v1::Ping ping;
+      if (parse(s, f.correlation_id, f.bytes, ping))
+        s.respond(f.correlation_id, body::pong, v1::Pong());
+      return;
+    }
+    case body::pong: {
+      v1::Pong pong;  // nothing to do, but a body that does not parse is still malformed
+      (void)parse(s, f.correlation_id, f.bytes, pong);
+      return;
+    }
     case body::create_topic:
     case body::delete_topic:
     case body::list_topics:

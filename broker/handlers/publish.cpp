@@ -1,6 +1,7 @@
 // Publish: the data path from a client's frame onto subscriptions or into a log.
 #include "ferry/v1/publish.pb.h"
 
+#include "broker/core/errors.h"
 #include "broker/server/context.h"
 #include "broker/session/session.h"
 #include "proto/codec/names.h"
@@ -53,10 +54,10 @@ void handle_publish(session& s, uint64_t correlation_id, std::string_view body) 
       return publish_to_log(s, correlation_id, *lt, body, pv, messages);
     if (auto why = names::check_name(pv.topic); !why.empty()) {
       s.respond_error(correlation_id, errc::invalid_name,
-                      "topic name '" + std::string(pv.topic) + "': " + why);
+                      "topic name " + quoted(pv.topic) + ": " + why);
     } else {
       s.respond_error(correlation_id, errc::topic_not_found,
-                      "topic '" + std::string(pv.topic) + "' does not exist");
+                      "topic " + quoted(pv.topic) + " does not exist");
     }
     return;
   }

@@ -60,6 +60,8 @@ void connection::start(connection_handler& handler) {
                    } catch (const std::exception& ex) {
                      log::net().error("conn {}: unexpected exception, closing: {}", self->id_,
                                       ex.what());
+                   } catch (...) {
+                     log::net().error("conn {}: unexpected exception, closing", self->id_);
                    }
                    self->close();
                  });
@@ -146,11 +148,17 @@ void connection::make_room() {
 
 void connection::flush() {
   if (closed_ || out_.empty()) return;
-  if (unsent_bytes() > limits_.max_outbound_bytes) {
+  if (!closing_ && unsent_bytes() > limits_.max_outbound_bytes) {
+    // Deliveries pause long before this (pause_outbound_bytes): only a peer that sends
+    // requests and does not read their answers gets here. It is told why, behind what is
+    // unsent; the write timeout bounds how long that may take.
     log::net().warn(
         "conn {} ({}): slow consumer, {} bytes unsent (limits.max_outbound_bytes), closing", id_,
         peer_, unsent_bytes());
-    close();
+    codec::append_error(out_, 0, errc::slow_consumer,
+                        "more than " + std::to_string(limits_.max_outbound_bytes) +
+                            " bytes of output unread (limits.max_outbound_bytes)");
+    close_after_flush();
     return;
   }
   if (write_in_flight_) return;
@@ -186,6 +194,7 @@ void connection::on_written(const boost::system::error_code& ec) {
   }
   flush();
   wake_reader();
+  if (!closed_ && handler_ != nullptr) handler_->on_output_written();
 }
 
 void connection::wake_reader() {

@@ -42,6 +42,8 @@ class connection_handler {
   virtual void on_input_drained() = 0;
   // The peer broke framing (frame too large): the connection sends this error and closes.
   virtual void on_framing_error(errc code, const std::string& message) = 0;
+  // A write completed: unsent_bytes() went down (a point to resume paused deliveries).
+  virtual void on_output_written() = 0;
   virtual void on_close() = 0;
 
  protected:
@@ -54,6 +56,7 @@ class connection : public std::enable_shared_from_this<connection> {
   ~connection();
 
   uint64_t id() const { return id_; }
+  const connection_limits& limits() const { return limits_; }
   const std::string& peer() const { return peer_; }
 
   void start(connection_handler& handler);

@@ -10,6 +10,8 @@
 #include "broker/server/context.h"
 #include "broker/topics/consumer_group.h"
 #include "broker/topics/log_topic.h"
+#include "proto/codec/text.h"
+#include "proto/codec/wire_errors.h"
 
 namespace ferry::broker {
 
@@ -76,14 +78,14 @@ void session::respond_error(uint64_t correlation_id, errc code, std::string_view
 }
 
 void session::respond_error(uint64_t correlation_id, const ferry::error& err) {
-  respond_error(correlation_id, errc_from_wire(err.code.value()), err.message);
+  respond_error(correlation_id, errc_of(err.code), err.message);
 }
 
 void session::notice(int kind, errc code, std::string_view message, uint64_t consumer_id) {
   v1::Notice n;
   n.set_kind(static_cast<v1::Notice::Kind>(kind));
-  n.set_code(static_cast<v1::ErrorCode>(code));
-  n.set_message(std::string(message));
+  n.set_code(codec::to_wire(code));
+  n.set_message(text::sendable(message));
   n.set_consumer_id(consumer_id);
   respond(0, codec::body::notice, n);
 }
@@ -106,6 +108,7 @@ consumer& session::add_consumer(uint32_t prefetch, bool auto_ack) {
   uint64_t cid = next_consumer_id_++;
   auto c = std::make_unique<consumer>(cid, *this, prefetch, auto_ack);
   c->set_activity_source(&last_activity_ms_);
+  c->set_output_gate(&output_gate_closed_);
   auto& ref = *c;
   consumers_.emplace(cid, std::move(c));
   return ref;
@@ -122,7 +125,7 @@ void session::remove_consumer(uint64_t cid, bool write_pending) {
   consumer& c = *it->second;
   std::erase(dirty_consumers_, &c);
   if (write_pending && c.auto_ack()) write_deliveries(c);
-  c.outbox.clear();  // unwritten ones of a manual-ack consumer are requeued by detach()
+  clear_outbox(c);  // unwritten ones of a manual-ack consumer are requeued by detach()
   if (consumer_group* g = c.group()) ctx_.topics().leave_group(*g, c);
   if (log_reader* r = c.reader()) r->topic().detach(c);
   if (subscription* s = c.sub()) {
@@ -141,6 +144,7 @@ void session::detach_all() {
 
 void session::deliver(consumer& c, const message_ref& m, const delivery_meta& meta) {
   c.outbox.push_back(pending_delivery{m, meta});
+  account_output(m.size());
   if (!c.in_dirty_list) {
     c.in_dirty_list = true;
     dirty_consumers_.push_back(&c);
@@ -152,6 +156,7 @@ void session::consumer_cancelled(consumer& c, errc code, std::string_view why) {
   notice(v1::Notice::CONSUMER_CANCELLED, code, why, c.id());
   // Deliveries batched but not written could no longer be settled: drop them.
   std::erase(dirty_consumers_, &c);
+  clear_outbox(c);
   consumers_.erase(c.id());
 }
 
@@ -202,7 +207,43 @@ void session::write_deliveries(consumer& c) {
       at = codec::append_delivery(at, view_of(c.outbox[i]), delivery_sizes_[i]);
     begin = end;
   }
+  clear_outbox(c);
+}
+
+void session::clear_outbox(consumer& c) {
+  for (const auto& p : c.outbox)
+    outbox_bytes_ -= p.msg.size();
   c.outbox.clear();
+}
+
+void session::account_output(size_t added) {
+  outbox_bytes_ += added;
+  if (!output_gate_closed_ &&
+      outbox_bytes_ + conn_->unsent_bytes() >= conn_->limits().pause_outbound_bytes)
+    output_gate_closed_ = true;
+}
+
+void session::on_output_written() {
+  if (!output_gate_closed_ ||
+      outbox_bytes_ + conn_->unsent_bytes() > conn_->limits().pause_outbound_bytes / 2)
+    return;
+  output_gate_closed_ = false;
+  if (closed_) return;
+  ctx_.topics().begin_event();
+  // Hand out what the gate held back: the queues and logs stopped at has_credit().
+  std::vector<uint64_t> ids;
+  for (const auto& [id, c] : consumers_)
+    ids.push_back(id);
+  for (uint64_t id : ids) {
+    consumer* c = find_consumer(id);
+    if (c == nullptr) continue;  // cancelled meanwhile
+    if (subscription* sub = c->sub()) {
+      sub->add_credit(*c, 0);
+    } else if (log_reader* r = c->reader()) {
+      r->topic().credit(*c, 0);
+    }
+  }
+  ctx_.flush();
 }
 
 // ---- flow control ----

@@ -79,6 +79,7 @@ class session final : public connection_handler,
   void on_frame(std::string_view frame) override;
   void on_input_drained() override;
   void on_framing_error(errc code, const std::string& message) override;
+  void on_output_written() override;
   void on_close() override;
 
   // delivery_sink
@@ -96,6 +97,10 @@ class session final : public connection_handler,
     std::string body;
   };
   void write_deliveries(consumer& c);
+  // Forgets c's batched deliveries (written or dropped) in the output accounting.
+  void clear_outbox(consumer& c);
+  // Closes the output gate when batched plus unsent output reaches the pause mark.
+  void account_output(size_t added);
 
   server_context& ctx_;
   std::shared_ptr<connection> conn_;
@@ -110,6 +115,11 @@ class session final : public connection_handler,
   std::vector<consumer*> dirty_consumers_;
 
   std::vector<size_t> delivery_sizes_;  // scratch of write_deliveries()
+  // Bytes of messages batched in outboxes; with the connection's unsent output they close
+  // the consumers' output gate at limits.pause_outbound_bytes, and it opens again under half
+  // of that, once writes went out: a consumer that reads is never cut off for its backlog.
+  size_t outbox_bytes_ = 0;
+  bool output_gate_closed_ = false;
 
   std::deque<deferred_publish> deferred_;
   size_t deferred_bytes_ = 0;

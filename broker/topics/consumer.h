@@ -64,7 +64,9 @@ class consumer {
   bool auto_ack() const { return auto_ack_; }
   uint32_t prefetch() const { return prefetch_; }
   uint32_t outstanding() const { return outstanding_; }
-  bool has_credit() const { return outstanding_ < prefetch_; }
+  // Room for another delivery: under its window, and its connection is not holding more
+  // unsent output than it should (see set_output_gate).
+  bool has_credit() const { return outstanding_ < prefetch_ && !(gate_ != nullptr && *gate_); }
   subscription* sub() const { return sub_; }
   // Log-topic consumers read through a log_reader instead of a subscription.
   log_reader* reader() const { return reader_; }
@@ -79,6 +81,10 @@ class consumer {
   // When the consumer's connection last sent anything (steady ms), for group sessions.
   int64_t last_activity_ms() const { return activity_ != nullptr ? *activity_ : 0; }
   void set_activity_source(const int64_t* a) { activity_ = a; }
+  // While *closed is true the sink takes no more deliveries: its connection's unsent output
+  // is over the pause mark. The sink owns the flag and hands out what was held back once
+  // it opens again (subscriptions and log readers stop at has_credit()).
+  void set_output_gate(const bool* closed) { gate_ = closed; }
 
   // Deliveries waiting for the session to write them (the sink's business).
   std::vector<pending_delivery> outbox;
@@ -95,6 +101,7 @@ class consumer {
   log_reader* reader_ = nullptr;
   consumer_group* group_ = nullptr;
   const int64_t* activity_ = nullptr;
+  const bool* gate_ = nullptr;
 };
 
 }  // namespace ferry::broker

@@ -207,7 +207,6 @@ void log_partition::completed(write& w, const ferry::error& err) {
     return;
   }
   durable_ = first + w.append.count();
-  topic_.published_ += w.append.count();
   for (const auto& [id, first_seq] : w.batches)
     for (auto& b : producers_[id].recent)
       if (b.first_sequence == first_seq) b.durable = true;

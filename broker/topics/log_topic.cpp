@@ -72,6 +72,9 @@ void log_topic::publish(const codec::publish_view& pv, std::span<const std::stri
          {});
     return;
   }
+  // TopicInfo.messages_published of a log topic: every message of a frame that passed the
+  // whole-request checks, refused ones and duplicates included (PROTOCOL.md 9.2, 11).
+  published_ += messages.size();
   auto job = std::make_shared<publish_job>();
   job->done = std::move(done);
   const int n = static_cast<int>(messages.size());

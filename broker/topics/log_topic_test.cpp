@@ -243,6 +243,7 @@ TEST_CASE("a log topic refuses a message above max_message_bytes and writes the 
   CHECK(ok.offsets(0) == 0);
   CHECK(ok.offsets(2) == 1);  // the refused message took no offset
   CHECK(f.topic->bounds(0).next == 2);
+  CHECK(f.topic->published() == 3);  // messages_published counts refused ones too
 }
 
 TEST_CASE("a log topic asks storage for a synced append only when fsync is always",
@@ -400,6 +401,7 @@ TEST_CASE("an idempotent producer's retried batch gets its original offsets and 
   CHECK(mixed->ok.accepted() == 1);
   CHECK(offsets_of(mixed->ok) == offsets{1, 3});
   CHECK(f.topic->bounds(1).next == 4);
+  CHECK(f.topic->published() == 7);  // duplicates count in messages_published too
 }
 
 TEST_CASE("a retry of a batch still being written waits for the original write's offsets",

@@ -208,42 +208,72 @@ errc subscription::find_current(consumer& c, uint64_t delivery_id, in_flight_ent
   return errc::ok;
 }
 
-errc subscription::ack(consumer& c, uint64_t delivery_id, std::string& why) {
-  in_flight_entry* e = nullptr;
-  if (auto rc = find_current(c, delivery_id, e, why); rc != errc::ok) return rc;
-  in_flight_.erase(delivery_id >> delivery_count_bits);
-  --c.outstanding_;
-  ++stats_.acked;
-  dispatch();
-  return errc::ok;
+uint32_t subscription::settle(consumer& c, const settle_request& r,
+                              std::span<const uint64_t> delivery_ids, const refusal_fn& refused) {
+  uint32_t settled = 0;
+  std::string why;
+  for (uint64_t id : delivery_ids) {
+    if (errc rc = settle_one(c, r, id, why); rc != errc::ok) {
+      refused(id, rc, why);
+      continue;
+    }
+    ++settled;
+  }
+  if (r.kind != settle_kind::extend) dispatch();
+  return settled;
 }
 
-errc subscription::nack(consumer& c, uint64_t delivery_id, bool dead_letter,
-                        std::string_view reason, std::string& why) {
+errc subscription::settle_one(consumer& c, const settle_request& r, uint64_t delivery_id,
+                              std::string& why) {
   in_flight_entry* e = nullptr;
   if (auto rc = find_current(c, delivery_id, e, why); rc != errc::ok) return rc;
-  uint64_t seq = delivery_id >> delivery_count_bits;
+  const uint64_t seq = delivery_id >> delivery_count_bits;
+  if (r.kind == settle_kind::extend) {
+    constexpr int64_t max_lease_ms = 24LL * 3600 * 1000;
+    e->deadline =
+        env_.now() + (r.lease_ms > 0 ? std::min(r.lease_ms, max_lease_ms) : opts_.ack_timeout_ms);
+    push_lease(lease{e->deadline, seq, e->delivery_count});
+    return errc::ok;
+  }
   message_ref msg = std::move(e->msg);
   uint32_t count = e->delivery_count;
   in_flight_.erase(seq);
   --c.outstanding_;
-  if (dead_letter) {
-    env_.dead_letter(*this, msg, count, "rejected", reason);
-  } else {
-    requeue(seq, std::move(msg), count);
+  switch (r.kind) {
+    case settle_kind::ack: ++stats_.acked; break;
+    case settle_kind::requeue: requeue(seq, std::move(msg), count); break;
+    case settle_kind::dead_letter: env_.dead_letter(*this, msg, count, "rejected", r.reason); break;
+    case settle_kind::extend: break;
   }
-  dispatch();
   return errc::ok;
 }
 
+namespace {
+// Settles one id through settle(), reporting a refusal in `why`.
+errc settle_single(subscription& s, consumer& c, const subscription::settle_request& r,
+                   uint64_t delivery_id, std::string& why) {
+  errc out = errc::ok;
+  s.settle(c, r, std::span<const uint64_t>(&delivery_id, 1),
+           [&](uint64_t, errc code, const std::string& w) {
+             out = code;
+             why = w;
+           });
+  return out;
+}
+}  // namespace
+
+errc subscription::ack(consumer& c, uint64_t delivery_id, std::string& why) {
+  return settle_single(*this, c, {settle_kind::ack, {}, 0}, delivery_id, why);
+}
+
+errc subscription::nack(consumer& c, uint64_t delivery_id, bool dead_letter,
+                        std::string_view reason, std::string& why) {
+  auto kind = dead_letter ? settle_kind::dead_letter : settle_kind::requeue;
+  return settle_single(*this, c, {kind, reason, 0}, delivery_id, why);
+}
+
 errc subscription::extend(consumer& c, uint64_t delivery_id, int64_t lease_ms, std::string& why) {
-  in_flight_entry* e = nullptr;
-  if (auto rc = find_current(c, delivery_id, e, why); rc != errc::ok) return rc;
-  constexpr int64_t max_lease_ms = 24LL * 3600 * 1000;
-  e->deadline =
-      env_.now() + (lease_ms > 0 ? std::min(lease_ms, max_lease_ms) : opts_.ack_timeout_ms);
-  push_lease(lease{e->deadline, delivery_id >> delivery_count_bits, e->delivery_count});
-  return errc::ok;
+  return settle_single(*this, c, {settle_kind::extend, {}, lease_ms}, delivery_id, why);
 }
 
 // ---- timers ----

@@ -17,7 +17,9 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <queue>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -92,7 +94,20 @@ class subscription {
   // auto_ack consumers: `n` deliveries were consumed and may be replaced.
   void add_credit(consumer& c, uint32_t n);
   void set_prefetch(consumer& c, uint32_t prefetch);
-  // Settling. On refusal, `why` says what happened to the attempt.
+  // Settling one request's deliveries: each id in order, then one dispatch, so messages
+  // requeued together come back in their original publish order (not the request's).
+  // `refused(id, code, why)` for each id that is not a current attempt of `c`; returns
+  // how many ids were settled.
+  enum class settle_kind { ack, requeue, dead_letter, extend };
+  struct settle_request {
+    settle_kind kind = settle_kind::ack;
+    std::string_view reason;  // dead_letter
+    int64_t lease_ms = 0;     // extend; 0 = ack_timeout_ms
+  };
+  using refusal_fn = std::function<void(uint64_t delivery_id, errc code, const std::string& why)>;
+  uint32_t settle(consumer& c, const settle_request& r, std::span<const uint64_t> delivery_ids,
+                  const refusal_fn& refused);
+  // One delivery (tests and simple callers). On refusal, `why` says what happened to it.
   errc ack(consumer& c, uint64_t delivery_id, std::string& why);
   errc nack(consumer& c, uint64_t delivery_id, bool dead_letter, std::string_view reason,
             std::string& why);
@@ -153,6 +168,8 @@ class subscription {
   // Finds the in-flight entry for a settle request; sets `why` and returns non-ok if the
   // attempt is not current for `c`.
   errc find_current(consumer& c, uint64_t delivery_id, in_flight_entry*& out, std::string& why);
+  // Settles one attempt without dispatching.
+  errc settle_one(consumer& c, const settle_request& r, uint64_t delivery_id, std::string& why);
 
   std::string name_;
   std::string pattern_;

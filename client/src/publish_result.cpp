@@ -143,7 +143,7 @@ void report(client_impl& c, std::vector<publish_target>& targets, const v1::Publ
 // whether the topic may have changed under the client.
 frame_outcome outcome_of(const error& whole, const v1::PublishOk* ok) {
   if (whole) {
-    auto code = static_cast<errc>(whole.code.value());
+    auto code = errc_of(whole.code);
     if (whole.code.category() == ferry_category() &&
         (code == errc::topic_not_found || code == errc::partition_not_found ||
          code == errc::wrong_topic_kind || code == errc::invalid_argument))

@@ -107,6 +107,11 @@ errc errc_from_wire(int code) noexcept {
   return std::string_view(errc_name(e)) == "UNKNOWN" ? errc::internal : e;
 }
 
+errc errc_of(const std::error_code& ec) noexcept {
+  if (!ec) return errc::ok;
+  return ec.category() == ferry_category() ? errc_from_wire(ec.value()) : errc::internal;
+}
+
 std::string error::to_string() const {
   std::string s = code.category() == ferry_category() ? errc_name(static_cast<errc>(code.value()))
                                                       : code.message();

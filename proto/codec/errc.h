@@ -2,7 +2,7 @@
 // std::error_category so errors travel as std::error_code.
 //
 // Values equal ferry.v1.ErrorCode (proto/ferry/v1/errors.proto) number for number; the
-// translation to and from the wire is a cast, checked by errc_test.cpp.
+// translation to the wire is in codec/wire_errors.h, checked by errc_test.cpp.
 #pragma once
 
 #include <cstdint>
@@ -62,6 +62,10 @@ const char* errc_name(errc e) noexcept;
 
 // Wire code (ferry.v1.ErrorCode as an int) to errc; unknown numbers map to errc::internal.
 errc errc_from_wire(int code) noexcept;
+
+// The errc of an error_code: its own value in the ferry category; another category's
+// error (a system error that reached a boundary) is errc::internal.
+errc errc_of(const std::error_code& ec) noexcept;
 
 // An error code with the human-readable detail the broker sent or a layer added.
 struct error {

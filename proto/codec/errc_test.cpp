@@ -28,3 +28,10 @@ TEST_CASE("ferry errors are std::error_codes with readable text", "[proto][errc]
   ferry::error e{ec, "topic 'a.b' does not exist"};
   CHECK(e.to_string() == "TOPIC_NOT_FOUND: topic 'a.b' does not exist");
 }
+
+TEST_CASE("errc_of reads ferry codes and calls every other category INTERNAL", "[proto][errc]") {
+  CHECK(ferry::errc_of(ferry::errc::disk_full) == ferry::errc::disk_full);
+  CHECK(ferry::errc_of(std::error_code{}) == ferry::errc::ok);
+  CHECK(ferry::errc_of(std::make_error_code(std::errc::no_space_on_device)) ==
+        ferry::errc::internal);
+}

@@ -2,6 +2,8 @@
 
 #include <google/protobuf/message_lite.h>
 
+#include "proto/codec/text.h"
+
 namespace ferry::codec {
 
 using wire::field;
@@ -72,6 +74,8 @@ void append_frame(std::vector<uint8_t>& out, uint64_t correlation_id, body kind,
 
 void append_error(std::vector<uint8_t>& out, uint64_t correlation_id, errc code,
                   std::string_view message) {
+  std::string escaped;  // Error.message is a proto3 string: never anything but UTF-8
+  if (!wire::valid_utf8(message)) message = escaped = text::escape(message);
   size_t n = wire::varint_field_size(1, static_cast<uint64_t>(code)) +
              (message.empty() ? 0 : wire::len_field_size(2, message.size()));
   begin_frame(out, correlation_id, body::error, n);
@@ -316,7 +320,7 @@ errc parse_publish(std::string_view body_bytes, publish_view& out,
   while (r.next(f)) {
     switch (f.number) {
       case 1:
-        if (f.type != wire_type::len) return errc::malformed_frame;
+        if (f.type != wire_type::len || !wire::valid_utf8(f.bytes)) return errc::malformed_frame;
         out.topic = f.bytes;
         break;
       case 2:

@@ -1,5 +1,10 @@
 #include "proto/codec/names.h"
 
+#include <algorithm>
+
+#include "proto/codec/text.h"
+#include "proto/codec/wire.h"
+
 namespace ferry::names {
 namespace {
 
@@ -25,12 +30,14 @@ std::string check(std::string_view s, bool allow_wildcards) {
       return "'" + std::string(seg) + "' is a pattern wildcard, not allowed in a name";
     if (seg == ">" && !last) return "'>' may only be the last segment of a pattern";
     if (!wildcard) {
-      for (char c : seg) {
-        if (!is_name_char(c)) {
-          return "character '" + std::string(1, c) +
-                 "' is not allowed (use A-Z a-z 0-9 _ - and dots" +
-                 std::string(allow_wildcards ? ", * and >" : "") + ")";
-        }
+      for (size_t i = 0; i < seg.size(); ++i) {
+        if (is_name_char(seg[i])) continue;
+        // The whole character when it is UTF-8 (escaped when not): the message is UTF-8.
+        const auto* p = reinterpret_cast<const unsigned char*>(seg.data()) + i;
+        size_t n = std::max<size_t>(1, wire::utf8_sequence_length(p, p + (seg.size() - i)));
+        return "character " + text::quoted(seg.substr(i, n)) +
+               " is not allowed (use A-Z a-z 0-9 _ - and dots" +
+               std::string(allow_wildcards ? ", * and >" : "") + ")";
       }
     }
     if (last) return {};

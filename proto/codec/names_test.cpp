@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "proto/codec/wire.h"
+
 using namespace ferry::names;
 
 TEST_CASE("topic names are dot-separated segments of [A-Za-z0-9_-]", "[proto][names]") {
@@ -57,4 +59,14 @@ TEST_CASE("pattern matching follows segments", "[proto][names]") {
   CHECK(matches(">", "anything.at.all"));
   CHECK(matches("*", "one"));
   CHECK_FALSE(matches("*", "one.two"));
+}
+
+TEST_CASE("a refused character is quoted whole, and the reason is valid UTF-8", "[proto][names]") {
+  CHECK(check_name("caf\xc3\xa9") ==
+        "character '\xc3\xa9' is not allowed (use A-Z a-z 0-9 _ - and dots)");
+  // Not UTF-8 at all: the byte is escaped, never copied.
+  std::string why = check_name("a\xc3");
+  CHECK(why == "character '\\xC3' is not allowed (use A-Z a-z 0-9 _ - and dots)");
+  CHECK(ferry::wire::valid_utf8(why));
+  CHECK(ferry::wire::valid_utf8(check_pattern("x.\xff.>")));
 }

@@ -193,39 +193,44 @@ class reader {
   bool ok_ = true;
 };
 
-// Whether `s` is well-formed UTF-8 (no overlong forms, surrogates or values past U+10FFFF).
-// proto3 `string` fields must be; generated parsers refuse anything else.
+// Length of the well-formed UTF-8 sequence at `p` (1..4), or 0 when the bytes there are
+// not one (overlong forms, surrogates, values past U+10FFFF, truncated). `p` < `end`.
+inline size_t utf8_sequence_length(const unsigned char* p, const unsigned char* end) {
+  unsigned char c = *p;
+  if (c < 0x80) return 1;
+  size_t n;
+  uint32_t cp;
+  if ((c & 0xE0) == 0xC0) {
+    n = 1;
+    cp = c & 0x1F;
+  } else if ((c & 0xF0) == 0xE0) {
+    n = 2;
+    cp = c & 0x0F;
+  } else if ((c & 0xF8) == 0xF0) {
+    n = 3;
+    cp = c & 0x07;
+  } else {
+    return 0;
+  }
+  if (static_cast<size_t>(end - p) <= n) return 0;
+  for (size_t i = 1; i <= n; ++i) {
+    if ((p[i] & 0xC0) != 0x80) return 0;
+    cp = (cp << 6) | (p[i] & 0x3F);
+  }
+  static constexpr uint32_t min_for_length[] = {0, 0x80, 0x800, 0x10000};
+  if (cp < min_for_length[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+  return n + 1;
+}
+
+// Whether `s` is well-formed UTF-8. proto3 `string` fields must be; generated parsers
+// refuse anything else.
 inline bool valid_utf8(std::string_view s) {
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
   const auto* end = p + s.size();
   while (p < end) {
-    unsigned char c = *p;
-    if (c < 0x80) {
-      ++p;
-      continue;
-    }
-    size_t n;
-    uint32_t cp;
-    if ((c & 0xE0) == 0xC0) {
-      n = 1;
-      cp = c & 0x1F;
-    } else if ((c & 0xF0) == 0xE0) {
-      n = 2;
-      cp = c & 0x0F;
-    } else if ((c & 0xF8) == 0xF0) {
-      n = 3;
-      cp = c & 0x07;
-    } else {
-      return false;
-    }
-    if (static_cast<size_t>(end - p) <= n) return false;
-    for (size_t i = 1; i <= n; ++i) {
-      if ((p[i] & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (p[i] & 0x3F);
-    }
-    static constexpr uint32_t min_for_length[] = {0, 0x80, 0x800, 0x10000};
-    if (cp < min_for_length[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
-    p += n + 1;
+    size_t n = utf8_sequence_length(p, end);
+    if (n == 0) return false;
+    p += n;
   }
   return true;
 }

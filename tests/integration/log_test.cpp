@@ -205,3 +205,34 @@ TEST_CASE("retention by bytes removes the oldest records in bulk", "[log][retent
   REQUIRE(recs.size() == 1);
   CHECK(recs[0].offset == start);
 }
+
+TEST_CASE("a reader that returns credit promptly is not cut off when records are large",
+          "[log][slow]") {
+  // Credit counts records: 10,000 of 16,000 bytes would be 160 MB queued for the socket.
+  // The broker stops pushing while the connection's unsent output is above its pause mark.
+  broker_process b({"--set", "limits.max_outbound_bytes=8388608"});
+  raw_client c(b.host(), b.port());
+  c.handshake();
+  REQUIRE(create_log_topic(c, "big", 1, v1::FSYNC_NEVER).has_topic_info());
+  constexpr int batches = 40, per_batch = 50;  // 2,000 records, 32 MB
+  for (int i = 0; i < batches; ++i) {
+    std::vector<std::pair<std::string, std::string>> msgs(per_batch, {"", std::string(16000, 'r')});
+    REQUIRE(c.request(publish_frame("big", msgs, 0)).publish_ok().accepted() == per_batch);
+  }
+  raw_client r(b.host(), b.port());
+  r.handshake();
+  auto ok = r.request(consume_frame("big", 0, v1::Position::EARLIEST, 0, 0));  // default credit
+  REQUIRE(ok.has_consume_log_ok());
+  const uint64_t consumer = ok.consume_log_ok().consumer_id();
+  uint64_t next = 0;
+  while (next < batches * per_batch) {
+    auto f = r.read_frame();
+    REQUIRE(f);
+    REQUIRE_FALSE(f->has_error());
+    if (!f->has_deliver()) continue;
+    for (const auto& d : f->deliver().deliveries())
+      REQUIRE(d.offset() == next++);
+    send_credit(r, consumer, static_cast<uint32_t>(f->deliver().deliveries_size()));
+  }
+  CHECK(next == batches * per_batch);
+}

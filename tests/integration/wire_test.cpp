@@ -1,5 +1,7 @@
 // The broker against raw frames: bad input gets a clear error or a closed connection,
 // never a crash or a hang of other clients.
+#include "proto/codec/wire.h"
+
 #include <thread>
 
 #include <catch2/catch.hpp>
@@ -243,4 +245,125 @@ TEST_CASE("a consumer that never reads is cut off as slow and its messages go to
   REQUIRE(d->has_deliver());
   REQUIRE(d->deliver().deliveries_size() == 1);
   CHECK(d->deliver().deliveries(0).delivery_count() == 2);
+}
+
+// ---- conformance with PROTOCOL.md (found by a client written from the documents) ----
+
+TEST_CASE("an error quoting a non-ASCII name is valid UTF-8 and quotes the whole character",
+          "[wire][utf8]") {
+  broker_process b;
+  raw_client c(b.host(), b.port());
+  c.handshake();
+  auto r = c.request(create_topic("caf\xc3\xa9"));  // read_frame refuses invalid UTF-8
+  REQUIRE(r.has_error());
+  CHECK(r.error().code() == v1::INVALID_NAME);
+  CHECK(ferry::wire::valid_utf8(r.error().message()));
+  CHECK(r.error().message().find("'\xc3\xa9'") != std::string::npos);
+}
+
+TEST_CASE("a Publish whose topic is not UTF-8 is MALFORMED_FRAME and closes", "[wire][utf8]") {
+  broker_process b;
+  raw_client c(b.host(), b.port());
+  c.handshake();
+  // Frame { correlation_id: 7, publish (10): { topic (1): "\xff" } }
+  c.send_bytes(frame_bytes(std::string("\x08\x07\x52\x03\x0a\x01\xff", 7)));
+  auto f = c.read_frame();
+  CHECK(error_of(f) == v1::MALFORMED_FRAME);
+  CHECK(f->correlation_id() == 7);
+  CHECK(c.closed_by_peer());
+  expect_healthy(b);
+}
+
+TEST_CASE("a Ping whose body does not parse is MALFORMED_FRAME and closes", "[wire]") {
+  broker_process b;
+  raw_client c(b.host(), b.port());
+  c.handshake();
+  // Frame { correlation_id: 5, ping (5): <a truncated varint field> }
+  c.send_bytes(frame_bytes(std::string("\x08\x05\x2a\x01\x08", 5)));
+  auto f = c.read_frame();
+  CHECK(error_of(f) == v1::MALFORMED_FRAME);
+  CHECK(f->correlation_id() == 5);
+  CHECK(c.closed_by_peer());
+}
+
+TEST_CASE("messages requeued by one Nack come back in their original publish order",
+          "[wire][settle]") {
+  broker_process b;
+  raw_client c(b.host(), b.port());
+  c.handshake();
+  REQUIRE(c.request(create_topic("t")).has_topic_info());
+  v1::Frame sub;
+  sub.mutable_subscribe()->set_pattern("t");
+  sub.mutable_subscribe()->set_prefetch(3);
+  auto ok = c.request(sub);
+  REQUIRE(ok.has_subscribe_ok());
+  const uint64_t consumer = ok.subscribe_ok().consumer_id();
+  v1::Frame pub;
+  pub.mutable_publish()->set_topic("t");
+  for (const char* p : {"m1", "m2", "m3"})
+    pub.mutable_publish()->add_messages()->set_payload(p);
+  REQUIRE(c.request(pub).publish_ok().accepted() == 3);
+  std::vector<std::pair<std::string, uint64_t>> got;  // payload, delivery id
+  while (got.size() < 3) {
+    auto d = c.read_frame();
+    REQUIRE(d);
+    for (const auto& e : d->deliver().deliveries())
+      got.emplace_back(e.message().payload(), e.delivery_id());
+  }
+  REQUIRE(got[0].first == "m1");
+  REQUIRE(got[2].first == "m3");
+  v1::Frame nack;
+  nack.mutable_nack()->set_consumer_id(consumer);
+  nack.mutable_nack()->add_delivery_ids(got[2].second);  // m3 first, then m1
+  nack.mutable_nack()->add_delivery_ids(got[0].second);
+  REQUIRE(c.request(nack).settle_ok().settled() == 2);
+  std::vector<std::string> again;
+  while (again.size() < 2) {
+    auto d = c.read_frame();
+    REQUIRE(d);
+    for (const auto& e : d->deliver().deliveries()) {
+      CHECK(e.delivery_count() == 2);
+      again.push_back(e.message().payload());
+    }
+  }
+  CHECK(again == std::vector<std::string>{"m1", "m3"});
+}
+
+TEST_CASE("a consumer that reads is not cut off when its messages are large", "[wire][slow]") {
+  // Unsent output is bounded by bytes, not only by the consumer's window: with 100 KiB
+  // messages and a window of 1000 the broker would queue 100 MB for the socket.
+  broker_process b({"--set", "limits.max_outbound_bytes=8388608"});
+  raw_client admin(b.host(), b.port());
+  admin.handshake();
+  REQUIRE(admin.request(create_topic("big")).has_topic_info());
+  raw_client reader(b.host(), b.port());
+  reader.handshake();
+  v1::Frame sub;
+  sub.mutable_subscribe()->set_pattern("big");
+  sub.mutable_subscribe()->set_prefetch(1000);
+  auto ok = reader.request(sub);
+  REQUIRE(ok.has_subscribe_ok());
+  const uint64_t consumer = ok.subscribe_ok().consumer_id();
+  constexpr int batches = 30, per_batch = 10;  // 30 MB in all
+  for (int i = 0; i < batches; ++i) {
+    v1::Frame pub;
+    pub.mutable_publish()->set_topic("big");
+    for (int j = 0; j < per_batch; ++j)
+      pub.mutable_publish()->add_messages()->set_payload(std::string(100 * 1024, 'x'));
+    REQUIRE(admin.request(pub).publish_ok().accepted() == per_batch);
+  }
+  int received = 0;
+  while (received < batches * per_batch) {
+    auto d = reader.read_frame();
+    REQUIRE(d);
+    REQUIRE_FALSE(d->has_error());
+    if (!d->has_deliver()) continue;
+    v1::Frame ack;
+    ack.mutable_ack()->set_consumer_id(consumer);
+    for (const auto& e : d->deliver().deliveries())
+      ack.mutable_ack()->add_delivery_ids(e.delivery_id());
+    received += d->deliver().deliveries_size();
+    reader.send_frame(ack);
+  }
+  CHECK(received == batches * per_batch);
 }
