@@ -59,7 +59,7 @@ int main(int argc, char** argv) {
     std::cout << "configuration is valid\n";
     return 0;
   }
-  if (auto err = fb::log::init(opts.log.level, opts.log.format); !err.empty()) return die(err);
+  if (auto err = fb::log::init(opts.log_level, opts.log_format); !err.empty()) return die(err);
 
   fb::server srv(opts);
   if (auto err = srv.start()) return die(err.to_string());

@@ -1,21 +1,27 @@
 #include "broker/config/option_table.h"
 
+#include <algorithm>
 #include <charconv>
 #include <limits>
 
 namespace ferry::broker {
 namespace {
 
-using uint_ref = uint64_t& (*)(broker_options&);
-using string_ref = std::string& (*)(broker_options&);
+// A numeric setting stored in `T` fields; `refs` are the fields the row fills (one, or
+// two when two subsystems read the same setting); the first is the one printed.
+template <typename T>
+using field_ref = T& (*)(broker_options&);
 
-option_row uint_row(std::string name, std::string unit, std::string description, uint_ref ref,
-                    uint64_t min, uint64_t max = std::numeric_limits<uint64_t>::max()) {
+template <typename T>
+option_row num_row(std::string name, std::string unit, std::string description,
+                   std::vector<field_ref<T>> refs, uint64_t min,
+                   uint64_t max = std::numeric_limits<uint64_t>::max()) {
   option_row r{std::move(name), std::move(unit), std::move(description), nullptr, nullptr};
-  r.get = [ref](const broker_options& o) {
-    return std::to_string(ref(const_cast<broker_options&>(o)));
+  auto first = refs.front();
+  r.get = [first](const broker_options& o) {
+    return std::to_string(first(const_cast<broker_options&>(o)));
   };
-  r.set = [ref, min, max, n = r.name](broker_options& o, std::string_view v) -> std::string {
+  r.set = [refs, min, max, n = r.name](broker_options& o, std::string_view v) -> std::string {
     uint64_t x = 0;
     auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), x);
     if (ec != std::errc() || end != v.data() + v.size())
@@ -23,13 +29,14 @@ option_row uint_row(std::string name, std::string unit, std::string description,
     if (x < min || x > max)
       return n + ": " + std::string(v) + " is out of range [" + std::to_string(min) + ", " +
              std::to_string(max) + "]";
-    ref(o) = x;
+    for (auto ref : refs)
+      ref(o) = static_cast<T>(x);
     return {};
   };
   return r;
 }
 
-option_row string_row(std::string name, std::string description, string_ref ref,
+option_row string_row(std::string name, std::string description, field_ref<std::string> ref,
                       std::vector<std::string> allowed = {}) {
   option_row r{std::move(name), "", std::move(description), nullptr, nullptr};
   r.get = [ref](const broker_options& o) { return ref(const_cast<broker_options&>(o)); };
@@ -47,120 +54,141 @@ option_row string_row(std::string name, std::string description, string_ref ref,
   return r;
 }
 
-std::vector<option_row> make_table() {
+void add_net_rows(std::vector<option_row>& t) {
   constexpr uint64_t kib = 1024, mib = 1024 * kib, gib = 1024 * mib;
-  std::vector<option_row> t;
   t.push_back(string_row(
       "net.listen",
       "Address of the wire-protocol listener, HOST:PORT (port 0 picks a free port; the default "
       "binds loopback only, as ferryd has no authentication yet).",
-      [](broker_options& o) -> std::string& { return o.net.listen; }));
-  t.push_back(uint_row(
+      [](broker_options& o) -> std::string& { return o.listen; }));
+  t.push_back(num_row<uint32_t>(
       "limits.max_frame_bytes", "bytes",
       "Largest frame either side may send; a bigger length prefix closes the connection.",
-      [](broker_options& o) -> uint64_t& { return o.limits.max_frame_bytes; }, 4 * kib, 1 * gib));
-  t.push_back(uint_row(
+      {[](broker_options& o) -> uint32_t& { return o.connection.max_frame_bytes; }}, 4 * kib,
+      1 * gib));
+  t.push_back(num_row<size_t>(
       "limits.max_message_bytes", "bytes",
       "Largest encoded message; bigger messages are refused with MESSAGE_TOO_LARGE.",
-      [](broker_options& o) -> uint64_t& { return o.limits.max_message_bytes; }, 1, 1 * gib));
-  t.push_back(uint_row(
+      {[](broker_options& o) -> size_t& { return o.queues.max_message_bytes; },
+       [](broker_options& o) -> size_t& { return o.logs.max_message_bytes; }},
+      1, 1 * gib));
+  t.push_back(num_row<uint64_t>(
       "limits.max_connections", "",
       "Connections served at once; more are refused with RESOURCE_EXHAUSTED.",
-      [](broker_options& o) -> uint64_t& { return o.limits.max_connections; }, 1, 1'000'000));
-  t.push_back(uint_row(
+      {[](broker_options& o) -> uint64_t& { return o.session.max_connections; }}, 1, 1'000'000));
+  t.push_back(num_row<size_t>(
       "limits.max_outbound_bytes", "bytes",
       "Unsent bytes queued for one connection before it is closed as a slow consumer.",
-      [](broker_options& o) -> uint64_t& { return o.limits.max_outbound_bytes; }, 64 * kib,
+      {[](broker_options& o) -> size_t& { return o.connection.max_outbound_bytes; }}, 64 * kib,
       64 * gib));
-  t.push_back(uint_row(
+  t.push_back(num_row<int64_t>(
       "limits.write_timeout_ms", "ms",
       "A write to a client that takes longer than this closes it as a slow consumer.",
-      [](broker_options& o) -> uint64_t& { return o.limits.write_timeout_ms; }, 10, 3'600'000));
-  t.push_back(uint_row(
+      {[](broker_options& o) -> int64_t& { return o.connection.write_timeout_ms; }}, 10,
+      3'600'000));
+  t.push_back(num_row<int64_t>(
       "limits.handshake_timeout_ms", "ms",
       "A connection that sends no Hello within this time is closed.",
-      [](broker_options& o) -> uint64_t& { return o.limits.handshake_timeout_ms; }, 10, 3'600'000));
-  t.push_back(uint_row(
+      {[](broker_options& o) -> int64_t& { return o.connection.handshake_timeout_ms; }}, 10,
+      3'600'000));
+  t.push_back(num_row<size_t>(
       "limits.max_deferred_publish_bytes", "bytes",
       "Publish frames held per connection while memory is over the high-water mark, before "
       "the broker stops reading from that connection.",
-      [](broker_options& o) -> uint64_t& { return o.limits.max_deferred_publish_bytes; }, 0,
+      {[](broker_options& o) -> size_t& { return o.session.max_deferred_publish_bytes; }}, 0,
       1 * gib));
-  t.push_back(uint_row(
+}
+
+void add_memory_topic_rows(std::vector<option_row>& t) {
+  constexpr uint64_t mib = 1024 * 1024, gib = 1024 * mib;
+  t.push_back(num_row<uint32_t>(
       "memory_topics.default_prefetch", "messages",
       "Credit window of a consumer that asks for none.",
-      [](broker_options& o) -> uint64_t& { return o.memory_topics.default_prefetch; }, 1,
-      10'000'000));
-  t.push_back(uint_row(
+      {[](broker_options& o) -> uint32_t& { return o.queues.default_prefetch; }}, 1, 10'000'000));
+  t.push_back(num_row<uint32_t>(
       "memory_topics.max_prefetch", "messages",
-      "Largest credit window a consumer may ask for; bigger requests are capped.",
-      [](broker_options& o) -> uint64_t& { return o.memory_topics.max_prefetch; }, 1, 100'000'000));
-  t.push_back(uint_row(
+      "Largest credit window a consumer or log reader may ask for; bigger requests are capped.",
+      {[](broker_options& o) -> uint32_t& { return o.queues.max_prefetch; },
+       [](broker_options& o) -> uint32_t& { return o.logs.max_credit; }},
+      1, 100'000'000));
+  t.push_back(num_row<int64_t>(
       "memory_topics.default_ack_timeout_ms", "ms",
       "Ack lease of subscriptions that set none; an unsettled delivery is redelivered after it.",
-      [](broker_options& o) -> uint64_t& { return o.memory_topics.default_ack_timeout_ms; }, 1,
+      {[](broker_options& o) -> int64_t& { return o.queues.default_ack_timeout_ms; }}, 1,
       86'400'000));
-  t.push_back(uint_row(
+  t.push_back(num_row<uint32_t>(
       "memory_topics.default_max_deliveries", "",
       "Deliveries after which a message is dead-lettered, for subscriptions that set none "
       "(0 = unlimited).",
-      [](broker_options& o) -> uint64_t& { return o.memory_topics.default_max_deliveries; }, 0,
+      {[](broker_options& o) -> uint32_t& { return o.queues.default_max_deliveries; }}, 0,
       1'000'000));
-  t.push_back(uint_row(
+  t.push_back(num_row<int64_t>(
       "memory_topics.dedup_window_ms", "ms",
       "How long an idle producer's last sequence is remembered for idempotent publishing.",
-      [](broker_options& o) -> uint64_t& { return o.memory_topics.dedup_window_ms; }, 0,
-      86'400'000));
-  t.push_back(uint_row(
+      {[](broker_options& o) -> int64_t& { return o.queues.dedup_window_ms; }}, 0, 86'400'000));
+  t.push_back(num_row<int64_t>(
       "memory_topics.memory_high_watermark_bytes", "bytes",
       "Message memory above which publishers are slowed and told so (FLOW_BLOCKED).",
-      [](broker_options& o) -> uint64_t& { return o.memory_topics.memory_high_watermark_bytes; },
-      1 * mib, 1024 * gib));
-  t.push_back(uint_row(
+      {[](broker_options& o) -> int64_t& { return o.queues.memory_high_watermark_bytes; }}, 1 * mib,
+      1024 * gib));
+  t.push_back(num_row<int64_t>(
       "memory_topics.memory_low_watermark_bytes", "bytes",
       "Message memory under which publishers flow again (0 = 80% of the high-water mark).",
-      [](broker_options& o) -> uint64_t& { return o.memory_topics.memory_low_watermark_bytes; }, 0,
+      {[](broker_options& o) -> int64_t& { return o.queues.memory_low_watermark_bytes; }}, 0,
       1024 * gib));
-  t.push_back(uint_row(
+  t.push_back(num_row<int64_t>(
       "memory_topics.timer_tick_ms", "ms", "Resolution of ack-lease and TTL timers.",
-      [](broker_options& o) -> uint64_t& { return o.memory_topics.timer_tick_ms; }, 1, 1000));
-  t.push_back(uint_row(
+      {[](broker_options& o) -> int64_t& { return o.queues.timer_tick_ms; }}, 1, 1000));
+}
+
+void add_log_topic_rows(std::vector<option_row>& t) {
+  t.push_back(num_row<uint32_t>(
       "log_topics.default_credit", "records",
       "Records pushed to a log reader before it returns credit, for readers that ask for none.",
-      [](broker_options& o) -> uint64_t& { return o.log_topics.default_credit; }, 1, 10'000'000));
-  t.push_back(uint_row(
+      {[](broker_options& o) -> uint32_t& { return o.logs.default_credit; }}, 1, 10'000'000));
+  t.push_back(num_row<uint32_t>(
       "log_topics.max_partitions", "", "Most partitions a log topic may have.",
-      [](broker_options& o) -> uint64_t& { return o.log_topics.max_partitions; }, 1, 65'536));
-  t.push_back(uint_row(
+      {[](broker_options& o) -> uint32_t& { return o.logs.max_partitions; }}, 1, 65'536));
+  t.push_back(num_row<int64_t>(
       "log_topics.default_retention_ms", "ms",
       "How long records of log topics that set no retention_ms are kept (0 = forever).",
-      [](broker_options& o) -> uint64_t& { return o.log_topics.default_retention_ms; }, 0,
+      {[](broker_options& o) -> int64_t& { return o.logs.default_retention_ms; }}, 0,
       100ULL * 365 * 24 * 3600 * 1000));
-  t.push_back(uint_row(
+  t.push_back(num_row<int64_t>(
       "log_topics.default_retention_bytes", "bytes",
       "Bytes kept per partition of log topics that set no retention_bytes (0 = unlimited).",
-      [](broker_options& o) -> uint64_t& { return o.log_topics.default_retention_bytes; }, 0,
+      {[](broker_options& o) -> int64_t& { return o.logs.default_retention_bytes; }}, 0,
       1ULL << 50));
-  t.push_back(uint_row(
+  t.push_back(num_row<size_t>(
       "log_topics.tail_cache_bytes", "bytes",
       "Newest records kept in memory per partition, so readers at the tail need no disk read.",
-      [](broker_options& o) -> uint64_t& { return o.log_topics.tail_cache_bytes; }, 0, 1ULL << 40));
-  t.push_back(uint_row(
+      {[](broker_options& o) -> size_t& { return o.logs.tail_cache_bytes; }}, 0, 1ULL << 40));
+  t.push_back(num_row<size_t>(
       "log_topics.read_batch_bytes", "bytes",
       "Bytes read from RocksDB at a time for a reader behind the tail.",
-      [](broker_options& o) -> uint64_t& { return o.log_topics.read_batch_bytes; }, 4096,
-      1ULL << 30));
+      {[](broker_options& o) -> size_t& { return o.logs.read_batch_bytes; }}, 4096, 1ULL << 30));
+}
+
+void add_process_rows(std::vector<option_row>& t) {
   t.push_back(string_row(
       "storage.data_dir",
       "Directory of the broker's RocksDB data (log-topic records, definitions, offsets).",
-      [](broker_options& o) -> std::string& { return o.storage.data_dir; }));
+      [](broker_options& o) -> std::string& { return o.data_dir; }));
   t.push_back(string_row("log.level",
                          "Log level: trace, debug, info, warn, error, critical or off.",
-                         [](broker_options& o) -> std::string& { return o.log.level; },
+                         [](broker_options& o) -> std::string& { return o.log_level; },
                          {"trace", "debug", "info", "warn", "error", "critical", "off"}));
   t.push_back(string_row("log.format", "Log format: text or json (one object per line).",
-                         [](broker_options& o) -> std::string& { return o.log.format; },
+                         [](broker_options& o) -> std::string& { return o.log_format; },
                          {"text", "json"}));
+}
+
+std::vector<option_row> make_table() {
+  std::vector<option_row> t;
+  add_net_rows(t);
+  add_memory_topic_rows(t);
+  add_log_topic_rows(t);
+  add_process_rows(t);
   return t;
 }
 
@@ -185,11 +213,11 @@ const option_row* find_option(std::string_view name) {
 }
 
 std::string check_options(const broker_options& o) {
-  if (o.limits.max_message_bytes + 1024 > o.limits.max_frame_bytes)
+  if (o.queues.max_message_bytes + 1024 > o.connection.max_frame_bytes)
     return "limits.max_message_bytes must be at least 1 KiB below limits.max_frame_bytes";
-  if (o.memory_topics.memory_low_watermark_bytes > o.memory_topics.memory_high_watermark_bytes)
+  if (o.queues.memory_low_watermark_bytes > o.queues.memory_high_watermark_bytes)
     return "memory_topics.memory_low_watermark_bytes is above the high-water mark";
-  if (o.memory_topics.default_prefetch > o.memory_topics.max_prefetch)
+  if (o.queues.default_prefetch > o.queues.max_prefetch)
     return "memory_topics.default_prefetch is above memory_topics.max_prefetch";
   return {};
 }

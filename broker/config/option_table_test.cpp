@@ -65,8 +65,8 @@ TEST_CASE("config sources: file, environment and assignments, with clear errors"
   broker_options o;
   CHECK(load_config_file(temp_file("limits:\n  max_connections: 42\nlog:\n  format: json\n"), o)
             .empty());
-  CHECK(o.limits.max_connections == 42);
-  CHECK(o.log.format == "json");
+  CHECK(o.session.max_connections == 42);
+  CHECK(o.log_format == "json");
 
   auto err = load_config_file(temp_file("limits:\n  max_conections: 42\n"), o);
   CHECK(err.find("unknown key 'limits.max_conections'") != std::string::npos);
@@ -79,28 +79,39 @@ TEST_CASE("config sources: file, environment and assignments, with clear errors"
   ::setenv("FERRY_NET_LISTEN", "127.0.0.1:9999", 1);
   CHECK(apply_environment(o).empty());
   ::unsetenv("FERRY_NET_LISTEN");
-  CHECK(o.net.listen == "127.0.0.1:9999");
+  CHECK(o.listen == "127.0.0.1:9999");
 
   CHECK(apply_assignment("memory_topics.timer_tick_ms=5", o).empty());
-  CHECK(o.memory_topics.timer_tick_ms == 5);
+  CHECK(o.queues.timer_tick_ms == 5);
   CHECK_FALSE(apply_assignment("memory_topics.timer_tick_ms=0", o).empty());  // below min
   CHECK_FALSE(apply_assignment("nope=1", o).empty());
   CHECK_FALSE(apply_assignment("novalue", o).empty());
 }
 
+TEST_CASE("one row fills every subsystem that reads its setting", "[config]") {
+  broker_options o;
+  CHECK(apply_assignment("limits.max_message_bytes=2048", o).empty());
+  CHECK(o.queues.max_message_bytes == 2048);
+  CHECK(o.logs.max_message_bytes == 2048);
+  CHECK(apply_assignment("memory_topics.max_prefetch=77", o).empty());
+  CHECK(o.queues.max_prefetch == 77);
+  CHECK(o.logs.max_credit == 77);
+  CHECK(find_option("limits.max_message_bytes")->get(o) == "2048");
+}
+
 TEST_CASE("relations between options are checked", "[config]") {
   broker_options o;
   CHECK(check_options(o).empty());
-  o.limits.max_message_bytes = o.limits.max_frame_bytes;
+  o.queues.max_message_bytes = o.connection.max_frame_bytes;
   CHECK_FALSE(check_options(o).empty());
 }
 
 TEST_CASE("print_config output loads back to the same options", "[config]") {
   broker_options o;
-  o.limits.max_connections = 7;
-  o.net.listen = "[::1]:0";
+  o.session.max_connections = 7;
+  o.listen = "[::1]:0";
   broker_options back;
   CHECK(load_config_file(temp_file(print_config(o)), back).empty());
-  CHECK(back.limits.max_connections == 7);
-  CHECK(back.net.listen == "[::1]:0");
+  CHECK(back.session.max_connections == 7);
+  CHECK(back.listen == "[::1]:0");
 }

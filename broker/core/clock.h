@@ -28,6 +28,23 @@ class system_clock final : public clock {
   }
 };
 
+// The broker loop's time, read from the clock once per event: the loop stamps it when an
+// event begins (a request, a timer tick, a storage completion: see server/event_loop.h),
+// and everything handled in that event sees the same now(). Loop only.
+class loop_clock {
+ public:
+  explicit loop_clock(const clock& c) : clock_(c), now_(c.steady_ms()) {}
+  void stamp() { now_ = clock_.steady_ms(); }
+  // Steady milliseconds at the start of the current event.
+  int64_t now() const { return now_; }
+  // Wall-clock Unix milliseconds, read now (for timestamps users see).
+  int64_t wall_ms() const { return clock_.wall_ms(); }
+
+ private:
+  const clock& clock_;
+  int64_t now_;
+};
+
 namespace testing {
 // A clock that moves only when told to.
 class manual_clock final : public clock {

@@ -7,7 +7,6 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/write.hpp>
 
 #include "broker/core/log.h"
 #include "proto/codec/frame_codec.h"
@@ -15,7 +14,6 @@
 namespace ferry::broker {
 
 namespace asio = boost::asio;
-using asio::ip::tcp;
 
 namespace {
 // The read buffer starts small, so that an idle connection costs little memory, and doubles
@@ -25,17 +23,14 @@ constexpr size_t min_read_buffer_bytes = 4 * 1024;
 constexpr size_t max_read_buffer_bytes = 256 * 1024;
 }  // namespace
 
-connection::connection(tcp::socket socket, const connection_limits& limits, uint64_t id)
-    : socket_(std::move(socket)),
+connection::connection(std::unique_ptr<transport> stream, const connection_limits& limits,
+                       uint64_t id)
+    : stream_(std::move(stream)),
       limits_(limits),
       id_(id),
-      write_deadline_(socket_.get_executor()),
-      handshake_deadline_(socket_.get_executor()),
-      wake_(socket_.get_executor()) {
-  boost::system::error_code ec;
-  auto ep = socket_.remote_endpoint(ec);
-  peer_ = ec ? std::string("?") : ep.address().to_string() + ":" + std::to_string(ep.port());
-  socket_.set_option(tcp::no_delay(true), ec);
+      write_deadline_(stream_->executor()),
+      handshake_deadline_(stream_->executor()),
+      wake_(stream_->executor()) {
   rbuf_.resize(min_read_buffer_bytes);
 }
 
@@ -48,11 +43,11 @@ void connection::start(connection_handler& handler) {
     if (ec || self->closed_) return;
     std::string why = "no Hello within " + std::to_string(self->limits_.handshake_timeout_ms) +
                       " ms (limits.handshake_timeout_ms)";
-    log::net().info("conn {} ({}): {}, closing", self->id_, self->peer_, why);
+    log::net().info("conn {} ({}): {}, closing", self->id_, self->peer(), why);
     codec::append_error(self->out_, 0, errc::not_handshaken, why);
     self->close_after_flush();
   });
-  asio::co_spawn(socket_.get_executor(), read_loop(shared_from_this()),
+  asio::co_spawn(stream_->executor(), read_loop(shared_from_this()),
                  [self = shared_from_this()](std::exception_ptr e) {
                    if (!e) return;
                    try {
@@ -73,7 +68,7 @@ void connection::handshake_done() {
 
 asio::awaitable<void> connection::read_loop(std::shared_ptr<connection> self) {
   while (!self->closed_ && !self->closing_) {
-    if (self->paused_ || self->unsent_bytes() > self->limits_.pause_outbound_bytes) {
+    if (self->paused_ || self->unsent_bytes() > self->limits_.pause_outbound_bytes()) {
       self->wake_.expires_at(asio::steady_timer::time_point::max());
       co_await self->wake_.async_wait(asio::as_tuple(asio::use_awaitable));
       continue;
@@ -82,9 +77,8 @@ asio::awaitable<void> connection::read_loop(std::shared_ptr<connection> self) {
     if (self->paused_) continue;
     if (self->closed_ || self->closing_) break;
     self->make_room();
-    auto [ec, n] = co_await self->socket_.async_read_some(
-        asio::buffer(self->rbuf_.data() + self->rend_, self->rbuf_.size() - self->rend_),
-        asio::as_tuple(asio::use_awaitable));
+    auto [ec, n] = co_await self->stream_->read_some(
+        asio::buffer(self->rbuf_.data() + self->rend_, self->rbuf_.size() - self->rend_));
     if (ec) {
       if (ec != asio::error::eof && ec != asio::error::operation_aborted)
         log::net().debug("conn {}: read: {}", self->id_, ec.message());
@@ -154,7 +148,7 @@ void connection::flush() {
     // unsent; the write timeout bounds how long that may take.
     log::net().warn(
         "conn {} ({}): slow consumer, {} bytes unsent (limits.max_outbound_bytes), closing", id_,
-        peer_, unsent_bytes());
+        peer(), unsent_bytes());
     codec::append_error(out_, 0, errc::slow_consumer,
                         "more than " + std::to_string(limits_.max_outbound_bytes) +
                             " bytes of output unread (limits.max_outbound_bytes)");
@@ -170,12 +164,13 @@ void connection::flush() {
     if (ec || !self->write_in_flight_ || self->closed_) return;
     log::net().warn(
         "conn {} ({}): slow consumer, a write took over {} ms (limits.write_timeout_ms), closing",
-        self->id_, self->peer_, self->limits_.write_timeout_ms);
+        self->id_, self->peer(), self->limits_.write_timeout_ms);
     self->close();
   });
-  asio::async_write(
-      socket_, asio::buffer(writing_),
-      [self = shared_from_this()](boost::system::error_code ec, size_t) { self->on_written(ec); });
+  stream_->write(asio::buffer(writing_),
+                 [self = shared_from_this()](const boost::system::error_code& ec, size_t) {
+                   self->on_written(ec);
+                 });
 }
 
 void connection::on_written(const boost::system::error_code& ec) {
@@ -224,13 +219,11 @@ void connection::close_after_flush() {
 void connection::close() {
   if (closed_) return;
   closed_ = true;
-  boost::system::error_code ec;
-  socket_.shutdown(tcp::socket::shutdown_both, ec);
-  socket_.close(ec);
+  stream_->close();
   handshake_deadline_.cancel();
   wake_.cancel();
   // The handler hears of it on a fresh stack: close() may be called from inside it.
-  asio::post(socket_.get_executor(), [self = shared_from_this()] { self->finish(); });
+  asio::post(stream_->executor(), [self = shared_from_this()] { self->finish(); });
 }
 
 void connection::finish() {

@@ -1,13 +1,16 @@
-// connection: one client socket. Reads length-prefixed frames and hands each to its
-// handler; writes what the handler appended to out(), at most one write in flight.
+// connection: one client's byte stream, framed. Reads length-prefixed frames and hands
+// each to its handler; writes what the handler appended to out(), at most one write in
+// flight.
 //
-// Owns the socket, the read buffer (4 KiB at first, doubled by reads that fill it up to
-// 256 KiB, grown to fit one larger frame, never beyond max_frame_bytes) and two output buffers (one
-// being written, one being filled). Back-pressure: reading pauses while the unsent output is above
-// a soft limit or the handler asked for a pause; a write that takes longer than write_timeout, or
-// unsent output above max_outbound_bytes, closes the connection as a slow consumer.
+// Owns the transport (transport.h: TCP today), the read buffer (4 KiB at first, doubled by reads
+// that fill it up to 256 KiB, grown to fit one larger frame, never beyond max_frame_bytes) and two
+// output buffers (one being written, one being filled). Back-pressure: reading pauses while the
+// unsent output is above a soft limit or the handler asked for a pause; a write that takes longer
+// than write_timeout, or unsent output above max_outbound_bytes, closes the connection as a slow
+// consumer.
 //
-// Lifecycle: created by the listener, start(handler), then runs until the peer closes,
+// Lifecycle: made by the server for a transport the listener accepted, start(handler),
+// then runs until the peer closes,
 // an error, close() or close_after_flush(). The handler's on_close() is called exactly
 // once, after which no other handler call is made. Broker loop only.
 #pragma once
@@ -19,20 +22,13 @@
 #include <vector>
 
 #include <boost/asio/awaitable.hpp>
-#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "broker/net/connection_limits.h"
+#include "broker/net/transport.h"
 #include "proto/codec/errc.h"
 
 namespace ferry::broker {
-
-struct connection_limits {
-  uint32_t max_frame_bytes = 16 << 20;
-  size_t max_outbound_bytes = 64 << 20;
-  size_t pause_outbound_bytes = 4 << 20;  // reading pauses above this much unsent output
-  int64_t write_timeout_ms = 30'000;
-  int64_t handshake_timeout_ms = 10'000;
-};
 
 class connection_handler {
  public:
@@ -52,12 +48,12 @@ class connection_handler {
 
 class connection : public std::enable_shared_from_this<connection> {
  public:
-  connection(boost::asio::ip::tcp::socket socket, const connection_limits& limits, uint64_t id);
+  connection(std::unique_ptr<transport> stream, const connection_limits& limits, uint64_t id);
   ~connection();
 
   uint64_t id() const { return id_; }
   const connection_limits& limits() const { return limits_; }
-  const std::string& peer() const { return peer_; }
+  const std::string& peer() const { return stream_->peer(); }
 
   void start(connection_handler& handler);
   // Cancels the handshake deadline armed by start().
@@ -86,10 +82,9 @@ class connection : public std::enable_shared_from_this<connection> {
   void wake_reader();
   void finish();
 
-  boost::asio::ip::tcp::socket socket_;
+  std::unique_ptr<transport> stream_;
   connection_limits limits_;
   uint64_t id_;
-  std::string peer_;
   connection_handler* handler_ = nullptr;
 
   std::vector<uint8_t> rbuf_;

@@ -7,16 +7,16 @@
 #include <boost/asio/write.hpp>
 
 #include "broker/core/log.h"
-#include "broker/server/context.h"
-#include "broker/session/session.h"
+#include "broker/net/tcp_transport.h"
+#include "proto/codec/frame_codec.h"
 
 namespace ferry::broker {
 
 namespace asio = boost::asio;
 using asio::ip::tcp;
 
-listener::listener(asio::any_io_executor ex, server_context& ctx, connection_limits limits)
-    : acceptor_(ex), ctx_(ctx), limits_(limits) {}
+listener::listener(asio::any_io_executor ex, std::function<bool()> has_room, accept_fn on_accept)
+    : acceptor_(ex), has_room_(std::move(has_room)), on_accept_(std::move(on_accept)) {}
 
 ferry::error listener::bind(const std::string& address) {
   auto fail = [&](std::string why) {
@@ -68,24 +68,18 @@ asio::awaitable<void> listener::accept_loop(listener* self) {
       log::net().warn("accept: {}", ec.message());
       continue;
     }
-    auto& ctx = self->ctx_;
-    if (ctx.session_count() >= ctx.options().limits.max_connections) {
+    if (!self->has_room_()) {
       self->refuse(std::move(socket));
       continue;
     }
-    ++ctx.counters().connections_accepted;
-    auto conn =
-        std::make_shared<connection>(std::move(socket), self->limits_, ctx.next_session_id());
-    auto s = std::make_shared<session>(ctx, conn);
-    ctx.add_session(s);
-    s->start();
+    ++self->accepted_;
+    self->on_accept_(std::make_unique<tcp_transport>(std::move(socket)));
   }
 }
 
 void listener::refuse(tcp::socket socket) {
-  ++ctx_.counters().connections_refused;
-  log::net().warn("refusing a connection: limits.max_connections ({}) reached",
-                  ctx_.options().limits.max_connections);
+  ++refused_;
+  log::net().warn("refusing a connection: limits.max_connections reached");
   auto frame = std::make_shared<std::vector<uint8_t>>();
   codec::append_error(
       *frame, 0, errc::resource_exhausted,

@@ -1,22 +1,27 @@
 // listener: the accept loop of the wire protocol. Each accepted socket becomes a
-// connection and a session, unless limits.max_connections is reached (then the client
-// gets a RESOURCE_EXHAUSTED error frame and is closed).
+// transport handed to `on_accept` (the server makes a connection and a session of it),
+// unless `has_room` says no: then the client gets a RESOURCE_EXHAUSTED error frame and is
+// closed. Knows nothing of sessions. Loop only.
 #pragma once
 
+#include <cstdint>
+#include <functional>
+#include <memory>
 #include <string>
 
+#include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
-#include "broker/net/connection.h"
+#include "broker/net/transport.h"
 #include "proto/codec/errc.h"
 
 namespace ferry::broker {
 
-class server_context;
-
 class listener {
  public:
-  listener(boost::asio::any_io_executor ex, server_context& ctx, connection_limits limits);
+  using accept_fn = std::function<void(std::unique_ptr<transport>)>;
+
+  listener(boost::asio::any_io_executor ex, std::function<bool()> has_room, accept_fn on_accept);
 
   // Binds "HOST:PORT" (IPv6 as "[::1]:PORT"); port 0 picks a free port.
   ferry::error bind(const std::string& address);
@@ -25,13 +30,18 @@ class listener {
   void start();
   void stop();
 
+  uint64_t accepted() const { return accepted_; }
+  uint64_t refused() const { return refused_; }
+
  private:
   static boost::asio::awaitable<void> accept_loop(listener* self);
   void refuse(boost::asio::ip::tcp::socket socket);
 
   boost::asio::ip::tcp::acceptor acceptor_;
-  server_context& ctx_;
-  connection_limits limits_;
+  std::function<bool()> has_room_;
+  accept_fn on_accept_;
+  uint64_t accepted_ = 0;
+  uint64_t refused_ = 0;
 };
 
 }  // namespace ferry::broker

@@ -1,3 +1,5 @@
+// server: the composition root. Builds every subsystem, wires them, runs the loop, and
+// takes it all down in an order that cannot dangle.
 #include "broker/server/server.h"
 
 #include <boost/asio/io_context.hpp>
@@ -8,12 +10,20 @@
 
 #include "ferry/v1/session.pb.h"
 
+#include "broker/catalog/meta_catalog.h"
 #include "broker/core/clock.h"
 #include "broker/core/log.h"
+#include "broker/groups/group_coordinator.h"
+#include "broker/logs/log_registry.h"
 #include "broker/net/listener.h"
-#include "broker/server/context.h"
+#include "broker/protocol/pipeline.h"
+#include "broker/queues/queue_registry.h"
 #include "broker/server/storage_port.h"
-#include "broker/session/session.h"
+#include "broker/services/broker_services.h"
+#include "broker/services/consumer_table.h"
+#include "broker/session/session_hub.h"
+#include "broker/topics/topic_directory.h"
+#include "storage/engine.h"
 
 namespace ferry::broker {
 
@@ -23,15 +33,28 @@ namespace {
 constexpr auto drain_timeout = std::chrono::seconds(5);
 }
 
+// Members are declared in the order they are built; ~server takes them down explicitly.
 struct server::impl {
   broker_options opts;
-  asio::io_context ioc{1};
+  asio::io_context ioc{1};  // first: destroyed last, after everything that posts to it
   asio::thread_pool storage_thread{1};
   system_clock clock;
+  loop_clock now{clock};
   std::unique_ptr<storage::engine> engine;
   std::unique_ptr<storage_port> port;
-  std::unique_ptr<registry> reg;
-  std::unique_ptr<server_context> ctx;
+  std::unique_ptr<meta_catalog> catalog;
+  std::unique_ptr<queue_registry> queues;
+  std::unique_ptr<log_registry> logs;
+  std::unique_ptr<group_coordinator> groups;
+  topic_directory directory;
+  std::unique_ptr<topic_service> topics;
+  std::unique_ptr<publish_service> publishing;
+  std::unique_ptr<consume_service> consuming;
+  std::unique_ptr<group_service> group_requests;
+  std::unique_ptr<broker_services> services;
+  allow_all auth;
+  std::unique_ptr<pipeline> requests;
+  std::unique_ptr<session_hub> hub;
   std::unique_ptr<listener> lis;
   asio::steady_timer ticker{ioc};
   asio::steady_timer drain_timer{ioc};
@@ -40,115 +63,149 @@ struct server::impl {
 
   explicit impl(broker_options o) : opts(std::move(o)) {}
 
-  registry_config topics_config() const {
-    const auto& m = opts.memory_topics;
-    registry_config c;
-    c.default_prefetch = static_cast<uint32_t>(m.default_prefetch);
-    c.max_prefetch = static_cast<uint32_t>(m.max_prefetch);
-    c.default_ack_timeout_ms = static_cast<int64_t>(m.default_ack_timeout_ms);
-    c.default_max_deliveries = static_cast<uint32_t>(m.default_max_deliveries);
-    c.dedup_window_ms = static_cast<int64_t>(m.dedup_window_ms);
-    c.max_message_bytes = opts.limits.max_message_bytes;
-    c.memory_high_watermark_bytes = static_cast<int64_t>(m.memory_high_watermark_bytes);
-    c.memory_low_watermark_bytes = static_cast<int64_t>(m.memory_low_watermark_bytes);
-    const auto& l = opts.log_topics;
-    c.max_partitions = static_cast<uint32_t>(l.max_partitions);
-    c.log.max_message_bytes = opts.limits.max_message_bytes;
-    c.log.default_credit = static_cast<uint32_t>(l.default_credit);
-    c.log.max_credit = static_cast<uint32_t>(m.max_prefetch);
-    c.log.default_retention_ms =
-        l.default_retention_ms == 0 ? -1 : static_cast<int64_t>(l.default_retention_ms);
-    c.log.default_retention_bytes =
-        l.default_retention_bytes == 0 ? -1 : static_cast<int64_t>(l.default_retention_bytes);
-    c.log.tail_cache_bytes = l.tail_cache_bytes;
-    c.log.read_batch_bytes = l.read_batch_bytes;
-    return c;
-  }
-
-  connection_limits limits() const {
-    connection_limits l;
-    l.max_frame_bytes = static_cast<uint32_t>(opts.limits.max_frame_bytes);
-    l.max_outbound_bytes = opts.limits.max_outbound_bytes;
-    l.pause_outbound_bytes = std::min<size_t>(4 << 20, opts.limits.max_outbound_bytes / 2);
-    l.write_timeout_ms = static_cast<int64_t>(opts.limits.write_timeout_ms);
-    l.handshake_timeout_ms = static_cast<int64_t>(opts.limits.handshake_timeout_ms);
-    return l;
-  }
-
-  void tick() {
-    ticker.expires_after(std::chrono::milliseconds(opts.memory_topics.timer_tick_ms));
-    ticker.async_wait([this](boost::system::error_code ec) {
-      if (ec || stopping) return;
-      reg->tick();
-      ctx->flush();
-      tick();
+  // Work that comes back to the loop from another thread runs as an event of its own:
+  // the clock stamped first, the flush point after.
+  void post_event(std::function<void()> task) {
+    asio::post(ioc, [this, task = std::move(task)] {
+      now.stamp();
+      task();
+      hub->flush();
     });
   }
 
-  void begin_stop() {
-    if (stopping) return;
-    stopping = true;
-    log::server().info("stopping: draining {} connections", ctx->session_count());
-    lis->stop();
-    ticker.cancel();
-    signals.cancel();
-    for (auto& [id, s] : std::map(ctx->sessions())) {
-      s->notice(v1::Notice::SHUTTING_DOWN, errc::shutting_down, "the broker is shutting down");
-      s->flush();
-      s->conn().close_after_flush();
-    }
-    wait_drained(std::chrono::steady_clock::now() + drain_timeout);
-  }
-
-  void wait_drained(std::chrono::steady_clock::time_point deadline) {
-    if (ctx->session_count() == 0 || std::chrono::steady_clock::now() >= deadline) {
-      ioc.stop();
-      return;
-    }
-    drain_timer.expires_after(std::chrono::milliseconds(10));
-    drain_timer.async_wait([this, deadline](boost::system::error_code) { wait_drained(deadline); });
-  }
+  ferry::error open_storage();
+  ferry::error recover();
+  void build_services();
+  void accept(std::unique_ptr<transport> stream);
+  void tick();
+  void begin_stop();
+  void wait_drained(std::chrono::steady_clock::time_point deadline);
 };
+
+ferry::error server::impl::open_storage() {
+  ferry::error err;
+  engine = storage::open_rocks_engine({opts.data_dir}, err);
+  if (!engine) return err;
+  port = std::make_unique<storage_port>(engine->log(),
+                                        [this](storage_port::task t) { post_event(std::move(t)); });
+  catalog = std::make_unique<meta_catalog>(
+      engine->meta(), [this](meta_catalog::task t) { asio::post(storage_thread, std::move(t)); },
+      [this](meta_catalog::task t) { post_event(std::move(t)); });
+  return {};
+}
+
+ferry::error server::impl::recover() {
+  catalog_snapshot snap;
+  if (auto err = catalog->load(snap)) return err;
+  queues = std::make_unique<queue_registry>(now, opts.queues);
+  logs = std::make_unique<log_registry>(now, opts.logs, *catalog, port.get());
+  groups = std::make_unique<group_coordinator>(now, *logs);
+  if (auto err = queues->recover(snap)) return err;
+  if (auto err = logs->recover(snap, &engine->log())) return err;
+  groups->recover(snap);
+  directory.add_family(*queues);
+  directory.add_family(*logs);
+  return {};
+}
+
+void server::impl::build_services() {
+  topics = std::make_unique<topic_service>(directory, *queues, *groups, *catalog);
+  publishing = std::make_unique<publish_service>(directory);
+  consuming = std::make_unique<consume_service>(directory, *queues, *logs, *groups, *topics);
+  group_requests = std::make_unique<group_service>(*groups, *catalog);
+  services = std::make_unique<broker_services>(
+      broker_services{*topics, *publishing, *consuming, *group_requests});
+  broker_info info;
+  info.max_frame_bytes = opts.connection.max_frame_bytes;
+  info.max_message_bytes = static_cast<uint32_t>(opts.queues.max_message_bytes);
+  requests = std::make_unique<pipeline>(now, *services, info, auth);
+  hub = std::make_unique<session_hub>(queues->memory(), opts.session);
+  lis = std::make_unique<listener>(
+      ioc.get_executor(), [this] { return hub->has_room(); },
+      [this](std::unique_ptr<transport> stream) { accept(std::move(stream)); });
+}
+
+void server::impl::accept(std::unique_ptr<transport> stream) {
+  auto conn =
+      std::make_shared<connection>(std::move(stream), opts.connection, hub->next_session_id());
+  auto s = std::make_shared<session>(
+      session::environment{*hub, *requests, now, *consuming, *topics}, std::move(conn));
+  hub->add(s);
+  s->start();
+}
+
+void server::impl::tick() {
+  ticker.expires_after(std::chrono::milliseconds(opts.queues.timer_tick_ms));
+  ticker.async_wait([this](boost::system::error_code ec) {
+    if (ec || stopping) return;
+    now.stamp();
+    queues->tick();
+    logs->tick();
+    groups->tick();
+    hub->flush();
+    tick();
+  });
+}
+
+void server::impl::begin_stop() {
+  if (stopping) return;
+  stopping = true;
+  log::server().info("stopping: draining {} connections", hub->count());
+  lis->stop();
+  ticker.cancel();
+  signals.cancel();
+  for (auto& s : hub->all()) {
+    s->notice(v1::Notice::SHUTTING_DOWN, errc::shutting_down, "the broker is shutting down");
+    s->flush();
+    s->conn().close_after_flush();
+  }
+  wait_drained(std::chrono::steady_clock::now() + drain_timeout);
+}
+
+void server::impl::wait_drained(std::chrono::steady_clock::time_point deadline) {
+  if (hub->count() == 0 || std::chrono::steady_clock::now() >= deadline) {
+    ioc.stop();
+    return;
+  }
+  drain_timer.expires_after(std::chrono::milliseconds(10));
+  drain_timer.async_wait([this, deadline](boost::system::error_code) { wait_drained(deadline); });
+}
 
 server::server(broker_options opts) : impl_(std::make_unique<impl>(std::move(opts))) {}
 
 server::~server() {
   auto& i = *impl_;
-  // Order matters: sessions detach their consumers from the registry, the registry goes,
-  // then storage (after its thread finished every write).
-  if (i.ctx) {
-    for (auto& [id, s] : std::map(i.ctx->sessions()))
-      s->detach_all();
-    i.lis.reset();
-    i.ctx.reset();
-  }
-  i.reg.reset();
-  if (i.port) i.port->stop();  // every acknowledged write is on disk before RocksDB closes
+  i.lis.reset();  // no new connections
+  // Every thread that uses broker state finishes first: the catalog's writes, then the
+  // log committer and reader. What they post back to the loop never runs: it has stopped.
   i.storage_thread.join();
-  i.port.reset();
+  if (i.port) i.port->stop();
+  // Then the state they used, top down: sessions let go of their consumers before the
+  // subscriptions and readers those point at go.
+  if (i.hub)
+    for (auto& s : i.hub->all())
+      s->consumers().remove_all();
+  i.hub.reset();
+  i.requests.reset();
+  i.services.reset();
+  i.group_requests.reset();
+  i.consuming.reset();
+  i.publishing.reset();
+  i.topics.reset();
+  i.groups.reset();
+  i.logs.reset();
+  i.queues.reset();
+  i.catalog.reset();
+  i.port.reset();  // every acknowledged write is on disk before RocksDB closes
   i.engine.reset();
 }
 
 ferry::error server::start() {
   auto& i = *impl_;
-  ferry::error err;
-  i.engine = storage::open_rocks_engine({i.opts.storage.data_dir}, err);
-  if (!i.engine) return err;
-  // Storage completions come back as loop events: fresh clock, and a flush after them.
-  i.port = std::make_unique<storage_port>(i.engine->log(), [&i](storage_port::task t) {
-    asio::post(i.ioc, [&i, t = std::move(t)] {
-      i.reg->begin_event();
-      t();
-      i.ctx->flush();
-    });
-  });
-  i.reg = std::make_unique<registry>(i.clock, i.topics_config(), i.port.get());
-  if (auto e = i.reg->load(i.engine->meta(), &i.engine->log())) return e;
-  i.ctx = std::make_unique<server_context>(
-      i.opts, *i.reg, *i.engine, [&i](server_context::task t) { asio::post(i.ioc, std::move(t)); },
-      [&i](server_context::task t) { asio::post(i.storage_thread, std::move(t)); });
-  i.lis = std::make_unique<listener>(i.ioc.get_executor(), *i.ctx, i.limits());
-  if (auto e = i.lis->bind(i.opts.net.listen)) return e;
+  if (auto err = i.open_storage()) return err;
+  if (auto err = i.recover()) return err;
+  i.build_services();
+  if (auto err = i.lis->bind(i.opts.listen)) return err;
   i.lis->start();
   i.tick();
   i.signals.async_wait([&i](boost::system::error_code ec, int sig) {
@@ -157,7 +214,7 @@ ferry::error server::start() {
     i.begin_stop();
   });
   log::server().info("ferryd listening on {} (data dir {})", i.lis->local_address(),
-                     i.opts.storage.data_dir);
+                     i.opts.data_dir);
   return {};
 }
 

@@ -7,7 +7,7 @@
 #include <functional>
 #include <memory>
 
-#include "broker/topics/log_topic.h"
+#include "broker/logs/log_topic.h"
 #include "storage/group_committer.h"
 
 namespace ferry::broker {

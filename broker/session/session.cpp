@@ -6,17 +6,20 @@
 #include "ferry/v1/session.pb.h"
 
 #include "broker/core/log.h"
-#include "broker/handlers/dispatch.h"
-#include "broker/server/context.h"
-#include "broker/topics/consumer_group.h"
-#include "broker/topics/log_topic.h"
+#include "broker/services/consume_service.h"
+#include "broker/services/consumer_table.h"
+#include "broker/services/topic_service.h"
+#include "broker/session/request_handler.h"
+#include "broker/session/session_hub.h"
 #include "proto/codec/text.h"
 #include "proto/codec/wire_errors.h"
 
 namespace ferry::broker {
 
-session::session(server_context& ctx, std::shared_ptr<connection> conn)
-    : ctx_(ctx), conn_(std::move(conn)) {}
+session::session(const environment& env, std::shared_ptr<connection> conn)
+    : env_(env),
+      conn_(std::move(conn)),
+      consumers_(env.consume.open_client(*this, &last_activity_ms_, &output_gate_closed_)) {}
 
 session::~session() = default;
 
@@ -33,18 +36,17 @@ void session::set_handshaken(std::string client_id) {
 // ---- connection_handler ----
 
 void session::on_frame(std::string_view frame) {
-  ++ctx_.counters().frames_received;
-  last_activity_ms_ = ctx_.topics().now();
   codec::frame_view fv;
   if (codec::parse_frame(frame, fv) != errc::ok) {
     fail(0, errc::malformed_frame, "frame is not a valid ferry.v1.Frame");
     return;
   }
-  handlers::dispatch(*this, fv);
+  env_.requests.on_request(*this, fv);  // the pipeline stamps the loop clock
+  last_activity_ms_ = env_.clock.now();
 }
 
 void session::on_input_drained() {
-  ctx_.flush();
+  env_.hub.flush();
 }
 
 void session::on_framing_error(errc code, const std::string& message) {
@@ -53,15 +55,15 @@ void session::on_framing_error(errc code, const std::string& message) {
 }
 
 void session::on_close() {
-  auto self = shared_from_this();  // the context may hold the last reference
+  auto self = shared_from_this();  // the hub may hold the last reference
+  env_.clock.stamp();
   closed_ = true;
-  ctx_.topics().begin_event();
-  detach_all();
-  ctx_.topics().session_closed(id());
+  consumers_->remove_all();
+  env_.topics.session_closed(id());
   deferred_.clear();
   log::net().debug("conn {} ({}) closed", id(), conn_->peer());
-  ctx_.remove_session(id());
-  ctx_.flush();  // requeued deliveries may have gone to other sessions
+  env_.hub.remove(id());
+  env_.hub.flush();  // requeued deliveries may have gone to other sessions
 }
 
 // ---- answering ----
@@ -99,45 +101,7 @@ void session::fail(uint64_t correlation_id, errc code, std::string_view message)
 void session::mark_dirty() {
   if (dirty_ || closed_) return;
   dirty_ = true;
-  ctx_.mark_dirty(*this);
-}
-
-// ---- consumers ----
-
-consumer& session::add_consumer(uint32_t prefetch, bool auto_ack) {
-  uint64_t cid = next_consumer_id_++;
-  auto c = std::make_unique<consumer>(cid, *this, prefetch, auto_ack);
-  c->set_activity_source(&last_activity_ms_);
-  c->set_output_gate(&output_gate_closed_);
-  auto& ref = *c;
-  consumers_.emplace(cid, std::move(c));
-  return ref;
-}
-
-consumer* session::find_consumer(uint64_t cid) {
-  auto it = consumers_.find(cid);
-  return it == consumers_.end() ? nullptr : it->second.get();
-}
-
-void session::remove_consumer(uint64_t cid, bool write_pending) {
-  auto it = consumers_.find(cid);
-  if (it == consumers_.end()) return;
-  consumer& c = *it->second;
-  std::erase(dirty_consumers_, &c);
-  if (write_pending && c.auto_ack()) write_deliveries(c);
-  clear_outbox(c);  // unwritten ones of a manual-ack consumer are requeued by detach()
-  if (consumer_group* g = c.group()) ctx_.topics().leave_group(*g, c);
-  if (log_reader* r = c.reader()) r->topic().detach(c);
-  if (subscription* s = c.sub()) {
-    s->detach(c);
-    if (s->ephemeral()) ctx_.topics().remove_ephemeral(s);
-  }
-  consumers_.erase(it);
-}
-
-void session::detach_all() {
-  while (!consumers_.empty())
-    remove_consumer(consumers_.begin()->first);
+  env_.hub.mark_dirty(*this);
 }
 
 // ---- delivery_sink ----
@@ -157,7 +121,7 @@ void session::consumer_cancelled(consumer& c, errc code, std::string_view why) {
   // Deliveries batched but not written could no longer be settled: drop them.
   std::erase(dirty_consumers_, &c);
   clear_outbox(c);
-  consumers_.erase(c.id());
+  consumers_->forget(c.id());
 }
 
 void session::assignment_changed(consumer& c, const v1::Assignment& a) {
@@ -167,6 +131,16 @@ void session::assignment_changed(consumer& c, const v1::Assignment& a) {
   c.in_dirty_list = false;
   write_deliveries(c);
   respond(0, codec::body::assignment, a);
+}
+
+void session::consumer_closing(consumer& c, bool write_pending) {
+  std::erase(dirty_consumers_, &c);
+  c.in_dirty_list = false;
+  if (write_pending) {
+    write_deliveries(c);
+  } else {
+    clear_outbox(c);
+  }
 }
 
 // ---- output ----
@@ -184,7 +158,7 @@ void session::flush() {
 
 void session::write_deliveries(consumer& c) {
   auto& out = conn_->out();
-  const size_t max_entries = ctx_.options().limits.max_frame_bytes - 64;
+  const size_t max_entries = conn_->limits().max_frame_bytes - 64;
   auto view_of = [](const pending_delivery& p) {
     return codec::delivery_view{p.meta.delivery_id, p.meta.delivery_count, p.msg.topic,
                                 p.msg.timestamp_ms, p.msg.bytes,           p.meta.partition,
@@ -219,31 +193,22 @@ void session::clear_outbox(consumer& c) {
 void session::account_output(size_t added) {
   outbox_bytes_ += added;
   if (!output_gate_closed_ &&
-      outbox_bytes_ + conn_->unsent_bytes() >= conn_->limits().pause_outbound_bytes)
+      outbox_bytes_ + conn_->unsent_bytes() >= conn_->limits().pause_outbound_bytes())
     output_gate_closed_ = true;
 }
 
 void session::on_output_written() {
   if (!output_gate_closed_ ||
-      outbox_bytes_ + conn_->unsent_bytes() > conn_->limits().pause_outbound_bytes / 2)
+      outbox_bytes_ + conn_->unsent_bytes() > conn_->limits().pause_outbound_bytes() / 2)
     return;
   output_gate_closed_ = false;
   if (closed_) return;
-  ctx_.topics().begin_event();
-  // Hand out what the gate held back: the queues and logs stopped at has_credit().
-  std::vector<uint64_t> ids;
-  for (const auto& [id, c] : consumers_)
-    ids.push_back(id);
-  for (uint64_t id : ids) {
-    consumer* c = find_consumer(id);
-    if (c == nullptr) continue;  // cancelled meanwhile
-    if (subscription* sub = c->sub()) {
-      sub->add_credit(*c, 0);
-    } else if (log_reader* r = c->reader()) {
-      r->topic().credit(*c, 0);
-    }
-  }
-  ctx_.flush();
+  env_.clock.stamp();
+  // Hand out what the gate held back: the sources stopped at has_credit().
+  for (uint64_t id : consumers_->ids())
+    if (consumer* c = consumers_->find(id); c != nullptr && c->source() != nullptr)
+      c->source()->credit(*c, 0);
+  env_.hub.flush();
 }
 
 // ---- flow control ----
@@ -255,28 +220,28 @@ void session::on_flow_change(bool blocked) {
                  : "broker memory is back under its low-water mark: publishes flow");
 }
 
-void session::publish_or_defer(uint64_t correlation_id, std::string_view body) {
-  if (!ctx_.flow_blocked() && !ctx_.topics().memory().blocked() && deferred_.empty()) {
-    handlers::handle_publish(*this, correlation_id, body);
-    return;
-  }
-  if (deferred_.empty()) ctx_.mark_deferring(*this);  // the flush point drains it
+bool session::must_defer_publish() const {
+  return env_.hub.flow_blocked() || env_.hub.memory().blocked() || !deferred_.empty();
+}
+
+void session::defer_publish(uint64_t correlation_id, std::string_view body) {
+  if (deferred_.empty()) env_.hub.mark_deferring(*this);  // the flush point drains it
   deferred_bytes_ += body.size();
   deferred_.push_back({correlation_id, std::string(body)});
-  if (deferred_bytes_ > ctx_.options().limits.max_deferred_publish_bytes) conn_->pause_reading();
+  if (deferred_bytes_ > env_.hub.settings().max_deferred_publish_bytes) conn_->pause_reading();
 }
 
 void session::drain_deferred() {
   if (closed_) return;
-  ctx_.topics().begin_event();
-  while (!deferred_.empty() && !ctx_.topics().memory().blocked()) {
+  env_.clock.stamp();
+  while (!deferred_.empty() && !env_.hub.memory().blocked()) {
     auto d = std::move(deferred_.front());
     deferred_.pop_front();
     deferred_bytes_ -= d.body.size();
-    handlers::handle_publish(*this, d.correlation_id, d.body);
+    env_.requests.on_deferred_publish(*this, d.correlation_id, d.body);
   }
-  if (!deferred_.empty()) ctx_.mark_deferring(*this);
-  if (deferred_bytes_ <= ctx_.options().limits.max_deferred_publish_bytes) conn_->resume_reading();
+  if (!deferred_.empty()) env_.hub.mark_deferring(*this);
+  if (deferred_bytes_ <= env_.hub.settings().max_deferred_publish_bytes) conn_->resume_reading();
 }
 
 }  // namespace ferry::broker

@@ -1,23 +1,25 @@
-// session: the protocol state of one client connection.
+// session: the binary protocol's state of one client connection.
 //
-// Owns the consumers the client opened (and their ephemeral subscriptions), the
-// deliveries waiting to be written (batched per consumer, one Deliver frame per flush),
-// and the publish frames held back while the broker is over its memory high-water mark.
-// Decodes each frame's envelope and hands the body to a handler (handlers/); handlers
-// answer through respond()/respond_error().
+// Owns the client's consumers (a consumer_table: the service layer's, shared by every
+// front end), the deliveries waiting to be written (batched per consumer, one Deliver
+// frame per flush), the output gate that stops deliveries while the connection's unsent
+// output is over its pause mark, and the publish frames held back while the broker is
+// over its memory high-water mark. Each frame goes to the request handler (the protocol
+// pipeline); answers come back through responders (responder.h).
 //
-// Lifecycle: created by the server for an accepted connection; lives until the
-// connection closes (on_close), when its consumers are detached (their deliveries
-// requeued), its ephemeral subscriptions and temporary topics deleted. Broker loop only.
+// Lifecycle: made by the server for an accepted connection and kept in the session hub;
+// lives until the connection closes (on_close), when its consumers are closed (their
+// deliveries requeued), its ephemeral subscriptions and temporary topics deleted. Broker
+// loop only.
 #pragma once
 
 #include <cstdint>
 #include <deque>
-#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "broker/core/clock.h"
 #include "broker/net/connection.h"
 #include "broker/topics/consumer.h"
 #include "proto/codec/frame_codec.h"
@@ -28,21 +30,39 @@ class MessageLite;
 
 namespace ferry::broker {
 
-class server_context;
+class consume_service;
+class consumer_table;
+class request_handler;
+class session_hub;
+class topic_service;
 
 class session final : public connection_handler,
                       public delivery_sink,
                       public std::enable_shared_from_this<session> {
  public:
-  session(server_context& ctx, std::shared_ptr<connection> conn);
+  // What a session works with; all of it outlives every session.
+  struct environment {
+    session_hub& hub;
+    request_handler& requests;
+    loop_clock& clock;
+    consume_service& consume;
+    topic_service& topics;
+  };
+
+  session(const environment& env, std::shared_ptr<connection> conn);
   ~session();
 
   void start();
   uint64_t id() const { return conn_->id(); }
-  server_context& ctx() { return ctx_; }
   connection& conn() { return *conn_; }
+  consumer_table& consumers() { return *consumers_; }
+  int64_t last_activity_ms() const { return last_activity_ms_; }
 
-  // ---- answering requests (handlers) ----
+  bool handshaken() const { return handshaken_; }
+  void set_handshaken(std::string client_id);
+  const std::string& client_id() const { return client_id_; }
+
+  // ---- answering (through responders) ----
   void respond(uint64_t correlation_id, codec::body kind, const google::protobuf::MessageLite& msg);
   void respond_error(uint64_t correlation_id, errc code, std::string_view message);
   void respond_error(uint64_t correlation_id, const ferry::error& err);
@@ -50,29 +70,18 @@ class session final : public connection_handler,
   // Sends the error and closes the connection (for peer-caused protocol violations).
   void fail(uint64_t correlation_id, errc code, std::string_view message);
 
-  // ---- consumers (handlers) ----
-  consumer& add_consumer(uint32_t prefetch, bool auto_ack);
-  const int64_t* activity() const { return &last_activity_ms_; }
-  consumer* find_consumer(uint64_t id);
-  // Detaches and forgets a consumer (deleting its subscription if ephemeral). Deliveries
-  // batched but unwritten are requeued, except that an orderly Unsubscribe
-  // (write_pending) writes those of an auto_ack consumer: they are already settled.
-  void remove_consumer(uint64_t id, bool write_pending = false);
-  void detach_all();
-
   // ---- flow control ----
-  // The memory high-water state changed (server broadcast).
+  // The memory high-water state changed (hub broadcast).
   void on_flow_change(bool blocked);
-  // Handles a Publish now, or holds it back while publishing is blocked.
-  void publish_or_defer(uint64_t correlation_id, std::string_view body);
-
-  // Handles held-back publishes while memory is under the mark; registers with the
-  // context again if some remain.
+  // Whether a Publish must be held back now (the broker is blocked, or earlier ones wait).
+  bool must_defer_publish() const;
+  void defer_publish(uint64_t correlation_id, std::string_view body);
+  // Handles held-back publishes while memory is under the mark; registers with the hub
+  // again if some remain.
   void drain_deferred();
 
-  // Writes batched deliveries and queued output (server calls this at flush points).
+  // Writes batched deliveries and queued output (the hub calls this at flush points).
   void flush();
-  bool dirty() const { return dirty_; }
   void mark_dirty();
 
   // connection_handler
@@ -86,10 +95,7 @@ class session final : public connection_handler,
   void deliver(consumer& c, const message_ref& m, const delivery_meta& meta) override;
   void consumer_cancelled(consumer& c, errc code, std::string_view why) override;
   void assignment_changed(consumer& c, const v1::Assignment& a) override;
-
-  bool handshaken() const { return handshaken_; }
-  void set_handshaken(std::string client_id);
-  const std::string& client_id() const { return client_id_; }
+  void consumer_closing(consumer& c, bool write_pending) override;
 
  private:
   struct deferred_publish {
@@ -102,7 +108,7 @@ class session final : public connection_handler,
   // Closes the output gate when batched plus unsent output reaches the pause mark.
   void account_output(size_t added);
 
-  server_context& ctx_;
+  environment env_;
   std::shared_ptr<connection> conn_;
   bool handshaken_ = false;
   int64_t last_activity_ms_ = 0;  // steady; consumer groups read it for session timeouts
@@ -110,19 +116,20 @@ class session final : public connection_handler,
   bool dirty_ = false;
   bool closed_ = false;
 
-  uint64_t next_consumer_id_ = 1;
-  std::map<uint64_t, std::unique_ptr<consumer>> consumers_;
   std::vector<consumer*> dirty_consumers_;
-
   std::vector<size_t> delivery_sizes_;  // scratch of write_deliveries()
   // Bytes of messages batched in outboxes; with the connection's unsent output they close
-  // the consumers' output gate at limits.pause_outbound_bytes, and it opens again under half
-  // of that, once writes went out: a consumer that reads is never cut off for its backlog.
+  // the consumers' output gate at the connection's pause mark, and it opens again under
+  // half of that once writes went out: a consumer that reads is never cut off for its
+  // backlog.
   size_t outbox_bytes_ = 0;
   bool output_gate_closed_ = false;
 
   std::deque<deferred_publish> deferred_;
   size_t deferred_bytes_ = 0;
+
+  // Last: its destructor closes consumers, which reach back into the members above.
+  std::unique_ptr<consumer_table> consumers_;
 };
 
 }  // namespace ferry::broker

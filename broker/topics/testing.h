@@ -39,6 +39,7 @@ class recording_sink final : public delivery_sink {
     cancelled.push_back(c.id());
   }
   void assignment_changed(consumer&, const v1::Assignment& a) override { assignments.push_back(a); }
+  void consumer_closing(consumer& c, bool) override { closed.push_back(c.id()); }
   // Headers of record i (re-parsed, since records move).
   std::vector<std::pair<std::string, std::string>> headers(size_t i) const {
     codec::message_fields f;
@@ -51,6 +52,7 @@ class recording_sink final : public delivery_sink {
   }
   std::vector<record> records;
   std::vector<uint64_t> cancelled;
+  std::vector<uint64_t> closed;
   std::vector<v1::Assignment> assignments;
 };
 

@@ -309,6 +309,14 @@ void append_header_field(std::vector<uint8_t>& out, std::string_view key, std::s
   w.bytes_field_nonempty(2, value);
 }
 
+void append_ttl_reset(std::vector<uint8_t>& out) {
+  writer w(out);
+  w.tag(4, wire_type::varint);  // ttl_ms
+  w.varint(0);
+  w.tag(14, wire_type::varint);  // expiry_time_ms
+  w.varint(0);
+}
+
 // ---- Publish ----
 
 errc parse_publish(std::string_view body_bytes, publish_view& out,

@@ -166,6 +166,9 @@ void append_message(wire::writer& w, const message_fields& m, std::span<const he
 // Appends one encoded Header as a field 3 entry of a Message (used to annotate messages,
 // e.g. when dead-lettering: the bytes of a Message plus this are still a Message).
 void append_header_field(std::vector<uint8_t>& out, std::string_view key, std::string_view value);
+// Appends ttl_ms = 0 and expiry_time_ms = 0 to an encoded Message: merged over the
+// message's own fields, they clear its TTLs (bytes 20 00 70 00).
+void append_ttl_reset(std::vector<uint8_t>& out);
 
 // ---- Publish ----
 

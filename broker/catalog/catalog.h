@@ -1,0 +1,99 @@
+// catalog: the broker's definitions (topics, subscriptions, consumer groups and their
+// committed offsets) behind one metadata interface.
+//
+// A change is a catalog_batch: typed edits, applied atomically and durably, optionally
+// guarded by compare-and-swap preconditions (a key's revision, 0 = absent). Applied
+// batches are announced to watchers. The broker changes its in-memory state first (so a
+// request pipelined after CreateTopic already finds the topic), applies the batch, and
+// answers the client once it is durable (undoing the change if it failed).
+//
+// Implementations: meta_catalog (RocksDB's meta column family, this node the only
+// writer); an etcd-backed one for a cluster implements the same interface, where watch
+// brings other nodes' changes. Loop only, except where a method says otherwise.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ferry/v1/admin.pb.h"
+
+#include "proto/codec/errc.h"
+#include "storage/meta_store.h"
+
+namespace ferry::broker {
+
+// Typed edits of the catalog, encoded as meta records (storage/meta_keys.h).
+class catalog_batch {
+ public:
+  struct precondition {
+    std::string key;
+    uint64_t revision = 0;  // the key's current revision must be this; 0 = must be absent
+  };
+
+  // `t` as stored: name, kind, options, topic id (counters and statistics are not stored).
+  void put_topic(const v1::TopicInfo& t);
+  void erase_topic(std::string_view name);
+  // `s` as stored: name, pattern, and the options as the client asked for them.
+  void put_subscription(const v1::SubscriptionInfo& s);
+  void erase_subscription(std::string_view name);
+  // A committed offset; also (re)writes the group's record naming its topic.
+  void put_offset(std::string_view group, std::string_view topic, uint32_t partition,
+                  uint64_t offset);
+  // The group's record and the committed offsets of `partitions`.
+  void erase_group(std::string_view group, const std::vector<uint32_t>& partitions);
+  void put_next_topic_id(uint32_t next);
+
+  // Compare-and-swap: the batch applies only if the topic / subscription is absent.
+  void expect_no_topic(std::string_view name);
+  void expect_no_subscription(std::string_view name);
+
+  bool empty() const { return changes_.empty(); }
+  const std::vector<storage::meta_change>& changes() const { return changes_; }
+  const std::vector<precondition>& preconditions() const { return preconditions_; }
+
+ private:
+  std::vector<storage::meta_change> changes_;
+  std::vector<precondition> preconditions_;
+};
+
+// Everything stored, as load() finds it.
+struct catalog_snapshot {
+  struct group {
+    std::string name;
+    std::string topic;
+    std::map<uint32_t, uint64_t> offsets;
+  };
+  std::vector<v1::TopicInfo> topics;                // in name order
+  std::vector<v1::SubscriptionInfo> subscriptions;  // in name order
+  std::vector<group> groups;                        // in name order
+  uint32_t next_topic_id = 1;
+};
+
+class catalog {
+ public:
+  using done_fn = std::function<void(const ferry::error&)>;
+  using watch_fn = std::function<void(const catalog_batch&, uint64_t revision)>;
+
+  virtual ~catalog() = default;
+
+  // Reads every definition (blocking: at start, before the broker serves). An unreadable
+  // record is STORAGE_ERROR naming its key.
+  virtual ferry::error load(catalog_snapshot& out) = 0;
+  // A topic id never handed out before; `b` records the allocation, so the id is not
+  // reused after a restart even when the topic is deleted.
+  virtual uint32_t allocate_topic_id(catalog_batch& b) = 0;
+  // Applies `b` atomically and durably; `done` runs on the loop with the outcome. A failed
+  // precondition applies nothing and fails with TOPIC_EXISTS / SUBSCRIPTION_EXISTS. An
+  // empty batch completes at once.
+  virtual void apply(catalog_batch b, done_fn done) = 0;
+  // `fn` runs on the loop after each batch applied from now on, with the catalog's
+  // revision after it. Returns an id for unwatch().
+  virtual uint64_t watch(watch_fn fn) = 0;
+  virtual void unwatch(uint64_t id) = 0;
+};
+
+}  // namespace ferry::broker

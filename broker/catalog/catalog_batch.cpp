@@ -1,0 +1,57 @@
+#include "broker/catalog/catalog.h"
+#include "storage/meta_keys.h"
+
+namespace ferry::broker {
+
+namespace keys = storage::meta_keys;
+
+void catalog_batch::put_topic(const v1::TopicInfo& t) {
+  v1::TopicInfo rec;
+  rec.set_name(t.name());
+  rec.set_kind(t.kind());
+  *rec.mutable_options() = t.options();
+  rec.set_topic_id(t.topic_id());
+  changes_.push_back({keys::topic(t.name()), rec.SerializeAsString()});
+}
+
+void catalog_batch::erase_topic(std::string_view name) {
+  changes_.push_back({keys::topic(name), std::nullopt});
+}
+
+void catalog_batch::put_subscription(const v1::SubscriptionInfo& s) {
+  v1::SubscriptionInfo rec;
+  rec.set_name(s.name());
+  rec.set_pattern(s.pattern());
+  *rec.mutable_options() = s.options();
+  changes_.push_back({keys::subscription(s.name()), rec.SerializeAsString()});
+}
+
+void catalog_batch::erase_subscription(std::string_view name) {
+  changes_.push_back({keys::subscription(name), std::nullopt});
+}
+
+void catalog_batch::put_offset(std::string_view group, std::string_view topic, uint32_t partition,
+                               uint64_t offset) {
+  changes_.push_back({keys::offset(group, partition), keys::encode_u64(offset)});
+  changes_.push_back({keys::group(group), std::string(topic)});
+}
+
+void catalog_batch::erase_group(std::string_view group, const std::vector<uint32_t>& partitions) {
+  for (uint32_t p : partitions)
+    changes_.push_back({keys::offset(group, p), std::nullopt});
+  changes_.push_back({keys::group(group), std::nullopt});
+}
+
+void catalog_batch::put_next_topic_id(uint32_t next) {
+  changes_.push_back({std::string(keys::topic_id_counter), keys::encode_u32(next)});
+}
+
+void catalog_batch::expect_no_topic(std::string_view name) {
+  preconditions_.push_back({keys::topic(name), 0});
+}
+
+void catalog_batch::expect_no_subscription(std::string_view name) {
+  preconditions_.push_back({keys::subscription(name), 0});
+}
+
+}  // namespace ferry::broker

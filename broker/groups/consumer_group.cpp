@@ -1,0 +1,201 @@
+#include "broker/groups/consumer_group.h"
+
+#include <algorithm>
+
+#include "broker/core/log.h"
+
+namespace ferry::broker {
+
+consumer_group::member* consumer_group::find(const consumer& c) {
+  for (auto& m : members_)
+    if (m.c == &c) return &m;
+  return nullptr;
+}
+
+const consumer_group::member* consumer_group::find(const consumer& c) const {
+  return const_cast<consumer_group*>(this)->find(c);
+}
+
+std::vector<v1::PartitionAssignment> consumer_group::join(log_topic& t, consumer& c,
+                                                          std::string client_id,
+                                                          v1::Position default_start,
+                                                          int64_t session_timeout_ms, int64_t now,
+                                                          std::string& member_id) {
+  member m;
+  m.member_id = (client_id.empty() ? std::string("member") : client_id) + "-" +
+                std::to_string(next_member_++);
+  m.client_id = std::move(client_id);
+  m.c = &c;
+  m.default_start = std::move(default_start);
+  m.session_timeout_ms = session_timeout_ms;
+  member_id = m.member_id;
+  members_.push_back(std::move(m));
+  ++generation_;
+  log::topics().info("group {}: {} joined ({} members, generation {})", name_, member_id,
+                     members_.size(), generation_);
+  return rebalance(t, now, &c);
+}
+
+void consumer_group::leave(log_topic& t, consumer& c, int64_t now) {
+  auto it =
+      std::find_if(members_.begin(), members_.end(), [&](const member& m) { return m.c == &c; });
+  if (it == members_.end()) return;
+  for (uint32_t p : it->owned)
+    t.remove_partition(c, p);
+  log::topics().info("group {}: {} left, {} partitions to reassign", name_, it->member_id,
+                     it->owned.size() + it->revoking.size());
+  members_.erase(it);
+  ++generation_;
+  (void)rebalance(t, now, nullptr);
+}
+
+void consumer_group::revoke_done(log_topic& t, consumer& c, int64_t now) {
+  member* m = find(c);
+  if (m == nullptr || m->revoking.empty()) return;
+  m->revoking.clear();
+  (void)rebalance(t, now, nullptr);
+}
+
+std::vector<consumer*> consumer_group::on_tick(log_topic& t, int64_t now) {
+  // A member whose connection went silent is gone; its session sends at least pings.
+  std::vector<consumer*> dead;
+  bool overdue = false;
+  for (auto& m : members_) {
+    if (now - m.c->last_activity_ms() > m.session_timeout_ms) dead.push_back(m.c);
+    if (!m.revoking.empty() && now >= m.revoke_deadline) {
+      log::topics().warn("group {}: {} did not confirm revoked partitions in time; reassigning",
+                         name_, m.member_id);
+      m.revoking.clear();
+      overdue = true;
+    }
+  }
+  if (overdue) (void)rebalance(t, now, nullptr);
+  return dead;
+}
+
+uint64_t consumer_group::start_offset(const log_topic& t, uint32_t p,
+                                      const v1::Position& default_start) const {
+  auto b = t.bounds(p);
+  auto it = committed_.find(p);
+  if (it != committed_.end()) return std::clamp(it->second, b.start, b.next);
+  return default_start.kind() == v1::Position::LATEST ? b.next : b.start;
+}
+
+std::vector<v1::PartitionAssignment> consumer_group::rebalance(log_topic& t, int64_t now,
+                                                               const consumer* joiner) {
+  std::vector<v1::PartitionAssignment> for_joiner;
+  const uint32_t n = t.partition_count();
+  if (members_.empty()) return for_joiner;
+  // Fair shares: the first n % m members (by id) get one more.
+  std::vector<size_t> order(members_.size());
+  for (size_t i = 0; i < order.size(); ++i)
+    order[i] = i;
+  std::sort(order.begin(), order.end(),
+            [&](size_t a, size_t b) { return members_[a].member_id < members_[b].member_id; });
+  std::vector<size_t> quota(members_.size());
+  for (size_t k = 0; k < order.size(); ++k)
+    quota[order[k]] = n / members_.size() + (k < n % members_.size() ? 1 : 0);
+
+  // Keep what each member owns up to its share; revoke the excess.
+  std::vector<int> owner(n, -1);
+  std::vector<v1::Assignment> pushes(members_.size());
+  for (size_t i = 0; i < members_.size(); ++i) {
+    auto& m = members_[i];
+    for (uint32_t p : m.revoking)
+      owner[p] = static_cast<int>(i);  // busy until RevokeDone
+    size_t kept = 0;
+    for (auto it = m.owned.begin(); it != m.owned.end();) {
+      if (kept < quota[i]) {
+        owner[*it] = static_cast<int>(i);
+        ++kept;
+        ++it;
+        continue;
+      }
+      t.remove_partition(*m.c, *it);  // deliveries stop now
+      m.revoking.insert(*it);
+      owner[*it] = static_cast<int>(i);
+      pushes[i].add_revoked(*it);
+      m.revoke_deadline = now + m.session_timeout_ms;
+      it = m.owned.erase(it);
+    }
+  }
+  // Free partitions go to members under their share. They are announced before their
+  // first delivery: add_partition() runs after the pushes below.
+  std::vector<std::pair<size_t, v1::PartitionAssignment>> starts;
+  for (uint32_t p = 0; p < n; ++p) {
+    if (owner[p] != -1) continue;
+    for (size_t k = 0; k < order.size(); ++k) {
+      size_t i = order[k];
+      auto& m = members_[i];
+      if (m.owned.size() >= quota[i]) continue;
+      uint64_t next = start_offset(t, p, m.default_start);
+      m.owned.insert(p);
+      owner[p] = static_cast<int>(i);
+      v1::PartitionAssignment a;
+      a.set_partition(p);
+      a.set_next_offset(next);
+      if (m.c == joiner) {
+        for_joiner.push_back(a);
+      } else {
+        *pushes[i].add_assigned() = a;
+      }
+      starts.emplace_back(i, a);
+      break;
+    }
+  }
+  for (size_t i = 0; i < members_.size(); ++i) {
+    if (pushes[i].assigned_size() == 0 && pushes[i].revoked_size() == 0) continue;
+    pushes[i].set_consumer_id(members_[i].c->id());
+    pushes[i].set_generation(generation_);
+    members_[i].c->sink().assignment_changed(*members_[i].c, pushes[i]);
+  }
+  for (const auto& [i, a] : starts)
+    (void)t.add_partition(*members_[i].c, a.partition(), a.next_offset());
+  return for_joiner;
+}
+
+errc consumer_group::may_commit(const consumer& c, uint32_t p, std::string& why) const {
+  const member* m = find(c);
+  if (m == nullptr) {
+    why = "this consumer is not a member of group " + name_;
+    return errc::unknown_member;
+  }
+  if (m->owned.contains(p) || m->revoking.contains(p)) return errc::ok;
+  why = "partition " + std::to_string(p) + " is not assigned to " + m->member_id + " (group " +
+        name_ + ", generation " + std::to_string(generation_) + ")";
+  return errc::rebalance_in_progress;
+}
+
+void consumer_group::describe(const log_topic& t, v1::GroupInfo& out) const {
+  out.set_group(name_);
+  out.set_topic(topic_);
+  out.set_generation(generation_);
+  std::map<uint32_t, std::string> owner;
+  for (const auto& m : members_) {
+    auto* gm = out.add_members();
+    gm->set_member_id(m.member_id);
+    gm->set_client_id(m.client_id);
+    for (uint32_t p : m.owned) {
+      gm->add_partitions(p);
+      owner[p] = m.member_id;
+    }
+  }
+  for (uint32_t p = 0; p < t.partition_count(); ++p) {
+    auto b = t.bounds(p);
+    auto* pl = out.add_partitions();
+    pl->set_partition(p);
+    pl->set_log_start(b.start);
+    pl->set_log_end(b.next);
+    auto it = committed_.find(p);
+    uint64_t from = b.start;
+    if (it != committed_.end()) {
+      pl->set_has_committed(true);
+      pl->set_committed(it->second);
+      from = std::max(it->second, b.start);
+    }
+    pl->set_lag(b.next > from ? b.next - from : 0);
+    if (auto o = owner.find(p); o != owner.end()) pl->set_owner(o->second);
+  }
+}
+
+}  // namespace ferry::broker

@@ -1,0 +1,53 @@
+// log_registry: the log topics of the broker (the topic_family of kind LOG).
+//
+// Owns the log topics; gives each a topic id from the catalog (never reused), checks
+// their options, runs their timers (fsync interval, retention). Loop only.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "broker/catalog/catalog.h"
+#include "broker/core/clock.h"
+#include "broker/logs/log_settings.h"
+#include "broker/logs/log_topic.h"
+#include "broker/topics/topic_family.h"
+
+namespace ferry::broker {
+
+class log_registry final : public topic_family {
+ public:
+  // Without a port (memory-only unit tests), creating a log topic is NOT_SUPPORTED.
+  log_registry(const loop_clock& clock, log_settings settings, catalog& cat, log_port* port);
+  ~log_registry();
+
+  const log_settings& settings() const { return settings_; }
+
+  // The log topics of a catalog snapshot, each with its partitions' bounds and producers
+  // from `store` (blocking: at start only).
+  ferry::error recover(const catalog_snapshot& snap, storage::log_store* store);
+
+  // topic_family
+  v1::TopicKind kind() const override { return v1::LOG; }
+  log_topic* find(std::string_view name) override;
+  ferry::error create(const v1::CreateTopic& req, uint64_t owner_session, const topic* other_kind,
+                      v1::TopicInfo& info, catalog_batch& b) override;
+  // Cancels the topic's readers and removes its records from storage.
+  void remove(std::string_view name, catalog_batch& b) override;
+  void for_each(const std::function<void(const topic&)>& fn) const override;
+
+  // The timers of every log topic.
+  void tick();
+
+ private:
+  ferry::error check_options(const v1::TopicOptions& o) const;
+
+  const loop_clock& clock_;
+  log_settings settings_;
+  catalog& catalog_;
+  log_port* port_;
+  std::map<std::string, std::unique_ptr<log_topic>, std::less<>> topics_;
+};
+
+}  // namespace ferry::broker

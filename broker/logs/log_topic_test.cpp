@@ -1,0 +1,901 @@
+// log_topic driven directly: publishes built by the codec, readers with a recording sink,
+// storage through testing_port, which runs each operation only when the test says so (so
+// every interleaving here is chosen, not timed), and a manual clock for retention and
+// fsync intervals.
+#include "broker/logs/log_topic.h"
+
+#include <deque>
+#include <map>
+#include <set>
+
+#include <catch2/catch.hpp>
+
+#include "broker/logs/log_testing.h"
+#include "broker/topics/testing.h"
+#include "proto/codec/names.h"
+
+using namespace ferry::broker;
+namespace storage = ferry::storage;
+using ferry::errc;
+using ferry::broker::testing::keyed_message;
+using ferry::broker::testing::manual_clock;
+using ferry::broker::testing::publish_answer;
+using ferry::broker::testing::recording_sink;
+using ferry::broker::testing::testing_port;
+namespace v1 = ferry::v1;
+using op = testing_port::op;
+using offsets = std::vector<uint64_t>;
+using payloads = std::vector<std::string>;
+
+namespace {
+
+constexpr uint32_t topic_id = 7;
+
+v1::TopicOptions log_options(uint32_t partitions, v1::FsyncPolicy fsync = v1::FSYNC_ALWAYS) {
+  v1::TopicOptions o;
+  o.set_partitions(partitions);
+  o.set_fsync(fsync);
+  if (fsync == v1::FSYNC_INTERVAL) o.set_fsync_interval_ms(200);
+  return o;
+}
+
+v1::PartitionStart start_at(uint32_t partition, v1::Position::Kind kind, int64_t value = 0) {
+  v1::PartitionStart s;
+  s.set_partition(partition);
+  s.mutable_start()->set_kind(kind);
+  s.mutable_start()->set_value(value);
+  return s;
+}
+
+// Keyless messages with these payloads.
+std::vector<keyed_message> msgs(std::initializer_list<std::string> ps) {
+  std::vector<keyed_message> out;
+  for (const auto& p : ps)
+    out.emplace_back("", p);
+  return out;
+}
+
+offsets offsets_of(const v1::PublishOk& ok) {
+  return {ok.offsets().begin(), ok.offsets().end()};
+}
+
+std::vector<uint32_t> partitions_of(const v1::PublishOk& ok) {
+  return {ok.partitions().begin(), ok.partitions().end()};
+}
+
+// The code of every per-message error, in order.
+std::vector<v1::ErrorCode> error_codes(const v1::PublishOk& ok) {
+  std::vector<v1::ErrorCode> out;
+  for (const auto& e : ok.errors())
+    out.push_back(e.code());
+  return out;
+}
+
+ferry::error disk_full() {
+  return {make_error_code(errc::disk_full), "no space left on device"};
+}
+
+struct attached {
+  consumer* c = nullptr;
+  ferry::error err;
+  std::vector<v1::PartitionAssignment> assigned;
+};
+
+struct fixture {
+  manual_clock clock;
+  loop_clock now{clock};
+  log_settings cfg;
+  testing_port port;
+  recording_sink sink;
+  std::deque<consumer> consumers;
+  std::unique_ptr<log_topic> topic;
+
+  explicit fixture(v1::TopicOptions o) { reopen(std::move(o)); }
+  ~fixture() { detach_all(); }
+
+  // A new log_topic over the same storage (recover() is the caller's business).
+  void reopen(v1::TopicOptions o) {
+    detach_all();
+    topic.reset();
+    topic = std::make_unique<log_topic>("events", topic_id, std::move(o), port, now, cfg);
+  }
+  void detach_all() {
+    if (!topic) return;
+    for (auto& c : consumers)
+      topic->detach(c);
+  }
+
+  std::shared_ptr<publish_answer> publish(const std::vector<keyed_message>& messages,
+                                          std::optional<uint32_t> partition = std::nullopt,
+                                          std::string_view producer = {},
+                                          uint64_t first_sequence = 0) {
+    return ferry::broker::testing::publish(
+        *topic, ferry::broker::testing::publish_frame("events", messages, partition, producer,
+                                                      first_sequence));
+  }
+  // Publishes and runs storage until the answer is in.
+  v1::PublishOk published(const std::vector<keyed_message>& messages,
+                          std::optional<uint32_t> partition = std::nullopt,
+                          std::string_view producer = {}, uint64_t first_sequence = 0) {
+    auto a = publish(messages, partition, producer, first_sequence);
+    port.run_all();
+    REQUIRE(a->answered);
+    REQUIRE_FALSE(a->err);
+    return a->ok;
+  }
+
+  attached attach(uint32_t credit, std::vector<v1::PartitionStart> starts) {
+    consumers.emplace_back(consumers.size() + 1, sink, credit, true);
+    attached a;
+    a.c = &consumers.back();
+    a.err = topic->attach(*a.c, starts, a.assigned);
+    return a;
+  }
+  consumer& reader(uint32_t credit, std::vector<v1::PartitionStart> starts) {
+    auto a = attach(credit, std::move(starts));
+    INFO(a.err.to_string());
+    REQUIRE_FALSE(a.err);
+    return *a.c;
+  }
+
+  // What `c` was delivered so far, in order.
+  offsets delivered_offsets(const consumer& c) const {
+    offsets out;
+    for (const auto& r : sink.records)
+      if (r.consumer_id == c.id()) out.push_back(r.offset);
+    return out;
+  }
+  payloads delivered_payloads(const consumer& c) const {
+    payloads out;
+    for (const auto& r : sink.records)
+      if (r.consumer_id == c.id()) out.push_back(r.payload);
+    return out;
+  }
+
+  storage::partition_bounds stored_bounds(uint32_t partition) {
+    storage::partition_bounds b;
+    REQUIRE_FALSE(port.store.bounds({topic_id, partition}, b));
+    return b;
+  }
+};
+
+}  // namespace
+
+// ---- offsets and partitions ----
+
+TEST_CASE("a log topic assigns dense offsets per partition and answers once the write is done",
+          "[topics][log]") {
+  fixture f(log_options(2));
+  auto a = f.publish(msgs({"a0", "a1", "a2"}), 0);
+  CHECK_FALSE(a->answered);  // nothing is durable yet
+  CHECK(f.port.queued(op::append) == 1);
+  f.port.run_all();
+  REQUIRE(a->answered);
+  CHECK_FALSE(a->err);
+  CHECK(a->ok.accepted() == 3);
+  CHECK(a->ok.errors_size() == 0);
+  CHECK(offsets_of(a->ok) == offsets{0, 1, 2});
+  CHECK(partitions_of(a->ok) == std::vector<uint32_t>{0, 0, 0});
+
+  auto b = f.publish(msgs({"a3", "a4"}), 0);
+  auto c = f.publish(msgs({"b0"}), 1);
+  f.port.run_all();
+  CHECK(offsets_of(b->ok) == offsets{3, 4});
+  CHECK(offsets_of(c->ok) == offsets{0});
+  CHECK(partitions_of(c->ok) == std::vector<uint32_t>{1});
+  CHECK(f.topic->bounds(0).next == 5);
+  CHECK(f.topic->bounds(1).next == 1);
+  CHECK(f.stored_bounds(0).next == 5);  // storage holds exactly what was acknowledged
+  CHECK(f.topic->published() == 6);
+}
+
+TEST_CASE("a log topic keeps a key on one partition and spreads keyless messages round robin",
+          "[topics][log]") {
+  fixture f(log_options(4));
+  std::map<std::string, std::set<uint32_t>> partitions_of_key;
+  for (int round = 0; round < 3; ++round) {
+    std::vector<keyed_message> batch;
+    for (int k = 0; k < 8; ++k)
+      batch.emplace_back("key-" + std::to_string(k), "v" + std::to_string(round));
+    auto ok = f.published(batch);
+    REQUIRE(ok.partitions_size() == 8);
+    for (int i = 0; i < 8; ++i) {
+      CHECK(ok.partitions(i) == ferry::names::partition_for_key(batch[i].first, 4));
+      partitions_of_key[batch[i].first].insert(ok.partitions(i));
+    }
+  }
+  std::set<uint32_t> used;
+  for (const auto& [key, ps] : partitions_of_key) {
+    CHECK(ps.size() == 1);
+    used.insert(*ps.begin());
+  }
+  CHECK(used.size() > 1);  // the keys do not all hash to one partition
+
+  auto ok = f.published(msgs({"r0", "r1", "r2", "r3", "r4", "r5", "r6", "r7"}));
+  CHECK(partitions_of(ok) == std::vector<uint32_t>{0, 1, 2, 3, 0, 1, 2, 3});
+  uint64_t total = 0;
+  for (uint32_t p = 0; p < 4; ++p)
+    total += f.topic->bounds(p).next;
+  CHECK(total == 3 * 8 + 8);
+}
+
+TEST_CASE("a log topic refuses a partition it does not have and keyless idempotent publishing",
+          "[topics][log]") {
+  fixture f(log_options(2));
+  auto a = f.publish(msgs({"x"}), 2);
+  REQUIRE(a->answered);
+  CHECK(a->err.code == errc::partition_not_found);
+  CHECK(a->err.message.find("0..1") != std::string::npos);
+  auto b = f.publish(msgs({"x"}), std::nullopt, "p1", 0);
+  REQUIRE(b->answered);
+  CHECK(b->err.code == errc::invalid_argument);
+  CHECK(f.port.appends.empty());
+}
+
+TEST_CASE("a log topic refuses a message above max_message_bytes and writes the others",
+          "[topics][log]") {
+  fixture f(log_options(1));
+  f.cfg.max_message_bytes = 100;
+  auto ok = f.published({{"", "first"}, {"", std::string(200, 'x')}, {"", "third"}}, 0);
+  CHECK(ok.accepted() == 2);
+  REQUIRE(ok.errors_size() == 1);
+  CHECK(ok.errors(0).index() == 1);
+  CHECK(ok.errors(0).code() == v1::MESSAGE_TOO_LARGE);
+  CHECK(ok.offsets(0) == 0);
+  CHECK(ok.offsets(2) == 1);  // the refused message took no offset
+  CHECK(f.topic->bounds(0).next == 2);
+  CHECK(f.topic->published() == 3);  // messages_published counts refused ones too
+}
+
+TEST_CASE("a log topic asks storage for a synced append only when fsync is always",
+          "[topics][log][fsync]") {
+  auto [policy, synced] = GENERATE(table<v1::FsyncPolicy, bool>(
+      {{v1::FSYNC_ALWAYS, true}, {v1::FSYNC_INTERVAL, false}, {v1::FSYNC_NEVER, false}}));
+  fixture f(log_options(1, policy));
+  auto a = f.publish(msgs({"a", "b"}), 0);
+  REQUIRE(f.port.appends.size() == 1);
+  CHECK(f.port.appends[0].sync == synced);
+  f.port.run_all();
+  CHECK(a->ok.accepted() == 2);
+}
+
+// ---- group commit ----
+
+TEST_CASE("a log topic pipelines a partition's writes in order, offsets given at submit",
+          "[topics][log][commit]") {
+  fixture f(log_options(2));
+  auto first = f.publish(msgs({"m0"}), 0);
+  auto second = f.publish(msgs({"m1", "m2"}), 0);
+  auto third = f.publish(msgs({"m3"}), 0);
+  // Each goes out at once (the committer merges what queues into one batch), with the
+  // next offsets, without waiting for the earlier writes to come back.
+  REQUIRE(f.port.appends.size() == 3);
+  CHECK(f.port.appends[0].first_offset == 0);
+  CHECK(f.port.appends[1].first_offset == 1);
+  CHECK(f.port.appends[1].records == 2);
+  CHECK(f.port.appends[2].first_offset == 3);
+  auto other = f.publish(msgs({"o0"}), 1);
+  CHECK(f.port.appends.back().pid.partition == 1);
+  CHECK(f.port.appends.back().first_offset == 0);
+
+  REQUIRE(f.port.run_one());  // partition 0's first write lands: only its publish is answered
+  REQUIRE(first->answered);
+  CHECK(offsets_of(first->ok) == offsets{0});
+  CHECK_FALSE(second->answered);
+  f.port.run_all();
+  CHECK(offsets_of(second->ok) == offsets{1, 2});
+  CHECK(offsets_of(third->ok) == offsets{3});
+  CHECK(offsets_of(other->ok) == offsets{0});
+}
+
+TEST_CASE("a log topic keeps at most 8 writes of a partition in flight", "[topics][log][commit]") {
+  fixture f(log_options(1));
+  std::vector<std::shared_ptr<publish_answer>> answers;
+  for (int i = 0; i < 10; ++i)
+    answers.push_back(f.publish(msgs({"m" + std::to_string(i)}), 0));
+  CHECK(f.port.appends.size() == 8);  // the last two wait, and go out together
+  REQUIRE(f.port.run_one());
+  REQUIRE(f.port.appends.size() == 9);
+  CHECK(f.port.appends[8].first_offset == 8);
+  CHECK(f.port.appends[8].records == 2);
+  f.port.run_all();
+  for (size_t i = 0; i < answers.size(); ++i)
+    CHECK(offsets_of(answers[i]->ok) == offsets{i});
+}
+
+// ---- failed writes and a full disk ----
+
+TEST_CASE("a failed write fails its messages and those queued behind it, then offsets are reused",
+          "[topics][log][failure]") {
+  fixture f(log_options(1));
+  CHECK(offsets_of(f.published(msgs({"a", "b"}), 0)) == offsets{0, 1});
+  f.port.fail_next_append({make_error_code(errc::storage_error), "injected failure"});
+  auto lost = f.publish(msgs({"c", "d"}), 0);
+  auto behind = f.publish(msgs({"e"}), 0);  // already submitted behind the failing write
+  REQUIRE(f.port.run_one());
+  REQUIRE(lost->answered);
+  CHECK_FALSE(lost->err);
+  CHECK(lost->ok.accepted() == 0);
+  REQUIRE(lost->ok.errors_size() == 2);
+  for (int i = 0; i < 2; ++i) {
+    CHECK(lost->ok.errors(i).index() == static_cast<uint32_t>(i));
+    CHECK(lost->ok.errors(i).code() == v1::STORAGE_ERROR);
+    CHECK(lost->ok.errors(i).message() == "injected failure");
+  }
+  CHECK(f.topic->bounds(0).next == 2);
+  auto later = f.publish(msgs({"f"}), 0);  // held until the doomed write came back
+  CHECK(f.port.appends.size() == 3);
+  f.port.run_all();
+  // Storage refused the write queued behind the failure (it would have left a gap).
+  REQUIRE(behind->ok.errors_size() == 1);
+  CHECK(behind->ok.errors(0).code() == v1::STORAGE_ERROR);
+  CHECK(behind->ok.errors(0).message().find("injected failure") != std::string::npos);
+  REQUIRE(f.port.appends.size() == 4);
+  CHECK(f.port.appends[3].first_offset == 2);  // no gap
+  CHECK(offsets_of(later->ok) == offsets{2});
+  auto& r = f.reader(100, {start_at(0, v1::Position::EARLIEST)});
+  f.port.run_all();
+  CHECK(f.delivered_offsets(r) == offsets{0, 1, 2});
+  CHECK(f.delivered_payloads(r) == payloads{"a", "b", "f"});
+}
+
+TEST_CASE(
+    "a log topic on a full disk answers DISK_FULL, keeps what it acknowledged and writes again "
+    "once space is back",
+    "[topics][log][failure]") {
+  fixture f(log_options(2));
+  f.published(msgs({"a", "b", "c"}), 0);
+  f.port.store.fail_writes_for_test(disk_full());
+  auto full0 = f.publish(msgs({"x", "y"}), 0);
+  auto full1 = f.publish(msgs({"z"}), 1);
+  f.port.run_all();
+  for (const auto& a : {full0, full1}) {
+    REQUIRE(a->answered);
+    CHECK_FALSE(a->err);  // the frame was fine: every message says what happened to it
+    CHECK(a->ok.accepted() == 0);
+    CHECK(a->ok.errors_size() == a->ok.offsets_size());
+    for (const auto& e : a->ok.errors()) {
+      CHECK(e.code() == v1::DISK_FULL);
+      CHECK(e.message() == "no space left on device");
+    }
+  }
+  CHECK(f.topic->bounds(0).next == 3);
+  CHECK(f.topic->bounds(1).next == 0);
+  // Acknowledged records are still readable, from the tail cache and from storage.
+  auto& cached = f.reader(100, {start_at(0, v1::Position::EARLIEST)});
+  f.cfg.tail_cache_bytes = 0;
+  f.reopen(log_options(2));
+  REQUIRE_FALSE(f.topic->recover(f.port.store));
+  auto& stored = f.reader(100, {start_at(0, v1::Position::EARLIEST)});
+  f.port.run_all();
+  CHECK(f.delivered_payloads(cached) == payloads{"a", "b", "c"});
+  CHECK(f.delivered_payloads(stored) == payloads{"a", "b", "c"});
+  CHECK(f.delivered_offsets(stored) == offsets{0, 1, 2});
+
+  f.port.store.fail_writes_for_test({});
+  auto ok = f.published(msgs({"d"}), 0);
+  CHECK(ok.accepted() == 1);
+  CHECK(offsets_of(ok) == offsets{3});
+  CHECK(f.published(msgs({"w"}), 1).offsets(0) == 0);
+  CHECK(f.delivered_payloads(stored) == payloads{"a", "b", "c", "d"});
+}
+
+// ---- idempotent producers ----
+
+TEST_CASE("an idempotent producer's retried batch gets its original offsets and is not rewritten",
+          "[topics][log][idempotent]") {
+  fixture f(log_options(2));
+  CHECK(offsets_of(f.published(msgs({"a", "b"}), 1, "p1", 0)) == offsets{0, 1});
+  CHECK(offsets_of(f.published(msgs({"x"}), 1)) == offsets{2});  // another writer in between
+  const size_t writes = f.port.appends.size();
+  auto retry = f.publish(msgs({"a", "b"}), 1, "p1", 0);
+  REQUIRE(retry->answered);  // known duplicates are answered at once
+  CHECK(retry->ok.accepted() == 0);
+  CHECK(retry->ok.duplicates() == 2);
+  CHECK(retry->ok.errors_size() == 0);
+  CHECK(offsets_of(retry->ok) == offsets{0, 1});
+  CHECK(f.port.appends.size() == writes);
+
+  auto mixed = f.publish(msgs({"b", "c"}), 1, "p1", 1);  // one duplicate, one new
+  f.port.run_all();
+  CHECK(mixed->ok.duplicates() == 1);
+  CHECK(mixed->ok.accepted() == 1);
+  CHECK(offsets_of(mixed->ok) == offsets{1, 3});
+  CHECK(f.topic->bounds(1).next == 4);
+  CHECK(f.topic->published() == 7);  // duplicates count in messages_published too
+}
+
+TEST_CASE("a retry of a batch still being written waits for the original write's offsets",
+          "[topics][log][idempotent]") {
+  fixture f(log_options(1));
+  SECTION("the original is in flight") {
+    auto original = f.publish(msgs({"a", "b"}), 0, "p1", 0);
+    auto retry = f.publish(msgs({"a", "b"}), 0, "p1", 0);
+    CHECK_FALSE(retry->answered);
+    CHECK(f.port.appends.size() == 1);  // not written again
+    f.port.run_all();
+    REQUIRE(retry->answered);
+    CHECK(retry->ok.duplicates() == 2);
+    CHECK(retry->ok.accepted() == 0);
+    CHECK(offsets_of(retry->ok) == offsets_of(original->ok));
+    CHECK(offsets_of(retry->ok) == offsets{0, 1});
+  }
+  SECTION("the original waits behind another write") {
+    auto other = f.publish(msgs({"x"}), 0);
+    auto original = f.publish(msgs({"a"}), 0, "p1", 0);
+    auto retry = f.publish(msgs({"a"}), 0, "p1", 0);
+    REQUIRE(f.port.run_one());  // "x"; the original is submitted now
+    CHECK(other->answered);
+    CHECK_FALSE(original->answered);
+    CHECK_FALSE(retry->answered);
+    REQUIRE(f.port.run_one());
+    REQUIRE(retry->answered);
+    CHECK(offsets_of(retry->ok) == offsets{1});
+    CHECK(retry->ok.duplicates() == 1);
+  }
+  CHECK(f.port.queued() == 0);
+}
+
+TEST_CASE("an idempotent producer that skips a sequence gets SEQUENCE_GAP",
+          "[topics][log][idempotent]") {
+  fixture f(log_options(1));
+  f.published(msgs({"a", "b"}), 0, "p1", 0);
+  auto gap = f.publish(msgs({"e"}), 0, "p1", 5);
+  REQUIRE(gap->answered);
+  CHECK(gap->ok.accepted() == 0);
+  REQUIRE(gap->ok.errors_size() == 1);
+  CHECK(gap->ok.errors(0).code() == v1::SEQUENCE_GAP);
+  CHECK(gap->ok.errors(0).message().find("expects 2") != std::string::npos);
+  CHECK(f.port.queued() == 0);
+  CHECK(offsets_of(f.published(msgs({"c"}), 0, "p1", 2)) == offsets{2});
+}
+
+TEST_CASE("a failed write rolls the producer's sequences back, so its retry is accepted",
+          "[topics][log][idempotent][failure]") {
+  fixture f(log_options(1));
+  f.published(msgs({"a"}), 0, "p1", 0);
+  f.port.fail_next_append(disk_full());
+  auto lost = f.publish(msgs({"b", "c"}), 0, "p1", 1);
+  auto early_retry = f.publish(msgs({"b", "c"}), 0, "p1", 1);  // while the original is written
+  f.port.run_all();
+  CHECK(error_codes(lost->ok) == std::vector<v1::ErrorCode>{v1::DISK_FULL, v1::DISK_FULL});
+  REQUIRE(early_retry->answered);  // its original failed: so did it
+  CHECK(early_retry->ok.duplicates() == 0);
+  CHECK(error_codes(early_retry->ok) == std::vector<v1::ErrorCode>{v1::DISK_FULL, v1::DISK_FULL});
+
+  auto retry = f.publish(msgs({"b", "c"}), 0, "p1", 1);
+  f.port.run_all();
+  CHECK(retry->ok.accepted() == 2);
+  CHECK(retry->ok.duplicates() == 0);
+  CHECK(offsets_of(retry->ok) == offsets{1, 2});
+  auto again = f.publish(msgs({"b", "c"}), 0, "p1", 1);
+  REQUIRE(again->answered);
+  CHECK(again->ok.duplicates() == 2);
+  CHECK(offsets_of(again->ok) == offsets{1, 2});
+}
+
+TEST_CASE("a failed write also fails the producer's later messages behind it",
+          "[topics][log][idempotent][failure]") {
+  fixture f(log_options(1));
+  f.port.fail_next_append(disk_full());
+  auto lost = f.publish(msgs({"a"}), 0, "p1", 0);
+  auto behind = f.publish(msgs({"b"}), 0, "p1", 1);  // submitted behind it
+  auto retry_of_behind = f.publish(msgs({"b"}), 0, "p1", 1);
+  auto bystander = f.publish(msgs({"x"}), 0);  // another writer, also behind it
+  f.port.run_all();
+  CHECK(error_codes(lost->ok) == std::vector<v1::ErrorCode>{v1::DISK_FULL});
+  // Sequence 1 must not be written without sequence 0 before it.
+  REQUIRE(behind->answered);
+  CHECK(behind->ok.accepted() == 0);
+  CHECK(error_codes(behind->ok) == std::vector<v1::ErrorCode>{v1::DISK_FULL});
+  REQUIRE(retry_of_behind->answered);
+  CHECK(retry_of_behind->ok.duplicates() == 0);
+  CHECK(error_codes(retry_of_behind->ok) == std::vector<v1::ErrorCode>{v1::DISK_FULL});
+  CHECK(error_codes(bystander->ok) == std::vector<v1::ErrorCode>{v1::DISK_FULL});
+
+  // The producer starts again from its first lost sequence: each message lands once.
+  auto retry = f.publish(msgs({"a", "b"}), 0, "p1", 0);
+  f.port.run_all();
+  CHECK(retry->ok.accepted() == 2);
+  CHECK(offsets_of(retry->ok) == offsets{0, 1});
+  auto& r = f.reader(100, {start_at(0, v1::Position::EARLIEST)});
+  f.port.run_all();
+  CHECK(f.delivered_payloads(r) == payloads{"a", "b"});
+}
+
+TEST_CASE("other producers whose writes were behind a failed one retry and land once",
+          "[topics][log][idempotent][failure]") {
+  fixture f(log_options(1));
+  f.port.fail_next_append(disk_full());
+  auto lost = f.publish(msgs({"p0"}), 0, "p", 0);
+  auto other = f.publish(msgs({"q0"}), 0, "q", 0);  // submitted behind the failing write
+  auto other_retry = f.publish(msgs({"q0"}), 0, "q", 0);
+  f.port.run_all();
+  CHECK(error_codes(lost->ok) == std::vector<v1::ErrorCode>{v1::DISK_FULL});
+  CHECK(error_codes(other->ok) == std::vector<v1::ErrorCode>{v1::DISK_FULL});
+  CHECK(error_codes(other_retry->ok) == std::vector<v1::ErrorCode>{v1::DISK_FULL});
+  auto again = f.publish(msgs({"q0"}), 0, "q", 0);  // q's sequence 0 was rolled back
+  f.port.run_all();
+  CHECK(again->ok.accepted() == 1);
+  CHECK(offsets_of(again->ok) == offsets{0});
+}
+
+TEST_CASE("a failed write fails the producer's later batches even beyond recent_batches",
+          "[topics][log][idempotent][failure]") {
+  fixture f(log_options(1));
+  f.cfg.recent_batches = 2;
+  f.port.fail_next_append(disk_full());
+  auto lost = f.publish(msgs({"p0"}), 0, "p", 0);
+  std::vector<std::shared_ptr<publish_answer>> later, others;
+  for (uint64_t seq = 1; seq <= 4; ++seq) {  // interleaved: each is a batch of its own
+    later.push_back(f.publish(msgs({"p" + std::to_string(seq)}), 0, "p", seq));
+    others.push_back(f.publish(msgs({"q" + std::to_string(seq)}), 0, "q", seq));
+  }
+  f.port.run_all();
+  CHECK(error_codes(lost->ok) == std::vector<v1::ErrorCode>{v1::DISK_FULL});
+  for (const auto& a : later) {
+    REQUIRE(a->answered);
+    CHECK(a->ok.accepted() == 0);
+    CHECK(error_codes(a->ok) == std::vector<v1::ErrorCode>{v1::DISK_FULL});
+  }
+  for (const auto& a : others)  // submitted behind the failure too
+    CHECK(error_codes(a->ok) == std::vector<v1::ErrorCode>{v1::DISK_FULL});
+  auto retry = f.publish(msgs({"p0", "p1", "p2", "p3", "p4"}), 0, "p", 0);
+  f.port.run_all();
+  CHECK(retry->ok.accepted() == 5);
+  CHECK(offsets_of(retry->ok) == offsets{0, 1, 2, 3, 4});
+}
+
+TEST_CASE("a recovered log topic keeps its offsets and still recognises a retried batch",
+          "[topics][log][idempotent][recovery]") {
+  fixture f(log_options(2));
+  f.published(msgs({"a", "b", "c"}), 1, "p1", 0);
+  f.published(msgs({"x"}), 1);
+  f.published(msgs({"q"}), 0, "p2", 10);
+  f.reopen(log_options(2));
+  REQUIRE_FALSE(f.topic->recover(f.port.store));
+  CHECK(f.topic->bounds(1).start == 0);
+  CHECK(f.topic->bounds(1).next == 4);
+  CHECK(f.topic->bounds(0).next == 1);
+
+  auto retry = f.publish(msgs({"a", "b", "c"}), 1, "p1", 0);
+  REQUIRE(retry->answered);
+  CHECK(retry->ok.duplicates() == 3);
+  CHECK(offsets_of(retry->ok) == offsets{0, 1, 2});
+  auto retry2 = f.publish(msgs({"q"}), 0, "p2", 10);
+  REQUIRE(retry2->answered);
+  CHECK(offsets_of(retry2->ok) == offsets{0});
+  CHECK(retry2->ok.duplicates() == 1);
+  CHECK(f.port.queued() == 0);
+
+  CHECK(offsets_of(f.published(msgs({"d"}), 1, "p1", 3)) == offsets{4});
+  auto gap = f.publish(msgs({"z"}), 1, "p1", 9);
+  REQUIRE(gap->answered);
+  CHECK(error_codes(gap->ok) == std::vector<v1::ErrorCode>{v1::SEQUENCE_GAP});
+  auto& r = f.reader(100, {start_at(1, v1::Position::EARLIEST)});
+  f.port.run_all();
+  CHECK(f.delivered_payloads(r) == payloads{"a", "b", "c", "x", "d"});
+}
+
+// ---- readers ----
+
+TEST_CASE("a reader starts at earliest, latest or an offset, and other offsets are refused",
+          "[topics][log][read]") {
+  fixture f(log_options(2));
+  f.published(msgs({"m0", "m1", "m2", "m3", "m4"}), 0);
+  auto& earliest = f.reader(100, {start_at(0, v1::Position::EARLIEST)});
+  auto latest = f.attach(100, {start_at(0, v1::Position::LATEST)});
+  auto& from3 = f.reader(100, {start_at(0, v1::Position::OFFSET, 3)});
+  auto& at_end = f.reader(100, {start_at(0, v1::Position::OFFSET, 5)});
+  f.port.run_all();
+  CHECK(f.delivered_offsets(earliest) == offsets{0, 1, 2, 3, 4});
+  REQUIRE_FALSE(latest.err);
+  REQUIRE(latest.assigned.size() == 1);
+  CHECK(latest.assigned[0].next_offset() == 5);
+  CHECK(f.delivered_offsets(*latest.c).empty());
+  CHECK(f.delivered_payloads(from3) == payloads{"m3", "m4"});
+  CHECK(f.delivered_offsets(at_end).empty());
+
+  auto beyond = f.attach(100, {start_at(0, v1::Position::OFFSET, 6)});
+  CHECK(beyond.err.code == errc::offset_out_of_range);
+  CHECK(beyond.err.message.find("[0, 5]") != std::string::npos);
+  CHECK(beyond.c->reader() == nullptr);
+  auto no_partition = f.attach(100, {start_at(2, v1::Position::EARLIEST)});
+  CHECK(no_partition.err.code == errc::partition_not_found);
+
+  f.published(msgs({"m5"}), 0);  // new records reach every reader at the tail
+  for (consumer* c : {&earliest, latest.c, &from3, &at_end})
+    CHECK(f.delivered_offsets(*c).back() == 5);
+
+  ferry::error resolved_err;
+  uint64_t resolved = 99;
+  auto resolve = [&](v1::Position::Kind kind, int64_t value) {
+    v1::Position pos;
+    pos.set_kind(kind);
+    pos.set_value(value);
+    f.topic->resolve(0, pos, [&](ferry::error e, uint64_t off) {
+      resolved_err = std::move(e);
+      resolved = off;
+    });
+    f.port.run_all();
+  };
+  resolve(v1::Position::OFFSET, 7);
+  CHECK(resolved_err.code == errc::offset_out_of_range);
+  resolve(v1::Position::EARLIEST, 0);
+  CHECK(resolved == 0);
+  resolve(v1::Position::LATEST, 0);
+  CHECK(resolved == 6);
+  resolve(v1::Position::TIME, f.clock.wall_ms() + 1);  // later than every record
+  CHECK_FALSE(resolved_err);
+  CHECK(resolved == 6);
+  resolve(v1::Position::TIME, 0);
+  CHECK(resolved == 0);
+}
+
+TEST_CASE("a log reader gets no more deliveries than its credit", "[topics][log][read]") {
+  fixture f(log_options(1));
+  f.published(msgs({"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}), 0);
+  auto& r = f.reader(3, {start_at(0, v1::Position::EARLIEST)});
+  f.port.run_all();
+  CHECK(f.delivered_offsets(r) == offsets{0, 1, 2});
+  CHECK(r.outstanding() == 3);
+  f.topic->credit(r, 2);
+  f.port.run_all();
+  CHECK(f.delivered_offsets(r) == offsets{0, 1, 2, 3, 4});
+  f.published(msgs({"10"}), 0);  // no credit: nothing more
+  CHECK(f.delivered_offsets(r).size() == 5);
+  f.topic->credit(r, 3);
+  f.port.run_all();
+  CHECK(f.delivered_offsets(r) == offsets{0, 1, 2, 3, 4, 5, 6, 7});
+  f.topic->credit(r, 100);  // more than was outstanding: the window stays at 3
+  f.port.run_all();
+  CHECK(f.delivered_offsets(r) == offsets{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10});
+  CHECK(r.outstanding() == 3);
+  CHECK(f.delivered_payloads(r).back() == "10");
+}
+
+TEST_CASE("a log reader behind the tail cache reads older records from storage, in order",
+          "[topics][log][read]") {
+  fixture f(log_options(1));
+  f.cfg.tail_cache_bytes = 1;  // the cache keeps only the newest record
+  f.published(msgs({"r0", "r1", "r2", "r3", "r4", "r5"}), 0);
+  SECTION("one storage read up to the cache") {
+    auto& r = f.reader(100, {start_at(0, v1::Position::EARLIEST)});
+    CHECK(f.delivered_offsets(r).empty());  // waiting for storage
+    REQUIRE(f.port.reads.size() == 1);
+    CHECK(f.port.reads[0].from == 0);
+    CHECK(f.port.reads[0].max_records == 5);  // stops where the cache begins
+    REQUIRE(f.port.run_next(op::read));
+    CHECK(f.delivered_offsets(r) == offsets{0, 1, 2, 3, 4, 5});  // the last from the cache
+    CHECK(f.delivered_payloads(r) == payloads{"r0", "r1", "r2", "r3", "r4", "r5"});
+    CHECK(f.port.reads.size() == 1);
+  }
+  SECTION("reads limited by credit and by read_batch_bytes") {
+    f.cfg.read_batch_bytes = 1;  // at least one record per read
+    auto& r = f.reader(2, {start_at(0, v1::Position::EARLIEST)});
+    f.port.run_all();
+    CHECK(f.delivered_offsets(r) == offsets{0, 1});
+    REQUIRE(f.port.reads.size() == 2);
+    CHECK(f.port.reads[0].max_records == 2);
+    f.topic->credit(r, 2);  // two consumed: two more
+    f.port.run_all();
+    CHECK(f.delivered_offsets(r) == offsets{0, 1, 2, 3});
+    CHECK(f.port.reads.size() == 4);
+    f.topic->credit(r, 2);
+    f.port.run_all();
+    CHECK(f.delivered_offsets(r) == offsets{0, 1, 2, 3, 4, 5});  // the last from the cache
+    CHECK(f.port.reads.size() == 5);
+  }
+}
+
+TEST_CASE("a seek drops the storage read that was under way for the old position",
+          "[topics][log][read]") {
+  fixture f(log_options(1));
+  f.cfg.tail_cache_bytes = 1;
+  f.published(msgs({"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}), 0);
+  auto& r = f.reader(100, {start_at(0, v1::Position::EARLIEST)});
+  REQUIRE(f.port.queued(op::read) == 1);
+  REQUIRE_FALSE(f.topic->seek(r, 0, 6));
+  CHECK(f.port.queued(op::read) == 2);
+  f.port.run_all();  // the stale read from 0 lands first and is dropped
+  CHECK(f.delivered_offsets(r) == offsets{6, 7, 8, 9});
+
+  CHECK(f.topic->seek(r, 0, 11).code == errc::offset_out_of_range);
+  CHECK(f.topic->seek(r, 1, 0).code == errc::partition_not_found);
+  REQUIRE_FALSE(f.topic->seek(r, 0, 2));
+  f.port.run_all();
+  CHECK(f.delivered_offsets(r) == offsets{6, 7, 8, 9, 2, 3, 4, 5, 6, 7, 8, 9});
+}
+
+// ---- retention ----
+
+TEST_CASE("retention by time removes the records older than retention_ms in one truncation",
+          "[topics][log][retention]") {
+  auto o = log_options(1);
+  o.set_retention_ms(60'000);
+  fixture f(o);
+  f.published(msgs({"old0", "old1", "old2", "old3"}), 0);
+  f.clock.advance(30'000);
+  f.published(msgs({"new0", "new1", "new2"}), 0);
+  f.clock.advance(40'000);  // the old records are 70 s old, the new ones 40 s
+  f.topic->on_tick(f.clock.steady_ms());
+  f.port.run_all();
+  REQUIRE(f.port.time_lookups.size() == 1);
+  CHECK(f.port.time_lookups[0] == f.clock.wall_ms() - 60'000);
+  REQUIRE(f.port.truncations.size() == 1);
+  CHECK(f.port.truncations[0].new_start == 4);
+  CHECK(f.topic->bounds(0).start == 4);
+  CHECK(f.topic->bounds(0).next == 7);
+  CHECK(f.stored_bounds(0).start == 4);
+  auto& r = f.reader(100, {start_at(0, v1::Position::EARLIEST)});
+  f.port.run_all();
+  CHECK(f.delivered_payloads(r) == payloads{"new0", "new1", "new2"});
+  CHECK(f.attach(100, {start_at(0, v1::Position::OFFSET, 2)}).err.code ==
+        errc::offset_out_of_range);
+  // Nothing else is old enough yet.
+  f.clock.advance(1'000);
+  f.topic->on_tick(f.clock.steady_ms());
+  f.port.run_all();
+  CHECK(f.port.truncations.size() == 1);
+}
+
+TEST_CASE("retention by bytes keeps at most retention_bytes of the newest records",
+          "[topics][log][retention]") {
+  auto o = log_options(1);
+  o.set_retention_ms(-1);
+  o.set_retention_bytes(1000);
+  fixture f(o);
+  for (int i = 0; i < 20; ++i)
+    f.published({{"", std::string(100, static_cast<char>('a' + i))}}, 0);
+  const uint64_t record_bytes = f.stored_bounds(0).bytes / 20;
+  REQUIRE(f.topic->bounds(0).bytes == 20 * record_bytes);
+  f.topic->on_tick(f.clock.steady_ms());
+  f.port.run_all();
+  REQUIRE(f.port.truncations.size() == 1);
+  CHECK(f.port.time_lookups.empty());  // no time limit
+  const uint64_t kept = 1000 / record_bytes;
+  CHECK(f.topic->bounds(0).start == 20 - kept);
+  CHECK(f.topic->bounds(0).bytes == kept * record_bytes);
+  CHECK(f.stored_bounds(0).bytes == kept * record_bytes);
+  f.clock.advance(1'000);
+  f.topic->on_tick(f.clock.steady_ms());
+  f.port.run_all();
+  CHECK(f.port.truncations.size() == 1);  // within the limit now
+}
+
+TEST_CASE("retention by time and by bytes together counts the removed bytes once",
+          "[topics][log][retention]") {
+  auto o = log_options(1);
+  o.set_retention_ms(60'000);
+  o.set_retention_bytes(1000);
+  fixture f(o);
+  for (int i = 0; i < 10; ++i)
+    f.published({{"", std::string(100, 'o')}}, 0);
+  f.clock.advance(70'000);
+  for (int i = 0; i < 10; ++i)
+    f.published({{"", std::string(100, 'n')}}, 0);
+  const uint64_t record_bytes = f.stored_bounds(0).bytes / 20;
+  f.topic->on_tick(f.clock.steady_ms());
+  f.port.run_all();
+  const uint64_t start = f.topic->bounds(0).start;
+  CHECK(start == 20 - 1000 / record_bytes);
+  CHECK(f.topic->bounds(0).bytes == (20 - start) * record_bytes);
+  CHECK(f.stored_bounds(0).bytes == (20 - start) * record_bytes);
+}
+
+TEST_CASE("a log reader behind a new log start moves up to it", "[topics][log][retention]") {
+  auto o = log_options(1);
+  o.set_retention_ms(60'000);
+  fixture f(o);
+  f.published(msgs({"o0", "o1", "o2", "o3", "o4"}), 0);
+  auto& r = f.reader(1, {start_at(0, v1::Position::EARLIEST)});
+  f.port.run_all();
+  CHECK(f.delivered_offsets(r) == offsets{0});  // and no credit left
+  f.clock.advance(70'000);
+  f.published(msgs({"n5", "n6"}), 0);
+  f.topic->on_tick(f.clock.steady_ms());
+  f.port.run_all();
+  REQUIRE(f.topic->bounds(0).start == 5);
+  f.topic->credit(r, 1);
+  f.port.run_all();
+  CHECK(f.delivered_offsets(r) == offsets{0, 5});
+  f.topic->credit(r, 1);
+  CHECK(f.delivered_offsets(r) == offsets{0, 5, 6});
+}
+
+TEST_CASE("a storage read that lands below a new log start resumes at the start",
+          "[topics][log][retention][read]") {
+  auto o = log_options(1);
+  o.set_retention_ms(60'000);
+  fixture f(o);
+  f.cfg.tail_cache_bytes = 1;
+  f.published(msgs({"o0", "o1", "o2", "o3", "o4"}), 0);
+  f.clock.advance(70'000);
+  f.published(msgs({"n5", "n6", "n7"}), 0);
+  f.topic->on_tick(f.clock.steady_ms());
+  REQUIRE(f.port.run_next(op::offset_for_time));  // the truncation to 5 is queued now
+  REQUIRE(f.port.queued(op::truncate_prefix) == 1);
+  // A reader asks for offset 0 before the topic knows of the new start. Storage runs the
+  // truncation first, so the read finds offset 0 gone (OFFSET_OUT_OF_RANGE).
+  auto& r = f.reader(100, {start_at(0, v1::Position::EARLIEST)});
+  REQUIRE(f.port.queued(op::read) == 1);
+  f.port.run_all();
+  CHECK(f.topic->bounds(0).start == 5);
+  CHECK(f.delivered_offsets(r) == offsets{5, 6, 7});
+}
+
+TEST_CASE("on_tick runs retention about once a second of clock time",
+          "[topics][log][retention][tick]") {
+  auto o = log_options(2);
+  o.set_retention_ms(60'000);
+  fixture f(o);
+  f.published(msgs({"a"}), 0);
+  f.published(msgs({"b"}), 1);
+  const int64_t t0 = f.clock.steady_ms();
+  auto tick_at = [&](int64_t ms) {
+    f.clock.advance(t0 + ms - f.clock.steady_ms());
+    f.topic->on_tick(f.clock.steady_ms());
+  };
+  tick_at(0);
+  CHECK(f.port.time_lookups.size() == 2);  // one per partition
+  f.port.run_all();
+  tick_at(500);
+  tick_at(999);
+  CHECK(f.port.time_lookups.size() == 2);
+  tick_at(1000);
+  CHECK(f.port.time_lookups.size() == 4);
+  f.port.run_all();
+  tick_at(2500);
+  CHECK(f.port.time_lookups.size() == 6);
+  tick_at(4000);  // the last run is still under way: no second one meanwhile
+  CHECK(f.port.time_lookups.size() == 6);
+  f.port.run_all();
+  tick_at(4000);
+  CHECK(f.port.time_lookups.size() == 8);
+  f.port.run_all();
+  CHECK(f.port.truncations.empty());  // nothing was old enough
+}
+
+TEST_CASE("fsync interval syncs the WAL once per interval, one sync at a time",
+          "[topics][log][fsync][tick]") {
+  fixture f(log_options(1, v1::FSYNC_INTERVAL));  // every 200 ms
+  f.published(msgs({"a"}), 0);
+  const int64_t t0 = f.clock.steady_ms();
+  auto tick_at = [&](int64_t ms) {
+    f.clock.advance(t0 + ms - f.clock.steady_ms());
+    f.topic->on_tick(f.clock.steady_ms());
+  };
+  tick_at(0);
+  CHECK(f.port.sync_wals == 1);
+  f.port.run_all();
+  tick_at(100);
+  tick_at(199);
+  CHECK(f.port.sync_wals == 1);
+  tick_at(200);
+  CHECK(f.port.sync_wals == 2);
+  tick_at(400);  // the sync of 200 is still under way
+  CHECK(f.port.sync_wals == 2);
+  f.port.run_all();
+  tick_at(400);
+  CHECK(f.port.sync_wals == 3);
+  // A failed sync is logged, and the next interval tries again.
+  f.port.store.fail_writes_for_test(disk_full());
+  f.port.run_all();
+  f.port.store.fail_writes_for_test({});
+  tick_at(600);
+  CHECK(f.port.sync_wals == 4);
+  f.port.run_all();
+}
+
+TEST_CASE("a log topic with fsync always or never never syncs the WAL on its own",
+          "[topics][log][fsync][tick]") {
+  auto policy = GENERATE(v1::FSYNC_ALWAYS, v1::FSYNC_NEVER);
+  fixture f(log_options(1, policy));
+  f.published(msgs({"a"}), 0);
+  for (int i = 0; i < 5; ++i) {
+    f.clock.advance(1'000);
+    f.topic->on_tick(f.clock.steady_ms());
+    f.port.run_all();
+  }
+  CHECK(f.port.sync_wals == 0);
+}

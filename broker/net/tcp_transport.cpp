@@ -1,0 +1,37 @@
+#include "broker/net/tcp_transport.h"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+
+namespace ferry::broker {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+tcp_transport::tcp_transport(tcp::socket socket) : socket_(std::move(socket)) {
+  boost::system::error_code ec;
+  auto ep = socket_.remote_endpoint(ec);
+  peer_ = ec ? std::string("?") : ep.address().to_string() + ":" + std::to_string(ep.port());
+  socket_.set_option(tcp::no_delay(true), ec);
+}
+
+asio::awaitable<std::pair<boost::system::error_code, size_t>> tcp_transport::read_some(
+    asio::mutable_buffer into) {
+  auto [ec, n] = co_await socket_.async_read_some(into, asio::as_tuple(asio::use_awaitable));
+  co_return std::pair{ec, n};
+}
+
+void tcp_transport::write(asio::const_buffer from, write_done done) {
+  asio::async_write(
+      socket_, from,
+      [done = std::move(done)](const boost::system::error_code& ec, size_t n) { done(ec, n); });
+}
+
+void tcp_transport::close() {
+  boost::system::error_code ec;
+  socket_.shutdown(tcp::socket::shutdown_both, ec);
+  socket_.close(ec);
+}
+
+}  // namespace ferry::broker

@@ -1,0 +1,38 @@
+// transport: the byte stream under a connection. Plain TCP today (tcp_transport); TLS and
+// WebSocket streams implement the same interface later, and connection does not change.
+//
+// One reader and one writer at a time (connection guarantees it); every call on the
+// executor the transport was made for.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <string>
+#include <utility>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/buffer.hpp>
+#include <boost/system/error_code.hpp>
+
+namespace ferry::broker {
+
+class transport {
+ public:
+  using write_done = std::function<void(const boost::system::error_code&, size_t)>;
+
+  virtual ~transport() = default;
+
+  virtual boost::asio::any_io_executor executor() = 0;
+  // The peer, as logs name it ("127.0.0.1:51234").
+  virtual const std::string& peer() const = 0;
+  // Reads at least one byte into `into`: the count, or an error (eof when the peer closed).
+  virtual boost::asio::awaitable<std::pair<boost::system::error_code, size_t>> read_some(
+      boost::asio::mutable_buffer into) = 0;
+  // Writes all of `from` (which must stay valid until `done`), then calls `done`.
+  virtual void write(boost::asio::const_buffer from, write_done done) = 0;
+  // Cancels what is under way and closes the stream; reads and writes then fail.
+  virtual void close() = 0;
+};
+
+}  // namespace ferry::broker

@@ -1,0 +1,60 @@
+// Topic and subscription management requests.
+#include "broker/protocol/handlers.h"
+
+namespace ferry::broker::handlers {
+namespace {
+
+using codec::body;
+
+// The reply of a service call that answers with `kind` once durable.
+template <typename M>
+reply<M> answer_with(body kind, responder r) {
+  return [kind, r](const ferry::error& err, const M& ok) { r.answer(err, kind, ok); };
+}
+
+}  // namespace
+
+void create_topic(request_context& ctx, const v1::CreateTopic& req, responder r) {
+  ctx.services.topics.create_topic(req, ctx.client.id(),
+                                   answer_with<v1::TopicInfo>(body::topic_info, r));
+}
+
+void delete_topic(request_context& ctx, const v1::DeleteTopic& req, responder r) {
+  ctx.services.topics.delete_topic(req, answer_with<v1::DeleteTopicOk>(body::delete_topic_ok, r));
+}
+
+void list_topics(request_context& ctx, const v1::ListTopics& req, responder r) {
+  v1::TopicList out;
+  ctx.services.topics.list_topics(req.pattern(), out);
+  r.respond(body::topic_list, out);
+}
+
+void describe_topic(request_context& ctx, const v1::DescribeTopic& req, responder r) {
+  v1::TopicInfo out;
+  auto err = ctx.services.topics.describe_topic(req.name(), out);
+  r.answer(err, body::topic_info, out);
+}
+
+void create_subscription(request_context& ctx, const v1::CreateSubscription& req, responder r) {
+  ctx.services.topics.create_subscription(
+      req, answer_with<v1::SubscriptionInfo>(body::subscription_info, r));
+}
+
+void delete_subscription(request_context& ctx, const v1::DeleteSubscription& req, responder r) {
+  ctx.services.topics.delete_subscription(
+      req, answer_with<v1::DeleteSubscriptionOk>(body::delete_subscription_ok, r));
+}
+
+void list_subscriptions(request_context& ctx, const v1::ListSubscriptions& req, responder r) {
+  v1::SubscriptionList out;
+  ctx.services.topics.list_subscriptions(req.pattern(), out);
+  r.respond(body::subscription_list, out);
+}
+
+void describe_subscription(request_context& ctx, const v1::DescribeSubscription& req, responder r) {
+  v1::SubscriptionInfo out;
+  auto err = ctx.services.topics.describe_subscription(req.name(), out);
+  r.answer(err, body::subscription_info, out);
+}
+
+}  // namespace ferry::broker::handlers

@@ -1,0 +1,63 @@
+// pipeline: the one path every request of the binary protocol takes.
+//
+// A table has one row per request kind: its name, the resource and operation it needs,
+// and how to parse and handle it. For each frame the pipeline stamps the loop clock (one
+// read per request), checks the handshake, counts the request, parses its body (a body
+// that does not parse closes the connection with MALFORMED_FRAME), asks the authorizer,
+// and calls the handler with a responder. A new request kind is one row: it cannot skip
+// a step. Loop only.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "broker/core/clock.h"
+#include "broker/protocol/authorizer.h"
+#include "broker/protocol/request_context.h"
+#include "broker/session/request_handler.h"
+
+namespace ferry::broker {
+
+class pipeline final : public request_handler {
+ public:
+  // One row of the table (pipeline.cpp).
+  struct route {
+    codec::body kind;
+    std::string_view name;
+    resource_kind resource;
+    operation op;
+    bool answered;  // false: no response, errors carry correlation id 0 (Credit, RevokeDone)
+    void (*invoke)(pipeline& p, request_context& ctx, const route& rt, std::string_view body,
+                   responder r);
+  };
+
+  pipeline(loop_clock& clock, broker_services& services, broker_info info, authorizer& auth);
+
+  // request_handler
+  void on_request(session& s, const codec::frame_view& frame) override;
+  void on_deferred_publish(session& s, uint64_t correlation_id, std::string_view body) override;
+
+  // Requests seen per kind, since start (what the protocol's metrics will read).
+  uint64_t requests(codec::body kind) const;
+
+  // For the rows: authorization of one request naming `resource_name`.
+  ferry::error authorize(const request_context& ctx, const route& rt,
+                         std::string_view resource_name);
+  // For the Publish row: its parse scratch (reused: no allocation per frame).
+  std::vector<std::string_view>& publish_scratch() { return publish_scratch_; }
+
+ private:
+  static constexpr size_t max_body = 1000;  // body numbers are 2..999 (PROTOCOL.md 3)
+
+  loop_clock& clock_;
+  broker_services& services_;
+  broker_info info_;
+  authorizer& auth_;
+  std::array<const route*, max_body> routes_{};
+  std::array<uint64_t, max_body> counts_{};
+  std::vector<std::string_view> publish_scratch_;
+};
+
+}  // namespace ferry::broker

@@ -1,0 +1,71 @@
+// The queue registry's own events: dead-lettering and timers.
+#include <algorithm>
+
+#include "broker/core/log.h"
+#include "broker/queues/queue_registry.h"
+
+namespace ferry::broker {
+namespace {
+
+constexpr int64_t producer_sweep_interval_ms = 1000;
+constexpr size_t max_detail_bytes = 1024;
+
+}  // namespace
+
+void queue_registry::dead_letter(subscription& from, const message_ref& m, uint32_t delivery_count,
+                                 std::string_view reason, std::string_view detail) {
+  const auto& dlt_name = from.options().dead_letter_topic;
+  memory_topic* dlt = dlt_name.empty() ? nullptr : find(dlt_name);
+  // A dead-letter that would itself dead-letter (a full dead-letter queue dropping into
+  // itself) stops here, counted, instead of looping.
+  if (dlt == nullptr || dlt->subscriptions().empty() || dead_letter_depth_ > 0) {
+    from.count_dead_letter(false);
+    log::topics().debug("subscription {}: message dropped ({}), no dead-letter topic to take it",
+                        from.name(), reason);
+    return;
+  }
+  // The message's bytes plus headers saying why, and TTLs cleared: protobuf merges
+  // appended fields, so the result is the original Message with more headers.
+  const int64_t wall = clock_.wall_ms();
+  std::vector<uint8_t> b;
+  b.reserve(dlt->name().size() + m.bytes.size() + 256);
+  b.insert(b.end(), dlt->name().begin(), dlt->name().end());
+  b.insert(b.end(), m.bytes.begin(), m.bytes.end());
+  codec::append_header_field(b, "ferry-dead-letter-reason", reason);
+  if (!detail.empty())  // a client's text: bounded, so a message cannot grow without end
+    codec::append_header_field(b, "ferry-dead-letter-detail", detail.substr(0, max_detail_bytes));
+  codec::append_header_field(b, "ferry-original-topic", m.topic);
+  codec::append_header_field(b, "ferry-subscription", from.name());
+  codec::append_header_field(b, "ferry-delivery-count", std::to_string(delivery_count));
+  codec::append_header_field(b, "ferry-dead-lettered-at", std::to_string(wall));
+  codec::append_ttl_reset(b);
+
+  auto buf = bytes_ref::copy_of(wire::as_view(b), &memory_);
+  std::string_view all = buf.get()->view();
+  message_ref dl{buf, all.substr(0, dlt->name().size()), all.substr(dlt->name().size()), wall, 0};
+  if (auto ttl = dlt->options().message_ttl_ms(); ttl != 0)
+    dl.expires_at = clock_.now() + static_cast<int64_t>(ttl);
+  ++dead_letter_depth_;
+  bool taken = false;
+  for (auto* s : dlt->subscriptions()) {
+    if (s->would_reject(dl.size())) continue;  // a full reject-publish dead-letter queue
+    s->enqueue(dl);
+    taken = true;
+  }
+  --dead_letter_depth_;
+  if (taken) dlt->count_published();
+  from.count_dead_letter(taken);
+}
+
+void queue_registry::tick() {
+  const int64_t now = clock_.now();
+  for (auto& [name, s] : subscriptions_)
+    if (s->next_deadline() <= now) s->on_tick();
+  if (now - last_producer_sweep_ >= producer_sweep_interval_ms) {
+    last_producer_sweep_ = now;
+    for (auto& [name, t] : topics_)
+      t->forget_producers_before(now - settings_.dedup_window_ms);
+  }
+}
+
+}  // namespace ferry::broker

@@ -1,0 +1,115 @@
+#include "broker/services/topic_service.h"
+
+#include "broker/core/errors.h"
+#include "broker/groups/group_coordinator.h"
+#include "broker/queues/queue_registry.h"
+#include "broker/topics/topic_directory.h"
+#include "proto/codec/names.h"
+
+namespace ferry::broker {
+
+void topic_service::commit(catalog_batch b, std::function<void(const ferry::error&)> done,
+                           std::function<void()> undo) {
+  catalog_.apply(std::move(b),
+                 [done = std::move(done), undo = std::move(undo)](const ferry::error& err) {
+                   if (err && undo) undo();
+                   done(err);
+                 });
+}
+
+// ---- topics ----
+
+void topic_service::create_topic(const v1::CreateTopic& req, uint64_t owner_session,
+                                 reply<v1::TopicInfo> done) {
+  if (auto why = names::check_name(req.name()); !why.empty())
+    return done(fail(errc::invalid_name, "topic name " + quoted(req.name()) + ": " + why), {});
+  topic_family* family = topics_.family(req.kind());
+  if (family == nullptr) return done(fail(errc::invalid_argument, "unknown topic kind"), {});
+  topic_family* holder = topics_.family_of(req.name());
+  const topic* other = holder != nullptr && holder != family ? topics_.find(req.name()) : nullptr;
+  v1::TopicInfo info;
+  catalog_batch b;
+  if (auto err = family->create(req, owner_session, other, info, b)) return done(err, {});
+  bool created = !b.empty();
+  commit(
+      std::move(b), [info, done = std::move(done)](const ferry::error& err) { done(err, info); },
+      [this, name = req.name(), created] {
+        catalog_batch ignored;
+        if (created)
+          if (auto* f = topics_.family_of(name)) f->remove(name, ignored);
+      });
+}
+
+void topic_service::delete_topic(const v1::DeleteTopic& req, reply<v1::DeleteTopicOk> done) {
+  v1::DeleteTopicOk ok;
+  topic_family* family = topics_.family_of(req.name());
+  if (family == nullptr) {
+    if (req.if_exists()) return done({}, ok);
+    return done(fail(errc::topic_not_found, "topic " + quoted(req.name()) + " does not exist"), ok);
+  }
+  catalog_batch b;
+  groups_.topic_removed(req.name(), b);  // a log topic's groups go first
+  family->remove(req.name(), b);
+  ok.set_deleted(true);
+  commit(std::move(b), [ok, done = std::move(done)](const ferry::error& err) { done(err, ok); });
+}
+
+ferry::error topic_service::describe_topic(std::string_view name, v1::TopicInfo& out) const {
+  const topic* t = topics_.find(name);
+  if (t == nullptr) return fail(errc::topic_not_found, "topic " + quoted(name) + " does not exist");
+  t->describe(out);
+  return {};
+}
+
+void topic_service::list_topics(std::string_view pattern, v1::TopicList& out) const {
+  topics_.list(pattern, out);
+}
+
+void topic_service::session_closed(uint64_t session_id) {
+  queues_.session_closed(session_id);
+}
+
+// ---- subscriptions ----
+
+void topic_service::create_subscription(const v1::CreateSubscription& req,
+                                        reply<v1::SubscriptionInfo> done) {
+  v1::SubscriptionInfo info;
+  catalog_batch b;
+  const topic* target = topics_.find(req.pattern());
+  const topic* other = target != nullptr && target->kind() != v1::MEMORY ? target : nullptr;
+  if (auto err = queues_.create_subscription(req, other, info, b)) return done(err, {});
+  bool created = !b.empty();
+  commit(
+      std::move(b), [info, done = std::move(done)](const ferry::error& err) { done(err, info); },
+      [this, name = req.name(), created] {
+        bool deleted;
+        catalog_batch ignored;
+        if (created) (void)queues_.delete_subscription(name, true, deleted, ignored);
+      });
+}
+
+void topic_service::delete_subscription(const v1::DeleteSubscription& req,
+                                        reply<v1::DeleteSubscriptionOk> done) {
+  bool deleted = false;
+  catalog_batch b;
+  if (auto err = queues_.delete_subscription(req.name(), req.if_exists(), deleted, b))
+    return done(err, {});
+  v1::DeleteSubscriptionOk ok;
+  ok.set_deleted(deleted);
+  commit(std::move(b), [ok, done = std::move(done)](const ferry::error& err) { done(err, ok); });
+}
+
+ferry::error topic_service::describe_subscription(std::string_view name,
+                                                  v1::SubscriptionInfo& out) const {
+  const subscription* s = queues_.find_subscription(name);
+  if (s == nullptr)
+    return fail(errc::subscription_not_found, "subscription " + quoted(name) + " does not exist");
+  queues_.describe(*s, out);
+  return {};
+}
+
+void topic_service::list_subscriptions(std::string_view topic, v1::SubscriptionList& out) const {
+  queues_.list_subscriptions(topic, out);
+}
+
+}  // namespace ferry::broker

@@ -1,0 +1,55 @@
+// topic_service: administration of topics and subscriptions, for every front end (the
+// binary protocol's handlers today; REST tomorrow). Typed requests and results are the
+// ferry.v1 messages; errors are ferry::error.
+//
+// Every change takes effect at once (a request handled after it sees it) and is answered
+// once the catalog has made it durable; a creation the catalog refused is undone. Loop
+// only.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "ferry/v1/admin.pb.h"
+
+#include "broker/catalog/catalog.h"
+#include "broker/services/reply.h"
+
+namespace ferry::broker {
+
+class group_coordinator;
+class queue_registry;
+class topic_directory;
+
+class topic_service {
+ public:
+  topic_service(topic_directory& topics, queue_registry& queues, group_coordinator& groups,
+                catalog& cat)
+      : topics_(topics), queues_(queues), groups_(groups), catalog_(cat) {}
+
+  // `owner_session` owns the topic if it is temporary (deleted when that session closes).
+  void create_topic(const v1::CreateTopic& req, uint64_t owner_session, reply<v1::TopicInfo> done);
+  void delete_topic(const v1::DeleteTopic& req, reply<v1::DeleteTopicOk> done);
+  ferry::error describe_topic(std::string_view name, v1::TopicInfo& out) const;
+  void list_topics(std::string_view pattern, v1::TopicList& out) const;
+
+  void create_subscription(const v1::CreateSubscription& req, reply<v1::SubscriptionInfo> done);
+  void delete_subscription(const v1::DeleteSubscription& req, reply<v1::DeleteSubscriptionOk> done);
+  ferry::error describe_subscription(std::string_view name, v1::SubscriptionInfo& out) const;
+  void list_subscriptions(std::string_view topic, v1::SubscriptionList& out) const;
+
+  // The temporary topics of a closed session go.
+  void session_closed(uint64_t session_id);
+
+ private:
+  // Applies `b`; `done` once it is durable (or failed, after `undo`).
+  void commit(catalog_batch b, std::function<void(const ferry::error&)> done,
+              std::function<void()> undo = {});
+
+  topic_directory& topics_;
+  queue_registry& queues_;
+  group_coordinator& groups_;
+  catalog& catalog_;
+};
+
+}  // namespace ferry::broker

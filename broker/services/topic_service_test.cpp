@@ -1,0 +1,187 @@
+// The service layer over the real subsystems (queues, logs, groups) and a catalog, as
+// every front end uses it: names across kinds, durability before the answer, undo.
+#include "broker/services/topic_service.h"
+
+#include <catch2/catch.hpp>
+
+#include "broker/groups/group_coordinator.h"
+#include "broker/logs/log_registry.h"
+#include "broker/logs/log_testing.h"
+#include "broker/queues/queue_registry.h"
+#include "broker/services/publish_service.h"
+#include "broker/topics/topic_directory.h"
+
+using namespace ferry::broker;
+using ferry::errc;
+namespace v1 = ferry::v1;
+
+namespace {
+
+// A catalog that keeps the batches it was asked to apply and completes them when told:
+// with success, or with the error the test chooses.
+class held_catalog final : public catalog {
+ public:
+  ferry::error load(catalog_snapshot&) override { return {}; }
+  uint32_t allocate_topic_id(catalog_batch& b) override {
+    b.put_next_topic_id(next_ + 1);
+    return next_++;
+  }
+  void apply(catalog_batch b, done_fn done) override {
+    applied.push_back(std::move(b));
+    pending.push_back(std::move(done));
+  }
+  uint64_t watch(watch_fn) override { return 0; }
+  void unwatch(uint64_t) override {}
+
+  void complete_all(const ferry::error& err = {}) {
+    auto p = std::move(pending);
+    pending.clear();
+    for (auto& d : p)
+      d(err);
+  }
+  std::vector<catalog_batch> applied;
+  std::vector<done_fn> pending;
+
+ private:
+  uint32_t next_ = 1;
+};
+
+struct fixture {
+  testing::manual_clock clk;
+  loop_clock now{clk};
+  held_catalog cat;
+  testing::testing_port port;
+  queue_registry queues{now, {}};
+  log_registry logs{now, {}, cat, &port};
+  group_coordinator groups{now, logs};
+  topic_directory directory;
+  topic_service topics{directory, queues, groups, cat};
+  publish_service publishing{directory};
+
+  fixture() {
+    directory.add_family(queues);
+    directory.add_family(logs);
+  }
+
+  // Creates and makes durable; the outcome.
+  ferry::error create(const std::string& name, v1::TopicKind kind, bool if_not_exists = false) {
+    v1::CreateTopic req;
+    req.set_name(name);
+    req.set_kind(kind);
+    req.set_if_not_exists(if_not_exists);
+    ferry::error out{make_error_code(errc::internal), "not answered"};
+    topics.create_topic(req, 0, [&](const ferry::error& e, const v1::TopicInfo&) { out = e; });
+    cat.complete_all();
+    return out;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("a name is one topic across kinds, found and listed without asking the kind",
+          "[services]") {
+  fixture f;
+  REQUIRE_FALSE(f.create("b.memory", v1::MEMORY));
+  REQUIRE_FALSE(f.create("a.log", v1::LOG));
+  CHECK(f.create("a.log", v1::MEMORY).code == errc::topic_exists);
+  CHECK(f.create("b.memory", v1::LOG).code == errc::topic_exists);
+  CHECK(f.create("b.memory", v1::LOG, true).code == errc::topic_exists);  // also with if_not_exists
+  CHECK(f.create("bad..name", v1::MEMORY).code == errc::invalid_name);
+  CHECK(f.create("k", static_cast<v1::TopicKind>(7)).code == errc::invalid_argument);
+  v1::TopicList list;
+  f.topics.list_topics("", list);
+  REQUIRE(list.topics_size() == 2);
+  CHECK(list.topics(0).name() == "a.log");
+  CHECK(list.topics(0).kind() == v1::LOG);
+  CHECK(list.topics(1).kind() == v1::MEMORY);
+  v1::TopicInfo info;
+  CHECK_FALSE(f.topics.describe_topic("a.log", info));
+  CHECK(info.topic_id() == 1);
+  CHECK(f.topics.describe_topic("nope", info).code == errc::topic_not_found);
+}
+
+TEST_CASE("a change is answered once the catalog made it durable, and undone if it failed",
+          "[services]") {
+  fixture f;
+  v1::CreateTopic req;
+  req.set_name("t");
+  bool answered = false;
+  ferry::error result;
+  f.topics.create_topic(req, 0, [&](const ferry::error& e, const v1::TopicInfo&) {
+    answered = true;
+    result = e;
+  });
+  CHECK_FALSE(answered);                    // not before the catalog wrote it...
+  CHECK(f.directory.find("t") != nullptr);  // ...though it takes effect at once
+  REQUIRE(f.cat.applied.size() == 1);
+  CHECK(f.cat.applied[0].preconditions().size() == 1);  // created only if still absent
+  f.cat.complete_all({make_error_code(errc::disk_full), "no space"});
+  CHECK(answered);
+  CHECK(result.code == errc::disk_full);
+  CHECK(f.directory.find("t") == nullptr);  // undone: memory does not claim what disk refused
+}
+
+TEST_CASE("deleting a log topic takes its consumer groups with it", "[services]") {
+  fixture f;
+  REQUIRE_FALSE(f.create("events", v1::LOG));
+  ferry::error err;
+  REQUIRE(f.groups.group_for("billing", "events", err) != nullptr);
+  v1::DeleteTopic del;
+  del.set_name("events");
+  bool deleted = false;
+  f.topics.delete_topic(del, [&](const ferry::error& e, const v1::DeleteTopicOk& ok) {
+    deleted = !e && ok.deleted();
+  });
+  f.cat.complete_all();
+  CHECK(deleted);
+  CHECK(f.groups.find("billing") == nullptr);
+  CHECK(f.directory.find("events") == nullptr);
+  del.set_if_exists(true);
+  f.topics.delete_topic(del, [&](const ferry::error& e, const v1::DeleteTopicOk& ok) {
+    deleted = !e && ok.deleted();
+  });
+  CHECK_FALSE(deleted);
+}
+
+TEST_CASE("a subscription on a log topic is the wrong kind; on a memory topic it is stored",
+          "[services]") {
+  fixture f;
+  REQUIRE_FALSE(f.create("events", v1::LOG));
+  REQUIRE_FALSE(f.create("orders", v1::MEMORY));
+  v1::CreateSubscription s;
+  s.set_name("s");
+  s.set_pattern("events");
+  ferry::error out;
+  f.topics.create_subscription(
+      s, [&](const ferry::error& e, const v1::SubscriptionInfo&) { out = e; });
+  CHECK(out.code == errc::wrong_topic_kind);
+  s.set_pattern("orders");
+  f.topics.create_subscription(
+      s, [&](const ferry::error& e, const v1::SubscriptionInfo&) { out = e; });
+  f.cat.complete_all();
+  CHECK_FALSE(out);
+  v1::SubscriptionInfo info;
+  CHECK_FALSE(f.topics.describe_subscription("s", info));
+  CHECK(info.pattern() == "orders");
+}
+
+TEST_CASE("publishing to a name that is no topic says why", "[services]") {
+  fixture f;
+  auto frame = testing::publish_frame("no.such", {{"", "x"}});
+  std::string_view bytes;
+  size_t consumed = 0;
+  ferry::codec::frame_view fv;
+  REQUIRE(ferry::codec::split_frame(ferry::wire::as_view(frame), 1u << 20, bytes, consumed) ==
+          ferry::codec::split_status::complete);
+  REQUIRE(ferry::codec::parse_frame(bytes, fv) == errc::ok);
+  ferry::codec::publish_view pv;
+  std::vector<std::string_view> msgs;
+  REQUIRE(ferry::codec::parse_publish(fv.bytes, pv, msgs) == errc::ok);
+  publish_request r{fv.bytes, pv, msgs};
+  ferry::error out;
+  f.publishing.publish(r, [&](const ferry::error& e, v1::PublishOk&&) { out = e; });
+  CHECK(out.code == errc::topic_not_found);
+  pv.topic = "bad..name";
+  f.publishing.publish(r, [&](const ferry::error& e, v1::PublishOk&&) { out = e; });
+  CHECK(out.code == errc::invalid_name);
+}

@@ -1,0 +1,68 @@
+#include "broker/session/session_hub.h"
+
+#include "broker/core/log.h"
+#include "broker/session/session.h"
+
+namespace ferry::broker {
+
+void session_hub::add(std::shared_ptr<session> s) {
+  auto id = s->id();
+  sessions_.emplace(id, std::move(s));
+}
+
+void session_hub::remove(uint64_t id) {
+  sessions_.erase(id);
+}
+
+std::vector<std::shared_ptr<session>> session_hub::all() const {
+  std::vector<std::shared_ptr<session>> out;
+  out.reserve(sessions_.size());
+  for (const auto& [id, s] : sessions_)
+    out.push_back(s);
+  return out;
+}
+
+void session_hub::mark_dirty(session& s) {
+  dirty_.push_back(s.weak_from_this());
+}
+
+void session_hub::mark_deferring(session& s) {
+  deferring_.push_back(s.weak_from_this());
+}
+
+void session_hub::flush_dirty_sessions() {
+  // Sessions flushed may make others dirty (e.g. draining deferred publishes): loop.
+  while (!dirty_.empty()) {
+    auto batch = std::move(dirty_);
+    dirty_.clear();
+    for (auto& w : batch)
+      if (auto s = w.lock()) s->flush();
+  }
+}
+
+void session_hub::flush() {
+  if (flushing_) return;  // a flush point inside a flush: the outer loop picks it up
+  flushing_ = true;
+  flush_dirty_sessions();
+  // Writing deliveries frees message memory; held publishes then go in, which may fill
+  // it again (they stop at the mark and register again) and produce deliveries: loop.
+  while (!memory_.blocked() && !deferring_.empty()) {
+    auto batch = std::move(deferring_);
+    deferring_.clear();
+    for (auto& w : batch)
+      if (auto s = w.lock()) s->drain_deferred();
+    flush_dirty_sessions();
+  }
+  bool blocked = memory_.blocked();
+  if (blocked != flow_blocked_) {
+    flow_blocked_ = blocked;
+    log::topics().warn("message memory {} bytes: publishers {} (high-water mark {} bytes)",
+                       memory_.used(), blocked ? "blocked" : "unblocked", memory_.high_watermark());
+    for (auto& s : all())
+      if (s->handshaken()) s->on_flow_change(blocked);
+    flush_dirty_sessions();
+  }
+  flushing_ = false;
+}
+
+}  // namespace ferry::broker

@@ -1,0 +1,36 @@
+// What every topic does with a Publish frame before its kind matters: adopt the frame's
+// bytes, check each message, and report refusals in PublishOk.errors.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "ferry/v1/publish.pb.h"
+
+#include "broker/topics/message.h"
+#include "broker/topics/topic.h"
+#include "proto/codec/errc.h"
+#include "proto/codec/frame_codec.h"
+
+namespace ferry::broker {
+
+// Message TTLs above this mean "forever" (capped); topic TTLs above it are refused.
+constexpr int64_t max_ttl_ms = 100LL * 365 * 24 * 3600 * 1000;
+
+// Copies the frame body once into a shared buffer (counted by `acct` when not null) and
+// points the request's views into the copy: every message is a view into it from here on.
+bytes_ref adopt_frame(publish_request& r, memory_accountant* acct);
+
+// One refused message of a publish batch, as its PublishOk reports it.
+void add_error(v1::PublishOk& ok, uint32_t index, errc code, std::string_view message);
+// The same for a failed write: its code, and `message`.
+void add_error(v1::PublishOk& ok, uint32_t index, const ferry::error& err,
+               std::string_view message);
+
+// The checks every message of every topic passes (PROTOCOL.md 5.3): size, encoding,
+// delayed delivery. True when message `i` passed (`meta` then holds what routing reads);
+// else its refusal is in `out`.
+bool check_message(uint32_t i, std::string_view bytes, size_t max_message_bytes,
+                   codec::message_meta& meta, v1::PublishOk& out);
+
+}  // namespace ferry::broker

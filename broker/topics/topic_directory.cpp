@@ -1,0 +1,39 @@
+#include "broker/topics/topic_directory.h"
+
+#include <algorithm>
+
+#include "proto/codec/names.h"
+
+namespace ferry::broker {
+
+topic* topic_directory::find(std::string_view name) const {
+  for (auto* f : families_)
+    if (topic* t = f->find(name)) return t;
+  return nullptr;
+}
+
+topic_family* topic_directory::family(v1::TopicKind kind) const {
+  for (auto* f : families_)
+    if (f->kind() == kind) return f;
+  return nullptr;
+}
+
+topic_family* topic_directory::family_of(std::string_view name) const {
+  for (auto* f : families_)
+    if (f->find(name) != nullptr) return f;
+  return nullptr;
+}
+
+void topic_directory::list(std::string_view pattern, v1::TopicList& out) const {
+  std::vector<const topic*> found;
+  for (auto* f : families_)
+    f->for_each([&](const topic& t) {
+      if (pattern.empty() || names::matches(pattern, t.name())) found.push_back(&t);
+    });
+  std::sort(found.begin(), found.end(),
+            [](const topic* a, const topic* b) { return a->name() < b->name(); });
+  for (const topic* t : found)
+    t->describe(*out.add_topics());
+}
+
+}  // namespace ferry::broker
