@@ -165,12 +165,58 @@ bool passed(const fb::measurement::result& r) {
   return r.error.empty() && r.lost == 0 && r.duplicated == 0 && r.publish_errors == 0;
 }
 
-}  // namespace
+// The workloads the arguments name, with the overrides applied; false (said why) if one
+// cannot be read.
+bool load_all(const options& o, const overrides& ov, std::vector<fb::workload>& todo) {
+  for (const auto& arg : o.workloads) {
+    fb::workload w;
+    std::string err;
+    if (!fb::load_workload(resolve(arg, o.workloads_dir), w, err)) {
+      std::fprintf(stderr, "ferry-bench: %s\n", err.c_str());
+      return false;
+    }
+    if (auto why = apply(ov, w); !why.empty()) {
+      std::fprintf(stderr, "ferry-bench: %s\n", why.c_str());
+      return false;
+    }
+    todo.push_back(std::move(w));
+  }
+  return true;
+}
 
-int main(int argc, char** argv) {
-  CLI::App app{"ferry-bench: workloads against ferry (and peers) with honest latency"};
-  options o;
-  overrides ov;
+// Why these arguments cannot run together, or empty.
+std::string conflicts(const options& o, const overrides& ov, bool have_work) {
+  if (ov.one_client_thread && o.system != "ferry")
+    return "--one-client-thread is for --system ferry";
+  if (have_work && o.ferryd.empty() && o.broker.rfind(':') == std::string::npos)
+    return "give --broker HOST:PORT or --ferryd PATH";
+  if (!o.ferryd.empty() && o.system != "ferry") return "--ferryd is for --system ferry";
+  return {};
+}
+
+// Runs every workload, one line of Markdown each (JSON to `json` or stderr); whether all
+// passed.
+bool run_all(const options& o, fb::driver& drv, const std::vector<fb::workload>& todo,
+             std::ofstream* json) {
+  bool ok = true;
+  for (const auto& w : todo) {
+    auto r = run_one(o, drv, w);
+    std::printf("%s\n", fb::to_markdown(r).c_str());
+    std::fflush(stdout);
+    if (json != nullptr) {
+      *json << fb::to_json(r) << '\n' << std::flush;
+    } else {
+      std::fprintf(stderr, "%s\n", fb::to_json(r).c_str());
+    }
+    if (!r.error.empty())
+      std::fprintf(stderr, "ferry-bench: %s on %s failed: %s\n", w.name.c_str(), r.system.c_str(),
+                   r.error.c_str());
+    ok = passed(r) && ok;
+  }
+  return ok;
+}
+
+void add_options(CLI::App& app, options& o) {
   app.add_option("-w,--workload", o.workloads,
                  "Workload name (in the workloads dir) or YAML file; repeatable");
   app.add_option("--system", o.system, "System to measure (--list shows those built in)");
@@ -183,6 +229,15 @@ int main(int argc, char** argv) {
   app.add_option("--json-out", o.json_out, "Append the JSON lines to this file (default: stderr)");
   app.add_flag("--list", o.list, "List the workloads and systems");
   app.add_flag("--header", o.header, "Print the Markdown table header first");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"ferry-bench: workloads against ferry (and peers) with honest latency"};
+  options o;
+  overrides ov;
+  add_options(app, o);
   add_overrides(app, ov);
   CLI11_PARSE(app, argc, argv);
 
@@ -191,34 +246,12 @@ int main(int argc, char** argv) {
     return 0;
   }
   std::vector<fb::workload> todo;
-  for (const auto& arg : o.workloads) {
-    fb::workload w;
-    std::string err;
-    if (!fb::load_workload(resolve(arg, o.workloads_dir), w, err)) {
-      std::fprintf(stderr, "ferry-bench: %s\n", err.c_str());
-      return 2;
-    }
-    if (auto why = apply(ov, w); !why.empty()) {
-      std::fprintf(stderr, "ferry-bench: %s\n", why.c_str());
-      return 2;
-    }
-    todo.push_back(std::move(w));
-  }
-  if (ov.one_client_thread && o.system != "ferry") {
-    std::fprintf(stderr, "ferry-bench: --one-client-thread is for --system ferry\n");
-    return 2;
-  }
+  if (!load_all(o, ov, todo)) return 2;
   auto drv = fb::make_driver(o.system);
-  if (drv == nullptr) {
-    std::fprintf(stderr, "ferry-bench: no driver '%s' (see --list)\n", o.system.c_str());
-    return 2;
-  }
-  if (!todo.empty() && o.ferryd.empty() && o.broker.rfind(':') == std::string::npos) {
-    std::fprintf(stderr, "ferry-bench: give --broker HOST:PORT or --ferryd PATH\n");
-    return 2;
-  }
-  if (!o.ferryd.empty() && o.system != "ferry") {
-    std::fprintf(stderr, "ferry-bench: --ferryd is for --system ferry\n");
+  std::string why = conflicts(o, ov, !todo.empty());
+  if (why.empty() && drv == nullptr) why = "no driver '" + o.system + "' (see --list)";
+  if (!why.empty()) {
+    std::fprintf(stderr, "ferry-bench: %s\n", why.c_str());
     return 2;
   }
   if (o.header) std::printf("%s\n", fb::markdown_header().c_str());
@@ -233,20 +266,5 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  bool ok = true;
-  for (const auto& w : todo) {
-    auto r = run_one(o, *drv, w);
-    std::printf("%s\n", fb::to_markdown(r).c_str());
-    std::fflush(stdout);
-    if (json_file) {
-      *json_file << fb::to_json(r) << '\n' << std::flush;
-    } else {
-      std::fprintf(stderr, "%s\n", fb::to_json(r).c_str());
-    }
-    if (!r.error.empty())
-      std::fprintf(stderr, "ferry-bench: %s on %s failed: %s\n", w.name.c_str(), r.system.c_str(),
-                   r.error.c_str());
-    ok = passed(r) && ok;
-  }
-  return ok ? 0 : 1;
+  return run_all(o, *drv, todo, json_file.get()) ? 0 : 1;
 }

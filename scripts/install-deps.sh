@@ -13,7 +13,7 @@ packages=(
   catch2 librapidcheck-dev
   libyaml-cpp-dev libcli11-dev prometheus-cpp-dev
   libssl-dev zlib1g-dev
-  clang-format procps
+  clang-format procps python3
 )
 
 missing=()

@@ -81,75 +81,94 @@ uint64_t consumer_group::start_offset(const log_topic& t, uint32_t p,
   return default_start.kind() == v1::Position::LATEST ? b.next : b.start;
 }
 
-std::vector<v1::PartitionAssignment> consumer_group::rebalance(log_topic& t, int64_t now,
-                                                               const consumer* joiner) {
-  std::vector<v1::PartitionAssignment> for_joiner;
-  const uint32_t n = t.partition_count();
-  if (members_.empty()) return for_joiner;
-  // Fair shares: the first n % m members (by id) get one more.
-  std::vector<size_t> order(members_.size());
-  for (size_t i = 0; i < order.size(); ++i)
-    order[i] = i;
-  std::sort(order.begin(), order.end(),
-            [&](size_t a, size_t b) { return members_[a].member_id < members_[b].member_id; });
-  std::vector<size_t> quota(members_.size());
-  for (size_t k = 0; k < order.size(); ++k)
-    quota[order[k]] = n / members_.size() + (k < n % members_.size() ? 1 : 0);
+// One rebalance as it is worked out: who gets how many, who holds what, what to tell.
+struct consumer_group::plan {
+  std::vector<size_t> order;           // member indexes by member id
+  std::vector<size_t> quota;           // fair share per member index
+  std::vector<int> owner;              // per partition: the member index holding it, or -1
+  std::vector<v1::Assignment> pushes;  // per member index
+  std::vector<std::pair<size_t, v1::PartitionAssignment>> starts;  // what to add, after the pushes
+};
 
-  // Keep what each member owns up to its share; revoke the excess.
-  std::vector<int> owner(n, -1);
-  std::vector<v1::Assignment> pushes(members_.size());
+consumer_group::plan consumer_group::fair_shares(uint32_t partitions) const {
+  plan pl;
+  const size_t m = members_.size();
+  pl.order.resize(m);
+  for (size_t i = 0; i < m; ++i)
+    pl.order[i] = i;
+  std::sort(pl.order.begin(), pl.order.end(),
+            [&](size_t a, size_t b) { return members_[a].member_id < members_[b].member_id; });
+  // The first n % m members (by id) get one more.
+  pl.quota.resize(m);
+  for (size_t k = 0; k < m; ++k)
+    pl.quota[pl.order[k]] = partitions / m + (k < partitions % m ? 1 : 0);
+  pl.owner.assign(partitions, -1);
+  pl.pushes.resize(m);
+  return pl;
+}
+
+void consumer_group::keep_or_revoke(log_topic& t, int64_t now, plan& pl) {
   for (size_t i = 0; i < members_.size(); ++i) {
     auto& m = members_[i];
     for (uint32_t p : m.revoking)
-      owner[p] = static_cast<int>(i);  // busy until RevokeDone
+      pl.owner[p] = static_cast<int>(i);  // busy until RevokeDone
     size_t kept = 0;
     for (auto it = m.owned.begin(); it != m.owned.end();) {
-      if (kept < quota[i]) {
-        owner[*it] = static_cast<int>(i);
+      pl.owner[*it] = static_cast<int>(i);
+      if (kept < pl.quota[i]) {
         ++kept;
         ++it;
         continue;
       }
       t.remove_partition(*m.c, *it);  // deliveries stop now
       m.revoking.insert(*it);
-      owner[*it] = static_cast<int>(i);
-      pushes[i].add_revoked(*it);
+      pl.pushes[i].add_revoked(*it);
       m.revoke_deadline = now + m.session_timeout_ms;
       it = m.owned.erase(it);
     }
   }
-  // Free partitions go to members under their share. They are announced before their
-  // first delivery: add_partition() runs after the pushes below.
-  std::vector<std::pair<size_t, v1::PartitionAssignment>> starts;
-  for (uint32_t p = 0; p < n; ++p) {
-    if (owner[p] != -1) continue;
-    for (size_t k = 0; k < order.size(); ++k) {
-      size_t i = order[k];
+}
+
+void consumer_group::assign_free(const log_topic& t, const consumer* joiner, plan& pl,
+                                 std::vector<v1::PartitionAssignment>& for_joiner) {
+  for (uint32_t p = 0; p < pl.owner.size(); ++p) {
+    if (pl.owner[p] != -1) continue;
+    for (size_t i : pl.order) {
       auto& m = members_[i];
-      if (m.owned.size() >= quota[i]) continue;
-      uint64_t next = start_offset(t, p, m.default_start);
+      if (m.owned.size() >= pl.quota[i]) continue;
       m.owned.insert(p);
-      owner[p] = static_cast<int>(i);
+      pl.owner[p] = static_cast<int>(i);
       v1::PartitionAssignment a;
       a.set_partition(p);
-      a.set_next_offset(next);
+      a.set_next_offset(start_offset(t, p, m.default_start));
       if (m.c == joiner) {
         for_joiner.push_back(a);
       } else {
-        *pushes[i].add_assigned() = a;
+        *pl.pushes[i].add_assigned() = a;
       }
-      starts.emplace_back(i, a);
+      pl.starts.emplace_back(i, a);
       break;
     }
   }
+}
+
+std::vector<v1::PartitionAssignment> consumer_group::rebalance(log_topic& t, int64_t now,
+                                                               const consumer* joiner) {
+  std::vector<v1::PartitionAssignment> for_joiner;
+  if (members_.empty()) return for_joiner;
+  plan pl = fair_shares(t.partition_count());
+  // Each member keeps what it owns up to its share; the excess is revoked.
+  keep_or_revoke(t, now, pl);
+  // Free partitions go to members under their share. They are announced before their
+  // first delivery: add_partition() runs after the pushes below.
+  assign_free(t, joiner, pl, for_joiner);
   for (size_t i = 0; i < members_.size(); ++i) {
-    if (pushes[i].assigned_size() == 0 && pushes[i].revoked_size() == 0) continue;
-    pushes[i].set_consumer_id(members_[i].c->id());
-    pushes[i].set_generation(generation_);
-    members_[i].c->sink().assignment_changed(*members_[i].c, pushes[i]);
+    if (pl.pushes[i].assigned_size() == 0 && pl.pushes[i].revoked_size() == 0) continue;
+    pl.pushes[i].set_consumer_id(members_[i].c->id());
+    pl.pushes[i].set_generation(generation_);
+    members_[i].c->sink().assignment_changed(*members_[i].c, pl.pushes[i]);
   }
-  for (const auto& [i, a] : starts)
+  for (const auto& [i, a] : pl.starts)
     (void)t.add_partition(*members_[i].c, a.partition(), a.next_offset());
   return for_joiner;
 }

@@ -71,8 +71,13 @@ class consumer_group {
  private:
   member* find(const consumer& c);
   const member* find(const consumer& c) const;
+  struct plan;
   // Recomputes the target assignment and moves partitions toward it.
   std::vector<v1::PartitionAssignment> rebalance(log_topic& t, int64_t now, const consumer* joiner);
+  plan fair_shares(uint32_t partitions) const;
+  void keep_or_revoke(log_topic& t, int64_t now, plan& pl);
+  void assign_free(const log_topic& t, const consumer* joiner, plan& pl,
+                   std::vector<v1::PartitionAssignment>& for_joiner);
   uint64_t start_offset(const log_topic& t, uint32_t p, const v1::Position& default_start) const;
 
   std::string name_;

@@ -16,7 +16,14 @@
 #include <boost/container_hash/hash.hpp>
 #include <boost/unordered/unordered_flat_map.hpp>
 
-#include "broker/logs/log_topic.h"
+#include "ferry/v1/publish.pb.h"
+
+#include "broker/logs/log_port.h"
+#include "broker/logs/log_reader.h"
+#include "broker/logs/log_settings.h"
+#include "broker/topics/message.h"
+#include "broker/topics/topic.h"
+#include "support/lifetime.h"
 
 namespace ferry::broker {
 
@@ -29,6 +36,15 @@ struct publish_job {
   void resolve_one() {
     if (--outstanding == 0) done({}, std::move(ok));
   }
+};
+
+// What a partition needs of its topic (owned by the topic, which outlives its partitions).
+struct partition_context {
+  std::string topic_name;
+  uint32_t topic_id = 0;
+  bool sync = true;  // fsync: always
+  log_port& port;
+  const log_settings& settings;
 };
 
 class log_partition {
@@ -48,9 +64,9 @@ class log_partition {
     std::deque<recent_batch> recent;
   };
 
-  log_partition(log_topic& t, uint32_t index);
+  log_partition(const partition_context& ctx, uint32_t index);
 
-  storage::partition_id pid() const { return {topic_.id(), index_}; }
+  storage::partition_id pid() const { return {ctx_.topic_id, index_}; }
   storage::partition_bounds bounds() const { return {start_, durable_, bytes_}; }
   void recovered(const storage::partition_bounds& b, const std::vector<storage::producer_state>& ps,
                  int64_t last_timestamp_ms);
@@ -112,7 +128,7 @@ class log_partition {
   void deliver(log_reader& r, log_reader::cursor& cur, const message_ref& ref, uint64_t offset);
   void wake_readers();
 
-  log_topic& topic_;
+  const partition_context& ctx_;
   uint32_t index_;
   lifetime_token lifetime_;  // for storage callbacks
 

@@ -9,7 +9,8 @@
 
 namespace ferry::broker {
 
-log_partition::log_partition(log_topic& t, uint32_t index) : topic_(t), index_(index) {}
+log_partition::log_partition(const partition_context& ctx, uint32_t index)
+    : ctx_(ctx), index_(index) {}
 
 void log_partition::recovered(const storage::partition_bounds& b,
                               const std::vector<storage::producer_state>& ps,
@@ -72,7 +73,7 @@ void log_partition::add(const std::shared_ptr<publish_job>& job, uint32_t index,
     pending_.batches.emplace_back(std::string(producer_id), sequence);
     // Only durable batches leave: one still being written may yet fail, and then it and
     // the producer's later ones must be found (completed(), fail_pending_of()).
-    while (p.recent.size() > topic_.settings_.recent_batches && p.recent.front().durable)
+    while (p.recent.size() > ctx_.settings.recent_batches && p.recent.front().durable)
       p.recent.pop_front();
   }
   p.any = true;
@@ -150,8 +151,8 @@ void log_partition::submit() {
                     [&](const storage::producer_state& s) { return s.producer_id == id; });
     if (!stored) w.append.producers.push_back(persisted(id, p));
   }
-  bool sync = topic_.options_.fsync() == v1::FSYNC_ALWAYS;
-  topic_.port_.append(w.append, sync, lifetime_.guard([this, wp = &w](const ferry::error& err) {
+  const bool sync = ctx_.sync;
+  ctx_.port.append(w.append, sync, lifetime_.guard([this, wp = &w](const ferry::error& err) {
     FERRY_ASSERT(!in_flight_.empty() && in_flight_.front().get() == wp,
                  "log writes must complete in the order they were submitted");
     auto done = std::move(in_flight_.front());
@@ -194,7 +195,7 @@ void log_partition::completed(write& w, const ferry::error& err) {
           p.recent.empty() ? 0 : p.recent.back().first_sequence + p.recent.back().count - 1;
       p.any = !p.recent.empty();
     }
-    log::topics().error("{}[{}]: write of {} records failed: {}", topic_.name(), index_,
+    log::topics().error("{}[{}]: write of {} records failed: {}", ctx_.topic_name, index_,
                         w.append.count(), err.to_string());
     for (auto& wt : w.waiters) {
       add_error(wt.job->ok, wt.index, err, err.message);
@@ -218,7 +219,7 @@ void log_partition::completed(write& w, const ferry::error& err) {
     tail_bytes_ += w.refs[i].size();
     tail_.push_back({first + i, std::move(w.refs[i])});
   }
-  while (tail_bytes_ > topic_.settings_.tail_cache_bytes && tail_.size() > 1) {
+  while (tail_bytes_ > ctx_.settings.tail_cache_bytes && tail_.size() > 1) {
     tail_bytes_ -= tail_.front().ref.size();
     tail_.pop_front();
   }

@@ -67,11 +67,11 @@ void log_partition::start_read(log_reader& r, log_reader::cursor& cur) {
   size_t max_records = static_cast<size_t>(std::min<uint64_t>(credit, until - cur.next));
   cur.reading = true;
   uint64_t from = cur.next, epoch = cur.epoch;
-  topic_.port_.read(pid(), from, max_records, topic_.settings_.read_batch_bytes,
-                    lifetime_.guard([this, reader = r.lifetime().watch(), &r, epoch,
-                                     from](log_port::read_result&& res) {
-                      if (!reader.expired()) read_done(r, epoch, from, std::move(res));
-                    }));
+  ctx_.port.read(pid(), from, max_records, ctx_.settings.read_batch_bytes,
+                 lifetime_.guard([this, reader = r.lifetime().watch(), &r, epoch,
+                                  from](log_port::read_result&& res) {
+                   if (!reader.expired()) read_done(r, epoch, from, std::move(res));
+                 }));
 }
 
 void log_partition::read_done(log_reader& r, uint64_t epoch, uint64_t from,
@@ -88,13 +88,13 @@ void log_partition::read_done(log_reader& r, uint64_t epoch, uint64_t from,
       pump(r);
       return;
     }
-    log::topics().error("{}[{}]: read at offset {} failed: {}", topic_.name(), index_, from,
+    log::topics().error("{}[{}]: read at offset {} failed: {}", ctx_.topic_name, index_, from,
                         res.err.to_string());
     return;  // the next credit or write retries
   }
   if (!res.records.empty() && cur.next == from) {
     // One buffer for the whole read: the topic name, then the stored values.
-    const std::string& name = topic_.name();
+    const std::string& name = ctx_.topic_name;
     bytes_ref buf(shared_bytes::allocate(name.size() + res.buffer.size(), nullptr));
     std::memcpy(buf.get()->data(), name.data(), name.size());
     if (!res.buffer.empty())
@@ -107,8 +107,8 @@ void log_partition::read_done(log_reader& r, uint64_t epoch, uint64_t from,
       auto decoded = storage::decode_record(rec.value);
       if (!decoded) {
         // Corrupt on disk: it cannot be delivered, and re-reading it would loop forever.
-        log::topics().error("{}[{}]: unreadable record at offset {} skipped", topic_.name(), index_,
-                            rec.offset);
+        log::topics().error("{}[{}]: unreadable record at offset {} skipped", ctx_.topic_name,
+                            index_, rec.offset);
         cur.next = rec.offset + 1;
         continue;
       }

@@ -23,10 +23,11 @@ log_topic::log_topic(std::string name, uint32_t id, v1::TopicOptions options, lo
       options_(std::move(options)),
       port_(port),
       clock_(clock),
-      settings_(settings) {
+      settings_(settings),
+      partition_ctx_{name_, id_, options_.fsync() == v1::FSYNC_ALWAYS, port_, settings_} {
   uint32_t n = std::max<uint32_t>(1, options_.partitions());
   for (uint32_t p = 0; p < n; ++p)
-    partitions_.push_back(std::make_unique<log_partition>(*this, p));
+    partitions_.push_back(std::make_unique<log_partition>(partition_ctx_, p));
 }
 
 log_topic::~log_topic() = default;

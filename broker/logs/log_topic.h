@@ -32,74 +32,21 @@
 #include "ferry/v1/publish.pb.h"
 
 #include "broker/core/clock.h"
-#include "broker/core/lifetime.h"
+#include "broker/logs/log_partition.h"
+#include "broker/logs/log_port.h"
+#include "broker/logs/log_reader.h"
 #include "broker/logs/log_settings.h"
 #include "broker/topics/consumer.h"
 #include "broker/topics/message.h"
 #include "broker/topics/topic.h"
 #include "proto/codec/frame_codec.h"
 #include "storage/log_store.h"
+#include "support/lifetime.h"
 
 namespace ferry::broker {
 
-// Storage operations of log topics. Completions run on the broker loop.
-class log_port {
- public:
-  using done_fn = std::function<void(const ferry::error&)>;
-  struct read_result {
-    ferry::error err;
-    std::vector<uint8_t> buffer;
-    std::vector<storage::stored_record> records;
-  };
-  using read_fn = std::function<void(read_result&&)>;
-  using offset_fn = std::function<void(const ferry::error&, uint64_t)>;
-
-  virtual void append(storage::partition_append a, bool sync, done_fn done) = 0;
-  virtual void sync_wal(done_fn done) = 0;
-  virtual void read(storage::partition_id pid, uint64_t from, size_t max_records, size_t max_bytes,
-                    read_fn done) = 0;
-  virtual void offset_for_time(storage::partition_id pid, int64_t ts_ms, offset_fn done) = 0;
-  virtual void truncate_prefix(storage::partition_id pid, uint64_t new_start, done_fn done) = 0;
-  virtual void drop_partition(storage::partition_id pid, done_fn done) = 0;
-
- protected:
-  ~log_port() = default;
-};
-
 class log_partition;
-
-// One consumer's reading of a log topic: a cursor per partition. Owned by the topic from
-// attach() to detach(); the consumer points at it (consumer::reader()) meanwhile.
-class log_reader final : public consumer_source {
- public:
-  struct cursor {
-    uint64_t next = 0;     // the next offset to deliver
-    bool reading = false;  // a storage read is under way
-    uint64_t epoch = 0;    // bumped by seek/detach, so stale reads are dropped
-  };
-  log_reader(consumer& c, class log_topic& t) : consumer_(c), topic_(t) {}
-  consumer& owner() { return consumer_; }
-  class log_topic& topic() {
-    return topic_;
-  }
-  std::map<uint32_t, cursor>& cursors() { return cursors_; }
-  // Expires with the reader: storage reads completing later check it.
-  const lifetime_token& lifetime() const { return lifetime_; }
-  // A fresh cursor epoch, never reused by this reader (also across removing and adding
-  // back a partition), so a read in flight for an old position is recognised.
-  uint64_t new_epoch() { return ++epochs_; }
-
-  // consumer_source: records consumed (or room came back): push what fits.
-  void credit(consumer& c, uint32_t n) override;
-  void set_prefetch(consumer& c, uint32_t prefetch) override;
-
- private:
-  consumer& consumer_;
-  class log_topic& topic_;
-  std::map<uint32_t, cursor> cursors_;
-  lifetime_token lifetime_;
-  uint64_t epochs_ = 0;
-};
+struct publish_job;
 
 class log_topic final : public topic {
  public:
@@ -154,7 +101,6 @@ class log_topic final : public topic {
   uint64_t published() const { return published_; }
 
  private:
-  friend class log_partition;
   log_partition& partition(uint32_t p) { return *partitions_[p]; }
   ferry::error check_publish(const codec::publish_view& pv) const;
   // The idempotent producer's sequence check of message `i`: false when it is a
@@ -171,6 +117,7 @@ class log_topic final : public topic {
   log_port& port_;
   const loop_clock& clock_;
   const log_settings& settings_;
+  partition_context partition_ctx_;
   std::vector<std::unique_ptr<log_partition>> partitions_;
   std::vector<std::unique_ptr<log_reader>> readers_;  // every attached reader
   uint32_t round_robin_ = 0;

@@ -8,8 +8,6 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 
-#include "ferry/v1/session.pb.h"
-
 #include "broker/catalog/meta_catalog.h"
 #include "broker/core/clock.h"
 #include "broker/core/log.h"
@@ -20,7 +18,7 @@
 #include "broker/queues/queue_registry.h"
 #include "broker/server/storage_port.h"
 #include "broker/services/broker_services.h"
-#include "broker/services/consumer_table.h"
+#include "broker/session/session.h"
 #include "broker/session/session_hub.h"
 #include "broker/topics/topic_directory.h"
 #include "storage/engine.h"
@@ -154,11 +152,8 @@ void server::impl::begin_stop() {
   lis->stop();
   ticker.cancel();
   signals.cancel();
-  for (auto& s : hub->all()) {
-    s->notice(v1::Notice::SHUTTING_DOWN, errc::shutting_down, "the broker is shutting down");
-    s->flush();
-    s->conn().close_after_flush();
-  }
+  for (auto& s : hub->all())
+    s->shut_down();
   wait_drained(std::chrono::steady_clock::now() + drain_timeout);
 }
 
@@ -184,7 +179,7 @@ server::~server() {
   // subscriptions and readers those point at go.
   if (i.hub)
     for (auto& s : i.hub->all())
-      s->consumers().remove_all();
+      s->close_consumers();
   i.hub.reset();
   i.requests.reset();
   i.services.reset();

@@ -7,7 +7,7 @@
 #include <functional>
 #include <memory>
 
-#include "broker/logs/log_topic.h"
+#include "broker/logs/log_port.h"
 #include "storage/group_committer.h"
 
 namespace ferry::broker {

@@ -12,8 +12,8 @@
 #include <map>
 #include <memory>
 
-#include "broker/core/lifetime.h"
 #include "broker/topics/consumer.h"
+#include "support/lifetime.h"
 
 namespace ferry::broker {
 

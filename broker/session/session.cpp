@@ -10,7 +10,6 @@
 #include "broker/services/consumer_table.h"
 #include "broker/services/topic_service.h"
 #include "broker/session/request_handler.h"
-#include "broker/session/session_hub.h"
 #include "proto/codec/text.h"
 #include "proto/codec/wire_errors.h"
 
@@ -101,7 +100,7 @@ void session::fail(uint64_t correlation_id, errc code, std::string_view message)
 void session::mark_dirty() {
   if (dirty_ || closed_) return;
   dirty_ = true;
-  env_.hub.mark_dirty(*this);
+  env_.hub.mark_dirty(weak_from_this());
 }
 
 // ---- delivery_sink ----
@@ -211,6 +210,18 @@ void session::on_output_written() {
   env_.hub.flush();
 }
 
+// ---- hub_member ----
+
+void session::shut_down() {
+  notice(v1::Notice::SHUTTING_DOWN, errc::shutting_down, "the broker is shutting down");
+  flush();
+  conn_->close_after_flush();
+}
+
+void session::close_consumers() {
+  consumers_->remove_all();
+}
+
 // ---- flow control ----
 
 void session::on_flow_change(bool blocked) {
@@ -225,7 +236,7 @@ bool session::must_defer_publish() const {
 }
 
 void session::defer_publish(uint64_t correlation_id, std::string_view body) {
-  if (deferred_.empty()) env_.hub.mark_deferring(*this);  // the flush point drains it
+  if (deferred_.empty()) env_.hub.mark_deferring(weak_from_this());  // the flush point drains it
   deferred_bytes_ += body.size();
   deferred_.push_back({correlation_id, std::string(body)});
   if (deferred_bytes_ > env_.hub.settings().max_deferred_publish_bytes) conn_->pause_reading();
@@ -240,7 +251,7 @@ void session::drain_deferred() {
     deferred_bytes_ -= d.body.size();
     env_.requests.on_deferred_publish(*this, d.correlation_id, d.body);
   }
-  if (!deferred_.empty()) env_.hub.mark_deferring(*this);
+  if (!deferred_.empty()) env_.hub.mark_deferring(weak_from_this());
   if (deferred_bytes_ <= env_.hub.settings().max_deferred_publish_bytes) conn_->resume_reading();
 }
 

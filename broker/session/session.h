@@ -21,6 +21,7 @@
 
 #include "broker/core/clock.h"
 #include "broker/net/connection.h"
+#include "broker/session/session_hub.h"
 #include "broker/topics/consumer.h"
 #include "proto/codec/frame_codec.h"
 
@@ -33,11 +34,11 @@ namespace ferry::broker {
 class consume_service;
 class consumer_table;
 class request_handler;
-class session_hub;
 class topic_service;
 
 class session final : public connection_handler,
                       public delivery_sink,
+                      public hub_member,
                       public std::enable_shared_from_this<session> {
  public:
   // What a session works with; all of it outlives every session.
@@ -53,12 +54,12 @@ class session final : public connection_handler,
   ~session();
 
   void start();
-  uint64_t id() const { return conn_->id(); }
+  uint64_t id() const override { return conn_->id(); }
   connection& conn() { return *conn_; }
   consumer_table& consumers() { return *consumers_; }
   int64_t last_activity_ms() const { return last_activity_ms_; }
 
-  bool handshaken() const { return handshaken_; }
+  bool handshaken() const override { return handshaken_; }
   void set_handshaken(std::string client_id);
   const std::string& client_id() const { return client_id_; }
 
@@ -71,18 +72,18 @@ class session final : public connection_handler,
   void fail(uint64_t correlation_id, errc code, std::string_view message);
 
   // ---- flow control ----
-  // The memory high-water state changed (hub broadcast).
-  void on_flow_change(bool blocked);
   // Whether a Publish must be held back now (the broker is blocked, or earlier ones wait).
   bool must_defer_publish() const;
   void defer_publish(uint64_t correlation_id, std::string_view body);
-  // Handles held-back publishes while memory is under the mark; registers with the hub
-  // again if some remain.
-  void drain_deferred();
-
-  // Writes batched deliveries and queued output (the hub calls this at flush points).
-  void flush();
   void mark_dirty();
+
+  // hub_member
+  void flush() override;
+  // Registers with the hub again if publishes remain held.
+  void drain_deferred() override;
+  void on_flow_change(bool blocked) override;
+  void shut_down() override;
+  void close_consumers() override;
 
   // connection_handler
   void on_frame(std::string_view frame) override;

@@ -1,11 +1,10 @@
 #include "broker/session/session_hub.h"
 
 #include "broker/core/log.h"
-#include "broker/session/session.h"
 
 namespace ferry::broker {
 
-void session_hub::add(std::shared_ptr<session> s) {
+void session_hub::add(std::shared_ptr<hub_member> s) {
   auto id = s->id();
   sessions_.emplace(id, std::move(s));
 }
@@ -14,20 +13,20 @@ void session_hub::remove(uint64_t id) {
   sessions_.erase(id);
 }
 
-std::vector<std::shared_ptr<session>> session_hub::all() const {
-  std::vector<std::shared_ptr<session>> out;
+std::vector<std::shared_ptr<hub_member>> session_hub::all() const {
+  std::vector<std::shared_ptr<hub_member>> out;
   out.reserve(sessions_.size());
   for (const auto& [id, s] : sessions_)
     out.push_back(s);
   return out;
 }
 
-void session_hub::mark_dirty(session& s) {
-  dirty_.push_back(s.weak_from_this());
+void session_hub::mark_dirty(std::weak_ptr<hub_member> s) {
+  dirty_.push_back(std::move(s));
 }
 
-void session_hub::mark_deferring(session& s) {
-  deferring_.push_back(s.weak_from_this());
+void session_hub::mark_deferring(std::weak_ptr<hub_member> s) {
+  deferring_.push_back(std::move(s));
 }
 
 void session_hub::flush_dirty_sessions() {

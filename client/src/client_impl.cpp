@@ -6,7 +6,6 @@
 #include <cstdio>
 
 #include <boost/asio/post.hpp>
-#include <boost/asio/write.hpp>
 
 #include "ferry/v1/errors.pb.h"
 
@@ -31,7 +30,7 @@ class request_op final : public pending_op {
     codec::append_frame(out, id, kind_, *req_);
   }
 
-  void on_response(client_impl& c, const codec::frame_view& f) override {
+  void on_response(link& c, const codec::frame_view& f) override {
     error e;
     if (f.kind == expect_) {
       if (!resp_->ParseFromArray(f.bytes.data(), static_cast<int>(f.bytes.size())))
@@ -45,9 +44,7 @@ class request_op final : public pending_op {
     complete(c.executor(), std::move(h_), std::move(e));
   }
 
-  void on_failure(client_impl& c, const error& e) override {
-    complete(c.executor(), std::move(h_), e);
-  }
+  void on_failure(link& c, const error& e) override { complete(c.executor(), std::move(h_), e); }
 
  private:
   codec::body kind_;
@@ -79,7 +76,8 @@ client_impl::client_impl(asio::any_io_executor ex, client_options opts)
       publisher_(*this),
       subscriber_(*this),
       log_reader_(*this),
-      requester_(*this) {
+      requester_(*this, publisher_, subscriber_,
+                 [this] { return std::make_shared<consumer_state>(ex_, weak_from_this()); }) {
   producer_id_ = random_hex(32);
   if (opts_.client_id.empty()) opts_.client_id = "libferry-" + random_hex(8);
 }
@@ -151,25 +149,24 @@ void client_impl::start_write(const std::shared_ptr<connection>& c) {
   c->out.clear();
   c->write_in_flight = true;
   c->last_tx = clock::now();
-  asio::async_write(c->socket, asio::buffer(c->writing),
-                    [self = shared_from_this(), c](boost::system::error_code ec, size_t) {
-                      c->write_in_flight = false;
-                      c->writing.clear();
-                      if (ec) {
-                        if (c == self->conn_)
-                          self->drop_connection(make_error(errc::disconnected, ec.message()));
-                        return;
-                      }
-                      self->start_write(c);
-                    });
+  c->stream->write(asio::buffer(c->writing),
+                   [self = shared_from_this(), c](const boost::system::error_code& ec, size_t) {
+                     c->write_in_flight = false;
+                     c->writing.clear();
+                     if (ec) {
+                       if (c == self->conn_)
+                         self->drop_connection(make_error(errc::disconnected, ec.message()));
+                       return;
+                     }
+                     self->start_write(c);
+                   });
 }
 
 void client_impl::drop_connection(const error& why) {
   if (!conn_ || conn_->dead) return;
   conn_->dead = true;
   conn_->reason = why;
-  boost::system::error_code ignored;
-  conn_->socket.close(ignored);
+  conn_->stream->close();
   conn_->heartbeat.cancel();
 }
 

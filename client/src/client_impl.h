@@ -20,27 +20,28 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
-#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include "client/src/completion.h"
+#include "client/src/link.h"
 #include "client/src/log_reader.h"
 #include "client/src/publisher.h"
 #include "client/src/requester.h"
 #include "client/src/subscriber.h"
+#include "client/src/transport.h"
 #include "ferry/client/client.h"
 
 namespace ferry::client::detail {
 
 namespace asio = boost::asio;
-using clock = std::chrono::steady_clock;
 
 // One TCP connection attempt and, after its handshake, one "epoch" of the client.
 // Shared by the coroutines and write handlers that use it; `dead` once it failed.
 struct connection {
-  connection(asio::any_io_executor ex, uint64_t e) : socket(ex), heartbeat(ex), epoch(e) {}
+  connection(asio::any_io_executor ex, uint64_t e)
+      : stream(make_tcp_transport(ex)), heartbeat(ex), epoch(e) {}
 
-  asio::ip::tcp::socket socket;
+  std::unique_ptr<transport> stream;
   asio::steady_timer heartbeat;
   uint64_t epoch;
   // Limits from HelloOk; before it, a bound for reading the handshake answer.
@@ -61,46 +62,35 @@ struct connection {
   size_t rstart = 0, rend = 0;
 };
 
-// A request waiting for its response, keyed by correlation id in client_impl::ops_.
-class pending_op {
- public:
-  virtual ~pending_op() = default;
-  // Appends the request frame, with correlation id `id`, to `out`.
-  virtual void write(std::vector<uint8_t>& out, uint64_t id) = 0;
-  // The response arrived: its typed OK body or an Error.
-  virtual void on_response(client_impl& c, const codec::frame_view& f) = 0;
-  // Failed without a response: timeout, disconnected, or the client closed.
-  virtual void on_failure(client_impl& c, const error& e) = 0;
-  // Publishes survive a lost connection and are resent (deduplicated by the broker);
-  // every other request that was sent fails with errc::disconnected.
-  virtual bool resend() const { return false; }
-  // Bytes of the frame when known up front (checked against a new max_frame_bytes).
-  virtual size_t frame_bytes() const { return 0; }
-
-  uint64_t sent_epoch = 0;  // connection it was written to; 0 = waiting for a connection
-  clock::time_point deadline;
-};
-
-class client_impl : public std::enable_shared_from_this<client_impl> {
+class client_impl final : public link, public std::enable_shared_from_this<client_impl> {
  public:
   client_impl(asio::any_io_executor ex, client_options opts);
   ~client_impl();
 
-  const asio::any_io_executor& executor() const { return ex_; }
-  const client_options& options() const { return opts_; }
-  connection_state state() const { return state_; }
-  bool closed() const { return closed_; }
-  bool connected() const { return conn_ != nullptr && connected_; }
-  // The current connection's epoch (0 while disconnected).
-  uint64_t epoch() const { return connected() ? conn_->epoch : 0; }
-  // Limits of the current or, while disconnected, the last connection (0 = unknown).
-  uint32_t max_frame_bytes() const { return max_frame_bytes_; }
-  uint32_t max_message_bytes() const { return max_message_bytes_; }
-  const std::string& producer_id() const { return producer_id_; }
-  std::string random_hex(size_t chars);
-  // When the current connection last started a write (keepalives).
-  clock::time_point last_write() const { return conn_ ? conn_->last_tx : clock::time_point{}; }
+  // link
+  const asio::any_io_executor& executor() const override { return ex_; }
+  const client_options& options() const override { return opts_; }
+  bool closed() const override { return closed_; }
+  bool connected() const override { return conn_ != nullptr && connected_; }
+  uint64_t epoch() const override { return connected() ? conn_->epoch : 0; }
+  uint32_t max_frame_bytes() const override { return max_frame_bytes_; }
+  uint32_t max_message_bytes() const override { return max_message_bytes_; }
+  const std::string& producer_id() const override { return producer_id_; }
+  std::string random_hex(size_t chars) override;
+  clock::time_point last_write() const override {
+    return conn_ ? conn_->last_tx : clock::time_point{};
+  }
+  uint64_t next_id() override { return ++last_id_; }
+  void register_op(uint64_t id, std::unique_ptr<pending_op> op) override;
+  void send_request(codec::body kind, std::shared_ptr<const google::protobuf::MessageLite> req,
+                    codec::body expect, std::shared_ptr<google::protobuf::MessageLite> resp,
+                    void_handler h) override;
+  void send_push(uint64_t correlation_id, codec::body kind,
+                 const google::protobuf::MessageLite& msg) override;
+  // Drops the current connection (protocol violation, CLOSING notice...); run() reconnects.
+  void drop_connection(const error& why) override;
 
+  connection_state state() const { return state_; }
   publisher& pub() { return publisher_; }
   subscriber& subs() { return subscriber_; }
   log_reader& logs() { return log_reader_; }
@@ -111,22 +101,8 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
   void close();
 
   // ---- requests (client_impl.cpp) ----
-  uint64_t next_id() { return ++last_id_; }
-  // Takes ownership of a request: writes it now when connected, else at the reconnect;
-  // fails it with errc::timeout after request_timeout.
-  void register_op(uint64_t id, std::unique_ptr<pending_op> op);
-  // A request whose body is a generated message; *resp is filled from a response of
-  // kind `expect`; `h` gets the outcome (broker Error frames become ferry::error).
-  void send_request(codec::body kind, std::shared_ptr<const google::protobuf::MessageLite> req,
-                    codec::body expect, std::shared_ptr<google::protobuf::MessageLite> resp,
-                    void_handler h);
-  // A frame that gets no response (Credit, Pong); dropped while disconnected.
-  void send_push(uint64_t correlation_id, codec::body kind,
-                 const google::protobuf::MessageLite& msg);
   // Frames are appended to the current connection's buffer, written at the end of the turn.
   void schedule_write();
-  // Drops the current connection (protocol violation, CLOSING notice...); run() reconnects.
-  void drop_connection(const error& why);
   void notice(std::string_view kind, const error& e);
 
  private:
@@ -147,6 +123,7 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
   void handle_frame(std::string_view frame);
   void handle_push(const codec::frame_view& f);
   void handle_notice(std::string_view body);
+  void on_deliver(std::string_view body);
 
   // client_impl.cpp
   void start_write(const std::shared_ptr<connection>& conn);
@@ -182,21 +159,7 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
   subscriber subscriber_;
   log_reader log_reader_;
   requester requester_;
+  std::vector<codec::delivery_view> deliver_scratch_;
 };
-
-// Makes room for `extra` more bytes, growing geometrically: the codec's append
-// functions reserve exactly what they append, which is quadratic when many frames or
-// messages go into one buffer.
-inline void reserve_more(std::vector<uint8_t>& v, size_t extra) {
-  if (v.capacity() - v.size() < extra) v.reserve(std::max(2 * v.capacity(), v.size() + extra));
-}
-
-inline error make_error(errc code, std::string message = {}) {
-  return error{make_error_code(code), std::move(message)};
-}
-// The ferry::error carried by an Error frame body.
-error error_from_body(std::string_view body);
-// Logs a line to stderr, prefixed "libferry: ".
-void log_warning(const std::string& line);
 
 }  // namespace ferry::client::detail

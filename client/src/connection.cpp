@@ -5,10 +5,7 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/connect.hpp>
-#include <boost/asio/read.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/write.hpp>
 
 #include "ferry/v1/session.pb.h"
 
@@ -99,20 +96,13 @@ asio::awaitable<error> client_impl::connect_once(std::shared_ptr<connection> con
     auto c = w.lock();
     if (ec || !c) return;
     c->timed_out = true;
-    boost::system::error_code ignored;
-    c->socket.close(ignored);
+    c->stream->close();
   });
   std::string where = opts_.host + ":" + std::to_string(opts_.port);
-  asio::ip::tcp::resolver resolver(ex_);
-  auto [rec, endpoints] =
-      co_await resolver.async_resolve(opts_.host, std::to_string(opts_.port), use_nothrow);
-  if (rec) co_return make_error(errc::disconnected, "resolve " + where + ": " + rec.message());
-  auto [cec, ep] = co_await asio::async_connect(conn->socket, endpoints, use_nothrow);
+  error e = co_await conn->stream->connect(opts_.host, opts_.port);
   if (conn->timed_out) co_return make_error(errc::timeout, "connect " + where + ": timed out");
-  if (cec) co_return make_error(errc::disconnected, "connect " + where + ": " + cec.message());
-  boost::system::error_code ignored;
-  conn->socket.set_option(asio::ip::tcp::no_delay(true), ignored);
-  error e = co_await handshake(conn);
+  if (e) co_return e;
+  e = co_await handshake(conn);
   watchdog.cancel();
   if (conn->timed_out)
     co_return make_error(errc::timeout, "handshake with " + where + ": timed out");
@@ -134,7 +124,7 @@ asio::awaitable<error> client_impl::handshake(std::shared_ptr<connection> conn) 
   uint64_t id = next_id();
   std::vector<uint8_t> buf;
   codec::append_frame(buf, id, codec::body::hello, hello);
-  auto [wec, n] = co_await asio::async_write(conn->socket, asio::buffer(buf), use_nothrow);
+  auto [wec, n] = co_await conn->stream->write(asio::buffer(buf));
   if (wec) co_return make_error(errc::disconnected, "handshake: " + wec.message());
   conn->rbuf.resize(initial_read_buffer);
   for (;;) {
@@ -185,8 +175,8 @@ asio::awaitable<error> client_impl::read_frame(connection& conn, std::string_vie
       conn.rstart = 0;
     }
     if (conn.rbuf.size() < need) conn.rbuf.resize(need);
-    auto [ec, n] = co_await conn.socket.async_read_some(
-        asio::buffer(conn.rbuf.data() + conn.rend, conn.rbuf.size() - conn.rend), use_nothrow);
+    auto [ec, n] = co_await conn.stream->read_some(
+        asio::buffer(conn.rbuf.data() + conn.rend, conn.rbuf.size() - conn.rend));
     if (ec) {
       if (conn.reason) co_return conn.reason;
       if (conn.timed_out) co_return make_error(errc::timeout, "connect timed out");

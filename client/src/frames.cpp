@@ -30,12 +30,7 @@ void client_impl::handle_frame(std::string_view frame) {
 
 void client_impl::handle_push(const codec::frame_view& f) {
   switch (f.kind) {
-    case codec::body::deliver: {
-      // One copy and one allocation per frame; deliveries point into it.
-      auto buf = std::make_shared<const std::vector<uint8_t>>(f.bytes.begin(), f.bytes.end());
-      subscriber_.on_deliver(std::move(buf));
-      break;
-    }
+    case codec::body::deliver: on_deliver(f.bytes); break;
     case codec::body::assignment: log_reader_.on_assignment(f.bytes); break;
     case codec::body::notice: handle_notice(f.bytes); break;
     case codec::body::error:
@@ -44,6 +39,23 @@ void client_impl::handle_push(const codec::frame_view& f) {
       break;
     default: break;  // pushes we do not know are tolerated
   }
+}
+
+// A Deliver frame goes to the part that owns its consumer id. One copy and one allocation
+// per frame; deliveries point into it.
+void client_impl::on_deliver(std::string_view body) {
+  auto frame = std::make_shared<const std::vector<uint8_t>>(body.begin(), body.end());
+  std::vector<codec::delivery_view> views = std::move(deliver_scratch_);  // reentrancy-safe
+  uint64_t cid = 0;
+  if (codec::parse_deliver(wire::as_view(*frame), cid, views) != errc::ok) {
+    drop_connection(make_error(errc::malformed_frame, "malformed Deliver from the broker"));
+  } else if (subscriber_.owns(cid)) {
+    subscriber_.on_deliver(frame, cid, views);
+  } else {
+    log_reader_.on_deliver(frame, cid, views);
+  }
+  views.clear();
+  deliver_scratch_ = std::move(views);
 }
 
 namespace {

@@ -5,7 +5,6 @@
 #include "ferry/v1/log.pb.h"
 #include "ferry/v1/session.pb.h"
 
-#include "client/src/client_impl.h"
 #include "client/src/log_reader.h"
 
 namespace ferry::client::detail {
@@ -29,9 +28,8 @@ void log_reader::on_assignment(std::string_view body) {
     c_.drop_connection(make_error(errc::malformed_frame, "unparsable Assignment from the broker"));
     return;
   }
-  auto it = by_id_.find(a.consumer_id());
-  if (it == by_id_.end()) return;
-  std::shared_ptr<log_consumer_state> s = it->second;
+  std::shared_ptr<log_consumer_state> s = table_.find(a.consumer_id());
+  if (!s) return;
   if (s->closed) return;  // leaving the group: the Unsubscribe settles it
   s->generation = a.generation();
   std::vector<uint32_t> revoked(a.revoked().begin(), a.revoked().end());
@@ -66,11 +64,11 @@ void log_reader::revoke(const std::shared_ptr<log_consumer_state>& s, uint64_t g
     return;
   }
   send_commit(s, std::move(to_commit),
-              [w = c_.weak_from_this(), s, epoch, generation, revoked](error e) {
+              [this, alive = lifetime_.watch(), s, epoch, generation, revoked](error e) {
                 if (e && !expected_commit_failure(e))
                   log_warning("committing revoked partitions of group '" + s->opts.group +
                               "' failed: " + e.to_string());
-                if (auto c = w.lock()) c->logs().after_revoke(s, epoch, generation, revoked);
+                if (!alive.expired()) after_revoke(s, epoch, generation, revoked);
               });
 }
 
@@ -159,7 +157,7 @@ void log_reader::arm_auto_commit(const std::shared_ptr<log_consumer_state>& s) {
 
 void log_reader::schedule_commits() {
   auto earliest = clock::time_point::max();
-  for (const auto& s : readers_)
+  for (const auto& s : table_.kept())
     if (!s->closed) earliest = std::min(earliest, s->next_commit);
   if (earliest == commit_at_) return;
   commit_at_ = earliest;
@@ -168,10 +166,9 @@ void log_reader::schedule_commits() {
   if (earliest == clock::time_point::max()) return;
   commit_timer_.expires_at(earliest);
   commit_timer_.async_wait(
-      [w = c_.weak_from_this(), gen = commit_generation_](boost::system::error_code ec) {
-        auto c = w.lock();
-        if (ec || !c || c->closed()) return;
-        c->logs().on_commit_timer(gen);
+      [this, alive = lifetime_.watch(), gen = commit_generation_](boost::system::error_code ec) {
+        if (ec || alive.expired() || c_.closed()) return;
+        on_commit_timer(gen);
       });
 }
 
@@ -179,7 +176,7 @@ void log_reader::on_commit_timer(uint64_t generation) {
   if (generation != commit_generation_) return;
   commit_at_ = clock::time_point::max();
   auto now = clock::now();
-  auto list = readers_;
+  auto list = table_.kept();
   for (auto& s : list)
     if (!s->closed && s->next_commit <= now) auto_commit(s);
   schedule_commits();
@@ -203,7 +200,7 @@ void log_reader::auto_commit(const std::shared_ptr<log_consumer_state>& s) {
 // idle for a third of the smallest one. Re-armed at once when it shrinks.
 void log_reader::update_keepalive() {
   auto smallest = std::chrono::milliseconds::max();
-  for (const auto& s : readers_)
+  for (const auto& s : table_.kept())
     if (s->member() && !s->closed) smallest = std::min(smallest, s->opts.session_timeout);
   std::chrono::milliseconds interval{0};
   if (smallest != std::chrono::milliseconds::max())
@@ -218,10 +215,9 @@ void log_reader::update_keepalive() {
 void log_reader::arm_keepalive(std::chrono::milliseconds after) {
   keepalive_timer_.expires_after(after);
   keepalive_timer_.async_wait(
-      [w = c_.weak_from_this(), gen = keepalive_generation_](boost::system::error_code ec) {
-        auto c = w.lock();
-        if (ec || !c || c->closed()) return;
-        c->logs().on_keepalive(gen);
+      [this, alive = lifetime_.watch(), gen = keepalive_generation_](boost::system::error_code ec) {
+        if (ec || alive.expired() || c_.closed()) return;
+        on_keepalive(gen);
       });
 }
 

@@ -8,12 +8,12 @@
 #include "ferry/v1/consume.pb.h"
 #include "ferry/v1/log.pb.h"
 
-#include "client/src/client_impl.h"
+#include "client/src/log_reader.h"
 #include "proto/codec/names.h"
 
 namespace ferry::client::detail {
 
-log_reader::log_reader(client_impl& c)
+log_reader::log_reader(link& c)
     : c_(c), commit_timer_(c.executor()), keepalive_timer_(c.executor()) {}
 
 // Records of the old position may still come after SeekOk (the broker writes responses
@@ -31,7 +31,7 @@ bool log_reader::accept(log_partition_state& p, uint64_t offset) {
 }
 
 bool log_reader::live(const log_consumer_state& s) const {
-  return !s.closed && s.broker_id != 0 && c_.connected() && s.epoch == c_.epoch();
+  return attached(c_, s);
 }
 
 void log_reader::consume(std::shared_ptr<log_consumer_state> s, handler<log_consumer> h) {
@@ -58,11 +58,11 @@ void log_reader::describe_then_consume(const std::shared_ptr<log_consumer_state>
   auto req = std::make_shared<v1::DescribeTopic>();
   req->set_name(s->opts.topic);
   auto info = std::make_shared<v1::TopicInfo>();
-  c_.send_request(codec::body::describe_topic, req, codec::body::topic_info, info,
-                  [w = c_.weak_from_this(), s, info, h = std::move(h), resume](error e) mutable {
-                    if (auto c = w.lock())
-                      c->logs().on_described(s, e, *info, std::move(h), resume);
-                  });
+  c_.send_request(
+      codec::body::describe_topic, req, codec::body::topic_info, info,
+      [this, alive = lifetime_.watch(), s, info, h = std::move(h), resume](error e) mutable {
+        if (!alive.expired()) on_described(s, e, *info, std::move(h), resume);
+      });
 }
 
 void log_reader::on_described(const std::shared_ptr<log_consumer_state>& s, const error& e,
@@ -121,8 +121,8 @@ void log_reader::send_consume(const std::shared_ptr<log_consumer_state>& s,
   }
   auto ok = std::make_shared<v1::ConsumeLogOk>();
   c_.send_request(codec::body::consume_log, req, codec::body::consume_log_ok, ok,
-                  [w = c_.weak_from_this(), s, ok, h = std::move(h)](error e) mutable {
-                    if (auto c = w.lock()) c->logs().on_consumed(s, e, *ok, std::move(h));
+                  [this, alive = lifetime_.watch(), s, ok, h = std::move(h)](error e) mutable {
+                    if (!alive.expired()) on_consumed(s, e, *ok, std::move(h));
                   });
 }
 
@@ -148,9 +148,7 @@ void log_reader::on_consumed(const std::shared_ptr<log_consumer_state>& s, const
                     std::make_shared<v1::UnsubscribeOk>(), [](error) {});
     return;
   }
-  s->broker_id = ok.consumer_id();
-  s->epoch = c_.epoch();
-  by_id_[s->broker_id] = s;
+  table_.bind(s, ok.consumer_id(), c_.epoch());
   std::vector<uint32_t> assigned;
   if (s->member()) {
     s->member_id = ok.member_id();
@@ -168,7 +166,7 @@ void log_reader::on_consumed(const std::shared_ptr<log_consumer_state>& s, const
     if (s->member()) assigned.push_back(a.partition());
   }
   if (h) {
-    readers_.push_back(s);
+    table_.keep(s);
     arm_auto_commit(s);
   }
   update_keepalive();
@@ -180,9 +178,8 @@ void log_reader::on_consumed(const std::shared_ptr<log_consumer_state>& s, const
 // returns credit. The handler may seek, close the reader or the client.
 bool log_reader::on_deliver(const std::shared_ptr<const std::vector<uint8_t>>& frame,
                             uint64_t consumer_id, const std::vector<codec::delivery_view>& views) {
-  auto it = by_id_.find(consumer_id);
-  if (it == by_id_.end()) return false;
-  std::shared_ptr<log_consumer_state> s = it->second;
+  std::shared_ptr<log_consumer_state> s = table_.find(consumer_id);
+  if (!s) return false;
   uint64_t epoch = c_.epoch();
   uint32_t handled = 0, dropped = 0;
   for (const auto& v : views) {
@@ -222,11 +219,7 @@ void log_reader::hand_over(const std::shared_ptr<log_consumer_state>& s,
 }
 
 void log_reader::credit(const std::shared_ptr<log_consumer_state>& s, uint64_t epoch, uint32_t n) {
-  if (n == 0 || !live(*s) || s->epoch != epoch) return;
-  v1::Credit credit;
-  credit.set_consumer_id(s->broker_id);
-  credit.set_credit(n);
-  c_.send_push(0, codec::body::credit, credit);
+  send_credit(c_, *s, epoch, n);
 }
 
 void log_reader::grant_credit(const std::shared_ptr<log_consumer_state>& s, uint64_t epoch,
@@ -263,10 +256,10 @@ void log_reader::seek(const std::shared_ptr<log_consumer_state>& s, uint32_t par
   *req->mutable_position() = position;
   auto ok = std::make_shared<v1::SeekOk>();
   c_.send_request(codec::body::seek, req, codec::body::seek_ok, ok,
-                  [w = c_.weak_from_this(), s, partition, epoch = s->epoch, ok,
+                  [this, alive = lifetime_.watch(), s, partition, epoch = s->epoch, ok,
                    h = std::move(h)](error err) mutable {
-                    if (auto c = w.lock())
-                      c->logs().on_seek(s, partition, epoch, err, ok->next_offset(), std::move(h));
+                    if (!alive.expired())
+                      on_seek(s, partition, epoch, err, ok->next_offset(), std::move(h));
                   });
 }
 
@@ -332,13 +325,14 @@ void log_reader::close(const std::shared_ptr<log_consumer_state>& s, void_handle
     finish_close(s, cid, was_live, {}, std::move(h));
     return;
   }
-  send_commit(s, std::move(offsets),
-              [w = c_.weak_from_this(), s, cid, was_live, h = std::move(h)](error e) mutable {
-                if (auto c = w.lock())
-                  c->logs().finish_close(s, cid, was_live, e, std::move(h));
-                else
-                  complete(s->ex, std::move(h), e);
-              });
+  send_commit(
+      s, std::move(offsets),
+      [this, alive = lifetime_.watch(), s, cid, was_live, h = std::move(h)](error e) mutable {
+        if (!alive.expired())
+          finish_close(s, cid, was_live, e, std::move(h));
+        else
+          complete(s->ex, std::move(h), e);
+      });
 }
 
 void log_reader::finish_close(const std::shared_ptr<log_consumer_state>& s, uint64_t consumer_id,
@@ -362,9 +356,8 @@ void log_reader::finish_close(const std::shared_ptr<log_consumer_state>& s, uint
 }
 
 bool log_reader::on_cancelled(uint64_t consumer_id, const error& e) {
-  auto it = by_id_.find(consumer_id);
-  if (it == by_id_.end()) return false;
-  auto s = it->second;
+  auto s = table_.find(consumer_id);
+  if (!s) return false;
   forget(s);
   mark_closed(s, e);
   update_keepalive();
@@ -372,22 +365,16 @@ bool log_reader::on_cancelled(uint64_t consumer_id, const error& e) {
 }
 
 void log_reader::on_connected() {
-  auto list = readers_;
-  for (auto& s : list) {
-    if (s->closed) continue;
-    s->broker_id = 0;
-    send_consume(s, {});
-  }
+  table_.reattach([this](const std::shared_ptr<log_consumer_state>& s) { send_consume(s, {}); });
 }
 
 // A manual reader keeps its positions; a member loses its partitions at once (the group
 // hands them to others), which on_revoked learns. Held deliveries are of the old
 // connection: the new one starts after the last delivery handed over.
 void log_reader::on_disconnected() {
-  by_id_.clear();
-  auto list = readers_;
+  table_.detach_all();
+  auto list = table_.kept();  // a copy: on_revoked may close readers
   for (auto& s : list) {
-    s->broker_id = 0;
     for (auto& [p, st] : s->parts) {
       st.seeks = 0;
       st.after_seek = false;
@@ -404,11 +391,7 @@ void log_reader::on_disconnected() {
 }
 
 void log_reader::fail_all(const error& e) {
-  std::vector<std::shared_ptr<log_consumer_state>> all = readers_;
-  for (auto& [id, s] : by_id_)
-    all.push_back(s);
-  readers_.clear();
-  by_id_.clear();
+  std::vector<std::shared_ptr<log_consumer_state>> all = table_.take_all();
   keepalive_ = {};
   ++keepalive_generation_;
   keepalive_timer_.cancel();
@@ -431,9 +414,7 @@ void log_reader::mark_closed(const std::shared_ptr<log_consumer_state>& s, const
 }
 
 void log_reader::forget(const std::shared_ptr<log_consumer_state>& s) {
-  readers_.erase(std::remove(readers_.begin(), readers_.end(), s), readers_.end());
-  auto it = by_id_.find(s->broker_id);
-  if (it != by_id_.end() && it->second == s) by_id_.erase(it);
+  table_.forget(s);
 }
 
 }  // namespace ferry::client::detail

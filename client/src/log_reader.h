@@ -19,8 +19,9 @@
 // Credit goes back per Deliver frame for the deliveries handled or dropped (the blocking
 // facade returns it as the application takes deliveries: manual_credit).
 //
-// Executor: the client's. Owned by client_impl, which outlives it; the states hold no I/O
-// objects, so handles may outlive the client. Group handling, commits and the keepalive
+// Executor: the client's. Owned by client_impl, which outlives it, and reaches the
+// connection only through its link; the states hold no I/O objects, so handles may
+// outlive the client. Group handling, commits and the keepalive
 // are in log_group.cpp.
 #pragma once
 
@@ -31,7 +32,10 @@
 
 #include <boost/asio/steady_timer.hpp>
 
+#include "client/src/consumer_table.h"
+#include "client/src/link.h"
 #include "ferry/client/client.h"
+#include "support/lifetime.h"
 
 namespace ferry::v1 {
 class ConsumeLogOk;
@@ -91,7 +95,7 @@ struct log_consumer_state {
 
 class log_reader {
  public:
-  explicit log_reader(client_impl& c);
+  explicit log_reader(link& c);
 
   void consume(std::shared_ptr<log_consumer_state> s, handler<log_consumer> h);
   void commit(const std::shared_ptr<log_consumer_state>& s,
@@ -157,15 +161,15 @@ class log_reader {
   void arm_keepalive(std::chrono::milliseconds after);
   void on_keepalive(uint64_t generation);
 
-  client_impl& c_;
-  std::vector<std::shared_ptr<log_consumer_state>> readers_;  // re-attached on reconnect
-  std::unordered_map<uint64_t, std::shared_ptr<log_consumer_state>> by_id_;  // this connection
+  link& c_;
+  consumer_table<log_consumer_state> table_;
   boost::asio::steady_timer commit_timer_;
   std::chrono::steady_clock::time_point commit_at_ = std::chrono::steady_clock::time_point::max();
   uint64_t commit_generation_ = 0;
   boost::asio::steady_timer keepalive_timer_;
   std::chrono::milliseconds keepalive_{0};  // 0 = no group member needs one
   uint64_t keepalive_generation_ = 0;       // a timer armed for an older one is stale
+  lifetime_token lifetime_;                 // last: callbacks posted for later check it
 };
 
 }  // namespace ferry::client::detail

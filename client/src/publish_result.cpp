@@ -11,7 +11,7 @@
 
 #include "ferry/v1/publish.pb.h"
 
-#include "client/src/client_impl.h"
+#include "client/src/publisher.h"
 
 namespace ferry::client::detail {
 
@@ -52,7 +52,7 @@ class positions {
   const std::vector<error>& errs_;
 };
 
-void report_batch_run(client_impl& c, const publish_target& t, const v1::PublishOk& ok,
+void report_batch_run(link& c, const publish_target& t, const v1::PublishOk& ok,
                       const positions& pos, const std::vector<error>& errs,
                       const std::vector<bool>& offset_unknown, uint32_t base, bool alone) {
   batch_op& b = *t.batch;
@@ -93,7 +93,7 @@ void report_batch_run(client_impl& c, const publish_target& t, const v1::Publish
   batch_finish_if_done(c, t.batch, false);
 }
 
-void report(client_impl& c, std::vector<publish_target>& targets, const v1::PublishOk& ok) {
+void report(link& c, std::vector<publish_target>& targets, const v1::PublishOk& ok) {
   uint32_t total = 0;
   for (const auto& t : targets)
     total += t.count;
@@ -157,9 +157,10 @@ frame_outcome outcome_of(const error& whole, const v1::PublishOk* ok) {
 
 class publish_frame_op final : public pending_op {
  public:
-  publish_frame_op(std::vector<uint8_t> frame, size_t message_bytes,
+  publish_frame_op(publisher& pub, std::vector<uint8_t> frame, size_t message_bytes,
                    std::vector<publish_target> targets, lane& l, uint32_t epoch)
-      : frame_(std::move(frame)),
+      : pub_(pub),
+        frame_(std::move(frame)),
         message_bytes_(message_bytes),
         targets_(std::move(targets)),
         lane_(l),
@@ -173,8 +174,8 @@ class publish_frame_op final : public pending_op {
   size_t frame_bytes() const override { return frame_.size(); }
 
   // The lane's bookkeeping first: handlers completed inline may publish again.
-  void on_response(client_impl& c, const codec::frame_view& f) override {
-    c.pub().release(message_bytes_);
+  void on_response(link& c, const codec::frame_view& f) override {
+    pub_.release(message_bytes_);
     v1::PublishOk ok;
     error whole;
     if (f.kind == codec::body::publish_ok) {
@@ -185,20 +186,21 @@ class publish_frame_op final : public pending_op {
     } else {
       whole = make_error(errc::internal, "unexpected response to Publish");
     }
-    c.pub().frame_done(lane_, epoch_, outcome_of(whole, &ok), true);
+    pub_.frame_done(lane_, epoch_, outcome_of(whole, &ok), true);
     if (whole)
       fail_targets(c, targets_, whole);
     else
       report(c, targets_, ok);
   }
 
-  void on_failure(client_impl& c, const error& e) override {
-    c.pub().release(message_bytes_);
-    c.pub().frame_done(lane_, epoch_, frame_outcome::failed, false);
+  void on_failure(link& c, const error& e) override {
+    pub_.release(message_bytes_);
+    pub_.frame_done(lane_, epoch_, frame_outcome::failed, false);
     fail_targets(c, targets_, e);
   }
 
  private:
+  publisher& pub_;              // lives as long as the client
   std::vector<uint8_t> frame_;  // whole frame with its correlation id, for resending
   size_t message_bytes_;
   std::vector<publish_target> targets_;
@@ -208,14 +210,15 @@ class publish_frame_op final : public pending_op {
 
 }  // namespace
 
-std::unique_ptr<pending_op> make_publish_op(std::vector<uint8_t> frame, size_t message_bytes,
+std::unique_ptr<pending_op> make_publish_op(publisher& pub, std::vector<uint8_t> frame,
+                                            size_t message_bytes,
                                             std::vector<publish_target> targets, lane& l,
                                             uint32_t epoch) {
-  return std::make_unique<publish_frame_op>(std::move(frame), message_bytes, std::move(targets), l,
-                                            epoch);
+  return std::make_unique<publish_frame_op>(pub, std::move(frame), message_bytes,
+                                            std::move(targets), l, epoch);
 }
 
-void fail_targets(client_impl& c, std::vector<publish_target>& targets, const error& e) {
+void fail_targets(link& c, std::vector<publish_target>& targets, const error& e) {
   for (auto& t : targets) {
     if (t.batch) {
       for (uint32_t i = 0; i < t.count; ++i)
@@ -236,7 +239,7 @@ void batch_fail(batch_op& b, uint32_t index, const error& e, bool whole) {
   }
 }
 
-void batch_finish_if_done(client_impl& c, const std::shared_ptr<batch_op>& b, bool later) {
+void batch_finish_if_done(link& c, const std::shared_ptr<batch_op>& b, bool later) {
   if (b->remaining != 0 || !b->h) return;
   auto& f = b->result.failures;
   std::sort(f.begin(), f.end(), [](const auto& x, const auto& y) { return x.first < y.first; });

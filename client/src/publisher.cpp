@@ -5,7 +5,6 @@
 
 #include <boost/asio/post.hpp>
 
-#include "client/src/client_impl.h"
 #include "proto/codec/names.h"
 
 namespace ferry::client::detail {
@@ -58,13 +57,13 @@ error check_strings(const message& m) {
   return {};
 }
 
-bool has_slot(const client_impl& c, const lane& l) {
+bool has_slot(const link& c, const lane& l) {
   return !l.partition || !c.options().idempotent || l.in_flight < publisher::max_in_flight;
 }
 
 }  // namespace
 
-publisher::publisher(client_impl& c) : c_(c), linger_timer_(c.executor()) {}
+publisher::publisher(link& c) : c_(c), linger_timer_(c.executor()) {}
 
 void publisher::publish(std::string topic, message m, handler<publish_result> h) {
   if (c_.closed()) {
@@ -275,9 +274,7 @@ void publisher::mark_dirty(lane& l) {
     arm_linger(l.open.opened + linger);
   } else if (!flush_posted_) {
     flush_posted_ = true;
-    asio::post(c_.executor(), [w = c_.weak_from_this()] {
-      if (auto c = w.lock()) c->pub().flush();
-    });
+    asio::post(c_.executor(), lifetime_.guard([this] { flush(); }));
   }
 }
 
@@ -286,12 +283,10 @@ void publisher::arm_linger(std::chrono::steady_clock::time_point at) {
   if (linger_armed_ || c_.closed()) return;
   linger_armed_ = true;
   linger_timer_.expires_at(at);
-  linger_timer_.async_wait([w = c_.weak_from_this()](boost::system::error_code ec) {
-    auto c = w.lock();
-    if (!c) return;
-    c->pub().linger_armed_ = false;
-    if (!ec && !c->closed()) c->pub().flush();
-  });
+  linger_timer_.async_wait(lifetime_.guard([this](boost::system::error_code ec) {
+    linger_armed_ = false;
+    if (!ec && !c_.closed()) flush();
+  }));
 }
 
 void publisher::close_frame(lane& l) {
@@ -324,7 +319,8 @@ void publisher::send_frame(lane& l, frame_buffer& fb) {
   fb.messages.clear();
   fb.count = 0;
   ++l.in_flight;
-  c_.register_op(id, make_publish_op(std::move(frame), bytes, std::move(targets), l, l.epoch));
+  c_.register_op(id,
+                 make_publish_op(*this, std::move(frame), bytes, std::move(targets), l, l.epoch));
 }
 
 void publisher::flush() {
@@ -374,9 +370,9 @@ void publisher::frame_done(lane& l, uint32_t epoch, frame_outcome outcome, bool 
   }
   // A failure without an answer (timeout, close, a failed first connect): the client may
   // be failing everything right now, so the lane's next frames go out from a later turn.
-  asio::post(c_.executor(), [w = c_.weak_from_this(), lp = &l] {
-    if (auto c = w.lock(); c && !c->closed()) c->pub().pump(*lp);
-  });
+  asio::post(c_.executor(), lifetime_.guard([this, lp = &l] {
+    if (!c_.closed()) pump(*lp);
+  }));
 }
 
 void publisher::release(size_t bytes) {

@@ -23,7 +23,8 @@
 // max_unconfirmed_bytes new publishes wait in a local queue (in order, never failed for
 // it) and are encoded as confirms come back.
 //
-// Executor: the client's. Owned by client_impl, which outlives it.
+// Executor: the client's. Owned by client_impl, which outlives it; it reaches the
+// connection only through its link.
 #pragma once
 
 #include <chrono>
@@ -35,11 +36,12 @@
 
 #include <boost/asio/steady_timer.hpp>
 
+#include "client/src/link.h"
 #include "ferry/client/client.h"
+#include "support/lifetime.h"
 
 namespace ferry::client::detail {
 
-class client_impl;
 class pending_op;
 
 // A publish_batch call: one handler, its messages possibly spread over several frames.
@@ -113,7 +115,7 @@ class publisher {
   // Frames per log lane sent and not yet answered (idempotent producers).
   static constexpr uint32_t max_in_flight = 5;
 
-  explicit publisher(client_impl& c);
+  explicit publisher(link& c);
 
   void publish(std::string topic, message m, handler<publish_result> h);
   void publish_batch(std::string topic, std::vector<message> msgs, handler<batch_result> h);
@@ -165,7 +167,7 @@ class publisher {
   // Fails one admitted message (`whole`: it failed as its whole frame would).
   void fail_target(publish_target& target, const error& e, bool whole);
 
-  client_impl& c_;
+  link& c_;
   std::unordered_map<std::string, topic_state> topics_;  // never erased: sequences live on
   std::vector<lane*> dirty_;
   bool flush_posted_ = false;
@@ -175,19 +177,21 @@ class publisher {
   size_t unconfirmed_bytes_ = 0;
   size_t held_bytes_ = 0;
   std::vector<codec::header_view> header_scratch_;
+  lifetime_token lifetime_;  // last: callbacks posted for later check it
 };
 
 // The pending_op of one Publish frame, resent as is after a reconnect
-// (publish_result.cpp). `message_bytes` are released from the unconfirmed count when it
-// completes; `l` learns the frame's outcome.
-std::unique_ptr<pending_op> make_publish_op(std::vector<uint8_t> frame, size_t message_bytes,
+// (publish_result.cpp). `message_bytes` are released from `pub`'s unconfirmed count when
+// it completes; `l` learns the frame's outcome.
+std::unique_ptr<pending_op> make_publish_op(publisher& pub, std::vector<uint8_t> frame,
+                                            size_t message_bytes,
                                             std::vector<publish_target> targets, lane& l,
                                             uint32_t epoch);
 // Fails every message of `targets`.
-void fail_targets(client_impl& c, std::vector<publish_target>& targets, const error& e);
+void fail_targets(link& c, std::vector<publish_target>& targets, const error& e);
 // Batch bookkeeping: record message `index` as failed (`whole`: with its whole frame);
 // complete the batch once no message is outstanding (`later`: posted, for initiations).
 void batch_fail(batch_op& b, uint32_t index, const error& e, bool whole);
-void batch_finish_if_done(client_impl& c, const std::shared_ptr<batch_op>& b, bool later);
+void batch_finish_if_done(link& c, const std::shared_ptr<batch_op>& b, bool later);
 
 }  // namespace ferry::client::detail

@@ -3,7 +3,7 @@
 // partition count; publishes to it are held until the answer.
 #include "ferry/v1/admin.pb.h"
 
-#include "client/src/client_impl.h"
+#include "client/src/publisher.h"
 
 namespace ferry::client::detail {
 
@@ -15,8 +15,8 @@ void publisher::describe(topic_state& t) {
   req->set_name(t.name);
   auto info = std::make_shared<v1::TopicInfo>();
   c_.send_request(codec::body::describe_topic, req, codec::body::topic_info, info,
-                  [w = c_.weak_from_this(), name = t.name, info](error e) {
-                    if (auto c = w.lock()) c->pub().on_described(name, e, *info);
+                  [this, alive = lifetime_.watch(), name = t.name, info](error e) {
+                    if (!alive.expired()) on_described(name, e, *info);
                   });
 }
 

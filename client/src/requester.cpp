@@ -2,7 +2,8 @@
 
 #include "ferry/v1/admin.pb.h"
 
-#include "client/src/client_impl.h"
+#include "client/src/publisher.h"
+#include "client/src/subscriber.h"
 
 namespace ferry::client::detail {
 
@@ -21,14 +22,12 @@ void requester::request(std::string topic, message m, std::chrono::milliseconds 
   assign(w->h, std::move(h));
   waiting_[w->correlation_id] = w;
   w->timer.expires_after(timeout);
-  w->timer.async_wait([wc = c_.weak_from_this(), w, timeout](boost::system::error_code ec) {
+  w->timer.async_wait(lifetime_.guard([this, w, timeout](boost::system::error_code ec) {
     if (ec) return;
-    if (auto c = wc.lock())
-      c->req().finish(
-          w,
-          make_error(errc::timeout, "no reply within " + std::to_string(timeout.count()) + " ms"),
-          reply{});
-  });
+    finish(w,
+           make_error(errc::timeout, "no reply within " + std::to_string(timeout.count()) + " ms"),
+           reply{});
+  }));
   if (inbox_state_ == inbox_state::ready) {
     send(w);
   } else {
@@ -48,9 +47,7 @@ void requester::ensure_inbox() {
   req->mutable_options()->set_temporary(true);
   c_.send_request(codec::body::create_topic, req, codec::body::topic_info,
                   std::make_shared<v1::TopicInfo>(),
-                  [wc = c_.weak_from_this(), gen = generation_](error e) {
-                    if (auto c = wc.lock()) c->req().on_inbox_topic(gen, e);
-                  });
+                  lifetime_.guard([this, gen = generation_](error e) { on_inbox_topic(gen, e); }));
 }
 
 void requester::on_inbox_topic(uint64_t generation, const error& e) {
@@ -64,16 +61,14 @@ void requester::on_inbox_topic(uint64_t generation, const error& e) {
       finish(w, why, reply{});
     return;
   }
-  auto s = std::make_shared<consumer_state>(c_.executor(), c_.weak_from_this());
+  auto s = new_state_();
   s->internal = true;
   s->opts.pattern = inbox_;
   s->opts.auto_ack = true;
-  s->on_delivery = [wc = c_.weak_from_this()](const delivery& d) {
-    if (auto c = wc.lock()) c->req().on_reply(d);
-  };
-  c_.subs().subscribe(s, [wc = c_.weak_from_this(), generation](error err, consumer cons) {
-    if (auto c = wc.lock()) c->req().on_inbox_consumer(generation, err, std::move(cons));
-  });
+  s->on_delivery = lifetime_.guard([this](const delivery& d) { on_reply(d); });
+  subs_.subscribe(s, lifetime_.guard([this, generation](error err, consumer cons) {
+    on_inbox_consumer(generation, err, std::move(cons));
+  }));
 }
 
 void requester::on_inbox_consumer(uint64_t generation, const error& e, consumer cons) {
@@ -97,10 +92,10 @@ void requester::send(const std::shared_ptr<waiter>& w) {
   message m = std::move(w->msg);
   m.reply_to = inbox_;
   m.correlation_id = w->correlation_id;
-  c_.pub().publish(w->topic, std::move(m),
-                   [wc = c_.weak_from_this(), id = w->correlation_id](error e, publish_result r) {
-                     if (auto c = wc.lock()) c->req().on_published(id, e, r);
-                   });
+  pub_.publish(w->topic, std::move(m),
+               lifetime_.guard([this, id = w->correlation_id](error e, publish_result r) {
+                 on_published(id, e, r);
+               }));
 }
 
 // A request that no subscription received can have no reply.

@@ -7,7 +7,8 @@
 // Outcomes: the reply; no_responders when the publish reached no subscription; timeout;
 // disconnected when the connection (and with it the inbox) is lost.
 //
-// Executor: the client's. Owned by client_impl, which outlives it.
+// Executor: the client's. Owned by client_impl, which outlives it; it reaches the
+// connection only through its link, and the publisher and subscriber directly.
 #pragma once
 
 #include <chrono>
@@ -15,15 +16,23 @@
 
 #include <boost/asio/steady_timer.hpp>
 
+#include "client/src/link.h"
 #include "ferry/client/client.h"
+#include "support/lifetime.h"
 
 namespace ferry::client::detail {
 
-class client_impl;
+class publisher;
+class subscriber;
+struct consumer_state;
 
 class requester {
  public:
-  explicit requester(client_impl& c) : c_(c) {}
+  // It publishes through `pub` and subscribes its inbox through `subs`; `new_state` makes
+  // the inbox consumer's state (tied to the client, as every consumer's is).
+  requester(link& c, publisher& pub, subscriber& subs,
+            std::function<std::shared_ptr<consumer_state>()> new_state)
+      : c_(c), pub_(pub), subs_(subs), new_state_(std::move(new_state)) {}
 
   void request(std::string topic, message m, std::chrono::milliseconds timeout, handler<reply> h);
   void on_disconnected();
@@ -50,7 +59,10 @@ class requester {
   void finish(const std::shared_ptr<waiter>& w, const error& e, reply r);
   void fail_waiting(const error& e);
 
-  client_impl& c_;
+  link& c_;
+  publisher& pub_;
+  subscriber& subs_;
+  std::function<std::shared_ptr<consumer_state>()> new_state_;
   std::unordered_map<std::string, std::shared_ptr<waiter>> waiting_;  // by correlation id
   std::vector<std::shared_ptr<waiter>> need_inbox_;
   inbox_state inbox_state_ = inbox_state::none;
@@ -58,6 +70,7 @@ class requester {
   uint64_t generation_ = 0;  // bumped when an inbox is lost; stale answers are ignored
   uint64_t last_request_ = 0;
   consumer inbox_consumer_;
+  lifetime_token lifetime_;  // last: callbacks posted for later check it
 };
 
 }  // namespace ferry::client::detail

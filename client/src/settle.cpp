@@ -7,7 +7,7 @@
 
 #include "ferry/v1/consume.pb.h"
 
-#include "client/src/client_impl.h"
+#include "client/src/subscriber.h"
 
 namespace ferry::client::detail {
 
@@ -73,7 +73,7 @@ class settle_op final : public pending_op {
     }
   }
 
-  void on_response(client_impl&, const codec::frame_view& f) override {
+  void on_response(link&, const codec::frame_view& f) override {
     if (f.kind == codec::body::error) return fail(error_from_body(f.bytes));
     v1::SettleOk ok;
     if (f.kind != codec::body::settle_ok ||
@@ -97,7 +97,7 @@ class settle_op final : public pending_op {
       if (id != 0) report_settle_error(*s_, id, e);
   }
 
-  void on_failure(client_impl&, const error& e) override { fail(e); }
+  void on_failure(link&, const error& e) override { fail(e); }
 
  private:
   void fail(const error& e) { fail_batch(*s_, b_, e); }
@@ -152,9 +152,7 @@ void subscriber::settle(const std::shared_ptr<consumer_state>& s, settle_kind ki
   }
   if (!flush_posted_) {
     flush_posted_ = true;
-    asio::post(c_.executor(), [w = c_.weak_from_this()] {
-      if (auto c = w.lock()) c->subs().flush();
-    });
+    asio::post(c_.executor(), lifetime_.guard([this] { flush(); }));
   }
 }
 
@@ -170,7 +168,7 @@ void subscriber::flush_consumer(const std::shared_ptr<consumer_state>& s) {
   s->dirty = false;
   auto batches = std::move(s->batches);
   s->batches.clear();
-  bool live = !s->closed && c_.connected() && s->epoch == c_.epoch() && s->broker_id != 0;
+  bool live = attached(c_, *s);
   for (auto& b : batches) {
     if (b.ids.empty()) continue;
     if (!live) {

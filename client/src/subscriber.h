@@ -9,15 +9,18 @@
 // Settles (ack, nack, extend) are batched per consumer and kind and flushed at the end of
 // the executor turn, one frame per batch.
 //
-// Executor: the client's. Owned by client_impl, which outlives it.
+// Executor: the client's. Owned by client_impl, which outlives it; it reaches the
+// connection only through its link.
 #pragma once
 
-#include <unordered_map>
 #include <vector>
 
 #include <boost/asio/any_io_executor.hpp>
 
+#include "client/src/consumer_table.h"
+#include "client/src/link.h"
 #include "ferry/client/client.h"
+#include "support/lifetime.h"
 
 namespace ferry::v1 {
 class SubscribeOk;
@@ -61,7 +64,7 @@ struct consumer_state {
 
 class subscriber {
  public:
-  explicit subscriber(client_impl& c) : c_(c) {}
+  explicit subscriber(link& c) : c_(c) {}
 
   // Sends Subscribe for a new consumer; `h` gets the handle once SubscribeOk arrives.
   void subscribe(std::shared_ptr<consumer_state> s, handler<consumer> h);
@@ -72,9 +75,11 @@ class subscriber {
   // Returns auto_ack credit for a manual_credit consumer (deliveries of epoch `epoch`).
   void grant_credit(const std::shared_ptr<consumer_state>& s, uint64_t epoch, uint32_t n);
 
-  // From the read loop: a Deliver body, copied into `frame` (log readers' deliveries go on
-  // to log_reader).
-  void on_deliver(std::shared_ptr<const std::vector<uint8_t>> frame);
+  // From the read loop: whether `consumer_id` is a subscription consumer of this
+  // connection; its Deliver frame (copied into `frame`, `views` pointing into it).
+  bool owns(uint64_t consumer_id) const { return table_.find(consumer_id) != nullptr; }
+  void on_deliver(const std::shared_ptr<const std::vector<uint8_t>>& frame, uint64_t consumer_id,
+                  const std::vector<codec::delivery_view>& views);
   // False when `consumer_id` is not a subscription consumer.
   bool on_cancelled(uint64_t consumer_id, const error& e);
   void on_connected();
@@ -91,12 +96,11 @@ class subscriber {
   void mark_closed(const std::shared_ptr<consumer_state>& s, const error& e);
   void forget(const std::shared_ptr<consumer_state>& s);
 
-  client_impl& c_;
-  std::vector<std::shared_ptr<consumer_state>> consumers_;  // resubscribed on reconnect
-  std::unordered_map<uint64_t, std::shared_ptr<consumer_state>> by_id_;  // this connection
+  link& c_;
+  consumer_table<consumer_state> table_;
   std::vector<std::shared_ptr<consumer_state>> dirty_;
   bool flush_posted_ = false;
-  std::vector<codec::delivery_view> scratch_;
+  lifetime_token lifetime_;  // last: callbacks posted for later check it
 };
 
 // Fails every settle of `s` that is batched but not sent.

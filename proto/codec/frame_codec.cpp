@@ -186,79 +186,56 @@ size_t str_size(uint32_t field_number, std::string_view s) {
 
 }  // namespace
 
+namespace {
+
+// The length-delimited fields of a Message other than headers, by number; nullptr for
+// other numbers.
+std::string_view message_fields::*text_field(uint32_t number) {
+  switch (number) {
+    case f_payload: return &message_fields::payload;
+    case f_key: return &message_fields::key;
+    case f_reply_to: return &message_fields::reply_to;
+    case f_correlation_id: return &message_fields::correlation_id;
+    case f_id: return &message_fields::id;
+    case f_source: return &message_fields::source;
+    case f_type: return &message_fields::type;
+    case f_subject: return &message_fields::subject;
+    case f_content_type: return &message_fields::content_type;
+    case f_traceparent: return &message_fields::traceparent;
+    default: return nullptr;
+  }
+}
+
+// Stores a varint field of a Message; false when `number` is not one.
+bool set_varint_field(message_fields& m, uint32_t number, uint64_t v) {
+  switch (number) {
+    case f_ttl_ms: m.ttl_ms = v; return true;
+    case f_time_ms: m.time_ms = static_cast<int64_t>(v); return true;
+    case f_expiry_time_ms: m.expiry_time_ms = static_cast<int64_t>(v); return true;
+    case f_not_before_ms: m.not_before_ms = static_cast<int64_t>(v); return true;
+    default: return false;
+  }
+}
+
+}  // namespace
+
 errc parse_message(std::string_view message, message_fields& m, std::vector<header_view>* headers) {
   m = {};
   reader r(message);
   field f;
   while (r.next(f)) {
-    bool is_len = f.type == wire_type::len;
-    bool is_varint = f.type == wire_type::varint;
-    switch (f.number) {
-      case f_payload:
-        if (!is_len) return errc::malformed_frame;
-        m.payload = f.bytes;
-        break;
-      case f_key:
-        if (!is_len) return errc::malformed_frame;
-        m.key = f.bytes;
-        break;
-      case f_headers:
-        if (!is_len) return errc::malformed_frame;
-        if (headers != nullptr) {
-          header_view h;
-          if (parse_header(f.bytes, h) != errc::ok) return errc::malformed_frame;
-          headers->push_back(h);
-        }
-        break;
-      case f_ttl_ms:
-        if (!is_varint) return errc::malformed_frame;
-        m.ttl_ms = f.value;
-        break;
-      case f_reply_to:
-        if (!is_len) return errc::malformed_frame;
-        m.reply_to = f.bytes;
-        break;
-      case f_correlation_id:
-        if (!is_len) return errc::malformed_frame;
-        m.correlation_id = f.bytes;
-        break;
-      case f_id:
-        if (!is_len) return errc::malformed_frame;
-        m.id = f.bytes;
-        break;
-      case f_source:
-        if (!is_len) return errc::malformed_frame;
-        m.source = f.bytes;
-        break;
-      case f_type:
-        if (!is_len) return errc::malformed_frame;
-        m.type = f.bytes;
-        break;
-      case f_subject:
-        if (!is_len) return errc::malformed_frame;
-        m.subject = f.bytes;
-        break;
-      case f_time_ms:
-        if (!is_varint) return errc::malformed_frame;
-        m.time_ms = static_cast<int64_t>(f.value);
-        break;
-      case f_content_type:
-        if (!is_len) return errc::malformed_frame;
-        m.content_type = f.bytes;
-        break;
-      case f_traceparent:
-        if (!is_len) return errc::malformed_frame;
-        m.traceparent = f.bytes;
-        break;
-      case f_expiry_time_ms:
-        if (!is_varint) return errc::malformed_frame;
-        m.expiry_time_ms = static_cast<int64_t>(f.value);
-        break;
-      case f_not_before_ms:
-        if (!is_varint) return errc::malformed_frame;
-        m.not_before_ms = static_cast<int64_t>(f.value);
-        break;
-      default: break;
+    const bool is_len = f.type == wire_type::len;
+    if (f.number == f_headers) {
+      if (!is_len) return errc::malformed_frame;
+      if (headers == nullptr) continue;
+      header_view h;
+      if (parse_header(f.bytes, h) != errc::ok) return errc::malformed_frame;
+      headers->push_back(h);
+    } else if (auto member = text_field(f.number)) {
+      if (!is_len) return errc::malformed_frame;
+      m.*member = f.bytes;
+    } else if (set_varint_field(m, f.number, f.value)) {
+      if (f.type != wire_type::varint) return errc::malformed_frame;
     }
   }
   return r.ok() ? errc::ok : errc::malformed_frame;

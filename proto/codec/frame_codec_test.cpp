@@ -93,6 +93,41 @@ void expect_equal(const owned_message& m, const v1::Message& g) {
 
 }  // namespace
 
+namespace {
+
+// The hand decoder reads `frame` (encoded by the generated classes) as `head` + `msgs`.
+void expect_hand_decoded_publish(const std::string& frame, uint64_t corr, const publish_view& head,
+                                 const std::vector<owned_message>& msgs) {
+  frame_view fv;
+  RC_ASSERT(parse_frame(frame, fv) == errc::ok);
+  RC_ASSERT(fv.kind == body::publish);
+  RC_ASSERT(fv.correlation_id == corr);
+  publish_view pv;
+  std::vector<std::string_view> views;
+  RC_ASSERT(parse_publish(fv.bytes, pv, views) == errc::ok);
+  RC_ASSERT(pv.topic == head.topic);
+  RC_ASSERT(pv.producer_id == head.producer_id);
+  RC_ASSERT(pv.first_sequence == head.first_sequence);
+  RC_ASSERT(pv.partition.has_value() == head.partition.has_value());
+  RC_ASSERT(views.size() == msgs.size());
+  for (size_t i = 0; i < msgs.size(); ++i) {
+    message_fields mf;
+    std::vector<header_view> hs;
+    RC_ASSERT(parse_message(views[i], mf, &hs) == errc::ok);
+    RC_ASSERT(mf.payload == msgs[i].payload);
+    RC_ASSERT(mf.key == msgs[i].key);
+    RC_ASSERT(mf.ttl_ms == msgs[i].ttl_ms);
+    RC_ASSERT(mf.expiry_time_ms == msgs[i].expiry_time_ms);
+    RC_ASSERT(hs.size() == msgs[i].headers.size());
+    message_meta meta;
+    RC_ASSERT(scan_message(views[i], meta) == errc::ok);
+    RC_ASSERT(meta.ttl_ms == msgs[i].ttl_ms);
+    RC_ASSERT(meta.key == msgs[i].key);
+  }
+}
+
+}  // namespace
+
 TEST_CASE("hand-encoded Publish frames parse with generated classes and back", "[proto][codec]") {
   rc::prop("hand encode -> generated parse", [] {
     auto msgs = *rc::gen::container<std::vector<owned_message>>(gen_message());
@@ -126,36 +161,50 @@ TEST_CASE("hand-encoded Publish frames parse with generated classes and back", "
     for (size_t i = 0; i < msgs.size(); ++i)
       expect_equal(msgs[i], g.publish().messages(int(i)));
 
-    // And the hand decoder reads the generated encoding.
-    std::string reencoded = g.SerializeAsString();
-    frame_view fv;
-    RC_ASSERT(parse_frame(reencoded, fv) == errc::ok);
-    RC_ASSERT(fv.kind == body::publish);
-    RC_ASSERT(fv.correlation_id == corr);
-    publish_view pv;
-    std::vector<std::string_view> views;
-    RC_ASSERT(parse_publish(fv.bytes, pv, views) == errc::ok);
-    RC_ASSERT(pv.topic == topic);
-    RC_ASSERT(pv.producer_id == producer);
-    RC_ASSERT(pv.first_sequence == seq);
-    RC_ASSERT(pv.partition.has_value() == with_partition);
-    RC_ASSERT(views.size() == msgs.size());
-    for (size_t i = 0; i < msgs.size(); ++i) {
-      message_fields mf;
-      std::vector<header_view> hs;
-      RC_ASSERT(parse_message(views[i], mf, &hs) == errc::ok);
-      RC_ASSERT(mf.payload == msgs[i].payload);
-      RC_ASSERT(mf.key == msgs[i].key);
-      RC_ASSERT(mf.ttl_ms == msgs[i].ttl_ms);
-      RC_ASSERT(mf.expiry_time_ms == msgs[i].expiry_time_ms);
-      RC_ASSERT(hs.size() == msgs[i].headers.size());
-      message_meta meta;
-      RC_ASSERT(scan_message(views[i], meta) == errc::ok);
-      RC_ASSERT(meta.ttl_ms == msgs[i].ttl_ms);
-      RC_ASSERT(meta.key == msgs[i].key);
-    }
+    expect_hand_decoded_publish(g.SerializeAsString(), corr, head, msgs);
   });
 }
+
+namespace {
+
+// A Deliver frame of `ds` for `consumer`, encoded by the codec as the broker does.
+std::vector<uint8_t> encode_deliver(uint64_t consumer, const std::vector<delivery_view>& ds) {
+  size_t entries = 0;
+  std::vector<size_t> sizes;
+  for (const auto& d : ds) {
+    sizes.push_back(delivery_size(d));
+    entries += deliver_entry_size(sizes.back());
+  }
+  std::vector<uint8_t> out;
+  uint8_t* at = begin_deliver_frame(out, consumer, entries);
+  for (size_t i = 0; i < ds.size(); ++i)
+    at = append_delivery(at, ds[i], sizes[i]);
+  RC_ASSERT(at == out.data() + out.size());  // the sizes add up exactly
+  return out;
+}
+
+// The generated classes read `frame` as the deliveries `ds` of messages `msgs`.
+void expect_generated_deliver(std::string_view frame, uint64_t consumer,
+                              const std::vector<delivery_view>& ds,
+                              const std::vector<owned_message>& msgs) {
+  v1::Frame g;
+  RC_ASSERT(g.ParseFromArray(frame.data(), int(frame.size())));
+  RC_ASSERT(g.has_deliver());
+  RC_ASSERT(g.deliver().consumer_id() == consumer);
+  RC_ASSERT(g.deliver().deliveries_size() == int(ds.size()));
+  for (size_t i = 0; i < ds.size(); ++i) {
+    const auto& gd = g.deliver().deliveries(int(i));
+    RC_ASSERT(gd.delivery_id() == ds[i].delivery_id);
+    RC_ASSERT(gd.delivery_count() == ds[i].delivery_count);
+    RC_ASSERT(gd.topic() == ds[i].topic);
+    RC_ASSERT(gd.timestamp_ms() == ds[i].timestamp_ms);
+    RC_ASSERT(gd.partition() == ds[i].partition);
+    RC_ASSERT(gd.offset() == ds[i].offset);
+    expect_equal(msgs[i], gd.message());
+  }
+}
+
+}  // namespace
 
 TEST_CASE("hand-encoded Deliver frames parse with generated classes and back", "[proto][codec]") {
   rc::prop("deliver round trip", [] {
@@ -180,37 +229,12 @@ TEST_CASE("hand-encoded Deliver frames parse with generated classes and back", "
       d.offset = *rc::gen::arbitrary<uint64_t>();
       ds.push_back(d);
     }
-    size_t entries = 0;
-    std::vector<size_t> sizes;
-    for (const auto& d : ds) {
-      sizes.push_back(delivery_size(d));
-      entries += deliver_entry_size(sizes.back());
-    }
-    std::vector<uint8_t> out;
-    uint8_t* at = begin_deliver_frame(out, consumer, entries);
-    for (size_t i = 0; i < ds.size(); ++i)
-      at = append_delivery(at, ds[i], sizes[i]);
-    RC_ASSERT(at == out.data() + out.size());  // the sizes add up exactly
-
+    auto out = encode_deliver(consumer, ds);
     std::string_view frame;
     size_t consumed = 0;
     RC_ASSERT(split_frame(view(out), 1u << 30, frame, consumed) == split_status::complete);
     RC_ASSERT(consumed == out.size());
-    v1::Frame g;
-    RC_ASSERT(g.ParseFromArray(frame.data(), int(frame.size())));
-    RC_ASSERT(g.has_deliver());
-    RC_ASSERT(g.deliver().consumer_id() == consumer);
-    RC_ASSERT(g.deliver().deliveries_size() == int(ds.size()));
-    for (size_t i = 0; i < ds.size(); ++i) {
-      const auto& gd = g.deliver().deliveries(int(i));
-      RC_ASSERT(gd.delivery_id() == ds[i].delivery_id);
-      RC_ASSERT(gd.delivery_count() == ds[i].delivery_count);
-      RC_ASSERT(gd.topic() == ds[i].topic);
-      RC_ASSERT(gd.timestamp_ms() == ds[i].timestamp_ms);
-      RC_ASSERT(gd.partition() == ds[i].partition);
-      RC_ASSERT(gd.offset() == ds[i].offset);
-      expect_equal(msgs[i], gd.message());
-    }
+    expect_generated_deliver(frame, consumer, ds, msgs);
 
     frame_view fv;
     RC_ASSERT(parse_frame(frame, fv) == errc::ok);

@@ -99,25 +99,10 @@ void check_records(const broker_process& b, uint64_t from, uint64_t end) {
   }
 }
 
-}  // namespace
-
-TEST_CASE(
-    "a broker on a full disk answers DISK_FULL, keeps serving what it acknowledged, and writes "
-    "again once space is freed",
-    "[log][disk-full]") {
-  REQUIRE(disk != nullptr);
-  const std::string filler = disk->path() + "/filler";
-  REQUIRE(disk->free_bytes() > left_free_bytes);
-  REQUIRE(write_filler(filler, disk->free_bytes() - left_free_bytes));
-  broker_process b({}, disk->path() + "/data");
-  raw_client c(b.host(), b.port());
-  c.handshake();
-  REQUIRE(create_log_topic(c, "disk", 1, v1::FSYNC_ALWAYS).has_topic_info());
-  REQUIRE(c.request(create_memory_topic("memory")).has_topic_info());
-
-  // Publish until the disk is full: at most twice what should fit, for at most 20 s.
+// Publishes until the disk is full (at most twice what should fit, for at most 20 s):
+// how many records were acknowledged, and the PublishOk that refused the first write.
+uint64_t fill_disk(raw_client& c, std::optional<v1::PublishOk>& refused) {
   uint64_t acked = 0;
-  std::optional<v1::PublishOk> refused;
   const auto fill_deadline = std::chrono::steady_clock::now() + 20s;
   const uint64_t max_frames = 2 * left_free_bytes / (record_bytes * records_per_frame);
   for (uint64_t i = 0; i < max_frames && std::chrono::steady_clock::now() < fill_deadline; ++i) {
@@ -133,18 +118,11 @@ TEST_CASE(
       REQUIRE(ok.offsets(static_cast<int>(k)) == acked + k);
     acked += records_per_frame;
   }
-  INFO(acked << " records acknowledged; " << disk->free_bytes() << " bytes free");
-  REQUIRE(refused);
-  CHECK(acked > 0);
-  // Publishers get a clear error for every message of the write.
-  CHECK(refused->accepted() == 0);
-  CHECK(refused->errors_size() == static_cast<int>(records_per_frame));
-  for (const auto& e : refused->errors()) {
-    CHECK(e.code() == v1::DISK_FULL);
-    CHECK_FALSE(e.message().empty());
-  }
+  return acked;
+}
 
-  // The broker is up and serves everything else.
+// While the disk is full the broker stays up and serves everything that needs no space.
+void expect_serving_while_full(const broker_process& b, raw_client& c, uint64_t acked) {
   CHECK(still_running(b));
   auto again = c.request(publish_from(acked, 1), 10s);
   REQUIRE(again.has_publish_ok());
@@ -166,24 +144,58 @@ TEST_CASE(
   REQUIRE(late.has_error());
   CHECK(late.error().code() == v1::DISK_FULL);
   CHECK(c.request(describe_frame("late")).error().code() == v1::TOPIC_NOT_FOUND);
+}
 
-  // Give space back: RocksDB clears the error by itself (it checks every 5 s).
-  REQUIRE(std::filesystem::remove(filler));
-  bool written = false;
+// Space came back: RocksDB clears the error by itself (it checks every 5 s). Polls until a
+// record is written (at the next offset: the failed writes left no gap); the new count.
+uint64_t wait_writable(raw_client& c, uint64_t acked) {
   const auto recover_deadline = std::chrono::steady_clock::now() + 20s;
-  while (!written && std::chrono::steady_clock::now() < recover_deadline) {
+  while (std::chrono::steady_clock::now() < recover_deadline) {
     auto r = c.request(publish_from(acked, 1), 10s);
     REQUIRE(r.has_publish_ok());
     if (r.publish_ok().errors_size() == 0) {
-      CHECK(r.publish_ok().offsets(0) == acked);  // the failed writes left no gap
-      written = true;
-      ++acked;
-    } else {
-      CHECK(r.publish_ok().errors(0).code() == v1::DISK_FULL);
-      std::this_thread::sleep_for(200ms);  // polling a real broker's background recovery
+      CHECK(r.publish_ok().offsets(0) == acked);
+      return acked + 1;
     }
+    CHECK(r.publish_ok().errors(0).code() == v1::DISK_FULL);
+    std::this_thread::sleep_for(200ms);  // polling a real broker's background recovery
   }
-  REQUIRE(written);
+  FAIL("the broker did not write again within 20 s of space being freed");
+  return acked;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "a broker on a full disk answers DISK_FULL, keeps serving what it acknowledged, and writes "
+    "again once space is freed",
+    "[log][disk-full]") {
+  REQUIRE(disk != nullptr);
+  const std::string filler = disk->path() + "/filler";
+  REQUIRE(disk->free_bytes() > left_free_bytes);
+  REQUIRE(write_filler(filler, disk->free_bytes() - left_free_bytes));
+  broker_process b({}, disk->path() + "/data");
+  raw_client c(b.host(), b.port());
+  c.handshake();
+  REQUIRE(create_log_topic(c, "disk", 1, v1::FSYNC_ALWAYS).has_topic_info());
+  REQUIRE(c.request(create_memory_topic("memory")).has_topic_info());
+
+  std::optional<v1::PublishOk> refused;
+  uint64_t acked = fill_disk(c, refused);
+  INFO(acked << " records acknowledged; " << disk->free_bytes() << " bytes free");
+  REQUIRE(refused);
+  CHECK(acked > 0);
+  // Publishers get a clear error for every message of the write.
+  CHECK(refused->accepted() == 0);
+  CHECK(refused->errors_size() == static_cast<int>(records_per_frame));
+  for (const auto& e : refused->errors()) {
+    CHECK(e.code() == v1::DISK_FULL);
+    CHECK_FALSE(e.message().empty());
+  }
+  expect_serving_while_full(b, c, acked);
+
+  REQUIRE(std::filesystem::remove(filler));
+  acked = wait_writable(c, acked);
   REQUIRE(c.request(publish_from(acked, records_per_frame), 10s).publish_ok().accepted() ==
           records_per_frame);
   acked += records_per_frame;

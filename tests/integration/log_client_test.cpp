@@ -305,6 +305,49 @@ TEST_CASE("seek moves a reader back and forth and drops what came from before",
   CHECK(take(reader, 1)[0].offset == 1);  // the failed seeks moved nothing
 }
 
+namespace {
+
+// Reads `count` records of partition 0 of `topic` through the async client with a window
+// of `credit` and a slow handler; the offsets in the order they were handed over (empty
+// when the reader could not be opened).
+std::vector<uint64_t> read_slowly(const broker_process& b, const std::string& topic,
+                                  uint32_t credit, size_t count) {
+  boost::asio::io_context ioc;
+  fc::client c(ioc.get_executor(), options_for(b));
+  std::vector<uint64_t> seen;
+  fc::log_consumer reader;
+  boost::asio::steady_timer guard(ioc, 10s);  // a stall fails the test instead of hanging
+  guard.async_wait([&](boost::system::error_code ec) {
+    if (!ec) c.close();
+  });
+  auto stop = [&] {
+    c.close();
+    guard.cancel();
+  };
+  c.async_connect([&](ferry::error e) {
+    if (e) return stop();
+    fc::consume_options o;
+    o.topic = topic;
+    o.partitions.emplace_back(0, fc::position::earliest());
+    o.credit = credit;
+    c.async_consume(
+        o,
+        [&](const fc::delivery& d) {
+          seen.push_back(d.offset());
+          std::this_thread::sleep_for(1ms);  // slow
+          if (seen.size() == count) stop();
+        },
+        [&](ferry::error err, fc::log_consumer lc) {
+          if (err) stop();
+          reader = std::move(lc);
+        });
+  });
+  ioc.run_for(15s);  // returns once the client closed (or after a stall)
+  return seen;
+}
+
+}  // namespace
+
 TEST_CASE("credit bounds what a slow handler is sent, and flows back as it handles",
           "[log-client][consumer][credit]") {
   broker_process b;
@@ -315,46 +358,7 @@ TEST_CASE("credit bounds what a slow handler is sent, and flows back as it handl
     msgs.emplace_back("m" + std::to_string(i));
   REQUIRE(bc->publish_batch("l", msgs));
 
-  boost::asio::io_context ioc;
-  fc::client c(ioc.get_executor(), options_for(b));
-  std::vector<uint64_t> seen;
-  std::atomic<bool> failed{false};
-  fc::log_consumer reader;
-  boost::asio::steady_timer guard(ioc, 10s);  // a stall fails the test instead of hanging
-  guard.async_wait([&](boost::system::error_code ec) {
-    if (!ec) c.close();
-  });
-  c.async_connect([&](ferry::error e) {
-    if (e) {
-      failed = true;
-      guard.cancel();
-      return;
-    }
-    fc::consume_options o;
-    o.topic = "l";
-    o.partitions.emplace_back(0, fc::position::earliest());
-    o.credit = 3;
-    c.async_consume(
-        o,
-        [&](const fc::delivery& d) {
-          seen.push_back(d.offset());
-          std::this_thread::sleep_for(1ms);  // slow
-          if (seen.size() == 200) {
-            c.close();
-            guard.cancel();
-          }
-        },
-        [&](ferry::error err, fc::log_consumer lc) {
-          if (err) {
-            failed = true;
-            c.close();
-            guard.cancel();
-          }
-          reader = std::move(lc);
-        });
-  });
-  ioc.run_for(15s);  // returns once the client closed (or after a stall)
-  REQUIRE_FALSE(failed);
+  auto seen = read_slowly(b, "l", 3, 200);
   REQUIRE(seen.size() == 200);
   for (size_t i = 0; i < seen.size(); ++i)
     CHECK(seen[i] == i);

@@ -71,6 +71,16 @@ void publish_keyed(fc::blocking_client& c, const std::string& topic, int from, i
   if (!r || !r->failures.empty()) FAIL("publish_batch failed");
 }
 
+// Takes what `m` delivers until it is quiet for 500 ms, checking each record is of one of
+// its partitions; the payloads go into `seen`.
+void drain_member(fc::blocking_log_consumer& m, const std::set<uint32_t>& mine,
+                  std::set<std::string>& seen) {
+  while (auto d = m.next(500ms)) {
+    CHECK(mine.count(d->partition()) == 1);
+    seen.insert(std::string(d->payload()));
+  }
+}
+
 }  // namespace
 
 TEST_CASE("group members share the partitions and a rebalance loses no record",
@@ -104,18 +114,12 @@ TEST_CASE("group members share the partitions and a rebalance loses no record",
   CHECK(bm.member_id() != a.member_id());
 
   // Together they read everything (at least once), each only its own partitions.
-  auto drain = [&](fc::blocking_log_consumer& m, const std::set<uint32_t>& mine) {
-    while (auto d = m.next(500ms)) {
-      CHECK(mine.count(d->partition()) == 1);
-      seen.insert(std::string(d->payload()));
-    }
-  };
-  drain(a, oa_now);
-  drain(bm, ob_now);
+  drain_member(a, oa_now, seen);
+  drain_member(bm, ob_now, seen);
   CHECK(seen.size() == 40);
   publish_keyed(*c, "l", 40, 48);
-  drain(a, oa_now);
-  drain(bm, ob_now);
+  drain_member(a, oa_now, seen);
+  drain_member(bm, ob_now, seen);
   CHECK(seen.size() == 48);
 
   auto info = c->describe_group("g");

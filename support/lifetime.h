@@ -1,15 +1,16 @@
 // lifetime_token: how a callback that may run after its object is gone finds out.
 //
-// Storage completions, timers and posted work come back on the loop later; by then the
-// topic, partition or reader that asked may have been deleted. The object owns a
-// lifetime_token; each callback captures a watch (or is wrapped by guard()) and touches
-// the object only while the watch has not expired. Loop only: the check is not a lock.
+// Storage completions, timers and posted work come back on their executor later; by then
+// the object that asked (a topic, a partition, a reader, a part of the client) may have
+// been deleted. The object owns a lifetime_token; each callback captures a watch (or is
+// wrapped by guard()) and touches the object only while the watch has not expired. Used
+// by the broker and libferry alike. One executor only: the check is not a lock.
 #pragma once
 
 #include <memory>
 #include <utility>
 
-namespace ferry::broker {
+namespace ferry {
 
 class lifetime_token {
  public:
@@ -34,4 +35,4 @@ class lifetime_token {
   std::shared_ptr<const void> alive_ = std::make_shared<char>(0);
 };
 
-}  // namespace ferry::broker
+}  // namespace ferry
