@@ -56,6 +56,8 @@ struct server::impl {
   std::unique_ptr<listener> lis;
   asio::steady_timer ticker{ioc};
   asio::steady_timer drain_timer{ioc};
+  asio::steady_timer health_timer{ioc};
+  storage::storage_health::stall last_stall = storage::storage_health::stall::none;
   asio::signal_set signals{ioc, SIGINT, SIGTERM};
   bool stopping = false;
 
@@ -76,6 +78,7 @@ struct server::impl {
   void build_services();
   void accept(std::unique_ptr<transport> stream);
   void tick();
+  void watch_storage();
   void begin_stop();
   void wait_drained(std::chrono::steady_clock::time_point deadline);
 };
@@ -145,9 +148,39 @@ void server::impl::tick() {
   });
 }
 
+// Once a second: a RocksDB write stall (appends delayed, or stopped until compaction
+// catches up) is logged when it starts and ends, and while writes are stopped publishing
+// is flow-blocked with the reason (FLOW_BLOCKED), instead of publishes silently hanging.
+void server::impl::watch_storage() {
+  health_timer.expires_after(std::chrono::seconds(1));
+  health_timer.async_wait([this](boost::system::error_code ec) {
+    if (ec || stopping) return;
+    now.stamp();
+    const auto h = engine->health();
+    using stall = storage::storage_health::stall;
+    if (h.write_stall != last_stall) {
+      last_stall = h.write_stall;
+      std::string state = fmt::format(
+          "{} level-0 files of log records, {} of definitions; {} MiB of compaction pending",
+          h.log_l0_files, h.meta_l0_files, h.pending_compaction_bytes >> 20);
+      const char* what = h.write_stall == stall::stopped   ? "stopped"
+                         : h.write_stall == stall::delayed ? "delayed"
+                                                           : "flowing again";
+      if (h.write_stall == stall::none) {
+        log::storage().info("storage: writes {} ({})", what, state);
+      } else {
+        log::storage().warn("storage: writes {} ({})", what, state);
+      }
+      hub->set_storage_stopped(h.write_stall == stall::stopped, state);
+    }
+    watch_storage();
+  });
+}
+
 void server::impl::begin_stop() {
   if (stopping) return;
   stopping = true;
+  health_timer.cancel();
   log::server().info("stopping: draining {} connections", hub->count());
   lis->stop();
   ticker.cancel();
@@ -203,6 +236,7 @@ ferry::error server::start() {
   if (auto err = i.lis->bind(i.opts.listen)) return err;
   i.lis->start();
   i.tick();
+  i.watch_storage();
   i.signals.async_wait([&i](boost::system::error_code ec, int sig) {
     if (ec) return;
     log::server().info("signal {} received", sig);

@@ -224,15 +224,17 @@ void session::close_consumers() {
 
 // ---- flow control ----
 
-void session::on_flow_change(bool blocked) {
-  notice(blocked ? v1::Notice::FLOW_BLOCKED : v1::Notice::FLOW_UNBLOCKED,
-         blocked ? errc::flow_blocked : errc::ok,
-         blocked ? "broker memory is over its high-water mark: publishes wait"
-                 : "broker memory is back under its low-water mark: publishes flow");
+void session::on_flow_change(bool blocked, std::string_view why) {
+  if (blocked) {
+    notice(v1::Notice::FLOW_BLOCKED, errc::flow_blocked, std::string(why) + ": publishes wait");
+  } else {
+    notice(v1::Notice::FLOW_UNBLOCKED, errc::ok,
+           "broker memory and storage are back under their limits: publishes flow");
+  }
 }
 
 bool session::must_defer_publish() const {
-  return env_.hub.flow_blocked() || env_.hub.memory().blocked() || !deferred_.empty();
+  return env_.hub.flow_blocked() || !deferred_.empty();
 }
 
 void session::defer_publish(uint64_t correlation_id, std::string_view body) {
@@ -245,7 +247,7 @@ void session::defer_publish(uint64_t correlation_id, std::string_view body) {
 void session::drain_deferred() {
   if (closed_) return;
   env_.clock.stamp();
-  while (!deferred_.empty() && !env_.hub.memory().blocked()) {
+  while (!deferred_.empty() && !env_.hub.blocked_now()) {
     auto d = std::move(deferred_.front());
     deferred_.pop_front();
     deferred_bytes_ -= d.body.size();

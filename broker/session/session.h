@@ -81,7 +81,7 @@ class session final : public connection_handler,
   void flush() override;
   // Registers with the hub again if publishes remain held.
   void drain_deferred() override;
-  void on_flow_change(bool blocked) override;
+  void on_flow_change(bool blocked, std::string_view why) override;
   void shut_down() override;
   void close_consumers() override;
 

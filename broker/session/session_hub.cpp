@@ -45,23 +45,37 @@ void session_hub::flush() {
   flush_dirty_sessions();
   // Writing deliveries frees message memory; held publishes then go in, which may fill
   // it again (they stop at the mark and register again) and produce deliveries: loop.
-  while (!memory_.blocked() && !deferring_.empty()) {
+  while (!blocked_now() && !deferring_.empty()) {
     auto batch = std::move(deferring_);
     deferring_.clear();
     for (auto& w : batch)
       if (auto s = w.lock()) s->drain_deferred();
     flush_dirty_sessions();
   }
-  bool blocked = memory_.blocked();
+  bool blocked = blocked_now();
   if (blocked != flow_blocked_) {
     flow_blocked_ = blocked;
-    log::topics().warn("message memory {} bytes: publishers {} (high-water mark {} bytes)",
-                       memory_.used(), blocked ? "blocked" : "unblocked", memory_.high_watermark());
+    std::string why = blocked ? block_reason() : std::string();
+    log::topics().warn("publishers {}{}{}", blocked ? "blocked: " : "unblocked", why,
+                       blocked ? "" : " (memory and storage are back under their limits)");
     for (auto& s : all())
-      if (s->handshaken()) s->on_flow_change(blocked);
+      if (s->handshaken()) s->on_flow_change(blocked, why);
     flush_dirty_sessions();
   }
   flushing_ = false;
+}
+
+void session_hub::set_storage_stopped(bool stopped, std::string why) {
+  storage_stopped_ = stopped;
+  storage_reason_ = std::move(why);
+  flush();  // tells the sessions if that changes the flow-control state
+}
+
+std::string session_hub::block_reason() const {
+  if (memory_.blocked())
+    return "broker memory is over its high-water mark (" + std::to_string(memory_.used()) + " of " +
+           std::to_string(memory_.high_watermark()) + " bytes)";
+  return "storage has stopped writes until compaction catches up (" + storage_reason_ + ")";
 }
 
 }  // namespace ferry::broker

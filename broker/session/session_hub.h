@@ -3,13 +3,17 @@
 // Owns the sessions (by id) from accept to close. Sessions mark themselves dirty when they
 // batched output, or deferring when they hold publishes back; flush(), called at the end
 // of every event, writes every dirty session's output, drains held publishes while
-// message memory is under the low-water mark, and tells every session when the memory
-// high-water state changes (FLOW_BLOCKED / FLOW_UNBLOCKED). Loop only.
+// publishing is not blocked, and tells every session when that changes (FLOW_BLOCKED /
+// FLOW_UNBLOCKED). Publishing is blocked while message memory is over its high-water mark
+// (until it is back under the low-water mark), or while storage has stopped writes (a
+// RocksDB write stall: compaction is behind). Loop only.
 #pragma once
 
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "broker/session/session_settings.h"
@@ -26,8 +30,8 @@ class hub_member {
   virtual void flush() = 0;
   // Handles held-back publishes while memory is under the low-water mark.
   virtual void drain_deferred() = 0;
-  // The memory high-water state changed.
-  virtual void on_flow_change(bool blocked) = 0;
+  // The flow-control state changed; `why` says what blocks publishes (when blocked).
+  virtual void on_flow_change(bool blocked, std::string_view why) = 0;
   // The broker is stopping: tell the client, write what is queued, then close.
   virtual void shut_down() = 0;
   // Closes every consumer of the session (at shutdown, before the subsystems go).
@@ -61,10 +65,16 @@ class session_hub {
   void mark_deferring(std::weak_ptr<hub_member> s);
   // Call at the end of every event that may produce output.
   void flush();
-  bool flow_blocked() const { return flow_blocked_; }
+  // Whether new publishes are held: what sessions were last told, or a newer state.
+  bool flow_blocked() const { return flow_blocked_ || blocked_now(); }
+  // Whether memory or storage block publishing at this moment (held ones drain when not).
+  bool blocked_now() const { return memory_.blocked() || storage_stopped_; }
+  // Storage stopped writes (`why` says how far behind it is), or writes again.
+  void set_storage_stopped(bool stopped, std::string why);
 
  private:
   void flush_dirty_sessions();
+  std::string block_reason() const;
 
   memory_accountant& memory_;
   session_settings settings_;
@@ -74,6 +84,8 @@ class session_hub {
   std::vector<std::weak_ptr<hub_member>> deferring_;
   bool flushing_ = false;
   bool flow_blocked_ = false;
+  bool storage_stopped_ = false;
+  std::string storage_reason_;
 };
 
 }  // namespace ferry::broker

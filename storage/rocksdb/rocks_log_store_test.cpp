@@ -66,6 +66,38 @@ TEST_CASE("rocks log_store keeps records, log start and producers across a reope
   std::filesystem::remove_all(dir);
 }
 
+TEST_CASE("a restart replays the WAL without writing level-0 files, however often it happens",
+          "[storage][log][rocks][restart]") {
+  // A crash loop must not pile up L0 files (each recovery used to flush one per column
+  // family, faster than an interrupted compaction could take them away).
+  auto dir = temp_dir("rocks-restarts");
+  const partition_id parts[] = {{1, 0}, {1, 1}, {1, 2}, {1, 3}};
+  uint64_t next = 0;
+  for (int restart = 0; restart < 5; ++restart) {
+    auto e = open(dir);
+    auto h = e->health();
+    INFO("restart " << restart);
+    CHECK(h.log_l0_files == 0);
+    CHECK(h.meta_l0_files == 0);
+    CHECK(h.write_stall == storage_health::stall::none);
+    for (const auto& p : parts) {
+      std::vector<std::pair<int64_t, std::string>> recs;
+      for (int i = 0; i < 10; ++i)
+        recs.emplace_back(i, "r" + std::to_string(next + static_cast<uint64_t>(i)));
+      REQUIRE_FALSE(append_one(e->log(), make_append(p, next, recs), true));
+    }
+    next += 10;
+    REQUIRE_FALSE(e->meta().put("topic/x", std::to_string(restart)));
+  }
+  auto e = open(dir);
+  for (const auto& p : parts) {
+    partition_bounds b;
+    REQUIRE_FALSE(e->log().bounds(p, b));
+    CHECK((b.start == 0 && b.next == next));  // every record came back from the WAL
+  }
+  std::filesystem::remove_all(dir);
+}
+
 TEST_CASE("rocks log_store reads a large range back in order from SST files",
           "[storage][log][rocks]") {
   auto dir = temp_dir("rocks-log-large");

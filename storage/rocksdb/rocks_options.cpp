@@ -45,11 +45,17 @@ rocksdb::DBOptions db_options(bool create_if_missing) {
   // Write SST data back in 1 MiB steps instead of one burst at the file's end, so a flush
   // does not stall the WAL fsyncs of synced appends behind it.
   o.bytes_per_sync = 1 << 20;
-  // Reuse WAL files instead of creating new ones: an append to a recycled file changes no
-  // file size, so each fsync of a synced append writes the data only, not the inode too.
-  // Measured on this machine (ext4): publish-ack p99 at 5,000 synced records/s went from
-  // several ms to well under one. Compatible with the default kPointInTimeRecovery.
-  o.recycle_log_file_num = 4;
+  // After a crash, replay the WAL into the memtables and keep it, instead of writing each
+  // column family's replayed memtable to a new L0 file before the DB opens (RocksDB's
+  // default). With the default every restart adds an L0 file to `log` and one to `meta`,
+  // however little was written: a crash loop adds them faster than an L0 compaction that
+  // the next kill interrupts can take them away. The kept WAL files go when their data is
+  // flushed as usual; max_total_wal_size above still bounds them, and so the replay.
+  o.avoid_flush_during_recovery = true;
+  // No recycle_log_file_num: RocksDB before 9.1 sets it to 0 with the default
+  // kPointInTimeRecovery (SanitizeOptions; the OPTIONS file says recycle_log_file_num=0),
+  // so it never took effect here. 9.1 allows it again, and 9.2 fixes a bug of turning it
+  // on for a DB that ran without it: measure it again on such a version before using it.
   return o;
 }
 
@@ -63,10 +69,17 @@ rocksdb::ColumnFamilyOptions log_cf_options() {
   // are fewer and larger. Four of them, so appends go on while earlier ones flush.
   o.write_buffer_size = 128 << 20;
   o.max_write_buffer_number = 4;
-  o.target_file_size_base = 128 << 20;
   // Level compaction as by default; dynamic level sizes keep space amplification near 1.1
   // as the log grows and shrinks with retention.
   o.level_compaction_dynamic_level_bytes = true;
+  // Small compactions. A flush holds the newest records of every partition written since
+  // the last one, so each L0 file spans all of them and overlaps nearly all of the base
+  // level: every L0 compaction (one job over all L0 files, in one piece: a kill loses all
+  // of it) rewrites the base level too. A 64 MiB base level (RocksDB: 256 MiB) and 16 MiB
+  // files (were 128 MiB) bound that job to about the L0 files plus 64 MiB, a few seconds
+  // here instead of tens under load, so compaction makes progress between restarts.
+  o.max_bytes_for_level_base = 64 << 20;
+  o.target_file_size_base = 16 << 20;
   // LZ4 when the library has it (Debian's does): cheap enough not to limit catch-up
   // reads, and often a good gain on JSON-like payloads.
   auto supported = rocksdb::GetSupportedCompressions();

@@ -14,11 +14,27 @@
 
 namespace ferry::storage {
 
+// The engine's write health, for the broker to report (and hold publishes on). A write
+// stall makes appends wait inside the engine: delayed (slowed to delayed_write_rate) or
+// stopped (until compaction catches up, however long that takes).
+struct storage_health {
+  enum class stall { none, delayed, stopped };
+  stall write_stall = stall::none;
+  uint64_t delayed_write_rate = 0;        // bytes/s, while delayed
+  uint64_t log_l0_files = 0;              // L0 files of the log records
+  uint64_t meta_l0_files = 0;             // L0 files of definitions, producers, offsets
+  uint64_t pending_compaction_bytes = 0;  // RocksDB's estimate, all column families
+  uint64_t running_compactions = 0;
+  bool operator==(const storage_health&) const = default;
+};
+
 class engine {
  public:
   virtual ~engine() = default;
   virtual meta_store& meta() = 0;
   virtual log_store& log() = 0;
+  // Cheap (a few property reads): may be called every second.
+  virtual storage_health health() const { return {}; }
 };
 
 struct engine_options {
