@@ -5,7 +5,7 @@ JOBS ?= $(shell nproc)
 CONFIG ?= config/ferryd.yaml
 export CCACHE_SLOPPINESS = pch_defines,time_macros,include_file_mtime,include_file_ctime
 
-.PHONY: all deps configure build run test asan format check-format bench bench-compare clean
+.PHONY: all deps configure build run test asan tsan format check-format bench bench-compare clean
 
 all: build
 
@@ -29,6 +29,12 @@ test: build
 
 asan:
 	$(MAKE) test BUILD_DIR=build-asan BUILD_TYPE=Debug CMAKE_ARGS=-DFERRY_SANITIZE=ON
+
+# ThreadSanitizer: the loop, the storage threads and the client threads. A race fails the
+# process that found it (ferryd or a test binary), so its test fails.
+tsan: export TSAN_OPTIONS = halt_on_error=1 exitcode=66 second_deadlock_stack=1
+tsan:
+	$(MAKE) test BUILD_DIR=build-tsan BUILD_TYPE=RelWithDebInfo CMAKE_ARGS=-DFERRY_TSAN=ON
 
 format:
 	git ls-files '*.cpp' '*.h' | xargs clang-format -i

@@ -21,7 +21,10 @@ class lifetime_token {
   lifetime_token(const lifetime_token&) = delete;
   lifetime_token& operator=(const lifetime_token&) = delete;
 
-  watch_type watch() const { return alive_; }
+  watch_type watch() const {
+    if (!alive_) alive_ = std::make_shared<char>(0);  // on first use: most owners never need one
+    return alive_;
+  }
 
   // `fn`, called only while the owner of this token lives (else the call does nothing).
   template <typename F>
@@ -32,7 +35,7 @@ class lifetime_token {
   }
 
  private:
-  std::shared_ptr<const void> alive_ = std::make_shared<char>(0);
+  mutable std::shared_ptr<const void> alive_;
 };
 
 }  // namespace ferry

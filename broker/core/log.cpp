@@ -1,5 +1,7 @@
 #include "broker/core/log.h"
 
+#include <array>
+
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
 
@@ -14,11 +16,19 @@ std::shared_ptr<spdlog::logger> make(const char* name) {
   return l;
 }
 
+// One per subsystem; the name is what lines show as [name].
 struct loggers {
   std::shared_ptr<spdlog::logger> server = make("server");
   std::shared_ptr<spdlog::logger> net = make("net");
-  std::shared_ptr<spdlog::logger> topics = make("topics");
+  std::shared_ptr<spdlog::logger> session = make("session");
+  std::shared_ptr<spdlog::logger> queues = make("queues");
+  std::shared_ptr<spdlog::logger> logs = make("logs");
+  std::shared_ptr<spdlog::logger> groups = make("groups");
   std::shared_ptr<spdlog::logger> storage = make("storage");
+
+  std::array<std::shared_ptr<spdlog::logger>*, 7> each() {
+    return {&server, &net, &session, &queues, &logs, &groups, &storage};
+  }
 };
 
 loggers& all() {
@@ -72,7 +82,7 @@ std::string init(const std::string& level, const std::string& format) {
   if (lvl == spdlog::level::off && level != "off") return "unknown log level '" + level + "'";
   if (format != "text" && format != "json")
     return "unknown log format '" + format + "' (text or json)";
-  for (auto* l : {&all().server, &all().net, &all().topics, &all().storage}) {
+  for (auto* l : all().each()) {
     (*l)->set_level(lvl);
     (*l)->set_formatter(make_formatter(format == "json"));
   }
@@ -85,8 +95,17 @@ spdlog::logger& server() {
 spdlog::logger& net() {
   return *all().net;
 }
-spdlog::logger& topics() {
-  return *all().topics;
+spdlog::logger& session() {
+  return *all().session;
+}
+spdlog::logger& queues() {
+  return *all().queues;
+}
+spdlog::logger& logs() {
+  return *all().logs;
+}
+spdlog::logger& groups() {
+  return *all().groups;
 }
 spdlog::logger& storage() {
   return *all().storage;

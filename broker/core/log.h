@@ -19,7 +19,10 @@ std::unique_ptr<spdlog::formatter> make_formatter(bool json);
 
 spdlog::logger& server();
 spdlog::logger& net();
-spdlog::logger& topics();
+spdlog::logger& session();
+spdlog::logger& queues();
+spdlog::logger& logs();
+spdlog::logger& groups();
 spdlog::logger& storage();
 
 }  // namespace ferry::broker::log

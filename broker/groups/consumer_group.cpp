@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "broker/core/errors.h"
 #include "broker/core/log.h"
 
 namespace ferry::broker {
@@ -31,7 +32,7 @@ std::vector<v1::PartitionAssignment> consumer_group::join(log_topic& t, consumer
   member_id = m.member_id;
   members_.push_back(std::move(m));
   ++generation_;
-  log::topics().info("group {}: {} joined ({} members, generation {})", name_, member_id,
+  log::groups().info("group {}: {} joined ({} members, generation {})", name_, member_id,
                      members_.size(), generation_);
   return rebalance(t, now, &c);
 }
@@ -42,7 +43,7 @@ void consumer_group::leave(log_topic& t, consumer& c, int64_t now) {
   if (it == members_.end()) return;
   for (uint32_t p : it->owned)
     t.remove_partition(c, p);
-  log::topics().info("group {}: {} left, {} partitions to reassign", name_, it->member_id,
+  log::groups().info("group {}: {} left, {} partitions to reassign", name_, it->member_id,
                      it->owned.size() + it->revoking.size());
   members_.erase(it);
   ++generation_;
@@ -63,7 +64,7 @@ std::vector<consumer*> consumer_group::on_tick(log_topic& t, int64_t now) {
   for (auto& m : members_) {
     if (now - m.c->last_activity_ms() > m.session_timeout_ms) dead.push_back(m.c);
     if (!m.revoking.empty() && now >= m.revoke_deadline) {
-      log::topics().warn("group {}: {} did not confirm revoked partitions in time; reassigning",
+      log::groups().warn("group {}: {} did not confirm revoked partitions in time; reassigning",
                          name_, m.member_id);
       m.revoking.clear();
       overdue = true;
@@ -173,16 +174,14 @@ std::vector<v1::PartitionAssignment> consumer_group::rebalance(log_topic& t, int
   return for_joiner;
 }
 
-errc consumer_group::may_commit(const consumer& c, uint32_t p, std::string& why) const {
+ferry::error consumer_group::may_commit(const consumer& c, uint32_t p) const {
   const member* m = find(c);
-  if (m == nullptr) {
-    why = "this consumer is not a member of group " + name_;
-    return errc::unknown_member;
-  }
-  if (m->owned.contains(p) || m->revoking.contains(p)) return errc::ok;
-  why = "partition " + std::to_string(p) + " is not assigned to " + m->member_id + " (group " +
-        name_ + ", generation " + std::to_string(generation_) + ")";
-  return errc::rebalance_in_progress;
+  if (m == nullptr)
+    return fail(errc::unknown_member, "this consumer is not a member of group " + name_);
+  if (m->owned.contains(p) || m->revoking.contains(p)) return {};
+  return fail(errc::rebalance_in_progress,
+              "partition " + std::to_string(p) + " is not assigned to " + m->member_id +
+                  " (group " + name_ + ", generation " + std::to_string(generation_) + ")");
 }
 
 void consumer_group::describe(const log_topic& t, v1::GroupInfo& out) const {

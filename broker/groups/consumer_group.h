@@ -63,7 +63,7 @@ class consumer_group {
   std::vector<consumer*> on_tick(log_topic& t, int64_t now);
 
   // Whether `c` may commit partition `p` now (it owns it or is giving it back).
-  errc may_commit(const consumer& c, uint32_t p, std::string& why) const;
+  ferry::error may_commit(const consumer& c, uint32_t p) const;
   const std::map<uint32_t, uint64_t>& committed() const { return committed_; }
   void set_committed(uint32_t p, uint64_t offset) { committed_[p] = offset; }
   void describe(const log_topic& t, v1::GroupInfo& out) const;

@@ -61,6 +61,7 @@ void group_coordinator::join(consumer_group& g, log_topic& t, consumer& c,
                         ? default_session_timeout_ms
                         : std::min<int64_t>(req.session_timeout_ms(), max_session_timeout_ms);
   c.set_group(&g);
+  ++probe_.joins;
   std::string member_id;
   auto assigned = g.join(t, c, client_id, req.default_start(), timeout, clock_.now(), member_id);
   ok.set_consumer_id(c.id());
@@ -73,6 +74,7 @@ void group_coordinator::join(consumer_group& g, log_topic& t, consumer& c,
 void group_coordinator::leave(consumer& c) {
   consumer_group* g = c.group();
   if (g == nullptr) return;
+  ++probe_.leaves;
   if (auto* t = logs_.find(g->topic())) g->leave(*t, c, clock_.now());
   c.set_group(nullptr);
   // A group nobody is in and that never committed leaves no trace.
@@ -109,11 +111,8 @@ ferry::error group_coordinator::prepare_commit(const v1::CommitOffsets& req, con
       return fail(errc::offset_out_of_range, "offset " + std::to_string(po.offset()) +
                                                  " of partition " + std::to_string(po.partition()) +
                                                  " is past its end " + std::to_string(end));
-    std::string why;
-    if (member != nullptr) {
-      if (auto rc = g->may_commit(*member, po.partition(), why); rc != errc::ok)
-        return fail(rc, why);
-    }
+    if (member != nullptr)
+      if (auto refused = g->may_commit(*member, po.partition())) return refused;
     b.put_offset(req.group(), req.topic(), po.partition(), po.offset());
   }
   return {};
@@ -123,6 +122,7 @@ void group_coordinator::apply_commit(const v1::CommitOffsets& req) {
   ferry::error err;
   consumer_group* g = group_for(req.group(), req.topic(), err);
   if (g == nullptr) return;
+  ++probe_.commits;
   for (const auto& po : req.offsets())
     g->set_committed(po.partition(), po.offset());
 }
@@ -172,7 +172,8 @@ void group_coordinator::expire_members(const std::string& name) {
   log_topic* t = g != nullptr ? logs_.find(g->topic()) : nullptr;
   if (t == nullptr) return;
   for (consumer* c : g->on_tick(*t, clock_.now())) {
-    log::topics().warn("group {}: a member's session timed out", name);
+    log::groups().warn("group {}: a member's session timed out", name);
+    ++probe_.session_timeouts;
     leave(*c);  // may erase the group
     t->detach(*c);
     c->sink().consumer_cancelled(*c, errc::unknown_member,

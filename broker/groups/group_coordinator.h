@@ -17,6 +17,7 @@
 #include "broker/catalog/catalog.h"
 #include "broker/core/clock.h"
 #include "broker/groups/consumer_group.h"
+#include "broker/groups/group_probe.h"
 #include "broker/logs/log_registry.h"
 
 namespace ferry::broker {
@@ -24,6 +25,8 @@ namespace ferry::broker {
 class group_coordinator {
  public:
   group_coordinator(const loop_clock& clock, log_registry& logs) : clock_(clock), logs_(logs) {}
+
+  const group_probe& probe() const { return probe_; }
 
   // The groups of a catalog snapshot whose topic still exists.
   void recover(const catalog_snapshot& snap);
@@ -57,6 +60,7 @@ class group_coordinator {
 
   const loop_clock& clock_;
   log_registry& logs_;
+  group_probe probe_;
   std::map<std::string, std::unique_ptr<consumer_group>, std::less<>> groups_;
 };
 

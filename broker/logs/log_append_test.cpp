@@ -28,6 +28,9 @@ TEST_CASE("a log topic assigns dense offsets per partition and answers once the 
   CHECK(f.topic->bounds(1).next == 1);
   CHECK(f.stored_bounds(0).next == 5);  // storage holds exactly what was acknowledged
   CHECK(f.topic->published() == 6);
+  CHECK(f.probe.records_appended == 6);  // the logs' probe counted the durable records
+  CHECK(f.probe.writes == f.port.appends.size());
+  CHECK(f.probe.write_failures == 0);
 }
 
 TEST_CASE("a log topic keeps a key on one partition and spreads keyless messages round robin",
@@ -86,6 +89,7 @@ TEST_CASE("a log topic refuses a message above max_message_bytes and writes the 
   CHECK(ok.offsets(2) == 1);  // the refused message took no offset
   CHECK(f.topic->bounds(0).next == 2);
   CHECK(f.topic->published() == 3);  // messages_published counts refused ones too
+  CHECK(f.probe.records_refused == 1);
 }
 
 TEST_CASE("a log topic asks storage for a synced append only when fsync is always",
@@ -174,9 +178,11 @@ TEST_CASE("a failed write fails its messages and those queued behind it, then of
   REQUIRE(f.port.appends.size() == 4);
   CHECK(f.port.appends[3].first_offset == 2);  // no gap
   CHECK(offsets_of(later->ok) == offsets{2});
+  CHECK(f.probe.write_failures == 2);  // the injected one and the one refused behind it
   auto& r = f.reader(100, {start_at(0, v1::Position::EARLIEST)});
   f.port.run_all();
   CHECK(f.delivered_offsets(r) == offsets{0, 1, 2});
+  CHECK(f.probe.records_read == 3);
   CHECK(f.delivered_payloads(r) == payloads{"a", "b", "f"});
 }
 

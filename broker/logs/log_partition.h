@@ -19,6 +19,7 @@
 #include "ferry/v1/publish.pb.h"
 
 #include "broker/logs/log_port.h"
+#include "broker/logs/log_probe.h"
 #include "broker/logs/log_reader.h"
 #include "broker/logs/log_settings.h"
 #include "broker/topics/message.h"
@@ -45,6 +46,7 @@ struct partition_context {
   bool sync = true;  // fsync: always
   log_port& port;
   const log_settings& settings;
+  log_probe& probe;
 };
 
 class log_partition {

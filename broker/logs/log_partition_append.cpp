@@ -152,6 +152,7 @@ void log_partition::submit() {
     if (!stored) w.append.producers.push_back(persisted(id, p));
   }
   const bool sync = ctx_.sync;
+  ++ctx_.probe.writes;
   ctx_.port.append(w.append, sync, lifetime_.guard([this, wp = &w](const ferry::error& err) {
     FERRY_ASSERT(!in_flight_.empty() && in_flight_.front().get() == wp,
                  "log writes must complete in the order they were submitted");
@@ -195,8 +196,9 @@ void log_partition::completed(write& w, const ferry::error& err) {
           p.recent.empty() ? 0 : p.recent.back().first_sequence + p.recent.back().count - 1;
       p.any = !p.recent.empty();
     }
-    log::topics().error("{}[{}]: write of {} records failed: {}", ctx_.topic_name, index_,
-                        w.append.count(), err.to_string());
+    ++ctx_.probe.write_failures;
+    log::logs().error("{}[{}]: write of {} records failed: {}", ctx_.topic_name, index_,
+                      w.append.count(), err.to_string());
     for (auto& wt : w.waiters) {
       add_error(wt.job->ok, wt.index, err, err.message);
       wt.job->resolve_one();
@@ -205,6 +207,8 @@ void log_partition::completed(write& w, const ferry::error& err) {
     return;
   }
   durable_ = first + w.append.count();
+  ctx_.probe.records_appended += w.append.count();
+  ctx_.probe.bytes_appended += w.append.data.size();
   for (const auto& [id, first_seq] : w.batches)
     for (auto& b : producers_[id].recent)
       if (b.first_sequence == first_seq) b.durable = true;

@@ -39,6 +39,7 @@ void log_partition::deliver(log_reader& r, log_reader::cursor& cur, const messag
                             uint64_t offset) {
   consumer& c = r.owner();
   c.add_outstanding(1);
+  ++ctx_.probe.records_read;
   c.sink().deliver(c, ref, delivery_meta{offset, 1, index_, offset});
   cur.next = offset + 1;
 }
@@ -66,6 +67,7 @@ void log_partition::start_read(log_reader& r, log_reader::cursor& cur) {
   uint64_t until = tail_.empty() ? durable_ : tail_.front().offset;
   size_t max_records = static_cast<size_t>(std::min<uint64_t>(credit, until - cur.next));
   cur.reading = true;
+  ++ctx_.probe.storage_reads;
   uint64_t from = cur.next, epoch = cur.epoch;
   ctx_.port.read(pid(), from, max_records, ctx_.settings.read_batch_bytes,
                  lifetime_.guard([this, reader = r.lifetime().watch(), &r, epoch,
@@ -88,8 +90,8 @@ void log_partition::read_done(log_reader& r, uint64_t epoch, uint64_t from,
       pump(r);
       return;
     }
-    log::topics().error("{}[{}]: read at offset {} failed: {}", ctx_.topic_name, index_, from,
-                        res.err.to_string());
+    log::logs().error("{}[{}]: read at offset {} failed: {}", ctx_.topic_name, index_, from,
+                      res.err.to_string());
     return;  // the next credit or write retries
   }
   if (!res.records.empty() && cur.next == from) {
@@ -107,8 +109,8 @@ void log_partition::read_done(log_reader& r, uint64_t epoch, uint64_t from,
       auto decoded = storage::decode_record(rec.value);
       if (!decoded) {
         // Corrupt on disk: it cannot be delivered, and re-reading it would loop forever.
-        log::topics().error("{}[{}]: unreadable record at offset {} skipped", ctx_.topic_name,
-                            index_, rec.offset);
+        log::logs().error("{}[{}]: unreadable record at offset {} skipped", ctx_.topic_name, index_,
+                          rec.offset);
         cur.next = rec.offset + 1;
         continue;
       }

@@ -21,11 +21,11 @@ ferry::error log_registry::recover(const catalog_snapshot& snap, storage::log_st
       return fail(errc::storage_error,
                   "log topic " + quoted(rec.name()) + " found without log storage");
     auto t = std::make_unique<log_topic>(rec.name(), rec.topic_id(), rec.options(), *port_, clock_,
-                                         settings_);
+                                         settings_, probe_);
     if (auto err = t->recover(*store)) return err;
     topics_.emplace(rec.name(), std::move(t));
   }
-  log::topics().info("recovered {} log topics", topics_.size());
+  log::logs().info("recovered {} log topics", topics_.size());
   return {};
 }
 
@@ -79,14 +79,14 @@ ferry::error log_registry::create(const v1::CreateTopic& req, uint64_t /*owner_s
     return fail(errc::topic_exists,
                 "topic " + quoted(req.name()) + " already exists as a memory topic");
   uint32_t id = catalog_.allocate_topic_id(b);
-  auto t = std::make_unique<log_topic>(req.name(), id, o, *port_, clock_, settings_);
+  auto t = std::make_unique<log_topic>(req.name(), id, o, *port_, clock_, settings_, probe_);
   auto& ref = *t;
   topics_.emplace(req.name(), std::move(t));
   ref.describe(info);
   b.expect_no_topic(ref.name());
   b.put_topic(info);
-  log::topics().info("topic {} created (log, {} partitions, id {})", ref.name(),
-                     ref.partition_count(), id);
+  log::logs().info("topic {} created (log, {} partitions, id {})", ref.name(),
+                   ref.partition_count(), id);
   return {};
 }
 
@@ -96,7 +96,7 @@ void log_registry::remove(std::string_view name, catalog_batch& b) {
   it->second->cancel_readers(errc::topic_not_found, "topic " + quoted(name) + " was deleted");
   it->second->drop_storage();
   b.erase_topic(name);
-  log::topics().info("topic {} deleted (log)", name);
+  log::logs().info("topic {} deleted (log)", name);
   topics_.erase(it);
 }
 

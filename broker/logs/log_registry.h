@@ -23,6 +23,7 @@ class log_registry final : public topic_family {
   ~log_registry();
 
   const log_settings& settings() const { return settings_; }
+  const log_probe& probe() const { return probe_; }
 
   // The log topics of a catalog snapshot, each with its partitions' bounds and producers
   // from `store` (blocking: at start only).
@@ -47,6 +48,7 @@ class log_registry final : public topic_family {
   log_settings settings_;
   catalog& catalog_;
   log_port* port_;
+  log_probe probe_;
   std::map<std::string, std::unique_ptr<log_topic>, std::less<>> topics_;
 };
 

@@ -89,6 +89,7 @@ struct fixture {
   manual_clock clock;
   loop_clock now{clock};
   log_settings cfg;
+  log_probe probe;
   testing_port port;
   recording_sink sink;
   std::deque<consumer> consumers;
@@ -101,7 +102,7 @@ struct fixture {
   void reopen(v1::TopicOptions o) {
     detach_all();
     topic.reset();
-    topic = std::make_unique<log_topic>("events", topic_id, std::move(o), port, now, cfg);
+    topic = std::make_unique<log_topic>("events", topic_id, std::move(o), port, now, cfg, probe);
   }
   void detach_all() {
     if (!topic) return;

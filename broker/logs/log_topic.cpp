@@ -17,14 +17,14 @@ constexpr int64_t retention_interval_ms = 1000;
 }  // namespace
 
 log_topic::log_topic(std::string name, uint32_t id, v1::TopicOptions options, log_port& port,
-                     const loop_clock& clock, const log_settings& settings)
+                     const loop_clock& clock, const log_settings& settings, log_probe& probe)
     : name_(std::move(name)),
       id_(id),
       options_(std::move(options)),
       port_(port),
       clock_(clock),
       settings_(settings),
-      partition_ctx_{name_, id_, options_.fsync() == v1::FSYNC_ALWAYS, port_, settings_} {
+      partition_ctx_{name_, id_, options_.fsync() == v1::FSYNC_ALWAYS, port_, settings_, probe} {
   uint32_t n = std::max<uint32_t>(1, options_.partitions());
   for (uint32_t p = 0; p < n; ++p)
     partitions_.push_back(std::make_unique<log_partition>(partition_ctx_, p));
@@ -100,7 +100,10 @@ void log_topic::publish(publish_request& r, publish_done done) {
   for (uint32_t i = 0; i < r.messages.size(); ++i) {
     std::string_view bytes = r.messages[i];
     codec::message_meta meta;
-    if (!check_message(i, bytes, settings_.max_message_bytes, meta, job->ok)) continue;
+    if (!check_message(i, bytes, settings_.max_message_bytes, meta, job->ok)) {
+      ++partition_ctx_.probe.records_refused;
+      continue;
+    }
     uint32_t p = route(pv, meta, partition_count(), round_robin_);
     job->ok.set_partitions(static_cast<int>(i), p);
     auto& part = partition(p);
@@ -122,6 +125,7 @@ bool log_topic::admit_sequence(log_partition& part, const std::shared_ptr<publis
       part.add_duplicate(job, i, producer_id, seq);
       return false;
     case log_partition::sequence_check::gap:
+      ++partition_ctx_.probe.records_refused;
       add_error(job->ok, i, errc::sequence_gap,
                 "sequence " + std::to_string(seq) + " skips ahead: the partition expects " +
                     std::to_string(expected) + " from producer " + quoted(producer_id));
@@ -295,7 +299,7 @@ void log_topic::on_tick(int64_t steady_now) {
     sync_in_flight_ = true;
     port_.sync_wal(lifetime_.guard([this](const ferry::error& err) {
       sync_in_flight_ = false;
-      if (err) log::topics().error("{}: periodic fsync failed: {}", name_, err.to_string());
+      if (err) log::logs().error("{}: periodic fsync failed: {}", name_, err.to_string());
     }));
   }
   if (retention_in_flight_ == 0 && steady_now - last_retention_ >= retention_interval_ms) {
@@ -307,8 +311,7 @@ void log_topic::on_tick(int64_t steady_now) {
 void log_topic::drop_storage() {
   for (auto& p : partitions_)
     port_.drop_partition(p->pid(), [name = name_](const ferry::error& err) {
-      if (err)
-        log::topics().error("{}: removing deleted records failed: {}", name, err.to_string());
+      if (err) log::logs().error("{}: removing deleted records failed: {}", name, err.to_string());
     });
 }
 
@@ -367,18 +370,17 @@ void log_topic::truncate_to(uint32_t p, uint64_t new_start, double avg_record_by
   ++retention_in_flight_;
   port_.truncate_prefix(
       partition(p).pid(), new_start,
-      lifetime_.guard(
-          [this, p, new_start, avg_record_bytes, start = b.start](const ferry::error& err) {
-            --retention_in_flight_;
-            if (err) {
-              log::topics().error("{}[{}]: retention failed: {}", name_, p, err.to_string());
-              return;
-            }
-            auto removed = static_cast<double>(new_start - start) * avg_record_bytes;
-            partition(p).truncated(new_start, static_cast<uint64_t>(removed));
-            log::topics().debug("{}[{}]: retention removed offsets [{}, {})", name_, p, start,
-                                new_start);
-          }));
+      lifetime_.guard([this, p, new_start, avg_record_bytes,
+                       start = b.start](const ferry::error& err) {
+        --retention_in_flight_;
+        if (err) {
+          log::logs().error("{}[{}]: retention failed: {}", name_, p, err.to_string());
+          return;
+        }
+        auto removed = static_cast<double>(new_start - start) * avg_record_bytes;
+        partition(p).truncated(new_start, static_cast<uint64_t>(removed));
+        log::logs().debug("{}[{}]: retention removed offsets [{}, {})", name_, p, start, new_start);
+      }));
 }
 
 }  // namespace ferry::broker

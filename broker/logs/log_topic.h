@@ -51,7 +51,7 @@ struct publish_job;
 class log_topic final : public topic {
  public:
   log_topic(std::string name, uint32_t id, v1::TopicOptions options, log_port& port,
-            const loop_clock& clock, const log_settings& settings);
+            const loop_clock& clock, const log_settings& settings, log_probe& probe);
   ~log_topic();
   log_topic(const log_topic&) = delete;
   log_topic& operator=(const log_topic&) = delete;

@@ -24,12 +24,12 @@ constexpr size_t max_read_buffer_bytes = 256 * 1024;
 }  // namespace
 
 connection::connection(std::unique_ptr<transport> stream, const connection_limits& limits,
-                       uint64_t id)
+                       uint64_t id, net_probe& probe)
     : stream_(std::move(stream)),
       limits_(limits),
       id_(id),
-      write_deadline_(stream_->executor()),
-      handshake_deadline_(stream_->executor()),
+      probe_(probe),
+      deadline_(stream_->executor()),
       wake_(stream_->executor()) {
   rbuf_.resize(min_read_buffer_bytes);
 }
@@ -38,15 +38,9 @@ connection::~connection() = default;
 
 void connection::start(connection_handler& handler) {
   handler_ = &handler;
-  handshake_deadline_.expires_after(std::chrono::milliseconds(limits_.handshake_timeout_ms));
-  handshake_deadline_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
-    if (ec || self->closed_) return;
-    std::string why = "no Hello within " + std::to_string(self->limits_.handshake_timeout_ms) +
-                      " ms (limits.handshake_timeout_ms)";
-    log::net().info("conn {} ({}): {}, closing", self->id_, self->peer(), why);
-    codec::append_error(self->out_, 0, errc::not_handshaken, why);
-    self->close_after_flush();
-  });
+  handshake_pending_ = true;
+  handshake_until_ = clock::now() + std::chrono::milliseconds(limits_.handshake_timeout_ms);
+  arm_deadline();
   asio::co_spawn(stream_->executor(), read_loop(shared_from_this()),
                  [self = shared_from_this()](std::exception_ptr e) {
                    if (!e) return;
@@ -63,7 +57,46 @@ void connection::start(connection_handler& handler) {
 }
 
 void connection::handshake_done() {
-  handshake_deadline_.cancel();
+  handshake_pending_ = false;
+  arm_deadline();
+}
+
+// One timer for both deadlines (an idle connection holds one timer less): the earliest of
+// the handshake's and the write in flight's.
+void connection::arm_deadline() {
+  auto at = clock::time_point::max();
+  if (handshake_pending_) at = std::min(at, handshake_until_);
+  if (write_in_flight_) at = std::min(at, write_until_);
+  if (at == clock::time_point::max() || closed_) {
+    deadline_.cancel();
+    return;
+  }
+  deadline_.expires_at(at);
+  deadline_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+    if (!ec && !self->closed_) self->on_deadline();
+  });
+}
+
+void connection::on_deadline() {
+  const auto now = clock::now();
+  if (write_in_flight_ && now >= write_until_) {
+    ++probe_.slow_consumers;
+    log::net().warn(
+        "conn {} ({}): slow consumer, a write took over {} ms (limits.write_timeout_ms), closing",
+        id_, peer(), limits_.write_timeout_ms);
+    close();
+    return;
+  }
+  if (handshake_pending_ && now >= handshake_until_) {
+    handshake_pending_ = false;
+    std::string why = "no Hello within " + std::to_string(limits_.handshake_timeout_ms) +
+                      " ms (limits.handshake_timeout_ms)";
+    log::net().info("conn {} ({}): {}, closing", id_, peer(), why);
+    codec::append_error(out_, 0, errc::not_handshaken, why);
+    close_after_flush();
+    return;
+  }
+  arm_deadline();
 }
 
 asio::awaitable<void> connection::read_loop(std::shared_ptr<connection> self) {
@@ -77,8 +110,10 @@ asio::awaitable<void> connection::read_loop(std::shared_ptr<connection> self) {
     if (self->paused_) continue;
     if (self->closed_ || self->closing_) break;
     self->make_room();
-    auto [ec, n] = co_await self->stream_->read_some(
-        asio::buffer(self->rbuf_.data() + self->rend_, self->rbuf_.size() - self->rend_));
+    auto [ec, n] = co_await async_read_some(
+        *self->stream_,
+        asio::buffer(self->rbuf_.data() + self->rend_, self->rbuf_.size() - self->rend_),
+        asio::as_tuple(asio::use_awaitable));
     if (ec) {
       if (ec != asio::error::eof && ec != asio::error::operation_aborted)
         log::net().debug("conn {}: read: {}", self->id_, ec.message());
@@ -89,6 +124,7 @@ asio::awaitable<void> connection::read_loop(std::shared_ptr<connection> self) {
     if (self->rend_ + n == self->rbuf_.size() && self->rbuf_.size() < max_read_buffer_bytes)
       self->grow_ = true;
     self->rend_ += n;
+    self->probe_.bytes_in += n;
   }
 }
 
@@ -111,6 +147,7 @@ bool connection::process_buffer() {
     }
     rbegin_ += consumed;
     any = true;
+    ++probe_.frames_in;
     handler_->on_frame(frame);
   }
   return any;
@@ -149,6 +186,7 @@ void connection::flush() {
     log::net().warn(
         "conn {} ({}): slow consumer, {} bytes unsent (limits.max_outbound_bytes), closing", id_,
         peer(), unsent_bytes());
+    ++probe_.slow_consumers;
     codec::append_error(out_, 0, errc::slow_consumer,
                         "more than " + std::to_string(limits_.max_outbound_bytes) +
                             " bytes of output unread (limits.max_outbound_bytes)");
@@ -159,14 +197,8 @@ void connection::flush() {
   std::swap(out_, writing_);
   out_.clear();
   write_in_flight_ = true;
-  write_deadline_.expires_after(std::chrono::milliseconds(limits_.write_timeout_ms));
-  write_deadline_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
-    if (ec || !self->write_in_flight_ || self->closed_) return;
-    log::net().warn(
-        "conn {} ({}): slow consumer, a write took over {} ms (limits.write_timeout_ms), closing",
-        self->id_, self->peer(), self->limits_.write_timeout_ms);
-    self->close();
-  });
+  write_until_ = clock::now() + std::chrono::milliseconds(limits_.write_timeout_ms);
+  if (!handshake_pending_ || write_until_ < handshake_until_) arm_deadline();
   stream_->write(asio::buffer(writing_),
                  [self = shared_from_this()](const boost::system::error_code& ec, size_t) {
                    self->on_written(ec);
@@ -175,8 +207,8 @@ void connection::flush() {
 
 void connection::on_written(const boost::system::error_code& ec) {
   write_in_flight_ = false;
+  if (!ec) probe_.bytes_out += writing_.size();
   writing_.clear();
-  write_deadline_.cancel();
   if (closed_) return;
   if (ec) {
     log::net().debug("conn {}: write: {}", id_, ec.message());
@@ -188,6 +220,7 @@ void connection::on_written(const boost::system::error_code& ec) {
     return;
   }
   flush();
+  if (!write_in_flight_) arm_deadline();  // the write's deadline is over: no timer waits idle
   wake_reader();
   if (!closed_ && handler_ != nullptr) handler_->on_output_written();
 }
@@ -220,7 +253,7 @@ void connection::close() {
   if (closed_) return;
   closed_ = true;
   stream_->close();
-  handshake_deadline_.cancel();
+  deadline_.cancel();
   wake_.cancel();
   // The handler hears of it on a fresh stack: close() may be called from inside it.
   asio::post(stream_->executor(), [self = shared_from_this()] { self->finish(); });

@@ -25,6 +25,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "broker/net/connection_limits.h"
+#include "broker/net/net_probe.h"
 #include "broker/net/transport.h"
 #include "proto/codec/errc.h"
 
@@ -48,7 +49,9 @@ class connection_handler {
 
 class connection : public std::enable_shared_from_this<connection> {
  public:
-  connection(std::unique_ptr<transport> stream, const connection_limits& limits, uint64_t id);
+  // Counts its frames, bytes and a slow-consumer close in `probe` (which outlives it).
+  connection(std::unique_ptr<transport> stream, const connection_limits& limits, uint64_t id,
+             net_probe& probe);
   ~connection();
 
   uint64_t id() const { return id_; }
@@ -79,12 +82,15 @@ class connection : public std::enable_shared_from_this<connection> {
   bool process_buffer();
   void make_room();
   void on_written(const boost::system::error_code& ec);
+  void arm_deadline();
+  void on_deadline();
   void wake_reader();
   void finish();
 
   std::unique_ptr<transport> stream_;
   connection_limits limits_;
   uint64_t id_;
+  net_probe& probe_;
   connection_handler* handler_ = nullptr;
 
   std::vector<uint8_t> rbuf_;
@@ -93,8 +99,11 @@ class connection : public std::enable_shared_from_this<connection> {
 
   std::vector<uint8_t> out_, writing_;
   bool write_in_flight_ = false;
-  boost::asio::steady_timer write_deadline_;
-  boost::asio::steady_timer handshake_deadline_;
+  using clock = boost::asio::steady_timer::clock_type;
+  bool handshake_pending_ = false;
+  clock::time_point handshake_until_;
+  clock::time_point write_until_;  // while a write is in flight
+  boost::asio::steady_timer deadline_;
   boost::asio::steady_timer wake_;  // the paused reader waits on it
 
   bool paused_ = false;

@@ -15,8 +15,12 @@ namespace ferry::broker {
 namespace asio = boost::asio;
 using asio::ip::tcp;
 
-listener::listener(asio::any_io_executor ex, std::function<bool()> has_room, accept_fn on_accept)
-    : acceptor_(ex), has_room_(std::move(has_room)), on_accept_(std::move(on_accept)) {}
+listener::listener(asio::any_io_executor ex, std::function<bool()> has_room, accept_fn on_accept,
+                   net_probe& probe)
+    : acceptor_(ex),
+      has_room_(std::move(has_room)),
+      on_accept_(std::move(on_accept)),
+      probe_(probe) {}
 
 ferry::error listener::bind(const std::string& address) {
   auto fail = [&](std::string why) {
@@ -72,13 +76,13 @@ asio::awaitable<void> listener::accept_loop(listener* self) {
       self->refuse(std::move(socket));
       continue;
     }
-    ++self->accepted_;
+    ++self->probe_.connections_accepted;
     self->on_accept_(std::make_unique<tcp_transport>(std::move(socket)));
   }
 }
 
 void listener::refuse(tcp::socket socket) {
-  ++refused_;
+  ++probe_.connections_refused;
   log::net().warn("refusing a connection: limits.max_connections reached");
   auto frame = std::make_shared<std::vector<uint8_t>>();
   codec::append_error(

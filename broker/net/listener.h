@@ -12,6 +12,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
+#include "broker/net/net_probe.h"
 #include "broker/net/transport.h"
 #include "proto/codec/errc.h"
 
@@ -21,7 +22,9 @@ class listener {
  public:
   using accept_fn = std::function<void(std::unique_ptr<transport>)>;
 
-  listener(boost::asio::any_io_executor ex, std::function<bool()> has_room, accept_fn on_accept);
+  // Counts accepted and refused connections in `probe`.
+  listener(boost::asio::any_io_executor ex, std::function<bool()> has_room, accept_fn on_accept,
+           net_probe& probe);
 
   // Binds "HOST:PORT" (IPv6 as "[::1]:PORT"); port 0 picks a free port.
   ferry::error bind(const std::string& address);
@@ -30,9 +33,6 @@ class listener {
   void start();
   void stop();
 
-  uint64_t accepted() const { return accepted_; }
-  uint64_t refused() const { return refused_; }
-
  private:
   static boost::asio::awaitable<void> accept_loop(listener* self);
   void refuse(boost::asio::ip::tcp::socket socket);
@@ -40,8 +40,7 @@ class listener {
   boost::asio::ip::tcp::acceptor acceptor_;
   std::function<bool()> has_room_;
   accept_fn on_accept_;
-  uint64_t accepted_ = 0;
-  uint64_t refused_ = 0;
+  net_probe& probe_;
 };
 
 }  // namespace ferry::broker

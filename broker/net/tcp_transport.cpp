@@ -1,7 +1,5 @@
 #include "broker/net/tcp_transport.h"
 
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
 namespace ferry::broker {
@@ -16,10 +14,8 @@ tcp_transport::tcp_transport(tcp::socket socket) : socket_(std::move(socket)) {
   socket_.set_option(tcp::no_delay(true), ec);
 }
 
-asio::awaitable<std::pair<boost::system::error_code, size_t>> tcp_transport::read_some(
-    asio::mutable_buffer into) {
-  auto [ec, n] = co_await socket_.async_read_some(into, asio::as_tuple(asio::use_awaitable));
-  co_return std::pair{ec, n};
+void tcp_transport::read_some(asio::mutable_buffer into, read_done done) {
+  socket_.async_read_some(into, std::move(done));
 }
 
 void tcp_transport::write(asio::const_buffer from, write_done done) {

@@ -14,8 +14,7 @@ class tcp_transport final : public transport {
   // transport
   boost::asio::any_io_executor executor() override { return socket_.get_executor(); }
   const std::string& peer() const override { return peer_; }
-  boost::asio::awaitable<std::pair<boost::system::error_code, size_t>> read_some(
-      boost::asio::mutable_buffer into) override;
+  void read_some(boost::asio::mutable_buffer into, read_done done) override;
   void write(boost::asio::const_buffer from, write_done done) override;
   void close() override;
 

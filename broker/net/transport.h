@@ -10,8 +10,9 @@
 #include <string>
 #include <utility>
 
+#include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/awaitable.hpp>
+#include <boost/asio/async_result.hpp>
 #include <boost/asio/buffer.hpp>
 #include <boost/system/error_code.hpp>
 
@@ -20,19 +21,32 @@ namespace ferry::broker {
 class transport {
  public:
   using write_done = std::function<void(const boost::system::error_code&, size_t)>;
+  // Move-only, so a coroutine's own handler fits: an idle connection waiting in a read
+  // keeps a handler, not a second coroutine frame.
+  using read_done = boost::asio::any_completion_handler<void(boost::system::error_code, size_t)>;
 
   virtual ~transport() = default;
 
   virtual boost::asio::any_io_executor executor() = 0;
   // The peer, as logs name it ("127.0.0.1:51234").
   virtual const std::string& peer() const = 0;
-  // Reads at least one byte into `into`: the count, or an error (eof when the peer closed).
-  virtual boost::asio::awaitable<std::pair<boost::system::error_code, size_t>> read_some(
-      boost::asio::mutable_buffer into) = 0;
+  // Reads at least one byte into `into`, then `done` with the count, or an error (eof
+  // when the peer closed). async_read_some() below takes any completion token.
+  virtual void read_some(boost::asio::mutable_buffer into, read_done done) = 0;
   // Writes all of `from` (which must stay valid until `done`), then calls `done`.
   virtual void write(boost::asio::const_buffer from, write_done done) = 0;
   // Cancels what is under way and closes the stream; reads and writes then fail.
   virtual void close() = 0;
 };
+
+// read_some with a completion token (`co_await async_read_some(t, buf, use_awaitable)`).
+template <typename Token>
+auto async_read_some(transport& t, boost::asio::mutable_buffer into, Token&& token) {
+  return boost::asio::async_initiate<Token, void(boost::system::error_code, size_t)>(
+      [](auto handler, transport* stream, boost::asio::mutable_buffer buf) {
+        stream->read_some(buf, transport::read_done(std::move(handler)));
+      },
+      token, &t, into);
+}
 
 }  // namespace ferry::broker

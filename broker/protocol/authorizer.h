@@ -1,11 +1,16 @@
-// authorizer: the pipeline's one place to decide whether a client may do what a request
-// asks. Every request passes it with the resource it names (a topic, a subscription, a
-// group, the broker) and the operation; allow_all is today's, the security work fills in
-// real principals and rules behind the same call.
+// authenticator and authorizer: the pipeline's two places for security. The handshake asks
+// the authenticator who a client is (from Hello's credentials); every request then passes
+// the authorizer with that principal, the resource it names (a topic, a subscription, a
+// group, the broker) and the operation. anonymous_access and allow_all are today's; the
+// security work fills in real principals and rules behind the same calls.
 #pragma once
 
+#include <string>
 #include <string_view>
 
+#include "ferry/v1/session.pb.h"
+
+#include "broker/session/principal.h"
 #include "proto/codec/errc.h"
 
 namespace ferry::broker {
@@ -13,9 +18,20 @@ namespace ferry::broker {
 enum class resource_kind { broker, topic, subscription, group };
 enum class operation { connect, describe, create, remove, publish, consume, commit };
 
-// Who sends the requests of a session (set by the handshake).
-struct principal {
-  std::string_view name = "anonymous";
+class authenticator {
+ public:
+  virtual ~authenticator() = default;
+  // The principal of `creds`, or UNAUTHENTICATED.
+  virtual ferry::error authenticate(const v1::Credentials& creds, principal& out) = 0;
+};
+
+// No authentication: every client is "anonymous" (credentials are ignored, PROTOCOL.md 4).
+class anonymous_access final : public authenticator {
+ public:
+  ferry::error authenticate(const v1::Credentials&, principal& out) override {
+    out = principal{};
+    return {};
+  }
 };
 
 class authorizer {

@@ -119,8 +119,9 @@ const route routes[] = {
 
 }  // namespace
 
-pipeline::pipeline(loop_clock& clock, broker_services& services, broker_info info, authorizer& auth)
-    : clock_(clock), services_(services), info_(std::move(info)), auth_(auth) {
+pipeline::pipeline(loop_clock& clock, broker_services& services, broker_info info,
+                   authenticator& authn, authorizer& authz)
+    : clock_(clock), services_(services), info_(std::move(info)), authn_(authn), authz_(authz) {
   for (const auto& rt : routes)
     routes_[static_cast<size_t>(rt.kind)] = &rt;
 }
@@ -138,7 +139,7 @@ void pipeline::on_request(session& s, const codec::frame_view& f) {
         f.correlation_id, errc::unknown_request,
         "frame body " + std::to_string(number) + " is not a request this broker knows");
   ++counts_[number];
-  request_context ctx{s, services_, info_};
+  request_context ctx{s, services_, info_, authn_};
   rt->invoke(*this, ctx, *rt, f.bytes, responder(s, rt->answered ? f.correlation_id : 0));
 }
 
@@ -146,7 +147,7 @@ void pipeline::on_deferred_publish(session& s, uint64_t correlation_id, std::str
   codec::publish_view head;
   // It parsed when it arrived; it is a copy of the same bytes.
   (void)codec::parse_publish(bytes, head, publish_scratch_);
-  request_context ctx{s, services_, info_};
+  request_context ctx{s, services_, info_, authn_};
   handlers::publish(ctx, bytes, head, publish_scratch_, responder(s, correlation_id));
 }
 
@@ -155,9 +156,9 @@ uint64_t pipeline::requests(codec::body kind) const {
   return n < max_body ? counts_[n] : 0;
 }
 
-ferry::error pipeline::authorize(const request_context&, const route& rt,
+ferry::error pipeline::authorize(const request_context& ctx, const route& rt,
                                  std::string_view resource_name) {
-  return auth_.authorize(principal{}, rt.resource, resource_name, rt.op);
+  return authz_.authorize(ctx.client.who(), rt.resource, resource_name, rt.op);
 }
 
 }  // namespace ferry::broker

@@ -33,7 +33,8 @@ class pipeline final : public request_handler {
                    responder r);
   };
 
-  pipeline(loop_clock& clock, broker_services& services, broker_info info, authorizer& auth);
+  pipeline(loop_clock& clock, broker_services& services, broker_info info, authenticator& authn,
+           authorizer& authz);
 
   // request_handler
   void on_request(session& s, const codec::frame_view& frame) override;
@@ -54,7 +55,8 @@ class pipeline final : public request_handler {
   loop_clock& clock_;
   broker_services& services_;
   broker_info info_;
-  authorizer& auth_;
+  authenticator& authn_;
+  authorizer& authz_;
   std::array<const route*, max_body> routes_{};
   std::array<uint64_t, max_body> counts_{};
   std::vector<std::string_view> publish_scratch_;

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 
+#include "broker/protocol/authorizer.h"
 #include "broker/services/broker_services.h"
 #include "broker/session/responder.h"
 #include "broker/session/session.h"
@@ -22,6 +23,7 @@ struct request_context {
   session& client;
   broker_services& services;
   const broker_info& info;
+  authenticator& auth;
 };
 
 }  // namespace ferry::broker

@@ -10,8 +10,11 @@ void hello(request_context& ctx, const v1::Hello& req, responder r) {
                                                  std::to_string(req.protocol_version()) +
                                                  " is not supported; this broker speaks version " +
                                                  std::to_string(codec::protocol_version));
+  principal who;
+  if (auto err = ctx.auth.authenticate(req.credentials(), who))
+    return r.fail(errc::unauthenticated, err.message);
   session& s = ctx.client;
-  s.set_handshaken(req.client_id());
+  s.set_handshaken(req.client_id(), std::move(who));
   v1::HelloOk ok;
   ok.set_protocol_version(codec::protocol_version);
   ok.set_server_software(ctx.info.server_software);

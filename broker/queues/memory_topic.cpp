@@ -70,6 +70,7 @@ void memory_topic::publish(publish_request& r, publish_done done) {
   }
   v1::PublishOk out;
   uint32_t accepted = 0, duplicates = 0;
+  uint64_t accepted_bytes = 0;
   for (uint32_t i = 0; i < r.messages.size(); ++i) {
     // In the order of PROTOCOL.md 5.3: the message's own checks, duplicate, queue full.
     codec::message_meta meta;
@@ -85,12 +86,17 @@ void memory_topic::publish(publish_request& r, publish_done done) {
     for (auto* s : subs_)
       s->enqueue(ref);
     ++accepted;
+    accepted_bytes += ref.size();
     if (producer != nullptr) {
       producer->any = true;
       producer->last_sequence = sequence;
     }
   }
   published_ += accepted;
+  ctx_.probe.messages_published += accepted;
+  ctx_.probe.bytes_published += accepted_bytes;
+  ctx_.probe.duplicates += duplicates;
+  ctx_.probe.messages_refused += static_cast<uint64_t>(out.errors_size());
   out.set_accepted(accepted);
   out.set_duplicates(duplicates);
   out.set_subscriptions(static_cast<uint32_t>(subs_.size()));

@@ -13,6 +13,7 @@
 #include <boost/unordered/unordered_flat_map.hpp>
 
 #include "broker/core/clock.h"
+#include "broker/queues/queue_probe.h"
 #include "broker/queues/queue_settings.h"
 #include "broker/topics/message.h"
 #include "broker/topics/topic.h"
@@ -27,6 +28,7 @@ struct queue_context {
   const queue_settings& settings;
   const loop_clock& clock;
   memory_accountant& memory;
+  queue_probe& probe;
 };
 
 class memory_topic final : public topic {

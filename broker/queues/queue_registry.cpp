@@ -37,7 +37,7 @@ ferry::error queue_registry::recover(const catalog_snapshot& snap) {
     requested_options_[rec.name()] = rec.options();
     add_subscription(rec.name(), rec.pattern(), std::move(o), false);
   }
-  log::topics().info("recovered {} memory topics and {} subscriptions", topics_.size(),
+  log::queues().info("recovered {} memory topics and {} subscriptions", topics_.size(),
                      subscriptions_.size());
   return {};
 }
@@ -65,7 +65,7 @@ ferry::error queue_registry::create(const v1::CreateTopic& req, uint64_t owner_s
     b.expect_no_topic(ref.name());
     b.put_topic(info);
   }
-  log::topics().info("topic {} created (memory{})", ref.name(),
+  log::queues().info("topic {} created (memory{})", ref.name(),
                      ref.temporary() ? ", temporary" : "");
   return {};
 }
@@ -101,7 +101,7 @@ void queue_registry::remove(std::string_view name, catalog_batch& b) {
     erase_subscription(sname);
   }
   if (!it->second->temporary()) b.erase_topic(name);
-  log::topics().info("topic {} deleted ({} subscriptions with it)", name, doomed.size());
+  log::queues().info("topic {} deleted ({} subscriptions with it)", name, doomed.size());
   topics_.erase(it);
 }
 
@@ -199,7 +199,7 @@ ferry::error queue_registry::create_subscription(const v1::CreateSubscription& r
   b.expect_no_subscription(s->name());
   b.put_subscription(rec);
   describe(*s, info);
-  log::topics().info("subscription {} created on {}", s->name(), s->pattern());
+  log::queues().info("subscription {} created on {}", s->name(), s->pattern());
   return {};
 }
 
@@ -235,7 +235,7 @@ ferry::error queue_registry::delete_subscription(std::string_view name, bool if_
                       "subscription " + quoted(name) + " was deleted");
   b.erase_subscription(key);
   erase_subscription(key);
-  log::topics().info("subscription {} deleted", key);
+  log::queues().info("subscription {} deleted", key);
   deleted = true;
   return {};
 }

@@ -30,6 +30,7 @@ class queue_registry final : public topic_family, public subscription_env {
   ~queue_registry();
 
   const queue_settings& settings() const { return settings_; }
+  const queue_probe& probe() const { return probe_; }
   memory_accountant& memory() { return memory_; }
 
   // ---- recovery ----
@@ -90,7 +91,8 @@ class queue_registry final : public topic_family, public subscription_env {
   const loop_clock& clock_;
   queue_settings settings_;
   memory_accountant memory_;
-  queue_context ctx_{settings_, clock_, memory_};
+  queue_probe probe_;
+  queue_context ctx_{settings_, clock_, memory_, probe_};
   int64_t last_producer_sweep_ = 0;
   int dead_letter_depth_ = 0;
   uint64_t next_ephemeral_ = 1;

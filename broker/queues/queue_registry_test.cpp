@@ -160,6 +160,11 @@ TEST_CASE("idempotent publish enqueues a retried sequence once", "[topics][regis
   CHECK(ok.accepted() == 1);
   ok = f.publish("t", {"zero"}, "p3", 0);
   CHECK(ok.duplicates() == 1);
+  // The queues' probe counted it all: 5 accepted, 3 duplicates, nothing refused.
+  CHECK(f.reg.probe().messages_published == 5);
+  CHECK(f.reg.probe().duplicates == 3);
+  CHECK(f.reg.probe().messages_refused == 0);
+  CHECK(f.reg.probe().bytes_published > 0);
 }
 
 TEST_CASE("if_not_exists compares subscription options after defaults", "[topics][registry]") {
@@ -211,6 +216,7 @@ TEST_CASE("reject-publish refuses a message for every subscription or none", "[t
   CHECK(ok.errors(0).code() == v1::QUEUE_FULL);
   CHECK(ok.errors(0).message().find("small") != std::string::npos);
   CHECK(f.reg.find_subscription("big")->ready_count() == 1);
+  CHECK(f.reg.probe().messages_refused == 1);
 }
 
 TEST_CASE("dead-lettered messages carry reason, origin and delivery count", "[topics][registry]") {
@@ -224,10 +230,9 @@ TEST_CASE("dead-lettered messages carry reason, origin and delivery count", "[to
   REQUIRE_FALSE(f.sub("dlq", "work.dlq"));
   auto& w = f.attach("workers", 1);
   f.publish("work", {"poison"});
-  std::string why;
   auto* s = f.reg.find_subscription("workers");
-  REQUIRE(s->nack(w, f.sink.records.back().delivery_id, false, "", why) == errc::ok);
-  REQUIRE(s->nack(w, f.sink.records.back().delivery_id, false, "", why) == errc::ok);
+  REQUIRE_FALSE(s->nack(w, f.sink.records.back().delivery_id, false, ""));
+  REQUIRE_FALSE(s->nack(w, f.sink.records.back().delivery_id, false, ""));
   auto& d = f.attach("dlq");
   REQUIRE(payloads_of(f.sink, d.id()) == std::vector<std::string>{"poison"});
   auto h = f.sink.headers(f.sink.records.size() - 1);
@@ -240,6 +245,7 @@ TEST_CASE("dead-lettered messages carry reason, origin and delivery count", "[to
   CHECK(has("ferry-delivery-count", "2"));
   CHECK(f.sink.records.back().topic == "work.dlq");
   CHECK(s->stats().dead_lettered == 1);
+  CHECK(f.reg.probe().dead_lettered == 1);
 }
 
 TEST_CASE("per-topic TTL expires messages that wait too long", "[topics][registry]") {

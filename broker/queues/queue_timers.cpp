@@ -20,7 +20,8 @@ void queue_registry::dead_letter(subscription& from, const message_ref& m, uint3
   // itself) stops here, counted, instead of looping.
   if (dlt == nullptr || dlt->subscriptions().empty() || dead_letter_depth_ > 0) {
     from.count_dead_letter(false);
-    log::topics().debug("subscription {}: message dropped ({}), no dead-letter topic to take it",
+    ++probe_.dead_letters_dropped;
+    log::queues().debug("subscription {}: message dropped ({}), no dead-letter topic to take it",
                         from.name(), reason);
     return;
   }
@@ -55,6 +56,7 @@ void queue_registry::dead_letter(subscription& from, const message_ref& m, uint3
   --dead_letter_depth_;
   if (taken) dlt->count_published();
   from.count_dead_letter(taken);
+  ++(taken ? probe_.dead_lettered : probe_.dead_letters_dropped);
 }
 
 void queue_registry::tick() {

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <limits>
 
+#include "broker/core/errors.h"
+
 namespace ferry::broker {
 namespace {
 constexpr uint32_t count_mask = (1u << delivery_count_bits) - 1;
@@ -182,39 +184,34 @@ void subscription::set_prefetch(consumer& c, uint32_t prefetch) {
   dispatch();
 }
 
-errc subscription::find_current(consumer& c, uint64_t delivery_id, in_flight_entry*& out,
-                                std::string& why) {
+ferry::error subscription::find_current(consumer& c, uint64_t delivery_id, in_flight_entry*& out) {
   uint64_t seq = delivery_id >> delivery_count_bits;
   uint32_t count = static_cast<uint32_t>(delivery_id & count_mask);
-  if (seq == 0 || seq >= next_seq_) {
-    why = "delivery id " + std::to_string(delivery_id) + " was never issued on this subscription";
-    return errc::invalid_argument;
-  }
+  if (seq == 0 || seq >= next_seq_)
+    return fail(errc::invalid_argument, "delivery id " + std::to_string(delivery_id) +
+                                            " was never issued on this subscription");
   auto it = in_flight_.find(seq);
-  if (it == in_flight_.end()) {
-    why = "delivery " + std::to_string(delivery_id) +
-          " is no longer in flight: it was settled, or its lease ended and it was requeued";
-    return errc::stale_delivery;
-  }
+  if (it == in_flight_.end())
+    return fail(errc::stale_delivery,
+                "delivery " + std::to_string(delivery_id) +
+                    " is no longer in flight: it was settled, or its lease ended and it was "
+                    "requeued");
   auto& e = it->second;
-  if ((e.delivery_count & count_mask) != count || e.owner != &c) {
-    why = "delivery " + std::to_string(delivery_id) +
-          " was superseded: the message was redelivered" +
-          (e.owner != &c ? " to another consumer" : "") + " (delivery " +
-          std::to_string(e.delivery_count) + ")";
-    return errc::stale_delivery;
-  }
+  if ((e.delivery_count & count_mask) != count || e.owner != &c)
+    return fail(errc::stale_delivery, "delivery " + std::to_string(delivery_id) +
+                                          " was superseded: the message was redelivered" +
+                                          (e.owner != &c ? " to another consumer" : "") +
+                                          " (delivery " + std::to_string(e.delivery_count) + ")");
   out = &e;
-  return errc::ok;
+  return {};
 }
 
 uint32_t subscription::settle(consumer& c, const settle_request& r,
                               std::span<const uint64_t> delivery_ids, const refusal_fn& refused) {
   uint32_t settled = 0;
-  std::string why;
   for (uint64_t id : delivery_ids) {
-    if (errc rc = settle_one(c, r, id, why); rc != errc::ok) {
-      refused(id, rc, why);
+    if (auto err = settle_one(c, r, id)) {
+      refused(id, err);
       continue;
     }
     ++settled;
@@ -223,17 +220,16 @@ uint32_t subscription::settle(consumer& c, const settle_request& r,
   return settled;
 }
 
-errc subscription::settle_one(consumer& c, const settle_request& r, uint64_t delivery_id,
-                              std::string& why) {
+ferry::error subscription::settle_one(consumer& c, const settle_request& r, uint64_t delivery_id) {
   in_flight_entry* e = nullptr;
-  if (auto rc = find_current(c, delivery_id, e, why); rc != errc::ok) return rc;
+  if (auto err = find_current(c, delivery_id, e)) return err;
   const uint64_t seq = delivery_id >> delivery_count_bits;
   if (r.kind == settle_kind::extend) {
     constexpr int64_t max_lease_ms = 24LL * 3600 * 1000;
     e->deadline =
         env_.now() + (r.lease_ms > 0 ? std::min(r.lease_ms, max_lease_ms) : opts_.ack_timeout_ms);
     push_lease(lease{e->deadline, seq, e->delivery_count});
-    return errc::ok;
+    return {};
   }
   message_ref msg = std::move(e->msg);
   uint32_t count = e->delivery_count;
@@ -245,35 +241,32 @@ errc subscription::settle_one(consumer& c, const settle_request& r, uint64_t del
     case settle_kind::dead_letter: env_.dead_letter(*this, msg, count, "rejected", r.reason); break;
     case settle_kind::extend: break;
   }
-  return errc::ok;
+  return {};
 }
 
 namespace {
-// Settles one id through settle(), reporting a refusal in `why`.
-errc settle_single(subscription& s, consumer& c, const subscription::settle_request& r,
-                   uint64_t delivery_id, std::string& why) {
-  errc out = errc::ok;
+// Settles one id through settle(): its refusal, if any.
+ferry::error settle_single(subscription& s, consumer& c, const subscription::settle_request& r,
+                           uint64_t delivery_id) {
+  ferry::error out;
   s.settle(c, r, std::span<const uint64_t>(&delivery_id, 1),
-           [&](uint64_t, errc code, const std::string& w) {
-             out = code;
-             why = w;
-           });
+           [&](uint64_t, const ferry::error& why) { out = why; });
   return out;
 }
 }  // namespace
 
-errc subscription::ack(consumer& c, uint64_t delivery_id, std::string& why) {
-  return settle_single(*this, c, {settle_kind::ack, {}, 0}, delivery_id, why);
+ferry::error subscription::ack(consumer& c, uint64_t delivery_id) {
+  return settle_single(*this, c, {settle_kind::ack, {}, 0}, delivery_id);
 }
 
-errc subscription::nack(consumer& c, uint64_t delivery_id, bool dead_letter,
-                        std::string_view reason, std::string& why) {
+ferry::error subscription::nack(consumer& c, uint64_t delivery_id, bool dead_letter,
+                                std::string_view reason) {
   auto kind = dead_letter ? settle_kind::dead_letter : settle_kind::requeue;
-  return settle_single(*this, c, {kind, reason, 0}, delivery_id, why);
+  return settle_single(*this, c, {kind, reason, 0}, delivery_id);
 }
 
-errc subscription::extend(consumer& c, uint64_t delivery_id, int64_t lease_ms, std::string& why) {
-  return settle_single(*this, c, {settle_kind::extend, {}, lease_ms}, delivery_id, why);
+ferry::error subscription::extend(consumer& c, uint64_t delivery_id, int64_t lease_ms) {
+  return settle_single(*this, c, {settle_kind::extend, {}, lease_ms}, delivery_id);
 }
 
 // ---- timers ----

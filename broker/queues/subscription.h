@@ -105,14 +105,13 @@ class subscription final : public consumer_source {
     std::string_view reason;  // dead_letter
     int64_t lease_ms = 0;     // extend; 0 = ack_timeout_ms
   };
-  using refusal_fn = std::function<void(uint64_t delivery_id, errc code, const std::string& why)>;
+  using refusal_fn = std::function<void(uint64_t delivery_id, const ferry::error& why)>;
   uint32_t settle(consumer& c, const settle_request& r, std::span<const uint64_t> delivery_ids,
                   const refusal_fn& refused);
-  // One delivery (tests and simple callers). On refusal, `why` says what happened to it.
-  errc ack(consumer& c, uint64_t delivery_id, std::string& why);
-  errc nack(consumer& c, uint64_t delivery_id, bool dead_letter, std::string_view reason,
-            std::string& why);
-  errc extend(consumer& c, uint64_t delivery_id, int64_t lease_ms, std::string& why);
+  // One delivery (tests and simple callers); a refusal says what happened to it.
+  ferry::error ack(consumer& c, uint64_t delivery_id);
+  ferry::error nack(consumer& c, uint64_t delivery_id, bool dead_letter, std::string_view reason);
+  ferry::error extend(consumer& c, uint64_t delivery_id, int64_t lease_ms);
   // Detaches every consumer, telling each sink (the subscription is going away).
   void cancel_consumers(errc code, std::string_view why);
   const std::vector<consumer*>& consumers() const { return consumers_; }
@@ -166,11 +165,11 @@ class subscription final : public consumer_source {
   void drop_oldest_over_limit();
   void push_lease(const lease& l);
   bool over_limit() const;
-  // Finds the in-flight entry for a settle request; sets `why` and returns non-ok if the
-  // attempt is not current for `c`.
-  errc find_current(consumer& c, uint64_t delivery_id, in_flight_entry*& out, std::string& why);
+  // Finds the in-flight entry for a settle request; an error (saying why) if the attempt is
+  // not current for `c`.
+  ferry::error find_current(consumer& c, uint64_t delivery_id, in_flight_entry*& out);
   // Settles one attempt without dispatching.
-  errc settle_one(consumer& c, const settle_request& r, uint64_t delivery_id, std::string& why);
+  ferry::error settle_one(consumer& c, const settle_request& r, uint64_t delivery_id);
 
   std::string name_;
   std::string pattern_;

@@ -51,8 +51,7 @@ TEST_CASE("a subscription delivers in order within the consumer's credit",
   CHECK(sink.records[2].payload == "m2");
   CHECK(c.outstanding() == 3);
   CHECK(s.ready_count() == 2);
-  std::string why;
-  REQUIRE(s.ack(c, sink.records[0].delivery_id, why) == errc::ok);
+  REQUIRE_FALSE(s.ack(c, sink.records[0].delivery_id));
   REQUIRE(sink.records.size() == 4);
   CHECK(sink.records[3].payload == "m3");
   CHECK(sink.records[3].delivery_count == 1);
@@ -99,13 +98,14 @@ TEST_CASE(
   CHECK(sink.records[1].delivery_count == 2);
   CHECK(sink.records[1].consumer_id == 1);  // round robin starts over at a
   uint64_t second = sink.records[1].delivery_id;
-  std::string why;
-  CHECK(s.ack(a, first, why) == errc::stale_delivery);
-  CHECK(why.find("superseded") != std::string::npos);
-  CHECK(s.ack(b, second, why) == errc::stale_delivery);  // not b's delivery
-  CHECK(why.find("another consumer") != std::string::npos);
-  CHECK(s.ack(a, second, why) == errc::ok);
-  CHECK(s.ack(a, second, why) == errc::stale_delivery);
+  auto why = s.ack(a, first);
+  CHECK(why.code == errc::stale_delivery);
+  CHECK(why.message.find("superseded") != std::string::npos);
+  why = s.ack(b, second);
+  CHECK(why.code == errc::stale_delivery);  // not b's delivery
+  CHECK(why.message.find("another consumer") != std::string::npos);
+  CHECK_FALSE(s.ack(a, second));
+  CHECK(s.ack(a, second).code == errc::stale_delivery);
   s.detach(a);
   s.detach(b);
 }
@@ -117,9 +117,8 @@ TEST_CASE("extending a lease keeps the delivery", "[topics][subscription]") {
   consumer a(1, sink, 1, false);
   s.attach(a);
   s.enqueue(make_ref("t", "x"));
-  std::string why;
   env.t += 80;
-  REQUIRE(s.extend(a, sink.records[0].delivery_id, 500, why) == errc::ok);
+  REQUIRE_FALSE(s.extend(a, sink.records[0].delivery_id, 500));
   env.t += 400;
   s.on_tick();
   CHECK(sink.records.size() == 1);
@@ -137,19 +136,18 @@ TEST_CASE("nack requeues or dead-letters, max_deliveries dead-letters", "[topics
   s.attach(a);
   s.enqueue(make_ref("t", "x"));
   s.enqueue(make_ref("t", "y"));
-  std::string why;
-  REQUIRE(s.nack(a, sink.records[0].delivery_id, false, "", why) == errc::ok);
+  REQUIRE_FALSE(s.nack(a, sink.records[0].delivery_id, false, ""));
   REQUIRE(sink.records.size() == 2);
   CHECK(sink.records[1].payload == "x");  // requeued ahead of y
   CHECK(sink.records[1].delivery_count == 2);
-  REQUIRE(s.nack(a, sink.records[1].delivery_id, false, "", why) == errc::ok);
+  REQUIRE_FALSE(s.nack(a, sink.records[1].delivery_id, false, ""));
   REQUIRE(env.dead_letters.size() == 1);
   CHECK(env.dead_letters[0].payload == "x");
   CHECK(env.dead_letters[0].reason == "max_deliveries");
   CHECK(env.dead_letters[0].count == 2);
   REQUIRE(sink.records.size() == 3);
   CHECK(sink.records[2].payload == "y");
-  REQUIRE(s.nack(a, sink.records[2].delivery_id, true, "bad input", why) == errc::ok);
+  REQUIRE_FALSE(s.nack(a, sink.records[2].delivery_id, true, "bad input"));
   CHECK(env.dead_letters.back().reason == "rejected");
   CHECK(s.ready_count() == 0);
   s.detach(a);
@@ -239,14 +237,13 @@ TEST_CASE("lease bookkeeping stays bounded by what is in flight", "[topics][subs
   subscription s("s", "t", opts(30000), false, env);
   consumer a(1, sink, 10, false);
   s.attach(a);
-  std::string why;
   for (int i = 0; i < 20000; ++i) {
     s.enqueue(make_ref("t", "m"));
-    REQUIRE(s.ack(a, sink.records.back().delivery_id, why) == errc::ok);
+    REQUIRE_FALSE(s.ack(a, sink.records.back().delivery_id));
     if (i % 7 == 0) {  // extensions add entries too
       s.enqueue(make_ref("t", "n"));
-      REQUIRE(s.extend(a, sink.records.back().delivery_id, 60000, why) == errc::ok);
-      REQUIRE(s.ack(a, sink.records.back().delivery_id, why) == errc::ok);
+      REQUIRE_FALSE(s.extend(a, sink.records.back().delivery_id, 60000));
+      REQUIRE_FALSE(s.ack(a, sink.records.back().delivery_id));
     }
   }
   CHECK(s.in_flight_count() == 0);
@@ -260,8 +257,7 @@ TEST_CASE("settling ids that were never issued is an invalid argument", "[topics
   subscription s("s", "t", opts(), false, env);
   consumer a(1, sink, 10, false);
   s.attach(a);
-  std::string why;
-  CHECK(s.ack(a, 0, why) == errc::invalid_argument);
-  CHECK(s.ack(a, make_delivery_id(99, 1), why) == errc::invalid_argument);
+  CHECK(s.ack(a, 0).code == errc::invalid_argument);
+  CHECK(s.ack(a, make_delivery_id(99, 1)).code == errc::invalid_argument);
   s.detach(a);
 }

@@ -50,9 +50,12 @@ struct server::impl {
   std::unique_ptr<consume_service> consuming;
   std::unique_ptr<group_service> group_requests;
   std::unique_ptr<broker_services> services;
-  allow_all auth;
+  anonymous_access authn;
+  allow_all authz;
   std::unique_ptr<pipeline> requests;
   std::unique_ptr<session_hub> hub;
+  std::unique_ptr<session::environment> session_env;  // what every session works with
+  net_probe net;
   std::unique_ptr<listener> lis;
   asio::steady_timer ticker{ioc};
   asio::steady_timer drain_timer{ioc};
@@ -79,6 +82,7 @@ struct server::impl {
   void accept(std::unique_ptr<transport> stream);
   void tick();
   void watch_storage();
+  void log_summary();
   void begin_stop();
   void wait_drained(std::chrono::steady_clock::time_point deadline);
 };
@@ -119,18 +123,19 @@ void server::impl::build_services() {
   broker_info info;
   info.max_frame_bytes = opts.connection.max_frame_bytes;
   info.max_message_bytes = static_cast<uint32_t>(opts.queues.max_message_bytes);
-  requests = std::make_unique<pipeline>(now, *services, info, auth);
+  requests = std::make_unique<pipeline>(now, *services, info, authn, authz);
   hub = std::make_unique<session_hub>(queues->memory(), opts.session);
+  session_env = std::make_unique<session::environment>(
+      session::environment{*hub, *requests, now, *consuming, *topics});
   lis = std::make_unique<listener>(
       ioc.get_executor(), [this] { return hub->has_room(); },
-      [this](std::unique_ptr<transport> stream) { accept(std::move(stream)); });
+      [this](std::unique_ptr<transport> stream) { accept(std::move(stream)); }, net);
 }
 
 void server::impl::accept(std::unique_ptr<transport> stream) {
   auto conn =
-      std::make_shared<connection>(std::move(stream), opts.connection, hub->next_session_id());
-  auto s = std::make_shared<session>(
-      session::environment{*hub, *requests, now, *consuming, *topics}, std::move(conn));
+      std::make_shared<connection>(std::move(stream), opts.connection, hub->next_session_id(), net);
+  auto s = std::make_shared<session>(*session_env, std::move(conn));
   hub->add(s);
   s->start();
 }
@@ -253,6 +258,23 @@ std::string server::listen_address() const {
 
 void server::run() {
   impl_->ioc.run();
+  impl_->log_summary();
+}
+
+// What the probes counted, in one line at the end (the HTTP side will serve them live).
+void server::impl::log_summary() {
+  const auto c = port->commit_stats();
+  const auto& q = queues->probe();
+  const auto& l = logs->probe();
+  const auto& g = groups->probe();
+  log::server().info(
+      "served {} connections ({} refused, {} slow consumers closed), {} frames, {} bytes in, {} "
+      "out; memory topics: {} messages published, {} refused, {} dead-lettered; log topics: "
+      "{} records appended in {} batches and {} fsyncs, {} write failures, {} records read; "
+      "groups: {} joins, {} commits",
+      net.connections_accepted, net.connections_refused, net.slow_consumers, net.frames_in,
+      net.bytes_in, net.bytes_out, q.messages_published, q.messages_refused, q.dead_lettered,
+      l.records_appended, c.batches, c.syncs, l.write_failures, l.records_read, g.joins, g.commits);
 }
 
 void server::stop() {

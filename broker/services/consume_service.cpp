@@ -23,12 +23,6 @@ ferry::error unknown_consumer(uint64_t id, const char* what = "open") {
 
 }  // namespace
 
-std::unique_ptr<consumer_table> consume_service::open_client(delivery_sink& sink,
-                                                             const int64_t* activity,
-                                                             const bool* output_gate) {
-  return std::make_unique<consumer_table>(queues_, groups_, sink, activity, output_gate);
-}
-
 // ---- memory topics ----
 
 void consume_service::attach(consumer_table& client, subscription& sub, const v1::Subscribe& req,
@@ -99,13 +93,12 @@ ferry::error consume_service::settle(consumer_table& client, uint64_t consumer_i
   if (c->auto_ack())
     return fail(errc::invalid_argument, "consumer " + std::to_string(consumer_id) +
                                             " is auto_ack: its deliveries are settled when sent");
-  out.set_settled(
-      c->sub()->settle(*c, r, ids, [&out](uint64_t id, errc code, const std::string& why) {
-        auto* e = out.add_errors();
-        e->set_delivery_id(id);
-        e->set_code(codec::to_wire(code));
-        e->set_message(why);
-      }));
+  out.set_settled(c->sub()->settle(*c, r, ids, [&out](uint64_t id, const ferry::error& why) {
+    auto* e = out.add_errors();
+    e->set_delivery_id(id);
+    e->set_code(codec::to_wire(why.code));
+    e->set_message(why.message);
+  }));
   return {};
 }
 

@@ -15,12 +15,11 @@
 #include "ferry/v1/log.pb.h"
 
 #include "broker/queues/subscription.h"
+#include "broker/services/consumer_table.h"
 #include "broker/services/reply.h"
 
 namespace ferry::broker {
 
-class consumer_table;
-class delivery_sink;
 class group_coordinator;
 class log_registry;
 class log_topic;
@@ -32,11 +31,15 @@ class consume_service {
  public:
   consume_service(topic_directory& topics, queue_registry& queues, log_registry& logs,
                   group_coordinator& groups, topic_service& admin)
-      : topics_(topics), queues_(queues), logs_(logs), groups_(groups), admin_(admin) {}
+      : topics_(topics),
+        queues_(queues),
+        logs_(logs),
+        groups_(groups),
+        admin_(admin),
+        client_context_{queues, groups} {}
 
-  // The consumers of a new client (see consumer_table for the arguments).
-  std::unique_ptr<consumer_table> open_client(delivery_sink& sink, const int64_t* activity,
-                                              const bool* output_gate);
+  // What every client's consumer_table is made with.
+  const consumer_table::context& client_context() const { return client_context_; }
 
   // ---- memory topics ----
   // Attaches a new consumer to a subscription (creating it, durably, if asked). The
@@ -71,6 +74,7 @@ class consume_service {
   log_registry& logs_;
   group_coordinator& groups_;
   topic_service& admin_;
+  consumer_table::context client_context_;
 };
 
 }  // namespace ferry::broker

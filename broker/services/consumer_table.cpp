@@ -6,14 +6,9 @@
 
 namespace ferry::broker {
 
-consumer_table::consumer_table(queue_registry& queues, group_coordinator& groups,
-                               delivery_sink& sink, const int64_t* activity,
+consumer_table::consumer_table(const context& ctx, delivery_sink& sink, const int64_t* activity,
                                const bool* output_gate)
-    : queues_(queues),
-      groups_(groups),
-      sink_(sink),
-      activity_(activity),
-      output_gate_(output_gate) {}
+    : ctx_(ctx), sink_(sink), activity_(activity), output_gate_(output_gate) {}
 
 consumer_table::~consumer_table() {
   remove_all();
@@ -40,11 +35,11 @@ void consumer_table::remove(uint64_t id, bool write_pending) {
   consumer& c = *it->second;
   // Unwritten deliveries of an ack consumer are requeued by detach() below.
   sink_.consumer_closing(c, write_pending && c.auto_ack());
-  groups_.leave(c);
+  ctx_.groups.leave(c);
   if (log_reader* r = c.reader()) r->topic().detach(c);
   if (subscription* s = c.sub()) {
     s->detach(c);
-    if (s->ephemeral()) queues_.remove_ephemeral(s);
+    if (s->ephemeral()) ctx_.queues.remove_ephemeral(s);
   }
   consumers_.erase(it);
 }

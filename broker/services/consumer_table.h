@@ -22,10 +22,16 @@ class queue_registry;
 
 class consumer_table {
  public:
+  // What closing a consumer reaches (consume_service::client_context gives it).
+  struct context {
+    queue_registry& queues;
+    group_coordinator& groups;
+  };
+
   // `activity` (steady ms of the client's last frame) and `output_gate` (see
   // consumer::set_output_gate) are the client's, shared by all its consumers.
-  consumer_table(queue_registry& queues, group_coordinator& groups, delivery_sink& sink,
-                 const int64_t* activity, const bool* output_gate);
+  consumer_table(const context& ctx, delivery_sink& sink, const int64_t* activity,
+                 const bool* output_gate);
   ~consumer_table();
   consumer_table(const consumer_table&) = delete;
   consumer_table& operator=(const consumer_table&) = delete;
@@ -46,8 +52,7 @@ class consumer_table {
   const lifetime_token& lifetime() const { return lifetime_; }
 
  private:
-  queue_registry& queues_;
-  group_coordinator& groups_;
+  const context& ctx_;
   delivery_sink& sink_;
   const int64_t* activity_;
   const bool* output_gate_;

@@ -8,7 +8,10 @@
 #include "broker/logs/log_registry.h"
 #include "broker/logs/log_testing.h"
 #include "broker/queues/queue_registry.h"
+#include "broker/services/consumer_table.h"
+#include "broker/services/group_service.h"
 #include "broker/services/publish_service.h"
+#include "broker/topics/testing.h"
 #include "broker/topics/topic_directory.h"
 
 using namespace ferry::broker;
@@ -184,4 +187,41 @@ TEST_CASE("publishing to a name that is no topic says why", "[services]") {
   pv.topic = "bad..name";
   f.publishing.publish(r, [&](const ferry::error& e, v1::PublishOk&&) { out = e; });
   CHECK(out.code == errc::invalid_name);
+}
+
+TEST_CASE("an unfenced commit is stored through the catalog and counted once durable",
+          "[services][groups]") {
+  fixture f;
+  REQUIRE_FALSE(f.create("events", v1::LOG));
+  group_service groups(f.groups, f.cat);
+  testing::recording_sink sink;
+  int64_t activity = 0;
+  bool gate = false;
+  consumer_table::context ctx{f.queues, f.groups};
+  consumer_table client(ctx, sink, &activity, &gate);
+  v1::CommitOffsets req;
+  req.set_group("billing");
+  req.set_topic("events");
+  auto* po = req.add_offsets();
+  po->set_partition(0);
+  po->set_offset(0);
+  bool answered = false;
+  groups.commit_offsets(client, req,
+                        [&](const ferry::error& e, const v1::CommitOffsetsOk&) { answered = !e; });
+  CHECK_FALSE(answered);
+  CHECK(f.groups.probe().commits == 0);  // not before it is durable
+  f.cat.complete_all();
+  CHECK(answered);
+  CHECK(f.groups.probe().commits == 1);
+  v1::OffsetList out;
+  v1::FetchOffsets fetch;
+  fetch.set_group("billing");
+  groups.fetch_offsets(fetch, out);
+  REQUIRE(out.offsets_size() == 1);
+  CHECK(out.offsets(0).offset() == 0);
+  po->set_offset(5);  // past the log end
+  ferry::error err;
+  groups.commit_offsets(client, req,
+                        [&](const ferry::error& e, const v1::CommitOffsetsOk&) { err = e; });
+  CHECK(err.code == errc::offset_out_of_range);
 }

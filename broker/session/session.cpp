@@ -18,7 +18,7 @@ namespace ferry::broker {
 session::session(const environment& env, std::shared_ptr<connection> conn)
     : env_(env),
       conn_(std::move(conn)),
-      consumers_(env.consume.open_client(*this, &last_activity_ms_, &output_gate_closed_)) {}
+      consumers_(env.consume.client_context(), *this, &last_activity_ms_, &output_gate_closed_) {}
 
 session::~session() = default;
 
@@ -26,9 +26,10 @@ void session::start() {
   conn_->start(*this);
 }
 
-void session::set_handshaken(std::string client_id) {
+void session::set_handshaken(std::string client_id, principal who) {
   handshaken_ = true;
   client_id_ = std::move(client_id);
+  who_ = std::move(who);
   conn_->handshake_done();
 }
 
@@ -57,7 +58,7 @@ void session::on_close() {
   auto self = shared_from_this();  // the hub may hold the last reference
   env_.clock.stamp();
   closed_ = true;
-  consumers_->remove_all();
+  consumers_.remove_all();
   env_.topics.session_closed(id());
   deferred_.clear();
   log::net().debug("conn {} ({}) closed", id(), conn_->peer());
@@ -120,7 +121,7 @@ void session::consumer_cancelled(consumer& c, errc code, std::string_view why) {
   // Deliveries batched but not written could no longer be settled: drop them.
   std::erase(dirty_consumers_, &c);
   clear_outbox(c);
-  consumers_->forget(c.id());
+  consumers_.forget(c.id());
 }
 
 void session::assignment_changed(consumer& c, const v1::Assignment& a) {
@@ -204,8 +205,8 @@ void session::on_output_written() {
   if (closed_) return;
   env_.clock.stamp();
   // Hand out what the gate held back: the sources stopped at has_credit().
-  for (uint64_t id : consumers_->ids())
-    if (consumer* c = consumers_->find(id); c != nullptr && c->source() != nullptr)
+  for (uint64_t id : consumers_.ids())
+    if (consumer* c = consumers_.find(id); c != nullptr && c->source() != nullptr)
       c->source()->credit(*c, 0);
   env_.hub.flush();
 }
@@ -219,7 +220,7 @@ void session::shut_down() {
 }
 
 void session::close_consumers() {
-  consumers_->remove_all();
+  consumers_.remove_all();
 }
 
 // ---- flow control ----

@@ -21,6 +21,8 @@
 
 #include "broker/core/clock.h"
 #include "broker/net/connection.h"
+#include "broker/services/consumer_table.h"
+#include "broker/session/principal.h"
 #include "broker/session/session_hub.h"
 #include "broker/topics/consumer.h"
 #include "proto/codec/frame_codec.h"
@@ -32,7 +34,6 @@ class MessageLite;
 namespace ferry::broker {
 
 class consume_service;
-class consumer_table;
 class request_handler;
 class topic_service;
 
@@ -50,18 +51,21 @@ class session final : public connection_handler,
     topic_service& topics;
   };
 
+  // `env` outlives the session (the server owns one for all of them).
   session(const environment& env, std::shared_ptr<connection> conn);
   ~session();
 
   void start();
   uint64_t id() const override { return conn_->id(); }
   connection& conn() { return *conn_; }
-  consumer_table& consumers() { return *consumers_; }
+  consumer_table& consumers() { return consumers_; }
   int64_t last_activity_ms() const { return last_activity_ms_; }
 
   bool handshaken() const override { return handshaken_; }
-  void set_handshaken(std::string client_id);
+  void set_handshaken(std::string client_id, principal who);
   const std::string& client_id() const { return client_id_; }
+  // Who the handshake authenticated (anonymous until then).
+  const principal& who() const { return who_; }
 
   // ---- answering (through responders) ----
   void respond(uint64_t correlation_id, codec::body kind, const google::protobuf::MessageLite& msg);
@@ -109,11 +113,12 @@ class session final : public connection_handler,
   // Closes the output gate when batched plus unsent output reaches the pause mark.
   void account_output(size_t added);
 
-  environment env_;
+  const environment& env_;
   std::shared_ptr<connection> conn_;
   bool handshaken_ = false;
   int64_t last_activity_ms_ = 0;  // steady; consumer groups read it for session timeouts
   std::string client_id_;
+  principal who_;
   bool dirty_ = false;
   bool closed_ = false;
 
@@ -130,7 +135,7 @@ class session final : public connection_handler,
   size_t deferred_bytes_ = 0;
 
   // Last: its destructor closes consumers, which reach back into the members above.
-  std::unique_ptr<consumer_table> consumers_;
+  consumer_table consumers_;
 };
 
 }  // namespace ferry::broker

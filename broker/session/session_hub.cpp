@@ -56,8 +56,8 @@ void session_hub::flush() {
   if (blocked != flow_blocked_) {
     flow_blocked_ = blocked;
     std::string why = blocked ? block_reason() : std::string();
-    log::topics().warn("publishers {}{}{}", blocked ? "blocked: " : "unblocked", why,
-                       blocked ? "" : " (memory and storage are back under their limits)");
+    log::session().warn("publishers {}{}{}", blocked ? "blocked: " : "unblocked", why,
+                        blocked ? "" : " (memory and storage are back under their limits)");
     for (auto& s : all())
       if (s->handshaken()) s->on_flow_change(blocked, why);
     flush_dirty_sessions();
