@@ -40,9 +40,10 @@ class catalog_batch {
   // `s` as stored: name, pattern, and the options as the client asked for them.
   void put_subscription(const v1::SubscriptionInfo& s);
   void erase_subscription(std::string_view name);
-  // A committed offset; also (re)writes the group's record naming its topic.
-  void put_offset(std::string_view group, std::string_view topic, uint32_t partition,
-                  uint64_t offset);
+  // The group's record, naming the topic it reads (written with every commit).
+  void put_group(std::string_view group, std::string_view topic);
+  // A committed offset of a group.
+  void put_offset(std::string_view group, uint32_t partition, uint64_t offset);
   // The group's record and the committed offsets of `partitions`.
   void erase_group(std::string_view group, const std::vector<uint32_t>& partitions);
   void put_next_topic_id(uint32_t next);

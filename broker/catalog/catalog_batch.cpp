@@ -30,10 +30,12 @@ void catalog_batch::erase_subscription(std::string_view name) {
   changes_.push_back({keys::subscription(name), std::nullopt});
 }
 
-void catalog_batch::put_offset(std::string_view group, std::string_view topic, uint32_t partition,
-                               uint64_t offset) {
-  changes_.push_back({keys::offset(group, partition), keys::encode_u64(offset)});
+void catalog_batch::put_group(std::string_view group, std::string_view topic) {
   changes_.push_back({keys::group(group), std::string(topic)});
+}
+
+void catalog_batch::put_offset(std::string_view group, uint32_t partition, uint64_t offset) {
+  changes_.push_back({keys::offset(group, partition), keys::encode_u64(offset)});
 }
 
 void catalog_batch::erase_group(std::string_view group, const std::vector<uint32_t>& partitions) {

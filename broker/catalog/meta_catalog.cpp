@@ -101,6 +101,11 @@ ferry::error meta_catalog::write(const catalog_batch& b, uint64_t& revision) {
   }
   if (auto err = meta_.apply(b.changes())) {
     log::storage().error("writing definitions failed: {}", err.to_string());
+    // The loop has already dropped what the batch erases (deletions are not undone, as
+    // creations are), so the keys count as absent: a later creation of the name is not
+    // refused by a record that only the disk still has, and overwrites it.
+    for (const auto& c : b.changes())
+      if (!c.value) revisions_.erase(c.key);
     return err;
   }
   revision = ++revision_;

@@ -6,7 +6,8 @@
 // and each applied batch gives the keys it puts the next revision of a counter that
 // starts there; they are not stored (a restart starts them again), which is enough for
 // one writer. Preconditions are checked on the storage thread against them, so a batch
-// sees every batch applied before it.
+// sees every batch applied before it. A failed batch's erasures count as done (the loop
+// does not undo deletions), its puts as not.
 //
 // Lifecycle: construct, load() (before the threads run), then apply/watch on the loop.
 // Destroy only after the storage thread has finished (the server joins it first).

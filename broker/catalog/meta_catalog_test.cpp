@@ -1,6 +1,7 @@
 #include "broker/catalog/meta_catalog.h"
 
 #include <deque>
+#include <utility>
 
 #include <catch2/catch.hpp>
 
@@ -12,6 +13,26 @@ using ferry::errc;
 namespace v1 = ferry::v1;
 
 namespace {
+
+// A meta store that fails its next batch when told to (a full disk).
+class failing_meta final : public ferry::storage::meta_store {
+ public:
+  explicit failing_meta(ferry::storage::meta_store& real) : real_(real) {}
+  bool fail_next = false;
+  ferry::error apply(std::span<const ferry::storage::meta_change> changes) override {
+    if (std::exchange(fail_next, false)) return {make_error_code(errc::disk_full), "full"};
+    return real_.apply(changes);
+  }
+  ferry::error put(std::string_view k, std::string_view v) override { return real_.put(k, v); }
+  ferry::error erase(std::string_view k) override { return real_.erase(k); }
+  ferry::error scan(std::string_view prefix,
+                    const std::function<void(std::string_view, std::string_view)>& fn) override {
+    return real_.scan(prefix, fn);
+  }
+
+ private:
+  ferry::storage::meta_store& real_;
+};
 
 // The storage thread runs tasks at once; loop events wait until the test runs them.
 struct fixture {
@@ -58,7 +79,8 @@ TEST_CASE("the catalog stores definitions and loads them back", "[catalog]") {
   s.set_pattern("orders");
   s.mutable_options()->set_max_messages(10);
   b.put_subscription(s);
-  b.put_offset("g", "events", 2, 41);
+  b.put_offset("g", 2, 41);
+  b.put_group("g", "events");
   REQUIRE_FALSE(f.apply(std::move(b)));
 
   meta_catalog reopened{f.engine->meta(), [](meta_catalog::task t) { t(); },
@@ -160,4 +182,30 @@ TEST_CASE("an unreadable record fails the load and names its key", "[catalog]") 
   auto err = f.cat.load(snap);
   CHECK(err.code == errc::storage_error);
   CHECK(err.message.find("topic/x") != std::string::npos);
+}
+
+TEST_CASE("after a delete that failed to write, the name can be created again", "[catalog][cas]") {
+  auto engine = ferry::storage::make_memory_engine();
+  failing_meta meta(engine->meta());
+  meta_catalog cat(
+      meta, [](meta_catalog::task t) { t(); }, [](meta_catalog::task t) { t(); });
+  catalog_snapshot snap;
+  REQUIRE_FALSE(cat.load(snap));
+  auto apply = [&](catalog_batch b) {
+    ferry::error out;
+    cat.apply(std::move(b), [&](const ferry::error& e) { out = e; });
+    return out;
+  };
+  catalog_batch create;
+  create.expect_no_topic("t");
+  create.put_topic(topic("t"));
+  REQUIRE_FALSE(apply(std::move(create)));
+  meta.fail_next = true;  // the broker forgot the topic; the disk still has it
+  catalog_batch erase;
+  erase.erase_topic("t");
+  REQUIRE(apply(std::move(erase)).code == errc::disk_full);
+  catalog_batch again;
+  again.expect_no_topic("t");
+  again.put_topic(topic("t"));
+  CHECK_FALSE(apply(std::move(again)));  // overwrites the stale record, as before
 }

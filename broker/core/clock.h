@@ -29,7 +29,8 @@ class system_clock final : public clock {
 };
 
 // The broker loop's time, read from the clock once per event: the loop stamps it when an
-// event begins (a request, a timer tick, a storage completion: see server/event_loop.h),
+// event begins (a request, a timer tick, a storage completion: docs/ARCHITECTURE.md,
+// "Events and the clock"),
 // and everything handled in that event sees the same now(). Loop only.
 class loop_clock {
  public:

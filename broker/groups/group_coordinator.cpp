@@ -113,8 +113,9 @@ ferry::error group_coordinator::prepare_commit(const v1::CommitOffsets& req, con
                                                  " is past its end " + std::to_string(end));
     if (member != nullptr)
       if (auto refused = g->may_commit(*member, po.partition())) return refused;
-    b.put_offset(req.group(), req.topic(), po.partition(), po.offset());
+    b.put_offset(req.group(), po.partition(), po.offset());
   }
+  b.put_group(req.group(), req.topic());  // also for a commit of no offsets: the group is kept
   return {};
 }
 

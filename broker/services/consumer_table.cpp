@@ -50,7 +50,11 @@ void consumer_table::remove_all() {
 }
 
 void consumer_table::forget(uint64_t id) {
-  consumers_.erase(id);
+  auto it = consumers_.find(id);
+  if (it == consumers_.end()) return;
+  // Whoever cancelled it took it out of its group first; never leave a member behind.
+  if (it->second->group() != nullptr) ctx_.groups.leave(*it->second);
+  consumers_.erase(it);
 }
 
 std::vector<uint64_t> consumer_table::ids() const {

@@ -35,23 +35,27 @@ void topic_service::create_topic(const v1::CreateTopic& req, uint64_t owner_sess
       std::move(b), [info, done = std::move(done)](const ferry::error& err) { done(err, info); },
       [this, name = req.name(), created] {
         catalog_batch ignored;
-        if (created)
-          if (auto* f = topics_.family_of(name)) f->remove(name, ignored);
+        if (created) remove_topic(name, ignored);
       });
 }
 
 void topic_service::delete_topic(const v1::DeleteTopic& req, reply<v1::DeleteTopicOk> done) {
   v1::DeleteTopicOk ok;
-  topic_family* family = topics_.family_of(req.name());
-  if (family == nullptr) {
+  catalog_batch b;
+  if (!remove_topic(req.name(), b)) {
     if (req.if_exists()) return done({}, ok);
     return done(fail(errc::topic_not_found, "topic " + quoted(req.name()) + " does not exist"), ok);
   }
-  catalog_batch b;
-  groups_.topic_removed(req.name(), b);  // a log topic's groups go first
-  family->remove(req.name(), b);
   ok.set_deleted(true);
   commit(std::move(b), [ok, done = std::move(done)](const ferry::error& err) { done(err, ok); });
+}
+
+bool topic_service::remove_topic(std::string_view name, catalog_batch& b) {
+  topic_family* family = topics_.family_of(name);
+  if (family == nullptr) return false;
+  groups_.topic_removed(name, b);  // a log topic's groups go first: their members are its readers
+  family->remove(name, b);
+  return true;
 }
 
 ferry::error topic_service::describe_topic(std::string_view name, v1::TopicInfo& out) const {

@@ -42,6 +42,9 @@ class topic_service {
   void session_closed(uint64_t session_id);
 
  private:
+  // Deletes topic `name` and what goes with it (a log topic's groups first), recording
+  // the erasures in `b`; false if no topic has the name.
+  bool remove_topic(std::string_view name, catalog_batch& b);
   // Applies `b`; `done` once it is durable (or failed, after `undo`).
   void commit(catalog_batch b, std::function<void(const ferry::error&)> done,
               std::function<void()> undo = {});

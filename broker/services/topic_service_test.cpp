@@ -8,6 +8,7 @@
 #include "broker/logs/log_registry.h"
 #include "broker/logs/log_testing.h"
 #include "broker/queues/queue_registry.h"
+#include "broker/services/consume_service.h"
 #include "broker/services/consumer_table.h"
 #include "broker/services/group_service.h"
 #include "broker/services/publish_service.h"
@@ -224,4 +225,59 @@ TEST_CASE("an unfenced commit is stored through the catalog and counted once dur
   groups.commit_offsets(client, req,
                         [&](const ferry::error& e, const v1::CommitOffsetsOk&) { err = e; });
   CHECK(err.code == errc::offset_out_of_range);
+}
+
+TEST_CASE("a log topic whose creation the catalog refused goes with the groups joined meanwhile",
+          "[services][groups]") {
+  fixture f;
+  consume_service consuming(f.directory, f.queues, f.logs, f.groups, f.topics);
+  testing::recording_sink sink;
+  int64_t activity = 0;
+  bool gate = false;
+  consumer_table client(consuming.client_context(), sink, &activity, &gate);
+  v1::CreateTopic create;
+  create.set_name("events");
+  create.set_kind(v1::LOG);
+  ferry::error created;
+  f.topics.create_topic(create, 0,
+                        [&](const ferry::error& e, const v1::TopicInfo&) { created = e; });
+  // A member joins at once (the topic takes effect before it is durable)...
+  v1::ConsumeLog join;
+  join.set_topic("events");
+  join.set_group("billing");
+  bool joined = false;
+  consuming.consume_log(client, join, "m",
+                        [&](const ferry::error& e, const v1::ConsumeLogOk&) { joined = !e; });
+  REQUIRE(joined);
+  REQUIRE(f.groups.find("billing") != nullptr);
+  // ...then the write fails: the topic is undone, and its group and member with it.
+  f.cat.complete_all({make_error_code(errc::disk_full), "no space"});
+  CHECK(created.code == errc::disk_full);
+  CHECK(f.directory.find("events") == nullptr);
+  CHECK(f.groups.find("billing") == nullptr);
+  CHECK(sink.cancelled.size() == 1);
+  REQUIRE_FALSE(f.create("events", v1::LOG));  // created again, with nothing left behind
+  f.now.stamp();
+  f.groups.tick();
+}
+
+TEST_CASE("a commit names its group in the catalog, also when it commits no offsets",
+          "[services][groups]") {
+  fixture f;
+  REQUIRE_FALSE(f.create("events", v1::LOG));
+  group_service groups(f.groups, f.cat);
+  testing::recording_sink sink;
+  int64_t activity = 0;
+  bool gate = false;
+  consumer_table::context ctx{f.queues, f.groups};
+  consumer_table client(ctx, sink, &activity, &gate);
+  v1::CommitOffsets req;
+  req.set_group("empty");
+  req.set_topic("events");
+  groups.commit_offsets(client, req, [](const ferry::error&, const v1::CommitOffsetsOk&) {});
+  REQUIRE_FALSE(f.cat.applied.empty());
+  const auto& changes = f.cat.applied.back().changes();
+  REQUIRE(changes.size() == 1);
+  CHECK(changes[0].key == "group/empty");
+  CHECK(changes[0].value == std::optional<std::string>("events"));
 }
