@@ -1,4 +1,4 @@
-// The public client and consumer: thin forwarding to client_impl and its services.
+// The public client and consumer (ferry/client/client.h): thin forwarding to client_impl.
 #include "ferry/client/client.h"
 
 #include <algorithm>
