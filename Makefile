@@ -31,8 +31,9 @@ asan:
 	$(MAKE) test BUILD_DIR=build-asan BUILD_TYPE=Debug CMAKE_ARGS=-DFERRY_SANITIZE=ON
 
 # ThreadSanitizer: the loop, the storage threads and the client threads. A race fails the
-# process that found it (ferryd or a test binary), so its test fails.
-tsan: export TSAN_OPTIONS = halt_on_error=1 exitcode=66 second_deadlock_stack=1
+# process that found it (ferryd or a test binary), so its test fails. Races inside the
+# uninstrumented RocksDB library are suppressed (scripts/tsan.supp says why).
+tsan: export TSAN_OPTIONS = halt_on_error=1 exitcode=66 second_deadlock_stack=1 suppressions=$(CURDIR)/scripts/tsan.supp
 tsan:
 	$(MAKE) test BUILD_DIR=build-tsan BUILD_TYPE=RelWithDebInfo CMAKE_ARGS=-DFERRY_TSAN=ON
 

@@ -1,13 +1,12 @@
 // blocking_client: the async client on a private I/O thread. Each call posts the async
 // operation to the I/O thread and waits on a future for its completion; the async
 // client's request_timeout bounds every wait.
-#include "ferry/client/blocking_client.h"
-
 #include <condition_variable>
 #include <mutex>
 
 #include "client/src/blocking_core.h"
 #include "client/src/client_impl.h"
+#include "ferry/client/blocking_client.h"
 
 namespace ferry::client {
 

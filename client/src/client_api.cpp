@@ -1,9 +1,8 @@
 // The public client and consumer (ferry/client/client.h): thin forwarding to client_impl.
-#include "ferry/client/client.h"
-
 #include <algorithm>
 
 #include "client/src/client_impl.h"
+#include "ferry/client/client.h"
 
 namespace ferry::client {
 
