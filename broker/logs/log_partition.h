@@ -6,6 +6,7 @@
 // failed write leaves no gap.
 #pragma once
 
+#include <chrono>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -33,9 +34,17 @@ struct publish_job {
   v1::PublishOk ok;
   uint32_t outstanding = 1;  // records and duplicate lookups not yet resolved, +1 while routing
   publish_done done;
+  // From the Publish to its PublishOk (log_probe::confirm_seconds).
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+  histogram* confirm_seconds = nullptr;
 
   void resolve_one() {
-    if (--outstanding == 0) done({}, std::move(ok));
+    if (--outstanding != 0) return;
+    if (confirm_seconds) {
+      const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
+      confirm_seconds->observe(took.count());
+    }
+    done({}, std::move(ok));
   }
 };
 

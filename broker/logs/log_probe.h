@@ -5,6 +5,8 @@
 
 #include <cstdint>
 
+#include "support/histogram.h"
+
 namespace ferry::broker {
 
 struct log_probe {
@@ -15,6 +17,7 @@ struct log_probe {
   uint64_t records_refused = 0;  // per-message refusals (PublishOk.errors)
   uint64_t storage_reads = 0;    // reads for readers behind the tail cache
   uint64_t records_read = 0;     // records delivered to readers, from the cache or storage
+  histogram confirm_seconds = latency_histogram();  // Publish to PublishOk, in seconds
 };
 
 }  // namespace ferry::broker

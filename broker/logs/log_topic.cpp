@@ -90,8 +90,11 @@ void log_topic::publish(publish_request& r, publish_done done) {
   // TopicInfo.messages_published of a log topic: every message of a frame that passed the
   // whole-request checks, refused ones and duplicates included (PROTOCOL.md 9.2, 11).
   published_ += r.messages.size();
+  for (auto m : r.messages)
+    published_bytes_ += m.size();
   auto job = std::make_shared<publish_job>();
   job->done = std::move(done);
+  job->confirm_seconds = &partition_ctx_.probe.confirm_seconds;
   const int n = static_cast<int>(r.messages.size());
   job->ok.mutable_partitions()->Resize(n, 0);
   job->ok.mutable_offsets()->Resize(n, 0);
@@ -321,6 +324,7 @@ void log_topic::describe(v1::TopicInfo& out) const {
   *out.mutable_options() = options_;
   out.set_topic_id(id_);
   out.set_messages_published(published_);
+  out.set_bytes_published(published_bytes_);
   for (uint32_t p = 0; p < partitions_.size(); ++p) {
     auto b = partitions_[p]->bounds();
     auto* pi = out.add_partitions();

@@ -122,6 +122,7 @@ class log_topic final : public topic {
   std::vector<std::unique_ptr<log_reader>> readers_;  // every attached reader
   uint32_t round_robin_ = 0;
   uint64_t published_ = 0;
+  uint64_t published_bytes_ = 0;
   int64_t last_sync_ = 0;
   int64_t last_retention_ = 0;
   bool sync_in_flight_ = false;

@@ -42,6 +42,12 @@ class pipeline final : public request_handler {
 
   // Requests seen per kind, since start (what the protocol's metrics will read).
   uint64_t requests(codec::body kind) const;
+  // Every request kind of the table with its name and count, in body-number order.
+  template <typename F>
+  void each_kind(F&& f) const {
+    for (const route* rt : routes_)
+      if (rt) f(rt->name, counts_[static_cast<size_t>(rt->kind)]);
+  }
 
   // For the rows: authorization of one request naming `resource_name`.
   ferry::error authorize(const request_context& ctx, const route& rt,

@@ -32,6 +32,7 @@ void memory_topic::describe(v1::TopicInfo& out) const {
   out.set_kind(v1::MEMORY);
   *out.mutable_options() = options_;
   out.set_messages_published(published_);
+  out.set_bytes_published(published_bytes_);
   out.clear_subscriptions();
   for (const auto* s : subs_)
     out.add_subscriptions(s->name());
@@ -93,6 +94,7 @@ void memory_topic::publish(publish_request& r, publish_done done) {
     }
   }
   published_ += accepted;
+  published_bytes_ += accepted_bytes;
   ctx_.probe.messages_published += accepted;
   ctx_.probe.bytes_published += accepted_bytes;
   ctx_.probe.duplicates += duplicates;

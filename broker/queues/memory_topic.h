@@ -86,6 +86,7 @@ class memory_topic final : public topic {
   uint64_t owner_session_;
   const queue_context& ctx_;
   uint64_t published_ = 0;
+  uint64_t published_bytes_ = 0;
   std::vector<subscription*> subs_;
   boost::unordered_flat_map<std::string, producer_state, string_hash, std::equal_to<>> producers_;
 };

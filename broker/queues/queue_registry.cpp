@@ -289,6 +289,7 @@ void queue_registry::describe(const subscription& s, v1::SubscriptionInfo& out) 
   out.set_dead_lettered(st.dead_lettered);
   out.set_dropped(st.dropped);
   out.set_expired(st.expired);
+  out.set_nacked(st.nacked);
 }
 
 void queue_registry::list_subscriptions(std::string_view topic, v1::SubscriptionList& out) const {

@@ -237,8 +237,14 @@ ferry::error subscription::settle_one(consumer& c, const settle_request& r, uint
   c.remove_outstanding(1);
   switch (r.kind) {
     case settle_kind::ack: ++stats_.acked; break;
-    case settle_kind::requeue: requeue(seq, std::move(msg), count); break;
-    case settle_kind::dead_letter: env_.dead_letter(*this, msg, count, "rejected", r.reason); break;
+    case settle_kind::requeue:
+      ++stats_.nacked;
+      requeue(seq, std::move(msg), count);
+      break;
+    case settle_kind::dead_letter:
+      ++stats_.nacked;
+      env_.dead_letter(*this, msg, count, "rejected", r.reason);
+      break;
     case settle_kind::extend: break;
   }
   return {};

@@ -62,6 +62,7 @@ struct subscription_stats {
   uint64_t delivered = 0;
   uint64_t redelivered = 0;
   uint64_t acked = 0;
+  uint64_t nacked = 0;
   uint64_t dead_lettered = 0;
   uint64_t dropped = 0;
   uint64_t expired = 0;

@@ -1,5 +1,6 @@
 #include "storage/group_committer.h"
 
+#include <chrono>
 #include <vector>
 
 #include "storage/log/append_check.h"
@@ -94,7 +95,9 @@ void group_committer::commit(std::vector<request>& batch) {
     appends.push_back(&r.append);
     records += r.append.count();
   }
+  const auto started = std::chrono::steady_clock::now();
   ferry::error err = appends.empty() ? store_.sync_wal() : store_.append(appends, want_sync);
+  const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
   if (err)
     for (const auto* a : appends)
       fence_.failed(*a, err);
@@ -104,6 +107,8 @@ void group_committer::commit(std::vector<request>& batch) {
     stats_.requests += batch.size();
     stats_.records += records;
     stats_.syncs += want_sync ? 1 : 0;
+    if (want_sync) stats_.sync_seconds.observe(took.count());
+    if (!appends.empty()) stats_.batch_records.observe(static_cast<double>(records));
   }
   for (size_t i = 0; i < batch.size(); ++i)
     batch[i].done(refused[i] ? refused[i] : err);

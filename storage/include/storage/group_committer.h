@@ -23,6 +23,7 @@
 
 #include "storage/append_fence.h"
 #include "storage/log_store.h"
+#include "support/histogram.h"
 
 namespace ferry::storage {
 
@@ -32,6 +33,10 @@ struct commit_stats {
   uint64_t requests = 0;  // requests answered, sync requests included
   uint64_t records = 0;
   uint64_t syncs = 0;  // WAL fsyncs (synced appends and sync_wal calls)
+  // Seconds per synced write (the WriteBatch and its fsync, or a sync_wal alone).
+  histogram sync_seconds = latency_histogram();
+  // Records per WriteBatch.
+  histogram batch_records{1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096, 16384};
 };
 
 class group_committer {
