@@ -62,8 +62,10 @@ ferryd_process::ferryd_process(const std::string& binary, const std::vector<std:
     ::dup2(out[1], STDOUT_FILENO);
     ::close(out[0]);
     ::close(out[1]);
-    std::vector<std::string> all = {binary, "--listen",    "127.0.0.1:0", "--data-dir",
-                                    dir_,   "--log-level", "warn"};
+    // The HTTP listener on a free port too: measured as users run it.
+    std::vector<std::string> all = {binary,   "--listen",    "127.0.0.1:0",
+                                    "--http", "127.0.0.1:0", "--data-dir",
+                                    dir_,     "--log-level", "warn"};
     all.insert(all.end(), args.begin(), args.end());
     std::vector<char*> argv;
     for (auto& a : all)

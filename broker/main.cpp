@@ -21,11 +21,12 @@ int die(const std::string& message) {
 
 int main(int argc, char** argv) {
   CLI::App app{"ferryd: the ferry message broker"};
-  std::string config_file, listen, data_dir, log_level, log_format;
+  std::string config_file, listen, http, data_dir, log_level, log_format;
   std::vector<std::string> assignments;
   bool print = false, check = false;
   app.add_option("-c,--config", config_file, "YAML config file (see config/ferryd.yaml)");
   app.add_option("--listen", listen, "Wire listener HOST:PORT (net.listen)");
+  app.add_option("--http", http, "HTTP listener HOST:PORT, \"\" for none (http.listen)");
   app.add_option("--data-dir", data_dir, "Data directory (storage.data_dir)");
   app.add_option("--log-level", log_level, "Log level (log.level)");
   app.add_option("--log-format", log_format, "Log format: text or json (log.format)");
@@ -33,7 +34,7 @@ int main(int argc, char** argv) {
                  "KEY=VALUE for any config key, e.g. --set limits.max_connections=100");
   app.add_flag("--print-config", print, "Print the effective configuration as YAML and exit");
   app.add_flag("--check-config", check, "Check the configuration and exit (0 when valid)");
-  app.set_version_flag("--version", "ferryd 0.1.0");
+  app.set_version_flag("--version", "ferryd " FERRY_VERSION);
   CLI11_PARSE(app, argc, argv);
 
   // Precedence: built-in defaults < config file < FERRY_* environment < flags.
@@ -43,6 +44,7 @@ int main(int argc, char** argv) {
   if (auto err = fb::apply_environment(opts); !err.empty()) return die(err);
   std::vector<std::string> flag_assignments;
   if (!listen.empty()) flag_assignments.push_back("net.listen=" + listen);
+  if (app.count("--http") > 0) flag_assignments.push_back("http.listen=" + http);
   if (!data_dir.empty()) flag_assignments.push_back("storage.data_dir=" + data_dir);
   if (!log_level.empty()) flag_assignments.push_back("log.level=" + log_level);
   if (!log_format.empty()) flag_assignments.push_back("log.format=" + log_format);
@@ -65,6 +67,8 @@ int main(int argc, char** argv) {
   if (auto err = srv.start()) return die(err.to_string());
   // Scripts and tests read this line to find the bound port.
   std::printf("listening on %s\n", srv.listen_address().c_str());
+  if (!srv.http_address().empty())
+    std::printf("http listening on %s\n", srv.http_address().c_str());
   std::fflush(stdout);
   srv.run();
   fb::log::server().info("stopped");

@@ -30,7 +30,7 @@ BROKER_FLOORS = {
     "groups": 5,
     "services": 6,
     "session": 7,
-    "protocol": 8, "config": 8,
+    "protocol": 8, "config": 8, "http": 8,
     "server": 9,
 }
 CLIENT_FLOORS = {"include": 1, "src": 2, "examples": 3, "cli": 3}

@@ -14,12 +14,21 @@ packages=(
   libyaml-cpp-dev libcli11-dev prometheus-cpp-dev
   libssl-dev zlib1g-dev
   clang-format procps python3
+  # test tools: promtool (checks /metrics scrapes), curl (the README's examples)
+  prometheus curl
 )
+
+# Test tools found by command: a machine may have them from elsewhere (Node.js from
+# NodeSource bundles npm, and Debian's npm package would conflict with it).
+tools=(node:nodejs npm:npm chromium:chromium)
 
 missing=()
 for p in "${packages[@]}"; do
   status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
   [ "$status" = installed ] || missing+=("$p")
+done
+for t in "${tools[@]}"; do
+  command -v "${t%%:*}" >/dev/null || missing+=("${t#*:}")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
 

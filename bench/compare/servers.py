@@ -145,7 +145,8 @@ class ferry_server(server):
 
     def start(self, w):
         d = self._mkdir()
-        argv = [self.ferryd, "--listen", "127.0.0.1:0", "--data-dir", os.path.join(d, "data")]
+        argv = [self.ferryd, "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0",
+                "--data-dir", os.path.join(d, "data")]
         if w.get("idle_connections", 0) > 9000:
             argv += ["--set", f"limits.max_connections={w['idle_connections'] + 1000}"]
         p = self._spawn(argv, stdout=subprocess.PIPE)

@@ -36,18 +36,20 @@ option_row num_row(std::string name, std::string unit, std::string description,
   return r;
 }
 
+// `allowed` empty: any value, and the empty one only if `may_be_empty`.
 option_row string_row(std::string name, std::string description, field_ref<std::string> ref,
-                      std::vector<std::string> allowed = {}) {
+                      std::vector<std::string> allowed = {}, bool may_be_empty = false) {
   option_row r{std::move(name), "", std::move(description), nullptr, nullptr};
   r.get = [ref](const broker_options& o) { return ref(const_cast<broker_options&>(o)); };
-  r.set = [ref, allowed, n = r.name](broker_options& o, std::string_view v) -> std::string {
+  r.set = [ref, allowed, may_be_empty, n = r.name](broker_options& o,
+                                                   std::string_view v) -> std::string {
     if (!allowed.empty() && std::find(allowed.begin(), allowed.end(), v) == allowed.end()) {
       std::string list;
       for (const auto& a : allowed)
         list += (list.empty() ? "" : ", ") + a;
       return n + ": '" + std::string(v) + "' is not one of " + list;
     }
-    if (allowed.empty() && v.empty()) return n + ": must not be empty";
+    if (allowed.empty() && v.empty() && !may_be_empty) return n + ": must not be empty";
     ref(o) = std::string(v);
     return {};
   };
@@ -97,6 +99,38 @@ void add_net_rows(std::vector<option_row>& t) {
       "the broker stops reading from that connection.",
       {[](broker_options& o) -> size_t& { return o.session.max_deferred_publish_bytes; }}, 0,
       1 * gib));
+}
+
+void add_http_rows(std::vector<option_row>& t) {
+  constexpr uint64_t kib = 1024, mib = 1024 * kib;
+  t.push_back(string_row(
+      "http.listen",
+      "Address of the HTTP listener (probes, /metrics, the REST API, the dashboard), "
+      "HOST:PORT; port 0 picks a free port; empty = no HTTP listener.",
+      [](broker_options& o) -> std::string& { return o.http.listen; }, {}, true));
+  t.push_back(num_row<uint64_t>(
+      "http.max_connections", "", "HTTP connections served at once; more are answered 503.",
+      {[](broker_options& o) -> uint64_t& { return o.http.max_connections; }}, 1, 100'000));
+  t.push_back(num_row<uint64_t>(
+      "http.max_body_bytes", "bytes", "Largest request body; a bigger one is answered 413.",
+      {[](broker_options& o) -> uint64_t& { return o.http.max_body_bytes; }}, 1 * kib, 256 * mib));
+  t.push_back(num_row<uint64_t>(
+      "http.max_header_bytes", "bytes",
+      "Largest request line and headers; bigger ones are answered 431.",
+      {[](broker_options& o) -> uint64_t& { return o.http.max_header_bytes; }}, 1 * kib, 1 * mib));
+  t.push_back(num_row<uint64_t>(
+      "http.idle_timeout_ms", "ms",
+      "A keep-alive connection with no request under way is closed after this long.",
+      {[](broker_options& o) -> uint64_t& { return o.http.idle_timeout_ms; }}, 10, 3'600'000));
+  t.push_back(num_row<uint64_t>(
+      "http.request_timeout_ms", "ms",
+      "A request must arrive in full, and its answer be written, within this long (408).",
+      {[](broker_options& o) -> uint64_t& { return o.http.request_timeout_ms; }}, 10, 3'600'000));
+  t.push_back(num_row<uint64_t>(
+      "metrics.max_topics", "",
+      "Topics (with their subscriptions, partitions and groups) named one by one in /metrics; "
+      "the others are summed into series labelled _other.",
+      {[](broker_options& o) -> uint64_t& { return o.http.metrics_max_topics; }}, 0, 1'000'000));
 }
 
 void add_memory_topic_rows(std::vector<option_row>& t) {
@@ -186,6 +220,7 @@ void add_process_rows(std::vector<option_row>& t) {
 std::vector<option_row> make_table() {
   std::vector<option_row> t;
   add_net_rows(t);
+  add_http_rows(t);
   add_memory_topic_rows(t);
   add_log_topic_rows(t);
   add_process_rows(t);

@@ -8,6 +8,7 @@
 
 #include <string>
 
+#include "broker/http/http_settings.h"
 #include "broker/logs/log_settings.h"
 #include "broker/net/connection_limits.h"
 #include "broker/queues/queue_settings.h"
@@ -18,6 +19,7 @@ namespace ferry::broker {
 struct broker_options {
   std::string listen = "127.0.0.1:7411";
   connection_limits connection;
+  http_settings http;
   session_settings session;
   queue_settings queues;
   log_settings logs;

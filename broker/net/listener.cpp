@@ -7,6 +7,7 @@
 #include <boost/asio/write.hpp>
 
 #include "broker/core/log.h"
+#include "broker/net/acceptor.h"
 #include "broker/net/tcp_transport.h"
 #include "proto/codec/frame_codec.h"
 
@@ -23,36 +24,11 @@ listener::listener(asio::any_io_executor ex, std::function<bool()> has_room, acc
       probe_(probe) {}
 
 ferry::error listener::bind(const std::string& address) {
-  auto fail = [&](std::string why) {
-    return ferry::error{make_error_code(errc::invalid_argument),
-                        "cannot listen on '" + address + "': " + why};
-  };
-  auto colon = address.rfind(':');
-  if (colon == std::string::npos) return fail("expected HOST:PORT");
-  std::string host = address.substr(0, colon), port = address.substr(colon + 1);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
-    host = host.substr(1, host.size() - 2);
-  boost::system::error_code ec;
-  tcp::resolver resolver(acceptor_.get_executor());
-  auto results =
-      resolver.resolve(host, port, tcp::resolver::passive | tcp::resolver::numeric_service, ec);
-  if (ec || results.empty()) return fail(ec ? ec.message() : "no address");
-  tcp::endpoint ep = results.begin()->endpoint();
-  acceptor_.open(ep.protocol(), ec);
-  if (!ec) acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
-  if (!ec) acceptor_.bind(ep, ec);
-  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) return fail(ec.message());
-  return {};
+  return bind_acceptor(acceptor_, address);
 }
 
 std::string listener::local_address() const {
-  boost::system::error_code ec;
-  auto ep = acceptor_.local_endpoint(ec);
-  if (ec) return "?";
-  auto addr = ep.address();
-  std::string host = addr.is_v6() ? "[" + addr.to_string() + "]" : addr.to_string();
-  return host + ":" + std::to_string(ep.port());
+  return bound_address(acceptor_);
 }
 
 void listener::start() {

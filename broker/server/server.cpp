@@ -12,6 +12,11 @@
 #include "broker/core/clock.h"
 #include "broker/core/log.h"
 #include "broker/groups/group_coordinator.h"
+#include "broker/http/broker_metrics.h"
+#include "broker/http/http_server.h"
+#include "broker/http/metrics.h"
+#include "broker/http/openapi.h"
+#include "broker/http/routes.h"
 #include "broker/logs/log_registry.h"
 #include "broker/net/listener.h"
 #include "broker/protocol/pipeline.h"
@@ -36,6 +41,7 @@ struct server::impl {
   broker_options opts;
   asio::io_context ioc{1};  // first: destroyed last, after everything that posts to it
   asio::thread_pool storage_thread{1};
+  asio::thread_pool http_worker{1};  // renders /metrics scrapes off the loop
   system_clock clock;
   loop_clock now{clock};
   std::unique_ptr<storage::engine> engine;
@@ -57,6 +63,10 @@ struct server::impl {
   std::unique_ptr<session::environment> session_env;  // what every session works with
   net_probe net;
   std::unique_ptr<listener> lis;
+  router http_routes;
+  metrics_registry metrics;
+  std::unique_ptr<http_server> http;
+  bool serving = false;  // recovered, and both listeners up
   asio::steady_timer ticker{ioc};
   asio::steady_timer drain_timer{ioc};
   asio::steady_timer health_timer{ioc};
@@ -79,6 +89,8 @@ struct server::impl {
   ferry::error open_storage();
   ferry::error recover();
   void build_services();
+  void build_http();
+  readiness ready() const;
   void accept(std::unique_ptr<transport> stream);
   void tick();
   void watch_storage();
@@ -130,6 +142,40 @@ void server::impl::build_services() {
   lis = std::make_unique<listener>(
       ioc.get_executor(), [this] { return hub->has_room(); },
       [this](std::unique_ptr<transport> stream) { accept(std::move(stream)); }, net);
+}
+
+// The HTTP side: its routes on the same services as the wire protocol's handlers, and
+// one metrics source per subsystem.
+void server::impl::build_http() {
+  http = std::make_unique<http_server>(ioc, opts.http, http_routes, now, [this] { hub->flush(); });
+  add_probe_routes(
+      http_routes, [this] { return ready(); }, FERRY_VERSION);
+  add_metrics_routes(
+      http_routes, metrics,
+      [this](std::function<void()> t) { asio::post(http_worker, std::move(t)); },
+      [this](std::function<void()> t) { post_event(std::move(t)); });
+  add_admin_routes(http_routes, *topics, *group_requests);
+  add_dashboard_routes(http_routes, metrics, FERRY_VERSION);
+  add_openapi_route(http_routes, FERRY_VERSION);
+  const size_t cap = opts.http.metrics_max_topics;
+  add_net_metrics(metrics, net, *requests, *hub, *http);
+  add_topic_metrics(metrics, *topics, *queues, *logs, cap);
+  add_group_metrics(metrics, *group_requests, *groups, cap);
+  add_storage_metrics(
+      metrics, [this] { return port->commit_stats(); }, [this] { return engine->health(); },
+      queues->memory());
+  add_process_metrics(metrics, FERRY_VERSION);
+}
+
+// /readyz: the RocksDB write stop is the disk alarm (it comes with a full or stalled disk).
+readiness server::impl::ready() const {
+  if (stopping) return {false, "draining: the broker is stopping"};
+  if (!serving) return {false, "starting"};
+  if (last_stall == storage::storage_health::stall::stopped)
+    return {false, "storage: RocksDB has stopped writes"};
+  if (queues->memory().blocked())
+    return {false, "memory: message buffers are over the high-water mark"};
+  return {true, {}};
 }
 
 void server::impl::accept(std::unique_ptr<transport> stream) {
@@ -209,9 +255,11 @@ server::server(broker_options opts) : impl_(std::make_unique<impl>(std::move(opt
 server::~server() {
   auto& i = *impl_;
   i.lis.reset();  // no new connections
+  i.http.reset();
   // Every thread that uses broker state finishes first: the catalog's writes, then the
   // log committer and reader. What they post back to the loop never runs: it has stopped.
   i.storage_thread.join();
+  i.http_worker.join();
   if (i.port) i.port->stop();
   // Then the state they used, top down: sessions let go of their consumers before the
   // subscriptions and readers those point at go.
@@ -238,8 +286,13 @@ ferry::error server::start() {
   if (auto err = i.open_storage()) return err;
   if (auto err = i.recover()) return err;
   i.build_services();
+  i.build_http();
   if (auto err = i.lis->bind(i.opts.listen)) return err;
+  if (!i.opts.http.listen.empty())
+    if (auto err = i.http->bind(i.opts.http.listen)) return err;
   i.lis->start();
+  if (!i.opts.http.listen.empty()) i.http->start();
+  i.serving = true;
   i.tick();
   i.watch_storage();
   i.signals.async_wait([&i](boost::system::error_code ec, int sig) {
@@ -254,6 +307,10 @@ ferry::error server::start() {
 
 std::string server::listen_address() const {
   return impl_->lis->local_address();
+}
+
+std::string server::http_address() const {
+  return impl_->opts.http.listen.empty() ? std::string() : impl_->http->local_address();
 }
 
 void server::run() {

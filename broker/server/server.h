@@ -22,6 +22,8 @@ class server {
 
   ferry::error start();
   std::string listen_address() const;
+  // The HTTP listener's bound address; empty when http.listen is.
+  std::string http_address() const;
   void run();
   // Thread-safe.
   void stop();

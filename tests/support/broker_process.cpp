@@ -1,5 +1,6 @@
 #include "tests/support/broker_process.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <random>
@@ -44,6 +45,38 @@ broker_process::~broker_process() {
   }
 }
 
+namespace {
+
+// Whether ferryd serves HTTP: the extra arguments come after ours, so {"--http", ""} in
+// them turns the listener off.
+bool http_wanted(const std::vector<std::string>& args) {
+  bool want = true;
+  for (size_t i = 0; i + 1 < args.size(); ++i)
+    if (args[i] == "--http") want = !args[i + 1].empty();
+  return want;
+}
+
+// ferryd's stdout until its "listening on" lines (two, unless {"--http", ""} turned the
+// HTTP listener off), for at most 20 s.
+std::string read_start_lines(int fd, bool want_http) {
+  const size_t lines = want_http ? 2 : 1;
+  std::string buf;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (static_cast<size_t>(std::count(buf.begin(), buf.end(), '\n')) < lines) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    pollfd p{fd, POLLIN, 0};
+    if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0) break;
+    char tmp[256];
+    ssize_t n = ::read(fd, tmp, sizeof tmp);
+    if (n <= 0) break;
+    buf.append(tmp, static_cast<size_t>(n));
+  }
+  return buf;
+}
+
+}  // namespace
+
 void broker_process::spawn() {
   int out[2];
   if (::pipe(out) != 0) throw std::runtime_error("pipe failed");
@@ -55,6 +88,11 @@ void broker_process::spawn() {
                                   data_dir_,
                                   "--log-level",
                                   std::getenv("FERRY_TEST_LOG") ? "debug" : "warn"};
+  // The HTTP listener on a free port too, unless the test says where (or {"--http", ""}).
+  if (std::find(args_.begin(), args_.end(), "--http") == args_.end()) {
+    argv_s.push_back("--http");
+    argv_s.push_back("127.0.0.1:" + std::to_string(http_port_));
+  }
   argv_s.insert(argv_s.end(), args_.begin(), args_.end());
   pid_ = ::fork();
   if (pid_ < 0) throw std::runtime_error("fork failed");
@@ -74,29 +112,25 @@ void broker_process::spawn() {
     ::_exit(127);
   }
   ::close(out[1]);
-  // Read stdout until the "listening on" line, for at most 20 s.
-  std::string buf;
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while (buf.find('\n') == std::string::npos) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    pollfd p{out[0], POLLIN, 0};
-    if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0) break;
-    char tmp[256];
-    ssize_t n = ::read(out[0], tmp, sizeof tmp);
-    if (n <= 0) break;
-    buf.append(tmp, static_cast<size_t>(n));
-  }
+  const std::string buf = read_start_lines(out[0], http_wanted(args_));
   ::close(out[0]);  // ferryd writes nothing else to stdout
+  const bool want_http = http_wanted(args_);
+  const std::string first = buf.substr(0, buf.find('\n'));
   const std::string prefix = "listening on ";
-  auto at = buf.find(prefix);
-  auto colon = buf.rfind(':');
-  if (at == std::string::npos || colon == std::string::npos) {
+  auto at = first.find(prefix);
+  auto colon = first.rfind(':');
+  const std::string http_prefix = "http listening on ";
+  auto http_at = buf.find(http_prefix);
+  if (at != 0 || colon == std::string::npos || (want_http && http_at == std::string::npos)) {
     kill_hard();
     throw std::runtime_error("ferryd did not start: '" + buf + "'");
   }
-  host_ = buf.substr(at + prefix.size(), colon - at - prefix.size());
-  port_ = static_cast<uint16_t>(std::stoi(buf.substr(colon + 1)));
+  host_ = first.substr(prefix.size(), colon - prefix.size());
+  port_ = static_cast<uint16_t>(std::stoi(first.substr(colon + 1)));
+  if (want_http) {
+    const std::string line = buf.substr(http_at, buf.find('\n', http_at) - http_at);
+    http_port_ = static_cast<uint16_t>(std::stoi(line.substr(line.rfind(':') + 1)));
+  }
 }
 
 int broker_process::stop(std::chrono::milliseconds grace) {

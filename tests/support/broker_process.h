@@ -1,8 +1,9 @@
 // broker_process: runs the real ferryd binary for integration tests.
 //
-// Starts ferryd on 127.0.0.1 port 0 with a fresh temp data dir (or a given one), reads
-// its "listening on HOST:PORT" line, and stops it when destroyed (SIGTERM, then SIGKILL
-// after a grace period). Never leaves a broker running: tests are bounded in time.
+// Starts ferryd on 127.0.0.1 port 0 (the HTTP listener too) with a fresh temp data dir (or
+// a given one), reads its "listening on HOST:PORT" and "http listening on HOST:PORT"
+// lines, and stops it when destroyed (SIGTERM, then SIGKILL after a grace period). Never
+// leaves a broker running: tests are bounded in time.
 #pragma once
 
 #include <chrono>
@@ -24,6 +25,8 @@ class broker_process {
 
   const std::string& host() const { return host_; }
   uint16_t port() const { return port_; }
+  // The HTTP listener's port (0 when started with {"--http", ""}).
+  uint16_t http_port() const { return http_port_; }
   const std::string& data_dir() const { return data_dir_; }
   pid_t pid() const { return pid_; }
 
@@ -44,6 +47,7 @@ class broker_process {
   pid_t pid_ = -1;
   std::string host_;
   uint16_t port_ = 0;
+  uint16_t http_port_ = 0;
 };
 
 // A fresh empty directory under the system temp dir.

@@ -1,0 +1,199 @@
+// The REST admin API: topics, subscriptions and consumer groups, on the service layer.
+// Bodies and answers are the ferry.v1 admin messages as JSON (proto_json.h).
+#include "ferry/v1/admin.pb.h"
+#include "ferry/v1/log.pb.h"
+
+#include "broker/http/http_errors.h"
+#include "broker/http/proto_json.h"
+#include "broker/http/routes.h"
+#include "broker/services/group_service.h"
+#include "broker/services/topic_service.h"
+
+namespace ferry::broker {
+
+namespace {
+
+// The typed answer of a service as JSON, or its error.
+template <typename Result>
+reply<Result> answer(http_reply done, unsigned status = 200) {
+  return [done = std::move(done), status](const ferry::error& err, const Result& out) {
+    done(err ? error_response(err) : json_response(to_json_text(out), status));
+  };
+}
+
+// A body that parses into `out`, or false after answering 400.
+template <typename Request>
+bool parse_body(const http_request& req, Request& out, const http_reply& done) {
+  if (auto err = from_json_text(req.body, out)) {
+    done(error_response(err));
+    return false;
+  }
+  return true;
+}
+
+// ?if_exists=true|false; false (after answering 400) when it is neither.
+bool if_exists(const http_request& req, bool& out, const http_reply& done) {
+  const std::string* v = req.query_param("if_exists");
+  out = v && *v == "true";
+  if (!v || *v == "true" || *v == "false") return true;
+  done(error_response(errc::invalid_argument, "if_exists: expected true or false"));
+  return false;
+}
+
+std::string query_or_empty(const http_request& req, std::string_view name) {
+  const std::string* v = req.query_param(name);
+  return v ? *v : std::string();
+}
+
+void add_topic_routes(router& r, topic_service& topics) {
+  r.add({"GET",
+         "/v1/topics",
+         "Lists topics of both kinds (?pattern= a topic pattern).",
+         [&topics](const http_request& req, http_reply done) {
+           v1::TopicList out;
+           topics.list_topics(query_or_empty(req, "pattern"), out);
+           done(json_response(to_json_text(out)));
+         },
+         nullptr,
+         v1::TopicList::descriptor(),
+         {"pattern"},
+         200});
+  r.add({"POST",
+         "/v1/topics",
+         "Creates a topic (a CreateTopic body); 201 with its TopicInfo.",
+         [&topics](const http_request& req, http_reply done) {
+           v1::CreateTopic ct;
+           if (!parse_body(req, ct, done)) return;
+           if (ct.options().temporary()) {
+             done(error_response(errc::invalid_argument,
+                                 "temporary topics belong to a wire-protocol session; HTTP "
+                                 "cannot create them"));
+             return;
+           }
+           topics.create_topic(ct, 0, answer<v1::TopicInfo>(std::move(done), 201));
+         },
+         v1::CreateTopic::descriptor(),
+         v1::TopicInfo::descriptor(),
+         {},
+         201});
+  r.add({"GET",
+         "/v1/topics/{name}",
+         "Describes a topic (TopicInfo).",
+         [&topics](const http_request& req, http_reply done) {
+           v1::TopicInfo out;
+           auto err = topics.describe_topic(req.params[0], out);
+           done(err ? error_response(err) : json_response(to_json_text(out)));
+         },
+         nullptr,
+         v1::TopicInfo::descriptor(),
+         {},
+         200});
+  r.add({"DELETE",
+         "/v1/topics/{name}",
+         "Deletes a topic, its subscriptions' messages and its groups (?if_exists=true).",
+         [&topics](const http_request& req, http_reply done) {
+           v1::DeleteTopic dt;
+           dt.set_name(req.params[0]);
+           bool e = false;
+           if (!if_exists(req, e, done)) return;
+           dt.set_if_exists(e);
+           topics.delete_topic(dt, answer<v1::DeleteTopicOk>(std::move(done)));
+         },
+         nullptr,
+         v1::DeleteTopicOk::descriptor(),
+         {"if_exists"},
+         200});
+}
+
+void add_subscription_routes(router& r, topic_service& topics) {
+  r.add({"GET",
+         "/v1/subscriptions",
+         "Lists subscriptions (?pattern= those with this pattern or matching this topic).",
+         [&topics](const http_request& req, http_reply done) {
+           v1::SubscriptionList out;
+           topics.list_subscriptions(query_or_empty(req, "pattern"), out);
+           done(json_response(to_json_text(out)));
+         },
+         nullptr,
+         v1::SubscriptionList::descriptor(),
+         {"pattern"},
+         200});
+  r.add({"POST",
+         "/v1/subscriptions",
+         "Creates a subscription (a CreateSubscription body); 201 with its SubscriptionInfo.",
+         [&topics](const http_request& req, http_reply done) {
+           v1::CreateSubscription cs;
+           if (!parse_body(req, cs, done)) return;
+           topics.create_subscription(cs, answer<v1::SubscriptionInfo>(std::move(done), 201));
+         },
+         v1::CreateSubscription::descriptor(),
+         v1::SubscriptionInfo::descriptor(),
+         {},
+         201});
+  r.add({"GET",
+         "/v1/subscriptions/{name}",
+         "Describes a subscription (SubscriptionInfo).",
+         [&topics](const http_request& req, http_reply done) {
+           v1::SubscriptionInfo out;
+           auto err = topics.describe_subscription(req.params[0], out);
+           done(err ? error_response(err) : json_response(to_json_text(out)));
+         },
+         nullptr,
+         v1::SubscriptionInfo::descriptor(),
+         {},
+         200});
+  r.add({"DELETE",
+         "/v1/subscriptions/{name}",
+         "Deletes a subscription and its messages (?if_exists=true).",
+         [&topics](const http_request& req, http_reply done) {
+           v1::DeleteSubscription ds;
+           ds.set_name(req.params[0]);
+           bool e = false;
+           if (!if_exists(req, e, done)) return;
+           ds.set_if_exists(e);
+           topics.delete_subscription(ds, answer<v1::DeleteSubscriptionOk>(std::move(done)));
+         },
+         nullptr,
+         v1::DeleteSubscriptionOk::descriptor(),
+         {"if_exists"},
+         200});
+}
+
+void add_group_routes(router& r, group_service& groups) {
+  r.add({"GET",
+         "/v1/groups",
+         "Lists consumer groups with members and lag (GroupList).",
+         [&groups](const http_request&, http_reply done) {
+           v1::GroupList out;
+           groups.list_groups(out);
+           done(json_response(to_json_text(out)));
+         },
+         nullptr,
+         v1::GroupList::descriptor(),
+         {},
+         200});
+  r.add({"GET",
+         "/v1/groups/{group}",
+         "Describes a consumer group (GroupInfo).",
+         [&groups](const http_request& req, http_reply done) {
+           v1::DescribeGroup dg;
+           dg.set_group(req.params[0]);
+           v1::GroupInfo out;
+           auto err = groups.describe_group(dg, out);
+           done(err ? error_response(err) : json_response(to_json_text(out)));
+         },
+         nullptr,
+         v1::GroupInfo::descriptor(),
+         {},
+         200});
+}
+
+}  // namespace
+
+void add_admin_routes(router& r, topic_service& topics, group_service& groups) {
+  add_topic_routes(r, topics);
+  add_subscription_routes(r, topics);
+  add_group_routes(r, groups);
+}
+
+}  // namespace ferry::broker

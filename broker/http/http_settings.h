@@ -1,0 +1,26 @@
+// http_settings: the HTTP listener's and /metrics' settings with their defaults (the
+// option table documents each: http.*, metrics.*).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace ferry::broker {
+
+struct http_settings {
+  // HOST:PORT of the HTTP listener; empty = no HTTP listener.
+  std::string listen = "127.0.0.1:7412";
+  uint64_t max_connections = 1024;
+  uint64_t max_body_bytes = 1 << 20;
+  uint64_t max_header_bytes = 16 << 10;
+  // A connection with no request under way is closed after this long.
+  uint64_t idle_timeout_ms = 60'000;
+  // A request must arrive in full (headers and body), and its response must be written,
+  // within this long: a client that trickles bytes is closed.
+  uint64_t request_timeout_ms = 10'000;
+  // /metrics: topics (and their subscriptions, partitions and groups) named one by one;
+  // the others are summed into series labelled "_other".
+  uint64_t metrics_max_topics = 1000;
+};
+
+}  // namespace ferry::broker

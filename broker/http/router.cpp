@@ -1,0 +1,88 @@
+#include "broker/http/router.h"
+
+#include <boost/url/parse.hpp>
+
+#include "broker/http/http_errors.h"
+
+namespace ferry::broker {
+
+namespace {
+
+std::vector<std::string_view> split_pattern(std::string_view pattern) {
+  std::vector<std::string_view> out;
+  size_t at = 1;  // after the leading '/'
+  while (at <= pattern.size()) {
+    size_t slash = pattern.find('/', at);
+    if (slash == std::string_view::npos) slash = pattern.size();
+    out.push_back(pattern.substr(at, slash - at));
+    at = slash + 1;
+  }
+  if (!out.empty() && out.back().empty()) out.pop_back();  // "/" has no segments
+  return out;
+}
+
+// The values of the pattern's `{name}` segments if `segments` match it.
+bool match(std::string_view pattern, const std::vector<std::string>& segments,
+           std::vector<std::string>* params) {
+  auto parts = split_pattern(pattern);
+  if (parts.size() != segments.size()) return false;
+  std::vector<std::string> values;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    const bool param = parts[i].size() > 1 && parts[i].front() == '{';
+    if (param) {
+      if (segments[i].empty()) return false;
+      values.push_back(segments[i]);
+    } else if (parts[i] != segments[i]) {
+      return false;
+    }
+  }
+  if (params) *params = std::move(values);
+  return true;
+}
+
+}  // namespace
+
+void router::add(route r) {
+  routes_.push_back(std::move(r));
+}
+
+void router::dispatch(http_request& req, http_reply done) const {
+  std::string allowed;
+  for (const auto& r : routes_) {
+    if (!match(r.pattern, req.segments, nullptr)) continue;
+    if (r.method == req.method) {
+      match(r.pattern, req.segments, &req.params);
+      r.handle(req, std::move(done));
+      return;
+    }
+    allowed += (allowed.empty() ? "" : ", ") + r.method;
+  }
+  if (allowed.empty()) {
+    done(error_response(errc::unknown_request, "no route for " + req.method + " " + req.target));
+    return;
+  }
+  auto resp = error_response(errc::unknown_request, req.method + " is not allowed on " +
+                                                        req.target + " (allowed: " + allowed + ")");
+  resp.status = 405;
+  resp.headers.emplace_back("Allow", allowed);
+  done(std::move(resp));
+}
+
+ferry::error parse_target(std::string_view target, http_request& out) {
+  auto url = boost::urls::parse_origin_form(target);
+  if (!url)
+    return {make_error_code(errc::invalid_argument),
+            "the request target is not a path: " + url.error().message()};
+  out.target = std::string(target);
+  out.segments.clear();
+  for (auto seg : url->segments())
+    out.segments.push_back(seg);
+  // "/" and "/v1/topics/" name the same resources as "" and "/v1/topics".
+  if (!out.segments.empty() && out.segments.back().empty()) out.segments.pop_back();
+  out.query.clear();
+  for (auto p : url->params())
+    out.query.emplace_back(p.key, p.has_value ? p.value : std::string());
+  return {};
+}
+
+}  // namespace ferry::broker

@@ -1,0 +1,36 @@
+// routes: the HTTP side's routes, one function per family, each adding its rows to the
+// router. Handlers call the service layer (services/), the same code the binary
+// protocol's handlers call, so REST and the wire protocol cannot drift.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "broker/http/router.h"
+
+namespace ferry::broker {
+
+class group_service;
+class metrics_registry;
+class topic_service;
+
+struct readiness {
+  bool ready = false;
+  std::string reason;  // why not, when not ready
+};
+
+// /livez, /readyz, /version.
+void add_probe_routes(router& r, std::function<readiness()> ready, std::string version);
+// Runs a task on another executor (the HTTP worker thread, or back on the loop).
+using post_fn = std::function<void(std::function<void()>)>;
+
+// /metrics: the snapshot on the loop, rendered on `off_loop`, answered on `on_loop`.
+void add_metrics_routes(router& r, const metrics_registry& metrics, post_fn off_loop,
+                        post_fn on_loop);
+// The dashboard at / (one page compiled in, dashboard.html) and what it reads besides the
+// admin API: /v1/stats, the broker-wide metrics as JSON.
+void add_dashboard_routes(router& r, const metrics_registry& metrics, std::string version);
+// /v1/topics, /v1/subscriptions, /v1/groups.
+void add_admin_routes(router& r, topic_service& topics, group_service& groups);
+
+}  // namespace ferry::broker
