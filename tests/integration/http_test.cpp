@@ -153,3 +153,32 @@ TEST_CASE("ferryd without an HTTP listener serves the wire protocol alone", "[ht
   raw_client wire(b.host(), b.port());
   CHECK(wire.handshake().protocol_version() == 1);
 }
+
+TEST_CASE("/readyz says 503 with the reason while memory is over the high-water mark", "[http]") {
+  broker_process b({"--set", "memory_topics.memory_high_watermark_bytes=1048576", "--set",
+                    "memory_topics.memory_low_watermark_bytes=262144"});
+  auto c = connect(b);
+  create_topic(*c, "t");
+  create_subscription(*c, "s", "t");
+  for (int i = 0; i < 24; ++i)  // 1.5 MiB that nobody consumes, over the 1 MiB mark
+    c->publish_async("t", ferry::client::message(std::string(64 * 1024, 'x')),
+                     [](const ferry::error&, const ferry::client::publish_result&) {});
+  http_result r;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  do {
+    r = http_call(b.http_port(), "GET", "/readyz");
+  } while (r.status == 200 && std::chrono::steady_clock::now() < deadline);
+  CHECK(r.status == 503);
+  CHECK(field(r, "reason").as_string().find("memory") != std::string::npos);
+  CHECK(http_call(b.http_port(), "GET", "/livez").status == 200);  // alive, not ready
+
+  auto drain = connect(b);  // a consumer takes the messages: ready again
+  auto w = attach(*drain, "s", 100, true);
+  for (int i = 0; i < 24; ++i)
+    REQUIRE(w.next(std::chrono::seconds(5)));
+  deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  do {
+    r = http_call(b.http_port(), "GET", "/readyz");
+  } while (r.status != 200 && std::chrono::steady_clock::now() < deadline);
+  CHECK(r.status == 200);
+}
