@@ -119,6 +119,49 @@ ferry::error group_coordinator::prepare_commit(const v1::CommitOffsets& req, con
   return {};
 }
 
+ferry::error group_coordinator::check_idle(std::string_view name) {
+  consumer_group* g = find(name);
+  if (g == nullptr || g->empty()) return {};
+  return fail(errc::invalid_argument, "group '" + std::string(name) + "' has " +
+                                          std::to_string(g->members().size()) +
+                                          " members: offsets can be reset only while it has none");
+}
+
+void group_coordinator::resolve_reset(const v1::ResetOffsets& req, reset_fn done) {
+  ferry::error err;
+  if (group_for(req.group(), req.topic(), err) == nullptr) return done(err, {});
+  if (auto busy = check_idle(req.group())) return done(busy, {});
+  log_topic* t = logs_.find(req.topic());
+  std::vector<uint32_t> parts(req.partitions().begin(), req.partitions().end());
+  if (parts.empty())
+    for (uint32_t p = 0; p < t->partition_count(); ++p)
+      parts.push_back(p);
+  for (uint32_t p : parts)
+    if (!t->valid_partition(p))
+      return done(fail(errc::partition_not_found,
+                       "topic '" + req.topic() + "' has no partition " + std::to_string(p)),
+                  {});
+  struct job {
+    v1::CommitOffsets commit;
+    size_t left = 0;
+    ferry::error err;
+    reset_fn done;
+  };
+  auto j = std::make_shared<job>();
+  j->commit.set_group(req.group());
+  j->commit.set_topic(req.topic());
+  j->left = parts.size();
+  j->done = std::move(done);
+  for (uint32_t p : parts)
+    j->commit.add_offsets()->set_partition(p);
+  for (size_t i = 0; i < parts.size(); ++i)
+    t->resolve(parts[i], req.to(), [j, i](ferry::error e, uint64_t off) {
+      if (e && !j->err) j->err = std::move(e);
+      j->commit.mutable_offsets(static_cast<int>(i))->set_offset(off);
+      if (--j->left == 0) j->done(j->err, j->commit);
+    });
+}
+
 void group_coordinator::apply_commit(const v1::CommitOffsets& req) {
   ferry::error err;
   consumer_group* g = group_for(req.group(), req.topic(), err);

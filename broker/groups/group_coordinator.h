@@ -7,6 +7,7 @@
 // topics through the log registry. Loop only.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -45,6 +46,13 @@ class group_coordinator {
   // Checks a commit and records it in `b`; apply_commit() once `b` is durable.
   ferry::error prepare_commit(const v1::CommitOffsets& req, consumer* member, catalog_batch& b);
   void apply_commit(const v1::CommitOffsets& req);
+  // A ResetOffsets: checks that the group has no members and that the partitions exist,
+  // resolves each partition's position (TIME asks storage, so `done` may come later), and
+  // hands `done` the unfenced commit that makes the reset.
+  using reset_fn = std::function<void(const ferry::error&, const v1::CommitOffsets&)>;
+  void resolve_reset(const v1::ResetOffsets& req, reset_fn done);
+  // An error unless group `name` is unknown or has no members (offsets may be reset).
+  ferry::error check_idle(std::string_view name);
   void list(v1::GroupList& out);
   ferry::error describe(std::string_view name, v1::GroupInfo& out);
 

@@ -15,9 +15,16 @@ namespace {
 
 // The typed answer of a service as JSON, or its error.
 template <typename Result>
+void answer_now(const http_reply& done, const ferry::error& err, const Result& out,
+                unsigned status = 200) {
+  done(err ? error_response(err) : json_response(to_json_text(out), status));
+}
+
+// The same, for a service that answers later.
+template <typename Result>
 reply<Result> answer(http_reply done, unsigned status = 200) {
   return [done = std::move(done), status](const ferry::error& err, const Result& out) {
-    done(err ? error_response(err) : json_response(to_json_text(out), status));
+    answer_now(done, err, out, status);
   };
 }
 
@@ -81,8 +88,7 @@ void add_topic_routes(router& r, topic_service& topics) {
          "Describes a topic (TopicInfo).",
          [&topics](const http_request& req, http_reply done) {
            v1::TopicInfo out;
-           auto err = topics.describe_topic(req.params[0], out);
-           done(err ? error_response(err) : json_response(to_json_text(out)));
+           answer_now(done, topics.describe_topic(req.params[0], out), out);
          },
          nullptr,
          v1::TopicInfo::descriptor(),
@@ -135,8 +141,7 @@ void add_subscription_routes(router& r, topic_service& topics) {
          "Describes a subscription (SubscriptionInfo).",
          [&topics](const http_request& req, http_reply done) {
            v1::SubscriptionInfo out;
-           auto err = topics.describe_subscription(req.params[0], out);
-           done(err ? error_response(err) : json_response(to_json_text(out)));
+           answer_now(done, topics.describe_subscription(req.params[0], out), out);
          },
          nullptr,
          v1::SubscriptionInfo::descriptor(),
@@ -156,6 +161,45 @@ void add_subscription_routes(router& r, topic_service& topics) {
          nullptr,
          v1::DeleteSubscriptionOk::descriptor(),
          {"if_exists"},
+         200});
+}
+
+void add_purge_route(router& r, topic_service& topics) {
+  r.add({"POST",
+         "/v1/subscriptions/{name}/purge",
+         "Drops the subscription's ready messages (deliveries in flight stay).",
+         [&topics](const http_request& req, http_reply done) {
+           v1::PurgeSubscription ps;
+           ps.set_name(req.params[0]);
+           v1::PurgeSubscriptionOk out;
+           answer_now(done, topics.purge_subscription(ps, out), out);
+         },
+         nullptr,
+         v1::PurgeSubscriptionOk::descriptor(),
+         {},
+         200});
+}
+
+void add_reset_route(router& r, group_service& groups) {
+  r.add({"POST",
+         "/v1/groups/{group}/reset-offsets",
+         "Moves an empty group's committed offsets to a position (a ResetOffsets body; the "
+         "group comes from the path); answers with the offsets committed.",
+         [&groups](const http_request& req, http_reply done) {
+           v1::ResetOffsets ro;
+           if (!parse_body(req, ro, done)) return;
+           if (!ro.group().empty() && ro.group() != req.params[0]) {
+             done(error_response(
+                 errc::invalid_argument,
+                 "the body names group '" + ro.group() + "', the path '" + req.params[0] + "'"));
+             return;
+           }
+           ro.set_group(req.params[0]);
+           groups.reset_offsets(ro, answer<v1::OffsetList>(std::move(done)));
+         },
+         v1::ResetOffsets::descriptor(),
+         v1::OffsetList::descriptor(),
+         {},
          200});
 }
 
@@ -179,8 +223,7 @@ void add_group_routes(router& r, group_service& groups) {
            v1::DescribeGroup dg;
            dg.set_group(req.params[0]);
            v1::GroupInfo out;
-           auto err = groups.describe_group(dg, out);
-           done(err ? error_response(err) : json_response(to_json_text(out)));
+           answer_now(done, groups.describe_group(dg, out), out);
          },
          nullptr,
          v1::GroupInfo::descriptor(),
@@ -193,7 +236,9 @@ void add_group_routes(router& r, group_service& groups) {
 void add_admin_routes(router& r, topic_service& topics, group_service& groups) {
   add_topic_routes(r, topics);
   add_subscription_routes(r, topics);
+  add_purge_route(r, topics);
   add_group_routes(r, groups);
+  add_reset_route(r, groups);
 }
 
 }  // namespace ferry::broker

@@ -57,4 +57,10 @@ void describe_subscription(request_context& ctx, const v1::DescribeSubscription&
   r.answer(err, body::subscription_info, out);
 }
 
+void purge_subscription(request_context& ctx, const v1::PurgeSubscription& req, responder r) {
+  v1::PurgeSubscriptionOk out;
+  auto err = ctx.services.topics.purge_subscription(req, out);
+  r.answer(err, body::purge_subscription_ok, out);
+}
+
 }  // namespace ferry::broker::handlers

@@ -16,7 +16,7 @@
 namespace ferry::broker {
 
 enum class resource_kind { broker, topic, subscription, group };
-enum class operation { connect, describe, create, remove, publish, consume, commit };
+enum class operation { connect, describe, create, remove, alter, publish, consume, commit };
 
 class authenticator {
  public:

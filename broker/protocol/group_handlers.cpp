@@ -20,6 +20,12 @@ void fetch_offsets(request_context& ctx, const v1::FetchOffsets& req, responder 
   r.respond(codec::body::offset_list, out);
 }
 
+void reset_offsets(request_context& ctx, const v1::ResetOffsets& req, responder r) {
+  ctx.services.groups.reset_offsets(req, [r](const ferry::error& err, const v1::OffsetList& out) {
+    r.answer(err, codec::body::offset_list, out);
+  });
+}
+
 void list_groups(request_context& ctx, const v1::ListGroups&, responder r) {
   v1::GroupList out;
   ctx.services.groups.list_groups(out);

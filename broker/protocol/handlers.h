@@ -43,6 +43,7 @@ void create_subscription(request_context& ctx, const v1::CreateSubscription& req
 void delete_subscription(request_context& ctx, const v1::DeleteSubscription& req, responder r);
 void list_subscriptions(request_context& ctx, const v1::ListSubscriptions& req, responder r);
 void describe_subscription(request_context& ctx, const v1::DescribeSubscription& req, responder r);
+void purge_subscription(request_context& ctx, const v1::PurgeSubscription& req, responder r);
 
 // log_handlers.cpp
 void consume_log(request_context& ctx, const v1::ConsumeLog& req, responder r);
@@ -52,6 +53,7 @@ void seek(request_context& ctx, const v1::Seek& req, responder r);
 void revoke_done(request_context& ctx, const v1::RevokeDone& req, responder r);
 void commit_offsets(request_context& ctx, const v1::CommitOffsets& req, responder r);
 void fetch_offsets(request_context& ctx, const v1::FetchOffsets& req, responder r);
+void reset_offsets(request_context& ctx, const v1::ResetOffsets& req, responder r);
 void list_groups(request_context& ctx, const v1::ListGroups& req, responder r);
 void describe_group(request_context& ctx, const v1::DescribeGroup& req, responder r);
 

@@ -102,6 +102,8 @@ const route routes[] = {
         body::list_subscriptions, "ListSubscriptions", R::subscription, O::describe),
     row<v1::DescribeSubscription, handlers::describe_subscription, by_name>(
         body::describe_subscription, "DescribeSubscription", R::subscription, O::describe),
+    row<v1::PurgeSubscription, handlers::purge_subscription, by_name>(
+        body::purge_subscription, "PurgeSubscription", R::subscription, O::alter),
     row<v1::ConsumeLog, handlers::consume_log, by_topic>(body::consume_log, "ConsumeLog", R::topic,
                                                          O::consume),
     row<v1::Seek, handlers::seek>(body::seek, "Seek", R::topic, O::consume),
@@ -111,6 +113,8 @@ const route routes[] = {
         body::commit_offsets, "CommitOffsets", R::group, O::commit),
     row<v1::FetchOffsets, handlers::fetch_offsets, by_group>(body::fetch_offsets, "FetchOffsets",
                                                              R::group, O::describe),
+    row<v1::ResetOffsets, handlers::reset_offsets, by_group>(body::reset_offsets, "ResetOffsets",
+                                                             R::group, O::alter),
     row<v1::ListGroups, handlers::list_groups>(body::list_groups, "ListGroups", R::group,
                                                O::describe),
     row<v1::DescribeGroup, handlers::describe_group, by_group>(

@@ -123,6 +123,16 @@ class subscription final : public consumer_source {
   // Earliest steady time on_tick() has work, or INT64_MAX.
   int64_t next_deadline() const;
 
+  // Drops every ready message (requeued ones included), as RabbitMQ's purge does;
+  // deliveries in flight stay and are settled as usual. Returns how many went.
+  uint64_t purge() {
+    const uint64_t n = ready_count();
+    ready_.clear();
+    redeliver_ = {};
+    ready_bytes_ = 0;
+    return n;
+  }
+
   // ---- introspection ----
   uint64_t ready_count() const { return ready_.size() + redeliver_.size(); }
   uint64_t ready_bytes() const { return ready_bytes_; }

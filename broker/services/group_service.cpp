@@ -39,6 +39,24 @@ void group_service::fetch_offsets(const v1::FetchOffsets& req, v1::OffsetList& o
   }
 }
 
+void group_service::reset_offsets(const v1::ResetOffsets& req, reply<v1::OffsetList> done) {
+  groups_.resolve_reset(req, [this, done = std::move(done)](const ferry::error& err,
+                                                            const v1::CommitOffsets& commit) {
+    if (err) return done(err, {});
+    // A member may have joined while the positions were looked up.
+    if (auto busy = groups_.check_idle(commit.group())) return done(busy, {});
+    catalog_batch b;
+    if (auto refused = groups_.prepare_commit(commit, nullptr, b)) return done(refused, {});
+    catalog_.apply(std::move(b), [this, commit, done](const ferry::error& e) {
+      if (e) return done(e, {});
+      groups_.apply_commit(commit);
+      v1::OffsetList out;
+      *out.mutable_offsets() = commit.offsets();
+      done({}, out);
+    });
+  });
+}
+
 void group_service::list_groups(v1::GroupList& out) {
   groups_.list(out);
 }

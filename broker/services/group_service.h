@@ -25,6 +25,9 @@ class group_service {
   void commit_offsets(consumer_table& client, const v1::CommitOffsets& req,
                       reply<v1::CommitOffsetsOk> done);
   void fetch_offsets(const v1::FetchOffsets& req, v1::OffsetList& out);
+  // Moves an empty group's committed offsets to a position (ResetOffsets); answered with
+  // the offsets committed, once durable.
+  void reset_offsets(const v1::ResetOffsets& req, reply<v1::OffsetList> done);
   void list_groups(v1::GroupList& out);
   ferry::error describe_group(const v1::DescribeGroup& req, v1::GroupInfo& out);
 

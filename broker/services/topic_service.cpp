@@ -112,6 +112,16 @@ ferry::error topic_service::describe_subscription(std::string_view name,
   return {};
 }
 
+ferry::error topic_service::purge_subscription(const v1::PurgeSubscription& req,
+                                               v1::PurgeSubscriptionOk& out) {
+  subscription* s = queues_.find_subscription(req.name());
+  if (s == nullptr)
+    return fail(errc::subscription_not_found,
+                "subscription " + quoted(req.name()) + " does not exist");
+  out.set_purged(s->purge());
+  return {};
+}
+
 void topic_service::list_subscriptions(std::string_view topic, v1::SubscriptionList& out) const {
   queues_.list_subscriptions(topic, out);
 }

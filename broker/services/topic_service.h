@@ -37,6 +37,7 @@ class topic_service {
   void delete_subscription(const v1::DeleteSubscription& req, reply<v1::DeleteSubscriptionOk> done);
   ferry::error describe_subscription(std::string_view name, v1::SubscriptionInfo& out) const;
   void list_subscriptions(std::string_view topic, v1::SubscriptionList& out) const;
+  ferry::error purge_subscription(const v1::PurgeSubscription& req, v1::PurgeSubscriptionOk& out);
 
   // The temporary topics of a closed session go.
   void session_closed(uint64_t session_id);

@@ -53,4 +53,30 @@ int usage_error(const std::string& message) {
   return exit_usage;
 }
 
+bool parse_position(const std::string& s, v1::Position& out) {
+  if (s == "earliest") {
+    out = client::position::earliest();
+    return true;
+  }
+  if (s == "latest") {
+    out = client::position::latest();
+    return true;
+  }
+  auto colon = s.find(':');
+  if (colon == std::string::npos) return false;
+  std::string kind = s.substr(0, colon);
+  int64_t value = 0;
+  const char* first = s.data() + colon + 1;
+  const char* last = s.data() + s.size();
+  auto [ptr, ec] = std::from_chars(first, last, value);
+  if (ec != std::errc() || ptr != last || first == last || value < 0) return false;
+  if (kind == "offset")
+    out = client::position::offset(static_cast<uint64_t>(value));
+  else if (kind == "time")
+    out = client::position::time(value);
+  else
+    return false;
+  return true;
+}
+
 }  // namespace ferry::cli

@@ -33,6 +33,9 @@ struct context {
 // Connects to --broker; on failure prints the error and returns null.
 std::unique_ptr<client::blocking_client> connect(const globals& g, int& exit_status);
 
+// "earliest", "latest", "offset:N", "time:UNIX_MS" (--from, --to). False when malformed.
+bool parse_position(const std::string& s, v1::Position& out);
+
 // Prints "error: CODE_NAME: message" to stderr; returns exit_error.
 int fail(const error& e);
 // Prints "error: message" to stderr; returns exit_usage.

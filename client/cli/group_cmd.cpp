@@ -1,4 +1,4 @@
-// ferry group list|describe: consumer groups of log topics.
+// ferry group list|describe|reset-offsets: consumer groups of log topics.
 #include <cstdio>
 
 #include <CLI/CLI.hpp>
@@ -59,10 +59,48 @@ int run_describe(const globals& g, const std::string& name) {
   return exit_ok;
 }
 
+struct reset_args {
+  std::string group, topic, to = "earliest";
+  std::vector<uint32_t> partitions;
+};
+
+// One "partition N: offset M" line per partition reset.
+int run_reset(const globals& g, const reset_args& a) {
+  v1::ResetOffsets req;
+  req.set_group(a.group);
+  req.set_topic(a.topic);
+  if (!parse_position(a.to, *req.mutable_to()))
+    return usage_error("--to must be earliest, latest, offset:N or time:UNIX_MS, got '" + a.to +
+                       "'");
+  for (uint32_t p : a.partitions)
+    req.add_partitions(p);
+  int status = exit_ok;
+  auto c = connect(g, status);
+  if (!c) return status;
+  auto r = c->reset_offsets(req);
+  if (!r) return fail(r.err());
+  for (const auto& po : r->offsets())
+    std::printf("partition %u: offset %llu\n", po.partition(), static_cast<u64>(po.offset()));
+  return exit_ok;
+}
+
+void add_reset(CLI::App& group, context& ctx) {
+  auto a = std::make_shared<reset_args>();
+  auto* cmd = group.add_subcommand(
+      "reset-offsets",
+      "move an empty group's committed offsets (kafka-consumer-groups --reset-offsets)");
+  cmd->add_option("GROUP", a->group, "group name")->required();
+  cmd->add_option("--topic", a->topic, "the group's log topic")->required();
+  cmd->add_option("--to", a->to, "earliest|latest|offset:N|time:UNIX_MS")->capture_default_str();
+  cmd->add_option("--partition", a->partitions, "only these partitions (repeatable)");
+  cmd->callback([&ctx, a] { ctx.run = [&ctx, a] { return run_reset(ctx.g, *a); }; });
+}
+
 }  // namespace
 
 void add_group_commands(CLI::App& app, context& ctx) {
-  auto* group = app.add_subcommand("group", "consumer groups of log topics (list|describe)");
+  auto* group =
+      app.add_subcommand("group", "consumer groups of log topics (list|describe|reset-offsets)");
   group->require_subcommand(1);
 
   auto* list = group->add_subcommand("list", "list groups: name, topic, members, total lag");
@@ -76,6 +114,7 @@ void add_group_commands(CLI::App& app, context& ctx) {
   describe->add_option("GROUP", *name, "group name")->required();
   describe->callback(
       [&ctx, name] { ctx.run = [&ctx, name] { return run_describe(ctx.g, *name); }; });
+  add_reset(*group, ctx);
 }
 
 }  // namespace ferry::cli

@@ -1,9 +1,9 @@
 // ferry: the command-line client of the ferry broker.
 //
 //   ferry [--broker HOST:PORT] [--timeout-ms MS] COMMAND ...
-//   topic create|list|describe|delete    sub create|list|describe|delete
+//   topic create|list|describe|delete    sub create|list|describe|delete|purge
 //   pub TOPIC [MESSAGE]                  sub PATTERN (subscribe)       request TOPIC MESSAGE
-//   consume TOPIC (log topics)           group list|describe
+//   consume TOPIC (log topics)           group list|describe|reset-offsets
 //
 // Exit codes: 0 success, 1 the broker refused or an error happened (printed as
 // "error: CODE: message"), 2 usage error.
@@ -17,8 +17,8 @@
 namespace {
 
 bool is_sub_admin_word(const std::string& s) {
-  return s == "create" || s == "list" || s == "describe" || s == "delete" || s == "-h" ||
-         s == "--help";
+  return s == "create" || s == "list" || s == "describe" || s == "delete" || s == "purge" ||
+         s == "-h" || s == "--help";
 }
 
 // `sub` is both the subscription command group and "subscribe": `ferry sub create ...`
@@ -56,7 +56,7 @@ int main(int argc, char** argv) {
 
   add_topic_commands(app, ctx);
   auto* sub = app.add_subcommand(
-      "sub", "manage subscriptions (create|list|describe|delete), or subscribe: sub PATTERN");
+      "sub", "manage subscriptions (create|list|describe|delete|purge), or subscribe: sub PATTERN");
   sub->require_subcommand(1);
   add_sub_admin_commands(*sub, ctx);
   add_subscribe_command(app, ctx);

@@ -96,6 +96,16 @@ int run_delete(const globals& g, const std::string& name, bool if_exists) {
   return r ? exit_ok : fail(r.err());
 }
 
+int run_purge(const globals& g, const std::string& name) {
+  int status = exit_ok;
+  auto c = connect(g, status);
+  if (!c) return status;
+  auto r = c->purge_subscription(name);
+  if (!r) return fail(r.err());
+  std::printf("purged %llu\n", static_cast<u64>(r->purged()));
+  return exit_ok;
+}
+
 void add_create(CLI::App& sub, context& ctx) {
   auto a = std::make_shared<create_args>();
   auto* cmd = sub.add_subcommand("create", "create a durable subscription");
@@ -139,6 +149,13 @@ void add_sub_admin_commands(CLI::App& sub, context& ctx) {
   del->add_flag("--if-exists", *if_exists, "succeed when it does not exist");
   del->callback([&ctx, del_name, if_exists] {
     ctx.run = [&ctx, del_name, if_exists] { return run_delete(ctx.g, *del_name, *if_exists); };
+  });
+
+  auto purge_name = std::make_shared<std::string>();
+  auto* purge = sub.add_subcommand("purge", "drop a subscription's ready messages (not unacked)");
+  purge->add_option("NAME", *purge_name, "subscription name")->required();
+  purge->callback([&ctx, purge_name] {
+    ctx.run = [&ctx, purge_name] { return run_purge(ctx.g, *purge_name); };
   });
 }
 

@@ -293,4 +293,17 @@ result<v1::GroupInfo> blocking_client::describe_group(const std::string& group) 
       *impl_->core, [req](client& c, auto done) { c.async_describe_group(req, std::move(done)); });
 }
 
+result<v1::OffsetList> blocking_client::reset_offsets(const v1::ResetOffsets& req) {
+  return call<v1::OffsetList>(
+      *impl_->core, [req](client& c, auto done) { c.async_reset_offsets(req, std::move(done)); });
+}
+
+result<v1::PurgeSubscriptionOk> blocking_client::purge_subscription(const std::string& name) {
+  v1::PurgeSubscription req;
+  req.set_name(name);
+  return call<v1::PurgeSubscriptionOk>(*impl_->core, [req](client& c, auto done) {
+    c.async_purge_subscription(req, std::move(done));
+  });
+}
+
 }  // namespace ferry::client

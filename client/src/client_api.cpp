@@ -19,6 +19,8 @@ codec::body response_kind(codec::body request) {
     case codec::body::list_topics: return codec::body::topic_list;
     case codec::body::create_subscription: return codec::body::subscription_info;
     case codec::body::describe_subscription: return codec::body::subscription_info;
+    case codec::body::purge_subscription: return codec::body::purge_subscription_ok;
+    case codec::body::reset_offsets: return codec::body::offset_list;
     case codec::body::delete_subscription: return codec::body::delete_subscription_ok;
     case codec::body::list_subscriptions: return codec::body::subscription_list;
     case codec::body::commit_offsets: return codec::body::commit_offsets_ok;

@@ -68,6 +68,8 @@ enum class body : uint32_t {
   list_subscriptions = 54,
   subscription_list = 55,
   describe_subscription = 56,
+  purge_subscription = 57,
+  purge_subscription_ok = 58,
   consume_log = 70,
   consume_log_ok = 71,
   assignment = 72,
@@ -82,6 +84,7 @@ enum class body : uint32_t {
   group_list = 81,
   describe_group = 82,
   group_info = 83,
+  reset_offsets = 84,
 };
 
 // ---- framing ----

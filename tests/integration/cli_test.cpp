@@ -139,3 +139,26 @@ TEST_CASE("ferry CLI: consume --group commits what it printed, group list and de
   CHECK(none.status == 1);
   CHECK(none.out.find("GROUP_NOT_FOUND") != std::string::npos);
 }
+
+TEST_CASE("ferry CLI: group reset-offsets and sub purge", "[cli][log][group]") {
+  broker_process b;
+  CHECK(run_cli(b, "topic create jobs --kind log --partitions 2").status == 0);
+  CHECK(run_cli(b, "pub jobs --partition 0", "a\\nb\\nc\\n").status == 0);
+  auto latest = run_cli(b, "group reset-offsets workers --topic jobs --to latest");
+  CHECK(latest.status == 0);
+  CHECK(latest.out == "partition 0: offset 3\npartition 1: offset 0\n");
+  auto one = run_cli(b, "group reset-offsets workers --topic jobs --to offset:1 --partition 0");
+  CHECK(one.out == "partition 0: offset 1\n");
+  auto replay = run_cli(b, "consume jobs --group workers --count 2 --timeout-ms 5000");
+  CHECK(replay.out == "b\nc\n");  // from the offset the reset set
+  auto bad = run_cli(b, "group reset-offsets workers --topic jobs --to yesterday");
+  CHECK(bad.status == 2);
+
+  CHECK(run_cli(b, "topic create orders").status == 0);
+  CHECK(run_cli(b, "sub create orders audit").status == 0);
+  CHECK(run_cli(b, "pub orders", "x\\ny\\n").status == 0);
+  auto purged = run_cli(b, "sub purge audit");
+  CHECK(purged.status == 0);
+  CHECK(purged.out == "purged 2\n");
+  CHECK(run_cli(b, "sub purge nobody").status == 1);
+}

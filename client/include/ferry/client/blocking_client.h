@@ -132,6 +132,8 @@ class blocking_client {
   result<v1::OffsetList> fetch_offsets(const std::string& group, const std::string& topic);
   result<v1::GroupList> list_groups();
   result<v1::GroupInfo> describe_group(const std::string& group);
+  result<v1::OffsetList> reset_offsets(const v1::ResetOffsets& req);
+  result<v1::PurgeSubscriptionOk> purge_subscription(const std::string& name);
 
   connection_state state() const;
   void close();

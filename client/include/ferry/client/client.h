@@ -316,6 +316,16 @@ class client {
   auto async_describe_group(v1::DescribeGroup req, Token&& token) {
     return admin<v1::GroupInfo>(codec::body::describe_group, std::move(req), token);
   }
+  // Moves an empty group's committed offsets; the answer lists the offsets committed.
+  template <typename Token>
+  auto async_reset_offsets(v1::ResetOffsets req, Token&& token) {
+    return admin<v1::OffsetList>(codec::body::reset_offsets, std::move(req), token);
+  }
+  // Drops a subscription's ready messages.
+  template <typename Token>
+  auto async_purge_subscription(v1::PurgeSubscription req, Token&& token) {
+    return admin<v1::PurgeSubscriptionOk>(codec::body::purge_subscription, std::move(req), token);
+  }
 
   // Fails every pending operation with errc::disconnected and closes the connection.
   void close();
