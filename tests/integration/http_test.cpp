@@ -4,6 +4,7 @@
 #include <thread>
 
 #include <catch2/catch.hpp>
+#include <signal.h>
 
 #include "tests/support/broker_process.h"
 #include "tests/support/client_helpers.h"
@@ -181,4 +182,36 @@ TEST_CASE("/readyz says 503 with the reason while memory is over the high-water 
     r = http_call(b.http_port(), "GET", "/readyz");
   } while (r.status != 200 && std::chrono::steady_clock::now() < deadline);
   CHECK(r.status == 200);
+}
+
+TEST_CASE("/readyz says 503 while the broker drains after SIGTERM, /livez still answers",
+          "[http]") {
+  broker_process b;
+  auto c = connect(b);
+  create_topic(*c, "t");
+  create_subscription(*c, "s", "t");
+  // A consumer that never reads holds the drain open (up to its 5 s bound) with output the
+  // broker cannot flush.
+  raw_client sleepy(b.host(), b.port());
+  sleepy.set_receive_buffer(4096);
+  sleepy.handshake();
+  ferry::v1::Frame sub;
+  sub.mutable_subscribe()->set_subscription("s");
+  sub.mutable_subscribe()->set_prefetch(100000);
+  REQUIRE(sleepy.request(sub).has_subscribe_ok());
+  std::vector<ferry::client::message> batch(16, ferry::client::message(std::string(65536, 'x')));
+  for (int i = 0; i < 8; ++i)
+    REQUIRE(c->publish_batch("t", batch));
+  REQUIRE(http_call(b.http_port(), "GET", "/readyz").status == 200);
+
+  ::kill(b.pid(), SIGTERM);
+  http_result r;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(4);
+  do {
+    r = http_call(b.http_port(), "GET", "/readyz");
+  } while (r.status == 200 && std::chrono::steady_clock::now() < deadline);
+  CHECK(r.status == 503);
+  CHECK(field(r, "reason").as_string().find("draining") != std::string::npos);
+  CHECK(http_call(b.http_port(), "GET", "/livez").status == 200);
+  CHECK(b.stop(std::chrono::seconds(10)) == 0);  // and it still ends by itself, exit 0
 }
