@@ -1,7 +1,6 @@
 #include "broker/http/proto_json.h"
 
-#include <algorithm>
-
+#include <boost/algorithm/string/case_conv.hpp>
 #include <boost/beast/core/detail/base64.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -15,19 +14,6 @@ namespace json = boost::json;
 using FD = pb::FieldDescriptor;
 
 namespace {
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
-
-std::string upper(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
-  return out;
-}
 
 std::string base64(const std::string& raw) {
   namespace b64 = boost::beast::detail::base64;
@@ -76,7 +62,9 @@ ferry::error number(const json::value& v, const FD* f, T& out) {
 }
 
 ferry::error set_enum(const json::value& v, const FD* f, const pb::EnumValueDescriptor*& out) {
-  if (v.is_string()) out = f->enum_type()->FindValueByName(upper(v.as_string()));
+  if (v.is_string())
+    out = f->enum_type()->FindValueByName(
+        boost::algorithm::to_upper_copy(std::string(v.as_string())));
   if (!out) {
     std::string names;
     for (int i = 0; i < f->enum_type()->value_count(); ++i)
@@ -140,7 +128,7 @@ ferry::error set_field(const json::value& v, const FD* f, pb::Message& m) {
 }  // namespace
 
 std::string json_enum_name(const pb::EnumValueDescriptor& v) {
-  return lower(v.name());
+  return boost::algorithm::to_lower_copy(v.name());
 }
 
 json::value to_json(const pb::Message& m) {

@@ -90,8 +90,6 @@ void log_topic::publish(publish_request& r, publish_done done) {
   // TopicInfo.messages_published of a log topic: every message of a frame that passed the
   // whole-request checks, refused ones and duplicates included (PROTOCOL.md 9.2, 11).
   published_ += r.messages.size();
-  for (auto m : r.messages)
-    published_bytes_ += m.size();
   auto job = std::make_shared<publish_job>();
   job->done = std::move(done);
   job->confirm_seconds = &partition_ctx_.probe.confirm_seconds;
@@ -113,6 +111,7 @@ void log_topic::publish(publish_request& r, publish_done done) {
     const uint64_t seq = pv.producer_id.empty() ? 0 : pv.first_sequence + i;
     if (!pv.producer_id.empty() && !admit_sequence(part, job, i, pv.producer_id, seq)) continue;
     part.add(job, i, bytes, message_ref{buf, pv.topic, bytes, now, 0}, pv.producer_id, seq);
+    published_bytes_ += bytes.size();
     touched[p] = true;
   }
   for (uint32_t p = 0; p < partitions_.size(); ++p)

@@ -20,6 +20,17 @@ json::value field(const http_result& r, const char* name) {
   return r.json().as_object().at(name);
 }
 
+// /readyz, asked until `done(answer)` holds or `within` passes; the last answer.
+template <typename Done>
+http_result poll_readyz(const broker_process& b, Done done, std::chrono::milliseconds within) {
+  http_result r;
+  const auto deadline = std::chrono::steady_clock::now() + within;
+  do {
+    r = http_call(b.http_port(), "GET", "/readyz");
+  } while (!done(r) && std::chrono::steady_clock::now() < deadline);
+  return r;
+}
+
 }  // namespace
 
 TEST_CASE("probes: /livez, /readyz and /version answer", "[http]") {
@@ -164,11 +175,8 @@ TEST_CASE("/readyz says 503 with the reason while memory is over the high-water 
   for (int i = 0; i < 24; ++i)  // 1.5 MiB that nobody consumes, over the 1 MiB mark
     c->publish_async("t", ferry::client::message(std::string(64 * 1024, 'x')),
                      [](const ferry::error&, const ferry::client::publish_result&) {});
-  http_result r;
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  do {
-    r = http_call(b.http_port(), "GET", "/readyz");
-  } while (r.status == 200 && std::chrono::steady_clock::now() < deadline);
+  auto r = poll_readyz(
+      b, [](const http_result& a) { return a.status != 200; }, std::chrono::seconds(10));
   CHECK(r.status == 503);
   CHECK(field(r, "reason").as_string().find("memory") != std::string::npos);
   CHECK(http_call(b.http_port(), "GET", "/livez").status == 200);  // alive, not ready
@@ -177,10 +185,8 @@ TEST_CASE("/readyz says 503 with the reason while memory is over the high-water 
   auto w = attach(*drain, "s", 100, true);
   for (int i = 0; i < 24; ++i)
     REQUIRE(w.next(std::chrono::seconds(5)));
-  deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  do {
-    r = http_call(b.http_port(), "GET", "/readyz");
-  } while (r.status != 200 && std::chrono::steady_clock::now() < deadline);
+  r = poll_readyz(
+      b, [](const http_result& a) { return a.status == 200; }, std::chrono::seconds(10));
   CHECK(r.status == 200);
 }
 
@@ -205,11 +211,8 @@ TEST_CASE("/readyz says 503 while the broker drains after SIGTERM, /livez still 
   REQUIRE(http_call(b.http_port(), "GET", "/readyz").status == 200);
 
   ::kill(b.pid(), SIGTERM);
-  http_result r;
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(4);
-  do {
-    r = http_call(b.http_port(), "GET", "/readyz");
-  } while (r.status == 200 && std::chrono::steady_clock::now() < deadline);
+  auto r = poll_readyz(
+      b, [](const http_result& a) { return a.status != 200; }, std::chrono::seconds(4));
   CHECK(r.status == 503);
   CHECK(field(r, "reason").as_string().find("draining") != std::string::npos);
   CHECK(http_call(b.http_port(), "GET", "/livez").status == 200);

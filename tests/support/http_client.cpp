@@ -38,6 +38,17 @@ std::string http_result::error_code() const {
   return c && c->is_string() ? std::string(c->as_string()) : std::string();
 }
 
+namespace {
+
+// A bounded wait: the receive timeout of the socket (a read past it fails).
+void set_receive_timeout(tcp::socket& s, std::chrono::milliseconds timeout) {
+  timeval tv{static_cast<time_t>(timeout.count() / 1000),
+             static_cast<suseconds_t>((timeout.count() % 1000) * 1000)};
+  ::setsockopt(s.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+}
+
+}  // namespace
+
 struct http_connection::impl {
   asio::io_context ioc;
   tcp::socket socket{ioc};
@@ -67,10 +78,7 @@ void http_connection::send_raw(const std::string& bytes) {
 }
 
 http_result http_connection::read_response(std::chrono::milliseconds timeout) {
-  // A bounded wait: the receive timeout of the socket.
-  timeval tv{static_cast<time_t>(timeout.count() / 1000),
-             static_cast<suseconds_t>((timeout.count() % 1000) * 1000)};
-  ::setsockopt(impl_->socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  set_receive_timeout(impl_->socket, timeout);
   http::response<http::string_body> res;
   http::read(impl_->socket, impl_->buffer, res);
   http_result out;
@@ -82,9 +90,7 @@ http_result http_connection::read_response(std::chrono::milliseconds timeout) {
 }
 
 bool http_connection::closed_by_peer(std::chrono::milliseconds timeout) {
-  timeval tv{static_cast<time_t>(timeout.count() / 1000),
-             static_cast<suseconds_t>((timeout.count() % 1000) * 1000)};
-  ::setsockopt(impl_->socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  set_receive_timeout(impl_->socket, timeout);
   char tmp[4096];
   for (;;) {
     boost::system::error_code ec;
