@@ -129,7 +129,7 @@ void add_http_rows(std::vector<option_row>& t) {
   t.push_back(num_row<uint64_t>(
       "metrics.max_topics", "",
       "Topics (with their subscriptions, partitions and groups) named one by one in /metrics; "
-      "the others are summed into series labelled _other.",
+      "the others are summed into series labelled ~other.",
       {[](broker_options& o) -> uint64_t& { return o.http.metrics_max_topics; }}, 0, 1'000'000));
 }
 

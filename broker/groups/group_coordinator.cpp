@@ -171,9 +171,13 @@ void group_coordinator::apply_commit(const v1::CommitOffsets& req) {
     g->set_committed(po.partition(), po.offset());
 }
 
-void group_coordinator::list(v1::GroupList& out) {
-  for (auto& [name, g] : groups_)
-    if (auto* t = logs_.find(g->topic())) g->describe(*t, *out.add_groups());
+void group_coordinator::list(v1::GroupList& out, const list_page& page) {
+  size_t n = 0;
+  for (auto it = groups_.upper_bound(page.after); it != groups_.end() && n < page.limit; ++it)
+    if (auto* t = logs_.find(it->second->topic())) {
+      it->second->describe(*t, *out.add_groups());
+      ++n;
+    }
 }
 
 ferry::error group_coordinator::describe(std::string_view name, v1::GroupInfo& out) {

@@ -17,6 +17,7 @@
 
 #include "broker/catalog/catalog.h"
 #include "broker/core/clock.h"
+#include "broker/core/list_page.h"
 #include "broker/groups/consumer_group.h"
 #include "broker/groups/group_probe.h"
 #include "broker/logs/log_registry.h"
@@ -53,7 +54,7 @@ class group_coordinator {
   void resolve_reset(const v1::ResetOffsets& req, reset_fn done);
   // An error unless group `name` is unknown or has no members (offsets may be reset).
   ferry::error check_idle(std::string_view name);
-  void list(v1::GroupList& out);
+  void list(v1::GroupList& out, const list_page& page = {});
   ferry::error describe(std::string_view name, v1::GroupInfo& out);
 
   // Topic `name` is being deleted: its groups go with it (their members are cancelled as

@@ -20,13 +20,14 @@ namespace pm = prometheus;
 
 namespace {
 
-constexpr const char* other = "_other";
+// No topic, subscription or group can be named so (`~` is not a name character).
+constexpr const char* other = "~other";
 
 double d(uint64_t v) {
   return static_cast<double>(v);
 }
 
-// The label value of the i-th name (in name order): itself within the cap, else "_other".
+// The label value of the i-th name (in name order): itself within the cap, else "~other".
 std::string capped(const std::string& name, size_t i, size_t cap) {
   return i < cap ? name : other;
 }
@@ -37,7 +38,7 @@ bool overflow(const metric_labels& labels) {
   return false;
 }
 
-// Adds a series; one past the cap ("_other") is summed into the one with the same labels.
+// Adds a series; one past the cap ("~other") is summed into the one with the same labels.
 // Those come last (names are in order), so the search stops at the first named series.
 void sum_into(pm::MetricFamily& f, const metric_labels& labels, double value) {
   if (overflow(labels))
@@ -67,6 +68,7 @@ void net_source(metric_set& s, const net_snapshot& snap) {
             "Wire-protocol connections refused at limits.max_connections.",
             d(net.connections_refused));
   s.counter("ferry_frames_received_total", "Frames received.", d(net.frames_in));
+  s.counter("ferry_frames_sent_total", "Frames sent.", d(net.frames_out));
   s.counter("ferry_received_bytes_total", "Bytes received on wire-protocol connections.",
             d(net.bytes_in));
   s.counter("ferry_sent_bytes_total", "Bytes sent on wire-protocol connections.", d(net.bytes_out));
@@ -143,6 +145,19 @@ void subscription_series(metric_set& s, const v1::SubscriptionList& list, size_t
               &v1::SubscriptionInfo::dropped),
       counter("ferry_subscription_messages_expired_total", "Messages whose TTL passed.",
               &v1::SubscriptionInfo::expired),
+      counter("ferry_subscription_delivered_bytes_total",
+              "Bytes of the deliveries, redeliveries included.",
+              &v1::SubscriptionInfo::delivered_bytes),
+      counter("ferry_subscription_acked_bytes_total", "Bytes of the messages acked.",
+              &v1::SubscriptionInfo::acked_bytes),
+      counter("ferry_subscription_dead_lettered_bytes_total",
+              "Bytes of the messages moved to the dead-letter topic.",
+              &v1::SubscriptionInfo::dead_lettered_bytes),
+      counter("ferry_subscription_dropped_bytes_total",
+              "Bytes of the messages removed without a dead-letter topic to go to.",
+              &v1::SubscriptionInfo::dropped_bytes),
+      counter("ferry_subscription_expired_bytes_total", "Bytes of the messages whose TTL passed.",
+              &v1::SubscriptionInfo::expired_bytes),
   };
   auto& consumers = s.gauge("ferry_subscription_consumers", "Consumers attached.");
   for (const auto& r : rows)
@@ -186,6 +201,46 @@ void log_totals(metric_set& s, const log_probe& l) {
                   l.confirm_seconds);
 }
 
+// Appends a page of `list` after its last entry's name; true once a page came back short.
+template <class List, class Entry, class Fetch>
+bool next_page(List& list, const google::protobuf::RepeatedPtrField<Entry>& entries,
+               const std::string& (Entry::*name)() const, size_t n, Fetch fetch) {
+  const int before = entries.size();
+  const std::string after = before == 0 ? std::string() : (entries[before - 1].*name)();
+  fetch(list, list_page{after, n});
+  return static_cast<size_t>(entries.size() - before) < n;
+}
+
+// The topics, then the subscriptions, a page at a time.
+class topic_pages final : public paged_snapshot {
+ public:
+  topic_pages(const topic_service& topics, size_t cap) : topics_(topics), cap_(cap) {}
+
+  bool next(size_t n) override {
+    if (!topics_done_)
+      topics_done_ =
+          next_page(topics_list_, topics_list_.topics(), &v1::TopicInfo::name, n,
+                    [&](v1::TopicList& l, const list_page& p) { topics_.list_topics("", l, p); });
+    else
+      subs_done_ = next_page(subs_list_, subs_list_.subscriptions(), &v1::SubscriptionInfo::name, n,
+                             [&](v1::SubscriptionList& l, const list_page& p) {
+                               topics_.list_subscriptions("", l, p);
+                             });
+    return subs_done_;
+  }
+  void render(metric_set& s) const override {
+    topic_series(s, topics_list_, cap_);
+    subscription_series(s, subs_list_, cap_);
+  }
+
+ private:
+  const topic_service& topics_;  // loop only: not touched by render()
+  size_t cap_;
+  v1::TopicList topics_list_;
+  v1::SubscriptionList subs_list_;
+  bool topics_done_ = false, subs_done_ = false;
+};
+
 }  // namespace
 
 void add_net_metrics(metrics_registry& reg, const net_probe& net, const pipeline& requests,
@@ -206,18 +261,7 @@ void add_topic_metrics(metrics_registry& reg, const topic_service& topics,
       log_totals(s, l);
     };
   });
-  reg.add(
-      [&topics, cap]() -> metrics_registry::render_fn {
-        auto tl = std::make_shared<v1::TopicList>();
-        topics.list_topics("", *tl);
-        auto sl = std::make_shared<v1::SubscriptionList>();
-        topics.list_subscriptions("", *sl);
-        return [tl, sl, cap](metric_set& s) {
-          topic_series(s, *tl, cap);
-          subscription_series(s, *sl, cap);
-        };
-      },
-      true);
+  reg.add_paged([&topics, cap] { return std::make_shared<topic_pages>(topics, cap); });
 }
 
 namespace {
@@ -244,19 +288,31 @@ void group_series(metric_set& s, const v1::GroupList& list, const group_probe& g
   s.counter("ferry_group_commits_total", "Offset commits made durable.", d(gp.commits));
 }
 
+class group_pages final : public paged_snapshot {
+ public:
+  group_pages(group_service& groups, group_probe gp, size_t cap)
+      : groups_(groups), probe_(gp), cap_(cap) {}
+
+  bool next(size_t n) override {
+    return next_page(list_, list_.groups(), &v1::GroupInfo::group, n,
+                     [&](v1::GroupList& l, const list_page& p) { groups_.list_groups(l, p); });
+  }
+  void render(metric_set& s) const override { group_series(s, list_, probe_, cap_); }
+
+ private:
+  group_service& groups_;  // loop only: not touched by render()
+  group_probe probe_;
+  size_t cap_;
+  v1::GroupList list_;
+};
+
 }  // namespace
 
 void add_group_metrics(metrics_registry& reg, group_service& groups,
                        const group_coordinator& coordinator, size_t cap) {
-  reg.add(
-      [&groups, &coordinator, cap]() -> metrics_registry::render_fn {
-        auto list = std::make_shared<v1::GroupList>();
-        groups.list_groups(*list);
-        return [list, gp = coordinator.probe(), cap](metric_set& s) {
-          group_series(s, *list, gp, cap);
-        };
-      },
-      true);
+  reg.add_paged([&groups, &coordinator, cap] {
+    return std::make_shared<group_pages>(groups, coordinator.probe(), cap);
+  });
 }
 
 namespace {

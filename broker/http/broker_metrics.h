@@ -6,7 +6,7 @@
 //
 // Per-topic series (topics, their subscriptions, partitions and groups) are named one by
 // one for the first `max_topics` by name; the rest are summed into series labelled
-// "_other", so a broker with 100k topics still answers a scrape quickly.
+// "~other", so a broker with 100k topics still answers a scrape quickly.
 #pragma once
 
 #include <cstddef>

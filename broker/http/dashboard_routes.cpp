@@ -25,7 +25,8 @@ void add_dashboard_routes(router& r, const metrics_registry& metrics, std::strin
          [&metrics, version = std::move(version)](const http_request&, http_reply done) {
            boost::json::object body;
            body["version"] = version;
-           body["metrics"] = boost::json::parse(metrics_registry::render_json(metrics.take(false)));
+           body["metrics"] =
+               boost::json::parse(metrics_registry::render_json(metrics.take_broker()));
            done(json_response(boost::json::serialize(body)));
          }});
 }

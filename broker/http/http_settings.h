@@ -19,7 +19,7 @@ struct http_settings {
   // within this long: a client that trickles bytes is closed.
   uint64_t request_timeout_ms = 10'000;
   // /metrics: topics (and their subscriptions, partitions and groups) named one by one;
-  // the others are summed into series labelled "_other".
+  // the others are summed into series labelled "~other".
   uint64_t metrics_max_topics = 1000;
 };
 

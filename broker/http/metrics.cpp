@@ -58,12 +58,44 @@ void metric_set::add(pm::MetricFamily& f, const histogram& h, metric_labels labe
   m.histogram.bucket.push_back({h.count(), std::numeric_limits<double>::infinity()});
 }
 
-metrics_registry::snapshot metrics_registry::take(bool per_topic) const {
+metrics_registry::snapshot metrics_registry::take_broker() const {
   snapshot snap;
-  snap.reserve(sources_.size());
+  snap.reserve(sources_.size() + paged_.size());
   for (const auto& s : sources_)
-    if (per_topic || !s.per_topic) snap.push_back(s.take());
+    snap.push_back(s());
   return snap;
+}
+
+namespace {
+
+// A snapshot under way: the per-topic sources still taking pages.
+struct paged_take {
+  metrics_registry::snapshot snap;
+  std::vector<std::shared_ptr<paged_snapshot>> pages;
+  size_t at = 0;  // the source taking pages now
+  post_fn loop;
+  std::function<void(metrics_registry::snapshot)> done;
+};
+
+void next_page(const std::shared_ptr<paged_take>& t) {
+  if (t->at == t->pages.size()) return t->done(std::move(t->snap));
+  if (t->pages[t->at]->next(metrics_registry::page_size)) ++t->at;
+  t->loop([t] { next_page(t); });
+}
+
+}  // namespace
+
+void metrics_registry::take(post_fn loop, std::function<void(snapshot)> done) const {
+  auto t = std::make_shared<paged_take>();
+  t->snap = take_broker();
+  for (const auto& start : paged_) {
+    auto p = start();
+    t->pages.push_back(p);
+    t->snap.push_back([p](metric_set& s) { p->render(s); });
+  }
+  t->loop = std::move(loop);
+  t->done = std::move(done);
+  next_page(t);
 }
 
 namespace {

@@ -38,13 +38,16 @@ void add_metrics_routes(router& r, const metrics_registry& metrics, post_fn off_
                         post_fn on_loop) {
   r.add({"GET", "/metrics", "Metrics in the Prometheus text exposition format.",
          [&metrics, off_loop, on_loop](const http_request&, http_reply done) {
-           auto snap = std::make_shared<metrics_registry::snapshot>(metrics.take());
-           off_loop([snap, on_loop, done = std::move(done)]() mutable {
-             auto resp = std::make_shared<http_response>();
-             resp->content_type = "text/plain; version=0.0.4; charset=utf-8";
-             resp->body = metrics_registry::render(*snap);
-             snap.reset();  // the copies go here, off the loop
-             on_loop([resp, done = std::move(done)] { done(std::move(*resp)); });
+           metrics.take(on_loop, [off_loop, on_loop, done = std::move(done)](
+                                     metrics_registry::snapshot taken) mutable {
+             auto snap = std::make_shared<metrics_registry::snapshot>(std::move(taken));
+             off_loop([snap, on_loop, done = std::move(done)]() mutable {
+               auto resp = std::make_shared<http_response>();
+               resp->content_type = "text/plain; version=0.0.4; charset=utf-8";
+               resp->body = metrics_registry::render(*snap);
+               snap.reset();  // the copies go here, off the loop
+               on_loop([resp, done = std::move(done)] { done(std::move(*resp)); });
+             });
            });
          }});
 }

@@ -6,12 +6,12 @@
 #include <functional>
 #include <string>
 
+#include "broker/http/metrics.h"
 #include "broker/http/router.h"
 
 namespace ferry::broker {
 
 class group_service;
-class metrics_registry;
 class topic_service;
 
 struct readiness {
@@ -21,9 +21,6 @@ struct readiness {
 
 // /livez, /readyz, /version.
 void add_probe_routes(router& r, std::function<readiness()> ready, std::string version);
-// Runs a task on another executor (the HTTP worker thread, or back on the loop).
-using post_fn = std::function<void(std::function<void()>)>;
-
 // /metrics: the snapshot on the loop, rendered on `off_loop`, answered on `on_loop`.
 void add_metrics_routes(router& r, const metrics_registry& metrics, post_fn off_loop,
                         post_fn on_loop);

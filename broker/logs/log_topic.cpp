@@ -24,7 +24,9 @@ log_topic::log_topic(std::string name, uint32_t id, v1::TopicOptions options, lo
       port_(port),
       clock_(clock),
       settings_(settings),
-      partition_ctx_{name_, id_, options_.fsync() == v1::FSYNC_ALWAYS, port_, settings_, probe} {
+      partition_ctx_{name_, id_, options_.fsync() == v1::FSYNC_ALWAYS, port_, settings_, probe},
+      publish_rate_(clock.now()),
+      publish_bytes_rate_(clock.now()) {
   uint32_t n = std::max<uint32_t>(1, options_.partitions());
   for (uint32_t p = 0; p < n; ++p)
     partitions_.push_back(std::make_unique<log_partition>(partition_ctx_, p));
@@ -324,6 +326,8 @@ void log_topic::describe(v1::TopicInfo& out) const {
   out.set_topic_id(id_);
   out.set_messages_published(published_);
   out.set_bytes_published(published_bytes_);
+  out.set_publish_rate(publish_rate_.sample(clock_.now(), published_));
+  out.set_publish_bytes_rate(publish_bytes_rate_.sample(clock_.now(), published_bytes_));
   for (uint32_t p = 0; p < partitions_.size(); ++p) {
     auto b = partitions_[p]->bounds();
     auto* pi = out.add_partitions();

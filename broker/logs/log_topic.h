@@ -32,6 +32,7 @@
 #include "ferry/v1/publish.pb.h"
 
 #include "broker/core/clock.h"
+#include "broker/core/rate_meter.h"
 #include "broker/logs/log_partition.h"
 #include "broker/logs/log_port.h"
 #include "broker/logs/log_reader.h"
@@ -123,6 +124,7 @@ class log_topic final : public topic {
   uint32_t round_robin_ = 0;
   uint64_t published_ = 0;
   uint64_t published_bytes_ = 0;
+  mutable rate_meter publish_rate_, publish_bytes_rate_;  // sampled by describe
   int64_t last_sync_ = 0;
   int64_t last_retention_ = 0;
   bool sync_in_flight_ = false;

@@ -207,7 +207,10 @@ void connection::flush() {
 
 void connection::on_written(const boost::system::error_code& ec) {
   write_in_flight_ = false;
-  if (!ec) probe_.bytes_out += writing_.size();
+  if (!ec) {
+    probe_.bytes_out += writing_.size();
+    probe_.frames_out += codec::count_frames(writing_);
+  }
   writing_.clear();
   if (closed_) return;
   if (ec) {

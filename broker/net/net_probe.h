@@ -12,6 +12,7 @@ struct net_probe {
   uint64_t connections_refused = 0;  // limits.max_connections
   uint64_t frames_in = 0;
   uint64_t bytes_in = 0;
+  uint64_t frames_out = 0;
   uint64_t bytes_out = 0;
   uint64_t slow_consumers = 0;  // closed for a write timeout or unread output
 };

@@ -33,6 +33,8 @@ void memory_topic::describe(v1::TopicInfo& out) const {
   *out.mutable_options() = options_;
   out.set_messages_published(published_);
   out.set_bytes_published(published_bytes_);
+  out.set_publish_rate(publish_rate_.sample(ctx_.clock.now(), published_));
+  out.set_publish_bytes_rate(publish_bytes_rate_.sample(ctx_.clock.now(), published_bytes_));
   out.clear_subscriptions();
   for (const auto* s : subs_)
     out.add_subscriptions(s->name());

@@ -13,6 +13,7 @@
 #include <boost/unordered/unordered_flat_map.hpp>
 
 #include "broker/core/clock.h"
+#include "broker/core/rate_meter.h"
 #include "broker/queues/queue_probe.h"
 #include "broker/queues/queue_settings.h"
 #include "broker/topics/message.h"
@@ -44,7 +45,9 @@ class memory_topic final : public topic {
       : name_(std::move(name)),
         options_(std::move(options)),
         owner_session_(owner_session),
-        ctx_(ctx) {}
+        ctx_(ctx),
+        publish_rate_(ctx.clock.now()),
+        publish_bytes_rate_(ctx.clock.now()) {}
 
   // topic
   const std::string& name() const override { return name_; }
@@ -87,6 +90,7 @@ class memory_topic final : public topic {
   const queue_context& ctx_;
   uint64_t published_ = 0;
   uint64_t published_bytes_ = 0;
+  mutable rate_meter publish_rate_, publish_bytes_rate_;  // sampled by describe
   std::vector<subscription*> subs_;
   boost::unordered_flat_map<std::string, producer_state, string_hash, std::equal_to<>> producers_;
 };

@@ -290,13 +290,28 @@ void queue_registry::describe(const subscription& s, v1::SubscriptionInfo& out) 
   out.set_dropped(st.dropped);
   out.set_expired(st.expired);
   out.set_nacked(st.nacked);
+  out.set_delivered_bytes(st.delivered_bytes);
+  out.set_acked_bytes(st.acked_bytes);
+  out.set_dead_lettered_bytes(st.dead_lettered_bytes);
+  out.set_dropped_bytes(st.dropped_bytes);
+  out.set_expired_bytes(st.expired_bytes);
+  const auto rates = s.sample_rates();
+  out.set_deliver_rate(rates.delivered);
+  out.set_ack_rate(rates.acked);
 }
 
-void queue_registry::list_subscriptions(std::string_view topic, v1::SubscriptionList& out) const {
+void queue_registry::list_subscriptions(std::string_view topic, v1::SubscriptionList& out,
+                                        const list_page& page) const {
   bool as_topic = !topic.empty() && names::check_name(topic).empty();
-  for (const auto& [name, s] : subscriptions_) {
-    if (topic.empty() || s->pattern() == topic || (as_topic && names::matches(s->pattern(), topic)))
+  size_t n = 0;
+  for (auto it = subscriptions_.upper_bound(page.after);
+       it != subscriptions_.end() && n < page.limit; ++it) {
+    const auto& s = it->second;
+    if (topic.empty() || s->pattern() == topic ||
+        (as_topic && names::matches(s->pattern(), topic))) {
       describe(*s, *out.add_subscriptions());
+      ++n;
+    }
   }
 }
 

@@ -17,6 +17,7 @@
 #include "broker/catalog/catalog.h"
 #include "broker/core/clock.h"
 #include "broker/core/errors.h"
+#include "broker/core/list_page.h"
 #include "broker/queues/memory_topic.h"
 #include "broker/queues/queue_settings.h"
 #include "broker/queues/subscription.h"
@@ -63,7 +64,8 @@ class queue_registry final : public topic_family, public subscription_env {
   void remove_ephemeral(subscription* s);
   subscription* find_subscription(std::string_view name);
   void describe(const subscription& s, v1::SubscriptionInfo& out) const;
-  void list_subscriptions(std::string_view topic, v1::SubscriptionList& out) const;
+  void list_subscriptions(std::string_view topic, v1::SubscriptionList& out,
+                          const list_page& page = {}) const;
   // Resolves options against the broker's defaults; error for out-of-range values.
   ferry::error resolve(const v1::SubscriptionOptions& in, subscription_options& out) const;
 

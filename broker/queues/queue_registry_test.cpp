@@ -246,6 +246,11 @@ TEST_CASE("dead-lettered messages carry reason, origin and delivery count", "[to
   CHECK(f.sink.records.back().topic == "work.dlq");
   CHECK(s->stats().dead_lettered == 1);
   CHECK(f.reg.probe().dead_lettered == 1);
+  // Bytes: the original message's, once per delivery, once dead-lettered, none acked.
+  CHECK(s->stats().dead_lettered_bytes > 6);  // "poison" and its Message framing
+  CHECK(s->stats().delivered_bytes == 2 * s->stats().dead_lettered_bytes);
+  CHECK(s->stats().acked_bytes == 0);
+  CHECK(s->stats().dropped_bytes == 0);
 }
 
 TEST_CASE("per-topic TTL expires messages that wait too long", "[topics][registry]") {
@@ -260,6 +265,9 @@ TEST_CASE("per-topic TTL expires messages that wait too long", "[topics][registr
   CHECK(s->ready_count() == 0);
   CHECK(s->stats().expired == 1);
   CHECK(s->stats().dropped == 1);  // no dead-letter topic
+  CHECK(s->stats().expired_bytes > 1);
+  CHECK(s->stats().dropped_bytes == s->stats().expired_bytes);
+  CHECK(s->stats().delivered_bytes == 0);
 }
 
 TEST_CASE("deleting a topic cancels consumers of its exact subscriptions only",

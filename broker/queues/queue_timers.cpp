@@ -19,7 +19,7 @@ void queue_registry::dead_letter(subscription& from, const message_ref& m, uint3
   // A dead-letter that would itself dead-letter (a full dead-letter queue dropping into
   // itself) stops here, counted, instead of looping.
   if (dlt == nullptr || dlt->subscriptions().empty() || dead_letter_depth_ > 0) {
-    from.count_dead_letter(false);
+    from.count_dead_letter(false, m.size());
     ++probe_.dead_letters_dropped;
     log::queues().debug("subscription {}: message dropped ({}), no dead-letter topic to take it",
                         from.name(), reason);
@@ -55,7 +55,7 @@ void queue_registry::dead_letter(subscription& from, const message_ref& m, uint3
   }
   --dead_letter_depth_;
   if (taken) dlt->count_published();
-  from.count_dead_letter(taken);
+  from.count_dead_letter(taken, m.size());
   ++(taken ? probe_.dead_lettered : probe_.dead_letters_dropped);
 }
 

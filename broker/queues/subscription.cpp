@@ -16,7 +16,9 @@ subscription::subscription(std::string name, std::string pattern, subscription_o
       pattern_(std::move(pattern)),
       opts_(std::move(opts)),
       ephemeral_(ephemeral),
-      env_(env) {}
+      env_(env),
+      deliver_rate_(env.now()),
+      ack_rate_(env.now()) {}
 
 subscription::~subscription() {
   FERRY_ASSERT(consumers_.empty(), "subscription destroyed with consumers attached");
@@ -90,6 +92,7 @@ void subscription::dispatch() {
     if (peek_ready().msg.expired(now)) {
       queued q = pop_ready();
       ++stats_.expired;
+      stats_.expired_bytes += q.msg.size();
       env_.dead_letter(*this, q.msg, q.delivery_count, "expired", {});
       continue;
     }
@@ -104,10 +107,12 @@ void subscription::deliver(consumer& c, queued&& q) {
   uint64_t id = make_delivery_id(q.seq, count);
   c.add_outstanding(1);
   ++stats_.delivered;
+  stats_.delivered_bytes += q.msg.size();
   if (count > 1) ++stats_.redelivered;
   c.sink().deliver(c, q.msg, delivery_meta{id, count, 0, 0});
   if (c.auto_ack()) {
     ++stats_.acked;
+    stats_.acked_bytes += q.msg.size();
     return;  // at most once: the message is gone once sent
   }
   int64_t deadline = env_.now() + opts_.ack_timeout_ms;
@@ -236,7 +241,10 @@ ferry::error subscription::settle_one(consumer& c, const settle_request& r, uint
   in_flight_.erase(seq);
   c.remove_outstanding(1);
   switch (r.kind) {
-    case settle_kind::ack: ++stats_.acked; break;
+    case settle_kind::ack:
+      ++stats_.acked;
+      stats_.acked_bytes += msg.size();
+      break;
     case settle_kind::requeue:
       ++stats_.nacked;
       requeue(seq, std::move(msg), count);
@@ -299,6 +307,7 @@ void subscription::on_tick() {
   while (has_ready() && peek_ready().msg.expired(now)) {
     queued q = pop_ready();
     ++stats_.expired;
+    stats_.expired_bytes += q.msg.size();
     env_.dead_letter(*this, q.msg, q.delivery_count, "expired", {});
   }
   if (requeued) dispatch();

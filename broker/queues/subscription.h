@@ -25,6 +25,7 @@
 
 #include <boost/unordered/unordered_flat_map.hpp>
 
+#include "broker/core/rate_meter.h"
 #include "broker/topics/consumer.h"
 #include "broker/topics/message.h"
 #include "proto/codec/errc.h"
@@ -66,6 +67,12 @@ struct subscription_stats {
   uint64_t dead_lettered = 0;
   uint64_t dropped = 0;
   uint64_t expired = 0;
+  // The encoded Message bytes of the same (a redelivery counts its bytes again).
+  uint64_t delivered_bytes = 0;
+  uint64_t acked_bytes = 0;
+  uint64_t dead_lettered_bytes = 0;
+  uint64_t dropped_bytes = 0;
+  uint64_t expired_bytes = 0;
 };
 
 class subscription final : public consumer_source {
@@ -138,9 +145,20 @@ class subscription final : public consumer_source {
   uint64_t ready_bytes() const { return ready_bytes_; }
   uint64_t in_flight_count() const { return in_flight_.size(); }
   const subscription_stats& stats() const { return stats_; }
+  struct rates {
+    double delivered, acked;  // per second (rate_meter.h)
+  };
+  // Samples the meters now (describe does).
+  rates sample_rates() const {
+    return {deliver_rate_.sample(env_.now(), stats_.delivered),
+            ack_rate_.sample(env_.now(), stats_.acked)};
+  }
   size_t lease_entries_for_test() const { return leases_.size(); }
   // The registry counts what became of a message handed to dead_letter().
-  void count_dead_letter(bool to_topic) { ++(to_topic ? stats_.dead_lettered : stats_.dropped); }
+  void count_dead_letter(bool to_topic, size_t bytes) {
+    ++(to_topic ? stats_.dead_lettered : stats_.dropped);
+    (to_topic ? stats_.dead_lettered_bytes : stats_.dropped_bytes) += bytes;
+  }
 
  private:
   struct queued {
@@ -201,6 +219,7 @@ class subscription final : public consumer_source {
   std::vector<consumer*> consumers_;
   size_t next_consumer_ = 0;
   subscription_stats stats_;
+  mutable rate_meter deliver_rate_, ack_rate_;  // sampled by sample_rates()
 };
 
 // Delivery-id layout (see the class comment).

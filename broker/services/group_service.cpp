@@ -57,8 +57,8 @@ void group_service::reset_offsets(const v1::ResetOffsets& req, reply<v1::OffsetL
   });
 }
 
-void group_service::list_groups(v1::GroupList& out) {
-  groups_.list(out);
+void group_service::list_groups(v1::GroupList& out, const list_page& page) {
+  groups_.list(out, page);
 }
 
 ferry::error group_service::describe_group(const v1::DescribeGroup& req, v1::GroupInfo& out) {

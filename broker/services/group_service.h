@@ -5,6 +5,7 @@
 
 #include "ferry/v1/log.pb.h"
 
+#include "broker/core/list_page.h"
 #include "broker/services/reply.h"
 
 namespace ferry::broker {
@@ -28,7 +29,7 @@ class group_service {
   // Moves an empty group's committed offsets to a position (ResetOffsets); answered with
   // the offsets committed, once durable.
   void reset_offsets(const v1::ResetOffsets& req, reply<v1::OffsetList> done);
-  void list_groups(v1::GroupList& out);
+  void list_groups(v1::GroupList& out, const list_page& page = {});
   ferry::error describe_group(const v1::DescribeGroup& req, v1::GroupInfo& out);
 
  private:

@@ -65,8 +65,9 @@ ferry::error topic_service::describe_topic(std::string_view name, v1::TopicInfo&
   return {};
 }
 
-void topic_service::list_topics(std::string_view pattern, v1::TopicList& out) const {
-  topics_.list(pattern, out);
+void topic_service::list_topics(std::string_view pattern, v1::TopicList& out,
+                                const list_page& page) const {
+  topics_.list(pattern, out, page);
 }
 
 void topic_service::session_closed(uint64_t session_id) {
@@ -122,8 +123,9 @@ ferry::error topic_service::purge_subscription(const v1::PurgeSubscription& req,
   return {};
 }
 
-void topic_service::list_subscriptions(std::string_view topic, v1::SubscriptionList& out) const {
-  queues_.list_subscriptions(topic, out);
+void topic_service::list_subscriptions(std::string_view topic, v1::SubscriptionList& out,
+                                       const list_page& page) const {
+  queues_.list_subscriptions(topic, out, page);
 }
 
 }  // namespace ferry::broker

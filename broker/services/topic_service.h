@@ -13,6 +13,7 @@
 #include "ferry/v1/admin.pb.h"
 
 #include "broker/catalog/catalog.h"
+#include "broker/core/list_page.h"
 #include "broker/services/reply.h"
 
 namespace ferry::broker {
@@ -31,12 +32,13 @@ class topic_service {
   void create_topic(const v1::CreateTopic& req, uint64_t owner_session, reply<v1::TopicInfo> done);
   void delete_topic(const v1::DeleteTopic& req, reply<v1::DeleteTopicOk> done);
   ferry::error describe_topic(std::string_view name, v1::TopicInfo& out) const;
-  void list_topics(std::string_view pattern, v1::TopicList& out) const;
+  void list_topics(std::string_view pattern, v1::TopicList& out, const list_page& page = {}) const;
 
   void create_subscription(const v1::CreateSubscription& req, reply<v1::SubscriptionInfo> done);
   void delete_subscription(const v1::DeleteSubscription& req, reply<v1::DeleteSubscriptionOk> done);
   ferry::error describe_subscription(std::string_view name, v1::SubscriptionInfo& out) const;
-  void list_subscriptions(std::string_view topic, v1::SubscriptionList& out) const;
+  void list_subscriptions(std::string_view topic, v1::SubscriptionList& out,
+                          const list_page& page = {}) const;
   ferry::error purge_subscription(const v1::PurgeSubscription& req, v1::PurgeSubscriptionOk& out);
 
   // The temporary topics of a closed session go.

@@ -104,6 +104,26 @@ TEST_CASE("a name is one topic across kinds, found and listed without asking the
   CHECK(f.topics.describe_topic("nope", info).code == errc::topic_not_found);
 }
 
+TEST_CASE("lists are walked a page at a time, in name order, across kinds", "[services]") {
+  fixture f;
+  for (const char* n : {"e", "a", "d", "b", "c"})
+    REQUIRE_FALSE(f.create(n, n[0] % 2 == 0 ? v1::LOG : v1::MEMORY));
+  std::string walked, after;
+  for (int pages = 0; pages < 10; ++pages) {
+    v1::TopicList page;
+    f.topics.list_topics("", page, {after, 2});
+    CHECK(page.topics_size() <= 2);
+    for (const auto& t : page.topics())
+      walked += t.name();
+    if (page.topics_size() < 2) break;
+    after = page.topics(page.topics_size() - 1).name();
+  }
+  CHECK(walked == "abcde");
+  v1::TopicList none;
+  f.topics.list_topics("", none, {"e", 2});
+  CHECK(none.topics_size() == 0);
+}
+
 TEST_CASE("a change is answered once the catalog made it durable, and undone if it failed",
           "[services]") {
   fixture f;

@@ -24,14 +24,23 @@ topic_family* topic_directory::family_of(std::string_view name) const {
   return nullptr;
 }
 
-void topic_directory::list(std::string_view pattern, v1::TopicList& out) const {
+void topic_directory::list(std::string_view pattern, v1::TopicList& out,
+                           const list_page& page) const {
   std::vector<const topic*> found;
   for (auto* f : families_)
     f->for_each([&](const topic& t) {
-      if (pattern.empty() || names::matches(pattern, t.name())) found.push_back(&t);
+      if ((page.after.empty() || t.name() > page.after) &&
+          (pattern.empty() || names::matches(pattern, t.name())))
+        found.push_back(&t);
     });
-  std::sort(found.begin(), found.end(),
-            [](const topic* a, const topic* b) { return a->name() < b->name(); });
+  const auto by_name = [](const topic* a, const topic* b) { return a->name() < b->name(); };
+  if (found.size() > page.limit) {
+    // The page's entries first (unordered), the rest cut off.
+    std::nth_element(found.begin(), found.begin() + static_cast<ptrdiff_t>(page.limit), found.end(),
+                     by_name);
+    found.resize(page.limit);
+  }
+  std::sort(found.begin(), found.end(), by_name);
   for (const topic* t : found)
     t->describe(*out.add_topics());
 }

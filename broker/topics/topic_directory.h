@@ -5,6 +5,7 @@
 #include <string_view>
 #include <vector>
 
+#include "broker/core/list_page.h"
 #include "broker/topics/topic_family.h"
 
 namespace ferry::broker {
@@ -18,7 +19,7 @@ class topic_directory {
   // The family holding topic `name`, or nullptr.
   topic_family* family_of(std::string_view name) const;
   // Topics of every kind whose name matches `pattern` (all when empty), in name order.
-  void list(std::string_view pattern, v1::TopicList& out) const;
+  void list(std::string_view pattern, v1::TopicList& out, const list_page& page = {}) const;
 
  private:
   std::vector<topic_family*> families_;

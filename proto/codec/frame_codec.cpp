@@ -24,6 +24,16 @@ split_status split_frame(std::string_view buf, uint32_t max_frame_bytes, std::st
   return split_status::complete;
 }
 
+size_t count_frames(std::span<const uint8_t> buf) {
+  size_t n = 0;
+  for (size_t at = 0; buf.size() - at >= frame_header_bytes; ++n) {
+    const size_t len = frame_header_bytes + wire::read_be32(buf.data() + at);
+    if (buf.size() - at < len) break;
+    at += len;
+  }
+  return n;
+}
+
 // ---- envelope ----
 
 errc parse_frame(std::string_view frame, frame_view& out) {

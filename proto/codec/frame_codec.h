@@ -96,6 +96,8 @@ enum class split_status { complete, need_more, too_large };
 // too_large: the length prefix exceeds max_frame_bytes (the rest must not be read).
 split_status split_frame(std::string_view buf, uint32_t max_frame_bytes, std::string_view& frame,
                          size_t& consumed);
+// The whole frames at the front of `buf` (an output buffer: its length prefixes are ours).
+size_t count_frames(std::span<const uint8_t> buf);
 
 // ---- envelope ----
 

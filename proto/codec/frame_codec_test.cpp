@@ -275,6 +275,11 @@ TEST_CASE("append_frame wraps generated bodies and append_error writes Error", "
   CHECK(g.error().code() == v1::TOPIC_NOT_FOUND);
   CHECK(g.error().message() == "no such topic");
   CHECK(consumed == rest.size());
+
+  CHECK(count_frames(out) == 2);
+  CHECK(count_frames(std::span(out).first(out.size() - 1)) == 1);  // the second cut short
+  CHECK(count_frames(std::span(out).first(3)) == 0);
+  CHECK(count_frames({}) == 0);
 }
 
 TEST_CASE("split_frame waits for whole frames and refuses oversized ones", "[proto][codec]") {

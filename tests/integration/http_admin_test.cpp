@@ -1,7 +1,9 @@
 // The REST admin API and /metrics against a real ferryd: what HTTP creates the wire
 // protocol sees and the other way round, and the numbers move as messages flow.
+#include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <thread>
 
 #include <catch2/catch.hpp>
 
@@ -131,6 +133,9 @@ TEST_CASE("/metrics: counters move with traffic and promtool accepts the scrape"
   CHECK(sample(text, R"(ferry_storage_fsync_seconds_count)") >= 1);
   CHECK(sample(text, R"(ferry_connections)") == 1);
   CHECK(sample(text, R"(ferry_requests_total{kind="Publish"})") == 8);
+  // The handshake and 8 publishes each way, at least (a frame is counted once written).
+  CHECK(sample(text, R"(ferry_frames_received_total)") >= 9);
+  CHECK(sample(text, R"(ferry_frames_sent_total)") >= 9);
   CHECK(sample(text, R"(ferry_build_info{version="0.1.0"})") == 1);
   CHECK(sample(text, "process_resident_memory_bytes") > 0);
   double end = sample(text, R"(ferry_log_end_offset{topic="events",partition="0"})") +
@@ -161,5 +166,69 @@ TEST_CASE("/metrics names the first metrics.max_topics topics and sums the rest"
   CHECK(sample(text, R"(ferry_topic_messages_published_total{topic="a",kind="memory"})") == 1);
   CHECK(sample(text, R"(ferry_topic_messages_published_total{topic="b",kind="memory"})") == 1);
   CHECK(sample(text, R"(ferry_topic_messages_published_total{topic="c",kind="memory"})") == -1);
-  CHECK(sample(text, R"(ferry_topic_messages_published_total{topic="_other",kind="memory"})") == 2);
+  CHECK(sample(text, R"(ferry_topic_messages_published_total{topic="~other",kind="memory"})") == 2);
+}
+
+TEST_CASE("/metrics takes more topics and subscriptions than one page, each once, in order",
+          "[http]") {
+  broker_process b({"--set", "metrics.max_topics=1000"});
+  auto c = connect(b);
+  // More than a page (256) of each, so the snapshot spans loop turns.
+  constexpr int topics = 600, subs = 300;
+  char name[16];
+  for (int i = 0; i < topics; ++i) {
+    std::snprintf(name, sizeof name, "t%04d", i);
+    create_topic(*c, name);
+  }
+  for (int i = 0; i < subs; ++i) {
+    std::snprintf(name, sizeof name, "s%04d", i);
+    create_subscription(*c, name, "t0000");
+  }
+  ferry::client::message m;
+  m.payload = "x";
+  REQUIRE(c->publish("t0599", m));
+  const std::string text = scrape(b);
+  auto count = [&](const std::string& prefix) {
+    size_t n = 0;
+    for (size_t at = 0; (at = text.find("\n" + prefix, at)) != std::string::npos; ++at)
+      ++n;
+    return n;
+  };
+  CHECK(count("ferry_topic_messages_published_total{") == topics);
+  CHECK(count("ferry_subscription_consumers{") == subs);
+  CHECK(sample(text, R"(ferry_topic_messages_published_total{topic="t0599",kind="memory"})") == 1);
+  CHECK(sample(text, R"(ferry_subscription_consumers{subscription="s0299"})") == 0);
+  CHECK(text.find("~other") == std::string::npos);
+}
+
+TEST_CASE("REST describe shows publish, delivery and ack rates per second", "[http]") {
+  broker_process b;
+  auto c = connect(b);
+  create_topic(*c, "rated");
+  create_subscription(*c, "rated.sub", "rated");
+  const auto start = std::chrono::steady_clock::now();
+  auto consumer = attach(*c, "rated.sub");
+  for (int i = 0; i < 100; ++i)
+    publish(*c, "rated", "0123456789");
+  for (int i = 0; i < 100; ++i)
+    REQUIRE_FALSE(consumer.ack(next(consumer)));
+  // The meters take a new sample once 5 s have passed since the last (here: creation).
+  std::this_thread::sleep_until(start + std::chrono::milliseconds(5200));
+  auto topic = http_call(b.http_port(), "GET", "/v1/topics/rated");
+  REQUIRE(topic.status == 200);
+  const double rate = topic.json().at("publish_rate").to_number<double>();
+  CHECK(rate > 100 / 6.0);
+  CHECK(rate <= 100 / 5.0);
+  // bytes_published counts encoded Message bytes, so the two rates keep its ratio.
+  const double bytes = topic.json().at("bytes_published").to_number<double>();
+  CHECK(topic.json().at("publish_bytes_rate").to_number<double>() == Approx(rate * bytes / 100));
+  auto sub = http_call(b.http_port(), "GET", "/v1/subscriptions/rated.sub");
+  REQUIRE(sub.status == 200);
+  CHECK(sub.json().at("deliver_rate").to_number<double>() > 100 / 6.0);
+  CHECK(sub.json().at("ack_rate").to_number<double>() > 100 / 6.0);
+  // Bytes of the same messages: each delivered once and acked.
+  CHECK(sub.json().at("delivered_bytes") == topic.json().at("bytes_published"));
+  CHECK(sub.json().at("acked_bytes") == topic.json().at("bytes_published"));
+  const std::string text = scrape(b);
+  CHECK(sample(text, R"(ferry_subscription_acked_bytes_total{subscription="rated.sub"})") == bytes);
 }
