@@ -125,10 +125,12 @@ void meta_catalog::apply(catalog_batch b, done_fn done) {
     return;
   }
   auto batch = std::make_shared<catalog_batch>(std::move(b));
+  ++in_flight_;
   on_storage_([this, batch, done = std::move(done)]() mutable {
     uint64_t revision = 0;
     ferry::error err = write(*batch, revision);
     on_loop_([this, batch, revision, err = std::move(err), done = std::move(done)] {
+      --in_flight_;
       done(err);
       if (err) return;
       for (auto& [id, fn] : std::map(watchers_))

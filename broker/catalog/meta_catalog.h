@@ -36,6 +36,9 @@ class meta_catalog final : public catalog {
   uint64_t watch(watch_fn fn) override;
   void unwatch(uint64_t id) override;
 
+  // Batches applied whose completion has not run on the loop yet (a drain waits for 0).
+  size_t in_flight() const { return in_flight_; }
+
  private:
   // Storage thread: checks the preconditions, writes, moves the revisions.
   ferry::error write(const catalog_batch& b, uint64_t& revision);
@@ -51,6 +54,7 @@ class meta_catalog final : public catalog {
   uint32_t next_topic_id_ = 1;
   std::map<uint64_t, watch_fn> watchers_;
   uint64_t next_watch_ = 1;
+  size_t in_flight_ = 0;
 };
 
 }  // namespace ferry::broker

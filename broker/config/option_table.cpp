@@ -204,6 +204,11 @@ void add_log_topic_rows(std::vector<option_row>& t) {
 }
 
 void add_process_rows(std::vector<option_row>& t) {
+  t.push_back(num_row<int64_t>(
+      "shutdown.grace_ms", "ms",
+      "On SIGTERM: how long in-flight requests may take to be answered and clients to be "
+      "closed before ferryd exits anyway (a second SIGTERM exits at once).",
+      {[](broker_options& o) -> int64_t& { return o.shutdown_grace_ms; }}, 0, 3'600'000));
   t.push_back(string_row(
       "storage.data_dir",
       "Directory of the broker's RocksDB data (log-topic records, definitions, offsets).",

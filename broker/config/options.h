@@ -24,6 +24,7 @@ struct broker_options {
   queue_settings queues;
   log_settings logs;
   std::string data_dir = "data";
+  int64_t shutdown_grace_ms = 8000;  // under `docker stop`'s 10 s
   std::string log_level = "info";
   std::string log_format = "text";
 };

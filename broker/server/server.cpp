@@ -32,10 +32,6 @@ namespace ferry::broker {
 
 namespace asio = boost::asio;
 
-namespace {
-constexpr auto drain_timeout = std::chrono::seconds(5);
-}
-
 // Members are declared in the order they are built; ~server takes them down explicitly.
 struct server::impl {
   broker_options opts;
@@ -73,6 +69,8 @@ struct server::impl {
   storage::storage_health::stall last_stall = storage::storage_health::stall::none;
   asio::signal_set signals{ioc, SIGINT, SIGTERM};
   bool stopping = false;
+  bool closing_clients = false;  // the drain's second step: every request read is answered
+  std::chrono::steady_clock::time_point drain_started, drain_deadline;
 
   explicit impl(broker_options o) : opts(std::move(o)) {}
 
@@ -96,7 +94,7 @@ struct server::impl {
   void watch_storage();
   void log_summary();
   void begin_stop();
-  void wait_drained(std::chrono::steady_clock::time_point deadline);
+  void wait_drained();
 };
 
 ferry::error server::impl::open_storage() {
@@ -189,7 +187,7 @@ void server::impl::accept(std::unique_ptr<transport> stream) {
 void server::impl::tick() {
   ticker.expires_after(std::chrono::milliseconds(opts.queues.timer_tick_ms));
   ticker.async_wait([this](boost::system::error_code ec) {
-    if (ec || stopping) return;
+    if (ec) return;  // it runs on while draining: lease and TTL timers still fire
     now.stamp();
     queues->tick();
     logs->tick();
@@ -228,26 +226,56 @@ void server::impl::watch_storage() {
   });
 }
 
+// SIGTERM (docs/ARCHITECTURE.md, "Shutdown"): not ready, no new connections, no new
+// requests; the requests already read are answered (publishes once durable), then every
+// client is closed after its output is written; the loop stops when all are closed, when
+// shutdown.grace_ms has passed, or at a second signal.
 void server::impl::begin_stop() {
   if (stopping) return;
   stopping = true;
+  drain_started = std::chrono::steady_clock::now();
+  drain_deadline = drain_started + std::chrono::milliseconds(opts.shutdown_grace_ms);
   health_timer.cancel();
-  log::server().info("stopping: draining {} connections", hub->count());
+  log::server().info("stopping: draining {} connections (grace {} ms)", hub->count(),
+                     opts.shutdown_grace_ms);
   lis->stop();
-  ticker.cancel();
-  signals.cancel();
   for (auto& s : hub->all())
-    s->shut_down();
-  wait_drained(std::chrono::steady_clock::now() + drain_timeout);
+    s->begin_drain();
+  signals.async_wait([this](boost::system::error_code ec, int sig) {
+    if (ec) return;
+    log::server().warn("signal {} received again: stopping at once, {} connections cut", sig,
+                       hub->count());
+    ioc.stop();
+  });
+  wait_drained();
 }
 
-void server::impl::wait_drained(std::chrono::steady_clock::time_point deadline) {
-  if (hub->count() == 0 || std::chrono::steady_clock::now() >= deadline) {
+void server::impl::wait_drained() {
+  if (!closing_clients && port->in_flight() == 0 && catalog->in_flight() == 0) {
+    closing_clients = true;
+    for (auto& s : hub->all())
+      s->shut_down();
+  }
+  const auto now_steady = std::chrono::steady_clock::now();
+  if (closing_clients && hub->count() == 0) {
+    log::server().info(
+        "drained in {} ms",
+        std::chrono::duration_cast<std::chrono::milliseconds>(now_steady - drain_started).count());
     ioc.stop();
     return;
   }
-  drain_timer.expires_after(std::chrono::milliseconds(10));
-  drain_timer.async_wait([this, deadline](boost::system::error_code) { wait_drained(deadline); });
+  if (now_steady >= drain_deadline) {
+    log::server().warn(
+        "shutdown.grace_ms ({}) is over: stopping with {} connections open and {} storage "
+        "requests unanswered (finished before exit, not confirmed to clients)",
+        opts.shutdown_grace_ms, hub->count(), port->in_flight() + catalog->in_flight());
+    ioc.stop();
+    return;
+  }
+  drain_timer.expires_after(std::chrono::milliseconds(5));
+  drain_timer.async_wait([this](boost::system::error_code ec) {
+    if (!ec) wait_drained();
+  });
 }
 
 server::server(broker_options opts) : impl_(std::make_unique<impl>(std::move(opts))) {}

@@ -25,18 +25,27 @@ void storage_port::stop() {
 }
 
 void storage_port::on_reader(task t) {
+  ++in_flight_;
   boost::asio::post(reader_->pool, std::move(t));
 }
 
 void storage_port::append(storage::partition_append a, bool sync, done_fn done) {
+  ++in_flight_;
   committer_.submit(std::move(a), sync, [this, done = std::move(done)](const ferry::error& err) {
-    on_loop_([done, err] { done(err); });
+    on_loop_([this, done, err] {
+      finished();
+      done(err);
+    });
   });
 }
 
 void storage_port::sync_wal(done_fn done) {
+  ++in_flight_;
   committer_.sync([this, done = std::move(done)](const ferry::error& err) {
-    on_loop_([done, err] { done(err); });
+    on_loop_([this, done, err] {
+      finished();
+      done(err);
+    });
   });
 }
 
@@ -45,7 +54,10 @@ void storage_port::read(storage::partition_id pid, uint64_t from, size_t max_rec
   on_reader([this, pid, from, max_records, max_bytes, done = std::move(done)]() mutable {
     auto res = std::make_shared<read_result>();
     res->err = store_.read(pid, from, max_records, max_bytes, res->buffer, res->records);
-    on_loop_([res, done = std::move(done)] { done(std::move(*res)); });
+    on_loop_([this, res, done = std::move(done)] {
+      finished();
+      done(std::move(*res));
+    });
   });
 }
 
@@ -53,21 +65,30 @@ void storage_port::offset_for_time(storage::partition_id pid, int64_t ts_ms, off
   on_reader([this, pid, ts_ms, done = std::move(done)]() mutable {
     uint64_t off = 0;
     ferry::error err = store_.offset_for_time(pid, ts_ms, off);
-    on_loop_([err, off, done = std::move(done)] { done(err, off); });
+    on_loop_([this, err, off, done = std::move(done)] {
+      finished();
+      done(err, off);
+    });
   });
 }
 
 void storage_port::truncate_prefix(storage::partition_id pid, uint64_t new_start, done_fn done) {
   on_reader([this, pid, new_start, done = std::move(done)]() mutable {
     ferry::error err = store_.truncate_prefix(pid, new_start);
-    on_loop_([err, done = std::move(done)] { done(err); });
+    on_loop_([this, err, done = std::move(done)] {
+      finished();
+      done(err);
+    });
   });
 }
 
 void storage_port::drop_partition(storage::partition_id pid, done_fn done) {
   on_reader([this, pid, done = std::move(done)]() mutable {
     ferry::error err = store_.drop_partition(pid);
-    on_loop_([err, done = std::move(done)] { done(err); });
+    on_loop_([this, err, done = std::move(done)] {
+      finished();
+      done(err);
+    });
   });
 }
 

@@ -21,6 +21,8 @@ class storage_port final : public log_port {
   // Finishes every queued write and read, then stops the threads.
   void stop();
   storage::commit_stats commit_stats() const { return committer_.stats(); }
+  // Requests whose completion has not run on the loop yet (a drain waits for 0). Loop only.
+  size_t in_flight() const { return in_flight_; }
 
   // log_port
   void append(storage::partition_append a, bool sync, done_fn done) override;
@@ -34,11 +36,14 @@ class storage_port final : public log_port {
  private:
   struct reader_thread;
   void on_reader(task t);
+  // On the loop, first thing in each completion.
+  void finished() { --in_flight_; }
 
   storage::log_store& store_;
   std::function<void(task)> on_loop_;
   storage::group_committer committer_;
   std::unique_ptr<reader_thread> reader_;
+  size_t in_flight_ = 0;
 };
 
 }  // namespace ferry::broker

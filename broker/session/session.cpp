@@ -213,8 +213,16 @@ void session::on_output_written() {
 
 // ---- hub_member ----
 
+void session::begin_drain() {
+  draining_ = true;
+  conn_->pause_reading();
+  notice(v1::Notice::SHUTTING_DOWN, errc::shutting_down,
+         "the broker is shutting down: requests already sent are answered, then the "
+         "connection closes");
+  flush();
+}
+
 void session::shut_down() {
-  notice(v1::Notice::SHUTTING_DOWN, errc::shutting_down, "the broker is shutting down");
   flush();
   conn_->close_after_flush();
 }
@@ -255,7 +263,8 @@ void session::drain_deferred() {
     env_.requests.on_deferred_publish(*this, d.correlation_id, d.body);
   }
   if (!deferred_.empty()) env_.hub.mark_deferring(weak_from_this());
-  if (deferred_bytes_ <= env_.hub.settings().max_deferred_publish_bytes) conn_->resume_reading();
+  if (!draining_ && deferred_bytes_ <= env_.hub.settings().max_deferred_publish_bytes)
+    conn_->resume_reading();
 }
 
 }  // namespace ferry::broker

@@ -86,6 +86,7 @@ class session final : public connection_handler,
   // Registers with the hub again if publishes remain held.
   void drain_deferred() override;
   void on_flow_change(bool blocked, std::string_view why) override;
+  void begin_drain() override;
   void shut_down() override;
   void close_consumers() override;
 
@@ -121,6 +122,7 @@ class session final : public connection_handler,
   principal who_;
   bool dirty_ = false;
   bool closed_ = false;
+  bool draining_ = false;  // the broker is stopping: read nothing more
 
   std::vector<consumer*> dirty_consumers_;
   std::vector<size_t> delivery_sizes_;  // scratch of write_deliveries()

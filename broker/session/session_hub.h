@@ -32,7 +32,10 @@ class hub_member {
   virtual void drain_deferred() = 0;
   // The flow-control state changed; `why` says what blocks publishes (when blocked).
   virtual void on_flow_change(bool blocked, std::string_view why) = 0;
-  // The broker is stopping: tell the client, write what is queued, then close.
+  // The broker is stopping: tell the client and read no more requests (those already
+  // read are still answered).
+  virtual void begin_drain() = 0;
+  // Then, once they are answered: write what is queued and close.
   virtual void shut_down() = 0;
   // Closes every consumer of the session (at shutdown, before the subsystems go).
   virtual void close_consumers() = 0;

@@ -17,6 +17,7 @@ struct fake_session final : hub_member {
   void on_flow_change(bool blocked, std::string_view why) override {
     changes.emplace_back(blocked, std::string(why));
   }
+  void begin_drain() override {}
   void shut_down() override {}
   void close_consumers() override {}
 
