@@ -48,5 +48,6 @@ void add_pub_command(CLI::App& app, context& ctx);
 void add_request_command(CLI::App& app, context& ctx);
 void add_consume_command(CLI::App& app, context& ctx);
 void add_group_commands(CLI::App& app, context& ctx);
+void add_health_command(CLI::App& app, context& ctx);
 
 }  // namespace ferry::cli

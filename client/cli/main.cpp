@@ -4,6 +4,7 @@
 //   topic create|list|describe|delete    sub create|list|describe|delete|purge
 //   pub TOPIC [MESSAGE]                  sub PATTERN (subscribe)       request TOPIC MESSAGE
 //   consume TOPIC (log topics)           group list|describe|reset-offsets
+//   health (GET /readyz on the HTTP listener)
 //
 // Exit codes: 0 success, 1 the broker refused or an error happened (printed as
 // "error: CODE: message"), 2 usage error.
@@ -64,6 +65,7 @@ int main(int argc, char** argv) {
   add_request_command(app, ctx);
   add_consume_command(app, ctx);
   add_group_commands(app, ctx);
+  add_health_command(app, ctx);
 
   std::vector<std::string> args = rewrite_sub(argc, argv);
   std::vector<char*> cargs;
