@@ -17,7 +17,7 @@ import sys
 
 MAX_FILE_LINES = 500
 MAX_FUNCTION_LINES = 60
-SOURCE_DIRS = ["broker", "client", "proto/codec", "storage", "bench", "tests"]
+SOURCE_DIRS = ["broker", "client", "proto/codec", "storage", "bench", "tests", "examples"]
 # Rows of data, not logic (STYLE.md section 3): the option table.
 FUNCTION_EXCEPTIONS = {("broker/config/option_table.cpp", "add_")}
 
