@@ -5,7 +5,8 @@ JOBS ?= $(shell nproc)
 CONFIG ?= config/ferryd.yaml
 export CCACHE_SLOPPINESS = pch_defines,time_macros,include_file_mtime,include_file_ctime
 
-.PHONY: all deps configure build run test asan tsan format check-format bench bench-compare clean
+.PHONY: all deps configure build run test asan tsan format check-format bench bench-compare clean \
+  image test-image
 
 all: build
 
@@ -66,6 +67,28 @@ bench-compare: deps
 	cmake --build $(BUILD_DIR) -j $(JOBS) --target ferryd ferry-bench
 	python3 bench/compare/compare.py --build-dir $(BUILD_DIR) \
 	  --raw-dir $(BUILD_DIR)/bench-compare --started-at $(BENCH_COMPARE_START) $(BENCH_COMPARE_ARGS)
+
+# Containers (README.md, "Containers"): the base image from Debian's repositories once
+# (scripts/base-image.sh), then ferryd's image and the two example services' images, with
+# podman (chroot isolation and the host network: this needs no daemon and no bridge).
+PODMAN ?= podman
+PODMAN_BUILD = $(PODMAN) build --isolation chroot --network host --format docker
+IMAGE ?= localhost/ferryd:latest
+VERSION := $(shell grep -m1 -o 'ferry VERSION [0-9.]*' CMakeLists.txt | cut -d' ' -f3)
+image:
+	./scripts/install-deps.sh image
+	PODMAN="$(PODMAN)" ./scripts/base-image.sh
+	$(PODMAN_BUILD) --target build -t localhost/ferry-build:local .
+	$(PODMAN_BUILD) -t $(IMAGE) -t localhost/ferryd:$(VERSION) .
+	$(PODMAN_BUILD) -t localhost/ferry-login:latest examples/login
+	$(PODMAN_BUILD) -t localhost/ferry-audit:latest examples/audit
+	@$(PODMAN) image ls --format '{{.Repository}}:{{.Tag}} {{.Size}}' | grep -E 'ferryd|ferry-login|ferry-audit'
+
+# The container smoke test: the images above, ferryd in a container with a volume, the
+# host CLI against it, SIGTERM, restart and recovery; compose; Kubernetes manifests with
+# `podman kube play` (tests/image/image_test.py says what it checks).
+test-image: image build
+	python3 tests/image/image_test.py --build-dir $(BUILD_DIR) --image $(IMAGE)
 
 clean:
 	rm -rf $(BUILD_DIR)

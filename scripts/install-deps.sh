@@ -2,10 +2,17 @@
 # Installs every Debian 12 package ferry needs to build, test and run.
 # The one install list: `make run`, `make test` and `make deps` all call this script.
 # It installs only what is missing, so a second run costs a dpkg query and nothing more.
+#   install-deps.sh          build, test and run ferry
+#   install-deps.sh build    only what building ferryd and ferry needs (the image's build stage)
+#   install-deps.sh image    build, test and run, and the container tools `make image` and
+#                            `make test-image` use (podman, buildah, runc, debootstrap,
+#                            podman-compose, catatonit for the pods of `podman kube play`);
+#                            crun is left out: it fails on some cgroup setups
 set -euo pipefail
+mode=${1:-all}
 
 packages=(
-  build-essential g++ cmake ninja-build ccache pkg-config git
+  build-essential g++ cmake ninja-build ccache pkg-config git python3
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   librocksdb-dev
   libprotobuf-dev protobuf-compiler
@@ -13,21 +20,26 @@ packages=(
   catch2 librapidcheck-dev
   libyaml-cpp-dev libcli11-dev prometheus-cpp-dev
   libssl-dev zlib1g-dev
-  clang-format procps python3
-  # test tools: promtool (checks /metrics scrapes), curl (the README's examples)
-  prometheus curl
 )
-
-# Test tools found by command: a machine may have them from elsewhere (Node.js from
-# NodeSource bundles npm, and Debian's npm package would conflict with it).
-tools=(node:nodejs npm:npm chromium:chromium)
+tools=()
+if [ "$mode" != build ]; then
+  # test tools: promtool (checks /metrics scrapes), curl (the README's examples)
+  packages+=(clang-format procps prometheus curl)
+  # Test tools found by command: a machine may have them from elsewhere (Node.js from
+  # NodeSource bundles npm, and Debian's npm package would conflict with it).
+  # kubectl renders the Kubernetes manifests (`kubectl kustomize`): Debian's is 1.20.
+  tools=(node:nodejs npm:npm chromium:chromium kubectl:kubernetes-client)
+fi
+if [ "$mode" = image ]; then
+  packages+=(podman buildah runc debootstrap podman-compose catatonit)
+fi
 
 missing=()
 for p in "${packages[@]}"; do
   status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
   [ "$status" = installed ] || missing+=("$p")
 done
-for t in "${tools[@]}"; do
+for t in ${tools[@]+"${tools[@]}"}; do
   command -v "${t%%:*}" >/dev/null || missing+=("${t#*:}")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
