@@ -101,6 +101,33 @@ std::set<std::string> read_all(fc::blocking_client& c, const std::string& topic)
   return seen;
 }
 
+// A consumer that reads nothing, with 16 MiB of deliveries its 4 KiB socket cannot take:
+// its connection cannot be closed after its output, so a drain waits for it.
+struct stuck_consumer {
+  raw_client admin, sleepy;
+
+  explicit stuck_consumer(const broker_process& b)
+      : admin(b.host(), b.port()), sleepy(b.host(), b.port()) {
+    admin.handshake();
+    v1::Frame ct;
+    ct.mutable_create_topic()->set_name("t");
+    REQUIRE(admin.request(ct).has_topic_info());
+    sleepy.set_receive_buffer(4096);
+    sleepy.handshake();
+    v1::Frame sub;
+    sub.mutable_subscribe()->set_pattern("t");
+    sub.mutable_subscribe()->set_prefetch(100000);
+    REQUIRE(sleepy.request(sub).has_subscribe_ok());
+    for (int batch = 0; batch < 16; ++batch) {
+      v1::Frame pub;
+      pub.mutable_publish()->set_topic("t");
+      for (int i = 0; i < 16; ++i)
+        pub.mutable_publish()->add_messages()->set_payload(std::string(65536, 'x'));
+      REQUIRE(admin.request(pub).publish_ok().accepted() == 16);
+    }
+  }
+};
+
 }  // namespace
 
 TEST_CASE(
@@ -141,30 +168,7 @@ TEST_CASE(
 TEST_CASE("a client that reads nothing delays the exit by shutdown.grace_ms at most",
           "[shutdown]") {
   broker_process b({"--set", "shutdown.grace_ms=700", "--set", "limits.write_timeout_ms=60000"});
-  raw_client admin(b.host(), b.port());
-  admin.handshake();
-  v1::Frame ct;
-  ct.mutable_create_topic()->set_name("t");
-  REQUIRE(admin.request(ct).has_topic_info());
-  v1::Frame cs;
-  cs.mutable_create_subscription()->set_name("s");
-  cs.mutable_create_subscription()->set_pattern("t");
-  REQUIRE(admin.request(cs).has_subscription_info());
-
-  raw_client sleepy(b.host(), b.port());
-  sleepy.set_receive_buffer(4096);
-  sleepy.handshake();
-  v1::Frame sub;
-  sub.mutable_subscribe()->set_subscription("s");
-  sub.mutable_subscribe()->set_prefetch(100000);
-  REQUIRE(sleepy.request(sub).has_subscribe_ok());
-  for (int batch = 0; batch < 16; ++batch) {  // 16 MiB its socket cannot take
-    v1::Frame pub;
-    pub.mutable_publish()->set_topic("t");
-    for (int i = 0; i < 16; ++i)
-      pub.mutable_publish()->add_messages()->set_payload(std::string(65536, 'x'));
-    REQUIRE(admin.request(pub).publish_ok().accepted() == 16);
-  }
+  stuck_consumer stuck(b);
 
   const auto t0 = clock_type::now();
   CHECK(b.stop(std::chrono::seconds(10)) == 0);
@@ -175,25 +179,7 @@ TEST_CASE("a client that reads nothing delays the exit by shutdown.grace_ms at m
 
 TEST_CASE("a second SIGTERM ends a drain at once", "[shutdown]") {
   broker_process b({"--set", "shutdown.grace_ms=60000", "--set", "limits.write_timeout_ms=60000"});
-  raw_client admin(b.host(), b.port());
-  admin.handshake();
-  v1::Frame ct;
-  ct.mutable_create_topic()->set_name("t");
-  REQUIRE(admin.request(ct).has_topic_info());
-  raw_client sleepy(b.host(), b.port());
-  sleepy.set_receive_buffer(4096);
-  sleepy.handshake();
-  v1::Frame sub;
-  sub.mutable_subscribe()->set_pattern("t");
-  sub.mutable_subscribe()->set_prefetch(100000);
-  REQUIRE(sleepy.request(sub).has_subscribe_ok());
-  for (int batch = 0; batch < 16; ++batch) {
-    v1::Frame pub;
-    pub.mutable_publish()->set_topic("t");
-    for (int i = 0; i < 16; ++i)
-      pub.mutable_publish()->add_messages()->set_payload(std::string(65536, 'x'));
-    REQUIRE(admin.request(pub).publish_ok().accepted() == 16);
-  }
+  stuck_consumer stuck(b);
 
   REQUIRE(::kill(b.pid(), SIGTERM) == 0);
   // Draining: the HTTP side still answers, and says so.
