@@ -28,7 +28,7 @@ BROKER_FLOORS = {
     "topics": 3,
     "queues": 4, "logs": 4,
     "groups": 5,
-    "services": 6,
+    "services": 6, "security": 6,
     "session": 7,
     "protocol": 8, "config": 8, "http": 8,
     "server": 9,

@@ -40,6 +40,18 @@ std::string subscription(std::string_view name) {
 std::string group(std::string_view name) {
   return join(group_prefix, name);
 }
+
+std::string user(std::string_view name) {
+  return join(user_prefix, name);
+}
+
+std::string token(std::string_view id) {
+  return join(token_prefix, id);
+}
+
+std::string acl(std::string_view rule_id) {
+  return join(acl_prefix, rule_id);
+}
 std::string offset_prefix(std::string_view group) {
   return join("offset/", group) + "/";
 }

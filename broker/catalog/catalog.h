@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "ferry/v1/admin.pb.h"
+#include "ferry/v1/security.pb.h"
 
 #include "proto/codec/errc.h"
 #include "storage/meta_store.h"
@@ -47,6 +48,13 @@ class catalog_batch {
   // The group's record and the committed offsets of `partitions`.
   void erase_group(std::string_view group, const std::vector<uint32_t>& partitions);
   void put_next_topic_id(uint32_t next);
+  // Users, tokens and access rules (broker/security/).
+  void put_user(const v1::UserRecord& u);
+  void erase_user(std::string_view name);
+  void put_token(const v1::TokenRecord& t);
+  void erase_token(std::string_view id);
+  void put_acl(std::string_view rule_id, const v1::AclRule& rule);
+  void erase_acl(std::string_view rule_id);
 
   // Compare-and-swap: the batch applies only if the topic / subscription is absent.
   void expect_no_topic(std::string_view name);
@@ -72,6 +80,9 @@ struct catalog_snapshot {
   std::vector<v1::SubscriptionInfo> subscriptions;  // in name order
   std::vector<group> groups;                        // in name order
   uint32_t next_topic_id = 1;
+  std::vector<v1::UserRecord> users;    // in name order
+  std::vector<v1::TokenRecord> tokens;  // in id order
+  std::vector<v1::AclRule> acls;        // in rule id order
 };
 
 class catalog {

@@ -48,6 +48,30 @@ void catalog_batch::put_next_topic_id(uint32_t next) {
   changes_.push_back({std::string(keys::topic_id_counter), keys::encode_u32(next)});
 }
 
+void catalog_batch::put_user(const v1::UserRecord& u) {
+  changes_.push_back({keys::user(u.info().name()), u.SerializeAsString()});
+}
+
+void catalog_batch::erase_user(std::string_view name) {
+  changes_.push_back({keys::user(name), std::nullopt});
+}
+
+void catalog_batch::put_token(const v1::TokenRecord& t) {
+  changes_.push_back({keys::token(t.info().id()), t.SerializeAsString()});
+}
+
+void catalog_batch::erase_token(std::string_view id) {
+  changes_.push_back({keys::token(id), std::nullopt});
+}
+
+void catalog_batch::put_acl(std::string_view rule_id, const v1::AclRule& rule) {
+  changes_.push_back({keys::acl(rule_id), rule.SerializeAsString()});
+}
+
+void catalog_batch::erase_acl(std::string_view rule_id) {
+  changes_.push_back({keys::acl(rule_id), std::nullopt});
+}
+
 void catalog_batch::expect_no_topic(std::string_view name) {
   preconditions_.push_back({keys::topic(name), 0});
 }

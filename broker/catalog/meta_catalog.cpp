@@ -57,10 +57,30 @@ ferry::error meta_catalog::load(catalog_snapshot& out) {
       }
     });
   if (!err && !bad) err = load_groups(out);
+  if (!err && !bad) err = load_security(out, bad);
   if (err) return err;
   if (bad) return bad;
   next_topic_id_ = out.next_topic_id;
   return {};
+}
+
+// Users, tokens and rules: records of their own kinds, checked only for parsing here
+// (security/ checks what they say).
+ferry::error meta_catalog::load_security(catalog_snapshot& out, ferry::error& bad) {
+  auto load = [&](std::string_view prefix, auto& into) {
+    return meta_.scan(prefix, [&](std::string_view key, std::string_view value) {
+      typename std::decay_t<decltype(into)>::value_type rec;
+      if (bad) return;
+      if (!rec.ParseFromArray(value.data(), static_cast<int>(value.size())))
+        bad = fail(errc::storage_error, "unreadable record " + quoted(key));
+      else
+        into.push_back(std::move(rec));
+    });
+  };
+  auto err = load(keys::user_prefix, out.users);
+  if (!err) err = load(keys::token_prefix, out.tokens);
+  if (!err) err = load(keys::acl_prefix, out.acls);
+  return err;
 }
 
 ferry::error meta_catalog::load_groups(catalog_snapshot& out) {

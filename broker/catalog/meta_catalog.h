@@ -43,6 +43,7 @@ class meta_catalog final : public catalog {
   // Storage thread: checks the preconditions, writes, moves the revisions.
   ferry::error write(const catalog_batch& b, uint64_t& revision);
   ferry::error load_groups(catalog_snapshot& out);
+  ferry::error load_security(catalog_snapshot& out, ferry::error& bad);
 
   storage::meta_store& meta_;
   std::function<void(task)> on_storage_;

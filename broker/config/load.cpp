@@ -85,7 +85,8 @@ std::string print_config(const broker_options& opts) {
       section = sec;
     }
     out << comment(row.description + (row.unit.empty() ? "" : " Unit: " + row.unit + ".") +
-                   " Default: " + row.default_value() + ".");
+                   " Default: " + (row.default_value().empty() ? "\"\"" : row.default_value()) +
+                   ".");
     out << "  " << leaf << ": " << YAML::Dump(YAML::Node(row.get(opts))) << "\n";
   }
   return out.str();

@@ -56,13 +56,28 @@ option_row string_row(std::string name, std::string description, field_ref<std::
   return r;
 }
 
+option_row bool_row(std::string name, std::string description, field_ref<bool> ref) {
+  option_row r{std::move(name), "", std::move(description), nullptr, nullptr};
+  r.get = [ref](const broker_options& o) -> std::string {
+    return ref(const_cast<broker_options&>(o)) ? "true" : "false";
+  };
+  r.set = [ref, n = r.name](broker_options& o, std::string_view v) -> std::string {
+    if (v == "true" || v == "false") {
+      ref(o) = v == "true";
+      return {};
+    }
+    return n + ": '" + std::string(v) + "' is not true or false";
+  };
+  return r;
+}
+
 void add_net_rows(std::vector<option_row>& t) {
   constexpr uint64_t kib = 1024, mib = 1024 * kib, gib = 1024 * mib;
-  t.push_back(string_row(
-      "net.listen",
-      "Address of the wire-protocol listener, HOST:PORT (port 0 picks a free port; the default "
-      "binds loopback only, as ferryd has no authentication yet).",
-      [](broker_options& o) -> std::string& { return o.listen; }));
+  t.push_back(
+      string_row("net.listen",
+                 "Address of the wire-protocol listener, HOST:PORT (port 0 picks a free port). A "
+                 "non-loopback address needs auth.enabled or auth.allow_anonymous.",
+                 [](broker_options& o) -> std::string& { return o.listen; }));
   t.push_back(num_row<uint32_t>(
       "limits.max_frame_bytes", "bytes",
       "Largest frame either side may send; a bigger length prefix closes the connection.",
@@ -203,6 +218,27 @@ void add_log_topic_rows(std::vector<option_row>& t) {
       {[](broker_options& o) -> size_t& { return o.logs.read_batch_bytes; }}, 4096, 1ULL << 30));
 }
 
+void add_auth_rows(std::vector<option_row>& t) {
+  t.push_back(bool_row("auth.enabled",
+                       "Clients must authenticate (SCRAM-SHA-256 or a token) and every request "
+                       "passes the access rules (docs/SECURITY.md).",
+                       [](broker_options& o) -> bool& { return o.auth.enabled; }));
+  t.push_back(bool_row(
+      "auth.allow_anonymous",
+      "Serve without authentication on a non-loopback address: anyone who reaches the port "
+      "may do anything (logged as a warning at start).",
+      [](broker_options& o) -> bool& { return o.auth.allow_anonymous; }));
+  t.push_back(string_row(
+      "auth.bootstrap_user",
+      "A user created at start, with ADMIN on the broker, if it does not exist; its password "
+      "comes from $FERRY_AUTH_BOOTSTRAP_PASSWORD or auth.bootstrap_password_file. Empty = none.",
+      [](broker_options& o) -> std::string& { return o.auth.bootstrap_user; }, {}, true));
+  t.push_back(string_row(
+      "auth.bootstrap_password_file",
+      "A file holding the bootstrap user's password (its first line), e.g. a mounted secret.",
+      [](broker_options& o) -> std::string& { return o.auth.bootstrap_password_file; }, {}, true));
+}
+
 void add_process_rows(std::vector<option_row>& t) {
   t.push_back(num_row<int64_t>(
       "shutdown.grace_ms", "ms",
@@ -228,6 +264,7 @@ std::vector<option_row> make_table() {
   add_http_rows(t);
   add_memory_topic_rows(t);
   add_log_topic_rows(t);
+  add_auth_rows(t);
   add_process_rows(t);
   return t;
 }
@@ -252,6 +289,12 @@ const option_row* find_option(std::string_view name) {
   return nullptr;
 }
 
+bool is_loopback_address(std::string_view host_port) {
+  std::string_view host = host_port.substr(0, host_port.rfind(':'));
+  if (host.starts_with('[') && host.ends_with(']')) host = host.substr(1, host.size() - 2);
+  return host == "localhost" || host == "::1" || host.starts_with("127.");
+}
+
 std::string check_options(const broker_options& o) {
   if (o.queues.max_message_bytes + 1024 > o.connection.max_frame_bytes)
     return "limits.max_message_bytes must be at least 1 KiB below limits.max_frame_bytes";
@@ -259,6 +302,13 @@ std::string check_options(const broker_options& o) {
     return "memory_topics.memory_low_watermark_bytes is above the high-water mark";
   if (o.queues.default_prefetch > o.queues.max_prefetch)
     return "memory_topics.default_prefetch is above memory_topics.max_prefetch";
+  if (!o.auth.enabled && !o.auth.allow_anonymous) {
+    for (const auto* address : {&o.listen, &o.http.listen})
+      if (!address->empty() && !is_loopback_address(*address))
+        return *address +
+               " is not a loopback address and authentication is off: set auth.enabled: true "
+               "(docs/SECURITY.md), or auth.allow_anonymous: true to serve it to anyone";
+  }
   return {};
 }
 

@@ -37,6 +37,8 @@ std::string apply_environment(broker_options& opts);
 std::string apply_assignment(std::string_view assignment, broker_options& opts);
 // Checks relations between options (each row checks its own range).
 std::string check_options(const broker_options& opts);
+// Whether HOST:PORT names a loopback host (127.x.y.z, ::1, localhost).
+bool is_loopback_address(std::string_view host_port);
 // The effective configuration as YAML, each key with its description.
 std::string print_config(const broker_options& opts);
 

@@ -12,6 +12,7 @@
 #include "broker/logs/log_settings.h"
 #include "broker/net/connection_limits.h"
 #include "broker/queues/queue_settings.h"
+#include "broker/security/security_settings.h"
 #include "broker/session/session_settings.h"
 
 namespace ferry::broker {
@@ -23,6 +24,7 @@ struct broker_options {
   session_settings session;
   queue_settings queues;
   log_settings logs;
+  security_settings auth;
   std::string data_dir = "data";
   int64_t shutdown_grace_ms = 8000;  // under `docker stop`'s 10 s
   std::string log_level = "info";

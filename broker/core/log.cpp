@@ -25,9 +25,10 @@ struct loggers {
   std::shared_ptr<spdlog::logger> logs = make("logs");
   std::shared_ptr<spdlog::logger> groups = make("groups");
   std::shared_ptr<spdlog::logger> storage = make("storage");
+  std::shared_ptr<spdlog::logger> security = make("security");
 
-  std::array<std::shared_ptr<spdlog::logger>*, 7> each() {
-    return {&server, &net, &session, &queues, &logs, &groups, &storage};
+  std::array<std::shared_ptr<spdlog::logger>*, 8> each() {
+    return {&server, &net, &session, &queues, &logs, &groups, &storage, &security};
   }
 };
 
@@ -109,6 +110,9 @@ spdlog::logger& groups() {
 }
 spdlog::logger& storage() {
   return *all().storage;
+}
+spdlog::logger& security() {
+  return *all().security;
 }
 
 }  // namespace ferry::broker::log

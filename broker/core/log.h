@@ -24,5 +24,7 @@ spdlog::logger& queues();
 spdlog::logger& logs();
 spdlog::logger& groups();
 spdlog::logger& storage();
+// Authentication and authorization: logins, refusals (the audit lines), user changes.
+spdlog::logger& security();
 
 }  // namespace ferry::broker::log

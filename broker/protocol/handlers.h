@@ -11,6 +11,7 @@
 #include "ferry/v1/admin.pb.h"
 #include "ferry/v1/consume.pb.h"
 #include "ferry/v1/log.pb.h"
+#include "ferry/v1/security.pb.h"
 #include "ferry/v1/session.pb.h"
 
 #include "broker/protocol/request_context.h"
@@ -19,6 +20,8 @@ namespace ferry::broker::handlers {
 
 // session_handlers.cpp
 void hello(request_context& ctx, const v1::Hello& req, responder r);
+void auth_response(request_context& ctx, const v1::AuthResponse& req, responder r);
+void who_am_i(request_context& ctx, const v1::WhoAmI& req, responder r);
 void ping(request_context& ctx, const v1::Ping& req, responder r);
 void pong(request_context& ctx, const v1::Pong& req, responder r);
 
@@ -56,5 +59,17 @@ void fetch_offsets(request_context& ctx, const v1::FetchOffsets& req, responder 
 void reset_offsets(request_context& ctx, const v1::ResetOffsets& req, responder r);
 void list_groups(request_context& ctx, const v1::ListGroups& req, responder r);
 void describe_group(request_context& ctx, const v1::DescribeGroup& req, responder r);
+
+// security_handlers.cpp
+void create_user(request_context& ctx, const v1::CreateUser& req, responder r);
+void delete_user(request_context& ctx, const v1::DeleteUser& req, responder r);
+void list_users(request_context& ctx, const v1::ListUsers& req, responder r);
+void set_user_password(request_context& ctx, const v1::SetUserPassword& req, responder r);
+void create_token(request_context& ctx, const v1::CreateToken& req, responder r);
+void revoke_token(request_context& ctx, const v1::RevokeToken& req, responder r);
+void list_tokens(request_context& ctx, const v1::ListTokens& req, responder r);
+void add_acl(request_context& ctx, const v1::AddAcl& req, responder r);
+void remove_acl(request_context& ctx, const v1::RemoveAcl& req, responder r);
+void list_acls(request_context& ctx, const v1::ListAcls& req, responder r);
 
 }  // namespace ferry::broker::handlers

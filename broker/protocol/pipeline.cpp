@@ -12,16 +12,20 @@ using route = pipeline::route;
 
 // ---- how a row parses and handles its request ----
 
-// A request with a generated class M; `name_of` says which resource it names.
+using targets = pipeline::targets;
+
+// A request with a generated class M; `Targets` says what it is authorized for.
 template <typename M, void (*Handle)(request_context&, const M&, responder),
-          std::string_view (*NameOf)(const M&)>
+          void (*Targets)(const M&, const route&, targets&)>
 void invoke(pipeline& p, request_context& ctx, const route& rt, std::string_view bytes,
             responder r) {
   M req;
   if (!req.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())))
     return r.fail(errc::malformed_frame,
                   std::string(req.GetTypeName()) + " body is not a valid message");
-  if (auto err = p.authorize(ctx, rt, NameOf(req))) return r.error(err);
+  targets t;
+  Targets(req, rt, t);
+  if (auto err = p.authorize(ctx, t)) return r.error(err);
   Handle(ctx, req, std::move(r));
 }
 
@@ -32,33 +36,64 @@ void invoke_publish(pipeline& p, request_context& ctx, const route& rt, std::str
   auto& messages = p.publish_scratch();
   if (codec::parse_publish(bytes, head, messages) != errc::ok)
     return r.fail(errc::malformed_frame, "Publish is not a valid ferry.v1.Publish");
-  if (auto err = p.authorize(ctx, rt, head.topic)) return r.error(err);
+  targets t;
+  t.add(rt.resource, head.topic, rt.op);
+  if (auto err = p.authorize(ctx, t)) return r.error(err);
   if (ctx.client.must_defer_publish()) return ctx.client.defer_publish(r.correlation_id(), bytes);
   handlers::publish(ctx, bytes, head, messages, std::move(r));
 }
 
+// ---- what a row is authorized for ----
+
+// The row's resource and operation, on no name (the broker, or this session's consumer).
 template <typename M>
-std::string_view no_name(const M&) {
-  return {};
+void unnamed(const M&, const route& rt, targets& t) {
+  t.add(rt.resource, {}, rt.op);
 }
+// The row's resource and operation, on the name a field of the request holds.
+template <typename M, const std::string& (M::*Field)() const>
+void named(const M& m, const route& rt, targets& t) {
+  t.add(rt.resource, (m.*Field)(), rt.op);
+}
+// A listing: on its pattern, or on every name (">") when it has none.
 template <typename M>
-std::string_view by_name(const M& m) {
-  return m.name();
+void listing(const M& m, const route& rt, targets& t) {
+  t.add(rt.resource, m.pattern().empty() ? std::string_view(">") : m.pattern(), rt.op);
 }
-template <typename M>
-std::string_view by_topic(const M& m) {
-  return m.topic();
+// What a subscription made by a request needs: consume on the topics of its pattern, and
+// publish on its dead-letter topic (the broker publishes there on its maker's behalf).
+void subscription_made(std::string_view pattern, const v1::SubscriptionOptions& o, targets& t) {
+  t.add(resource_kind::topic, pattern, operation::consume);
+  if (!o.dead_letter_topic().empty())
+    t.add(resource_kind::topic, o.dead_letter_topic(), operation::publish);
 }
-template <typename M>
-std::string_view by_group(const M& m) {
-  return m.group();
+// A named subscription (created first when missing, as RabbitMQ's queue.declare: that
+// needs create on it), or an ephemeral one on a pattern.
+void subscribe_targets(const v1::Subscribe& m, const route& rt, targets& t) {
+  if (m.subscription().empty()) return subscription_made(m.pattern(), m.options(), t);
+  t.add(rt.resource, m.subscription(), rt.op);
+  if (!m.create_if_missing()) return;
+  t.add(resource_kind::subscription, m.subscription(), operation::create);
+  subscription_made(m.pattern(), m.options(), t);
 }
-std::string_view subscribe_name(const v1::Subscribe& m) {
-  return m.subscription().empty() ? m.pattern() : m.subscription();
+void create_subscription_targets(const v1::CreateSubscription& m, const route& rt, targets& t) {
+  t.add(rt.resource, m.name(), rt.op);
+  subscription_made(m.pattern(), m.options(), t);
 }
-template <typename M>
-std::string_view by_pattern(const M& m) {
-  return m.pattern();
+// A log topic, and the group a reader joins (as Kafka asks READ on both).
+void consume_log_targets(const v1::ConsumeLog& m, const route& rt, targets& t) {
+  t.add(rt.resource, m.topic(), rt.op);
+  if (!m.group().empty()) t.add(resource_kind::group, m.group(), operation::consume);
+}
+// A group's offsets of a topic: the row's operation on the group, and `TopicOp` on the
+// topic (committing or moving offsets of a topic one may not read would skip its records).
+template <typename M, operation TopicOp>
+void group_offsets(const M& m, const route& rt, targets& t) {
+  t.add(rt.resource, m.group(), rt.op);
+  t.add(resource_kind::topic, m.topic(), TopicOp);
+}
+void create_token_targets(const v1::CreateToken& m, const route& rt, targets& t) {
+  t.add(rt.resource, m.principal(), rt.op);
 }
 
 using R = resource_kind;
@@ -67,65 +102,103 @@ using O = operation;
 // ---- the table ----
 
 template <typename M, void (*H)(request_context&, const M&, responder),
-          std::string_view (*N)(const M&) = no_name<M>>
+          void (*T)(const M&, const route&, targets&) = unnamed<M>>
 constexpr route row(body kind, std::string_view name, R res, O op, bool answered = true) {
-  return route{kind, name, res, op, answered, &invoke<M, H, N>};
+  return route{kind, name, res, op, answered, &invoke<M, H, T>};
 }
 
+#define FERRY_FIELD(M, f) named<M, &M::f>
+
 const route routes[] = {
+    // Session: authenticated by the handshake itself, nothing more to authorize.
     row<v1::Hello, handlers::hello>(body::hello, "Hello", R::broker, O::connect),
-    row<v1::Ping, handlers::ping>(body::ping, "Ping", R::broker, O::describe),
-    row<v1::Pong, handlers::pong>(body::pong, "Pong", R::broker, O::describe),
+    row<v1::AuthResponse, handlers::auth_response>(body::auth_response, "AuthResponse", R::broker,
+                                                   O::connect),
+    row<v1::Ping, handlers::ping>(body::ping, "Ping", R::broker, O::connect),
+    row<v1::Pong, handlers::pong>(body::pong, "Pong", R::broker, O::connect),
+    row<v1::WhoAmI, handlers::who_am_i>(body::who_am_i, "WhoAmI", R::broker, O::connect),
+    // Publishing and consuming: settling names a consumer of this session, which was
+    // authorized when it was opened.
     {body::publish, "Publish", R::topic, O::publish, true, &invoke_publish},
-    row<v1::Subscribe, handlers::subscribe, subscribe_name>(body::subscribe, "Subscribe",
-                                                            R::subscription, O::consume),
-    row<v1::Unsubscribe, handlers::unsubscribe>(body::unsubscribe, "Unsubscribe", R::subscription,
+    row<v1::Subscribe, handlers::subscribe, subscribe_targets>(body::subscribe, "Subscribe",
+                                                               R::subscription, O::consume),
+    row<v1::Unsubscribe, handlers::unsubscribe>(body::unsubscribe, "Unsubscribe", R::consumer,
                                                 O::consume),
-    row<v1::Credit, handlers::credit>(body::credit, "Credit", R::subscription, O::consume, false),
-    row<v1::Ack, handlers::ack>(body::ack, "Ack", R::subscription, O::consume),
-    row<v1::Nack, handlers::nack>(body::nack, "Nack", R::subscription, O::consume),
-    row<v1::ExtendLease, handlers::extend_lease>(body::extend_lease, "ExtendLease", R::subscription,
+    row<v1::Credit, handlers::credit>(body::credit, "Credit", R::consumer, O::consume, false),
+    row<v1::Ack, handlers::ack>(body::ack, "Ack", R::consumer, O::consume),
+    row<v1::Nack, handlers::nack>(body::nack, "Nack", R::consumer, O::consume),
+    row<v1::ExtendLease, handlers::extend_lease>(body::extend_lease, "ExtendLease", R::consumer,
                                                  O::consume),
-    row<v1::CreateTopic, handlers::create_topic, by_name>(body::create_topic, "CreateTopic",
-                                                          R::topic, O::create),
-    row<v1::DeleteTopic, handlers::delete_topic, by_name>(body::delete_topic, "DeleteTopic",
-                                                          R::topic, O::remove),
-    row<v1::ListTopics, handlers::list_topics, by_pattern>(body::list_topics, "ListTopics",
-                                                           R::topic, O::describe),
-    row<v1::DescribeTopic, handlers::describe_topic, by_name>(body::describe_topic, "DescribeTopic",
-                                                              R::topic, O::describe),
-    row<v1::CreateSubscription, handlers::create_subscription, by_name>(
+    // Topics and subscriptions.
+    row<v1::CreateTopic, handlers::create_topic, FERRY_FIELD(v1::CreateTopic, name)>(
+        body::create_topic, "CreateTopic", R::topic, O::create),
+    row<v1::DeleteTopic, handlers::delete_topic, FERRY_FIELD(v1::DeleteTopic, name)>(
+        body::delete_topic, "DeleteTopic", R::topic, O::remove),
+    row<v1::ListTopics, handlers::list_topics, listing<v1::ListTopics>>(
+        body::list_topics, "ListTopics", R::topic, O::describe),
+    row<v1::DescribeTopic, handlers::describe_topic, FERRY_FIELD(v1::DescribeTopic, name)>(
+        body::describe_topic, "DescribeTopic", R::topic, O::describe),
+    row<v1::CreateSubscription, handlers::create_subscription, create_subscription_targets>(
         body::create_subscription, "CreateSubscription", R::subscription, O::create),
-    row<v1::DeleteSubscription, handlers::delete_subscription, by_name>(
-        body::delete_subscription, "DeleteSubscription", R::subscription, O::remove),
-    row<v1::ListSubscriptions, handlers::list_subscriptions, by_pattern>(
+    row<v1::DeleteSubscription, handlers::delete_subscription,
+        FERRY_FIELD(v1::DeleteSubscription, name)>(body::delete_subscription, "DeleteSubscription",
+                                                   R::subscription, O::remove),
+    row<v1::ListSubscriptions, handlers::list_subscriptions, listing<v1::ListSubscriptions>>(
         body::list_subscriptions, "ListSubscriptions", R::subscription, O::describe),
-    row<v1::DescribeSubscription, handlers::describe_subscription, by_name>(
+    row<v1::DescribeSubscription, handlers::describe_subscription,
+        FERRY_FIELD(v1::DescribeSubscription, name)>(
         body::describe_subscription, "DescribeSubscription", R::subscription, O::describe),
-    row<v1::PurgeSubscription, handlers::purge_subscription, by_name>(
-        body::purge_subscription, "PurgeSubscription", R::subscription, O::alter),
-    row<v1::ConsumeLog, handlers::consume_log, by_topic>(body::consume_log, "ConsumeLog", R::topic,
-                                                         O::consume),
-    row<v1::Seek, handlers::seek>(body::seek, "Seek", R::topic, O::consume),
-    row<v1::RevokeDone, handlers::revoke_done>(body::revoke_done, "RevokeDone", R::group,
+    row<v1::PurgeSubscription, handlers::purge_subscription,
+        FERRY_FIELD(v1::PurgeSubscription, name)>(body::purge_subscription, "PurgeSubscription",
+                                                  R::subscription, O::alter),
+    // Log topics and consumer groups.
+    row<v1::ConsumeLog, handlers::consume_log, consume_log_targets>(body::consume_log, "ConsumeLog",
+                                                                    R::topic, O::consume),
+    row<v1::Seek, handlers::seek>(body::seek, "Seek", R::consumer, O::consume),
+    row<v1::RevokeDone, handlers::revoke_done>(body::revoke_done, "RevokeDone", R::consumer,
                                                O::consume, false),
-    row<v1::CommitOffsets, handlers::commit_offsets, by_group>(
-        body::commit_offsets, "CommitOffsets", R::group, O::commit),
-    row<v1::FetchOffsets, handlers::fetch_offsets, by_group>(body::fetch_offsets, "FetchOffsets",
-                                                             R::group, O::describe),
-    row<v1::ResetOffsets, handlers::reset_offsets, by_group>(body::reset_offsets, "ResetOffsets",
-                                                             R::group, O::alter),
-    row<v1::ListGroups, handlers::list_groups>(body::list_groups, "ListGroups", R::group,
+    row<v1::CommitOffsets, handlers::commit_offsets,
+        group_offsets<v1::CommitOffsets, O::consume>>(body::commit_offsets, "CommitOffsets",
+                                                       R::group, O::consume),
+    row<v1::FetchOffsets, handlers::fetch_offsets, group_offsets<v1::FetchOffsets, O::describe>>(
+        body::fetch_offsets, "FetchOffsets", R::group, O::describe),
+    row<v1::ResetOffsets, handlers::reset_offsets, group_offsets<v1::ResetOffsets, O::consume>>(
+        body::reset_offsets, "ResetOffsets", R::group, O::alter),
+    row<v1::ListGroups, handlers::list_groups>(body::list_groups, "ListGroups", R::broker,
                                                O::describe),
-    row<v1::DescribeGroup, handlers::describe_group, by_group>(
+    row<v1::DescribeGroup, handlers::describe_group, FERRY_FIELD(v1::DescribeGroup, group)>(
         body::describe_group, "DescribeGroup", R::group, O::describe),
+    // Security: the broker's ADMIN, except a user's own password and tokens.
+    row<v1::CreateUser, handlers::create_user>(body::create_user, "CreateUser", R::broker,
+                                               O::admin),
+    row<v1::DeleteUser, handlers::delete_user>(body::delete_user, "DeleteUser", R::broker,
+                                               O::admin),
+    row<v1::ListUsers, handlers::list_users>(body::list_users, "ListUsers", R::broker, O::admin),
+    row<v1::SetUserPassword, handlers::set_user_password, FERRY_FIELD(v1::SetUserPassword, name)>(
+        body::set_user_password, "SetUserPassword", R::user, O::alter),
+    row<v1::CreateToken, handlers::create_token, create_token_targets>(
+        body::create_token, "CreateToken", R::user, O::alter),
+    row<v1::RevokeToken, handlers::revoke_token>(body::revoke_token, "RevokeToken", R::broker,
+                                                 O::admin),
+    row<v1::ListTokens, handlers::list_tokens>(body::list_tokens, "ListTokens", R::broker,
+                                               O::admin),
+    row<v1::AddAcl, handlers::add_acl>(body::add_acl, "AddAcl", R::broker, O::admin),
+    row<v1::RemoveAcl, handlers::remove_acl>(body::remove_acl, "RemoveAcl", R::broker, O::admin),
+    row<v1::ListAcls, handlers::list_acls>(body::list_acls, "ListAcls", R::broker, O::admin),
 };
+
+#undef FERRY_FIELD
 
 }  // namespace
 
-pipeline::pipeline(loop_clock& clock, broker_services& services, broker_info info,
-                   authenticator& authn, authorizer& authz)
-    : clock_(clock), services_(services), info_(std::move(info)), authn_(authn), authz_(authz) {
+pipeline::pipeline(loop_clock& clock, broker_services& services, security_service& security,
+                   broker_info info, authenticator& authn, authorizer& authz)
+    : clock_(clock),
+      services_(services),
+      security_(security),
+      info_(std::move(info)),
+      authn_(authn),
+      authz_(authz) {
   for (const auto& rt : routes)
     routes_[static_cast<size_t>(rt.kind)] = &rt;
 }
@@ -134,16 +207,17 @@ void pipeline::on_request(session& s, const codec::frame_view& f) {
   clock_.stamp();
   const auto number = static_cast<size_t>(f.kind);
   const route* rt = number < max_body ? routes_[number] : nullptr;
-  if (!s.handshaken() && f.kind != body::hello)
+  if (!s.handshaken() && f.kind != body::hello &&
+      !(f.kind == body::auth_response && s.authenticating()))
     return s.fail(f.correlation_id, errc::not_handshaken, "the first frame must be Hello");
-  if (s.handshaken() && f.kind == body::hello)
+  if ((s.handshaken() || s.authenticating()) && f.kind == body::hello)
     return s.fail(f.correlation_id, errc::not_handshaken, "Hello was already sent");
   if (rt == nullptr)
     return s.respond_error(
         f.correlation_id, errc::unknown_request,
         "frame body " + std::to_string(number) + " is not a request this broker knows");
   ++counts_[number];
-  request_context ctx{s, services_, info_, authn_};
+  request_context ctx{s, services_, security_, info_, authn_};
   rt->invoke(*this, ctx, *rt, f.bytes, responder(s, rt->answered ? f.correlation_id : 0));
 }
 
@@ -151,7 +225,7 @@ void pipeline::on_deferred_publish(session& s, uint64_t correlation_id, std::str
   codec::publish_view head;
   // It parsed when it arrived; it is a copy of the same bytes.
   (void)codec::parse_publish(bytes, head, publish_scratch_);
-  request_context ctx{s, services_, info_, authn_};
+  request_context ctx{s, services_, security_, info_, authn_};
   handlers::publish(ctx, bytes, head, publish_scratch_, responder(s, correlation_id));
 }
 
@@ -160,9 +234,16 @@ uint64_t pipeline::requests(codec::body kind) const {
   return n < max_body ? counts_[n] : 0;
 }
 
-ferry::error pipeline::authorize(const request_context& ctx, const route& rt,
-                                 std::string_view resource_name) {
-  return authz_.authorize(ctx.client.who(), rt.resource, resource_name, rt.op);
+std::span<const pipeline::route> pipeline::table() {
+  return routes;
+}
+
+ferry::error pipeline::authorize(const request_context& ctx, const targets& t) {
+  for (size_t i = 0; i < t.count; ++i)
+    if (auto err =
+            authz_.authorize(ctx.client.who(), t.items[i].kind, t.items[i].name, t.items[i].op))
+      return err;
+  return {};
 }
 
 }  // namespace ferry::broker

@@ -1,8 +1,9 @@
 // pipeline: the one path every request of the binary protocol takes.
 //
-// A table has one row per request kind: its name, the resource and operation it needs,
-// and how to parse and handle it. For each frame the pipeline stamps the loop clock (one
-// read per request), checks the handshake, counts the request, parses its body (a body
+// A table has one row per request kind: its name, the resource and operation it needs
+// (a request that names a pattern or a second resource, e.g. a subscription's topics,
+// checks those too), and how to parse and handle it. For each frame the pipeline stamps the loop
+// clock (one read per request), checks the handshake, counts the request, parses its body (a body
 // that does not parse closes the connection with MALFORMED_FRAME), asks the authorizer,
 // and calls the handler with a responder. A new request kind is one row: it cannot skip
 // a step. Loop only.
@@ -10,12 +11,13 @@
 
 #include <array>
 #include <cstdint>
+#include <span>
 #include <string_view>
 #include <vector>
 
 #include "broker/core/clock.h"
-#include "broker/protocol/authorizer.h"
 #include "broker/protocol/request_context.h"
+#include "broker/security/authorizer.h"
 #include "broker/session/request_handler.h"
 
 namespace ferry::broker {
@@ -32,9 +34,26 @@ class pipeline final : public request_handler {
     void (*invoke)(pipeline& p, request_context& ctx, const route& rt, std::string_view body,
                    responder r);
   };
+  // What one request is authorized for: its row's resource and operation, and what else
+  // it names (a subscription's topics and dead-letter topic, a reader's group).
+  struct target {
+    resource_kind kind;
+    std::string_view name;
+    operation op;
+  };
+  struct targets {
+    std::array<target, 4> items;
+    size_t count = 0;
+    void add(resource_kind k, std::string_view name, operation op) {
+      items[count++] = {k, name, op};
+    }
+  };
 
-  pipeline(loop_clock& clock, broker_services& services, broker_info info, authenticator& authn,
-           authorizer& authz);
+  pipeline(loop_clock& clock, broker_services& services, security_service& security,
+           broker_info info, authenticator& authn, authorizer& authz);
+
+  // Every row, in table order (the security test walks it).
+  static std::span<const route> table();
 
   // request_handler
   void on_request(session& s, const codec::frame_view& frame) override;
@@ -49,9 +68,8 @@ class pipeline final : public request_handler {
       if (rt) f(rt->name, counts_[static_cast<size_t>(rt->kind)]);
   }
 
-  // For the rows: authorization of one request naming `resource_name`.
-  ferry::error authorize(const request_context& ctx, const route& rt,
-                         std::string_view resource_name);
+  // For the rows: authorization of one request's targets.
+  ferry::error authorize(const request_context& ctx, const targets& t);
   // For the Publish row: its parse scratch (reused: no allocation per frame).
   std::vector<std::string_view>& publish_scratch() { return publish_scratch_; }
 
@@ -60,6 +78,7 @@ class pipeline final : public request_handler {
 
   loop_clock& clock_;
   broker_services& services_;
+  security_service& security_;
   broker_info info_;
   authenticator& authn_;
   authorizer& authz_;

@@ -5,7 +5,8 @@
 #include <cstdint>
 #include <string>
 
-#include "broker/protocol/authorizer.h"
+#include "broker/security/authorizer.h"
+#include "broker/security/security_service.h"
 #include "broker/services/broker_services.h"
 #include "broker/session/responder.h"
 #include "broker/session/session.h"
@@ -22,6 +23,7 @@ struct broker_info {
 struct request_context {
   session& client;
   broker_services& services;
+  security_service& security;
   const broker_info& info;
   authenticator& auth;
 };

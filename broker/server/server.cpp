@@ -2,6 +2,9 @@
 // takes it all down in an order that cannot dangle.
 #include "broker/server/server.h"
 
+#include <cstdlib>
+#include <fstream>
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -10,6 +13,7 @@
 
 #include "broker/catalog/meta_catalog.h"
 #include "broker/core/clock.h"
+#include "broker/core/errors.h"
 #include "broker/core/log.h"
 #include "broker/groups/group_coordinator.h"
 #include "broker/http/broker_metrics.h"
@@ -21,6 +25,9 @@
 #include "broker/net/listener.h"
 #include "broker/protocol/pipeline.h"
 #include "broker/queues/queue_registry.h"
+#include "broker/security/acl_authorizer.h"
+#include "broker/security/credentials.h"
+#include "broker/security/security_service.h"
 #include "broker/server/storage_port.h"
 #include "broker/services/broker_services.h"
 #include "broker/session/session.h"
@@ -52,8 +59,10 @@ struct server::impl {
   std::unique_ptr<consume_service> consuming;
   std::unique_ptr<group_service> group_requests;
   std::unique_ptr<broker_services> services;
-  anonymous_access authn;
-  allow_all authz;
+  std::unique_ptr<credentials> creds;  // users and tokens (with auth off: everyone anonymous)
+  acl_authorizer acl;
+  allow_all no_rules;  // auth off
+  std::unique_ptr<security_service> security;
   std::unique_ptr<pipeline> requests;
   std::unique_ptr<session_hub> hub;
   std::unique_ptr<session::environment> session_env;  // what every session works with
@@ -86,6 +95,7 @@ struct server::impl {
 
   ferry::error open_storage();
   ferry::error recover();
+  ferry::error bootstrap_admin();
   void build_services();
   void build_http();
   readiness ready() const;
@@ -120,6 +130,47 @@ ferry::error server::impl::recover() {
   groups->recover(snap);
   directory.add_family(*queues);
   directory.add_family(*logs);
+  creds = std::make_unique<credentials>(now, opts.auth.enabled);
+  security = std::make_unique<security_service>(*catalog, *creds, acl, now);
+  security->load(snap);
+  return bootstrap_admin();
+}
+
+// auth.bootstrap_user, with its password from the environment or a file (never the YAML).
+ferry::error server::impl::bootstrap_admin() {
+  if (!opts.auth.enabled) {
+    if (opts.auth.allow_anonymous)
+      log::security().warn(
+          "authentication is off and auth.allow_anonymous is on: anyone who reaches {} or {} "
+          "may do anything",
+          opts.listen, opts.http.listen.empty() ? std::string("(no HTTP)") : opts.http.listen);
+    return {};
+  }
+  const std::string& user = opts.auth.bootstrap_user;
+  if (user.empty() || creds->user(user) != nullptr) {
+    if (creds->users().empty())
+      log::security().warn(
+          "authentication is on and there are no users: nobody can log in; "
+          "set auth.bootstrap_user (docs/SECURITY.md)");
+    return {};
+  }
+  std::string password;
+  if (const char* env = std::getenv("FERRY_AUTH_BOOTSTRAP_PASSWORD")) password = env;
+  if (password.empty() && !opts.auth.bootstrap_password_file.empty()) {
+    std::ifstream in(opts.auth.bootstrap_password_file);
+    if (!in)
+      return fail(errc::invalid_argument,
+                  "auth.bootstrap_password_file: cannot read " + opts.auth.bootstrap_password_file);
+    std::getline(in, password);
+  }
+  if (password.empty())
+    return fail(errc::invalid_argument,
+                "auth.bootstrap_user " + user +
+                    " does not exist and has no password: set $FERRY_AUTH_BOOTSTRAP_PASSWORD or "
+                    "auth.bootstrap_password_file");
+  security->bootstrap(user, password, [user](const ferry::error& err) {
+    if (err) log::security().error("bootstrap admin {}: {}", user, err.message);
+  });
   return {};
 }
 
@@ -133,7 +184,8 @@ void server::impl::build_services() {
   broker_info info;
   info.max_frame_bytes = opts.connection.max_frame_bytes;
   info.max_message_bytes = static_cast<uint32_t>(opts.queues.max_message_bytes);
-  requests = std::make_unique<pipeline>(now, *services, info, authn, authz);
+  authorizer& authz = opts.auth.enabled ? static_cast<authorizer&>(acl) : no_rules;
+  requests = std::make_unique<pipeline>(now, *services, *security, info, *creds, authz);
   hub = std::make_unique<session_hub>(queues->memory(), opts.session);
   session_env = std::make_unique<session::environment>(
       session::environment{*hub, *requests, now, *consuming, *topics});
@@ -301,6 +353,7 @@ server::~server() {
   i.consuming.reset();
   i.publishing.reset();
   i.topics.reset();
+  i.security.reset();
   i.groups.reset();
   i.logs.reset();
   i.queues.reset();

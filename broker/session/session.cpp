@@ -33,6 +33,13 @@ void session::set_handshaken(std::string client_id, principal who) {
   conn_->handshake_done();
 }
 
+void session::await_auth(std::string client_id, uint64_t correlation_id,
+                         std::unique_ptr<auth_exchange> next) {
+  client_id_ = std::move(client_id);
+  auth_correlation_id_ = correlation_id;
+  pending_auth_ = std::move(next);
+}
+
 // ---- connection_handler ----
 
 void session::on_frame(std::string_view frame) {

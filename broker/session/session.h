@@ -21,8 +21,8 @@
 
 #include "broker/core/clock.h"
 #include "broker/net/connection.h"
+#include "broker/security/authorizer.h"
 #include "broker/services/consumer_table.h"
-#include "broker/session/principal.h"
 #include "broker/session/session_hub.h"
 #include "broker/topics/consumer.h"
 #include "proto/codec/frame_codec.h"
@@ -66,6 +66,13 @@ class session final : public connection_handler,
   const std::string& client_id() const { return client_id_; }
   // Who the handshake authenticated (anonymous until then).
   const principal& who() const { return who_; }
+  // A handshake of several steps (SCRAM) between Hello and its last AuthResponse: the
+  // exchange waits here with Hello's client id and correlation id.
+  bool authenticating() const { return pending_auth_ != nullptr; }
+  void await_auth(std::string client_id, uint64_t correlation_id,
+                  std::unique_ptr<auth_exchange> next);
+  std::unique_ptr<auth_exchange> take_auth() { return std::move(pending_auth_); }
+  uint64_t auth_correlation_id() const { return auth_correlation_id_; }
 
   // ---- answering (through responders) ----
   void respond(uint64_t correlation_id, codec::body kind, const google::protobuf::MessageLite& msg);
@@ -120,6 +127,8 @@ class session final : public connection_handler,
   int64_t last_activity_ms_ = 0;  // steady; consumer groups read it for session timeouts
   std::string client_id_;
   principal who_;
+  std::unique_ptr<auth_exchange> pending_auth_;
+  uint64_t auth_correlation_id_ = 0;
   bool dirty_ = false;
   bool closed_ = false;
   bool draining_ = false;  // the broker is stopping: read nothing more

@@ -32,6 +32,9 @@ std::unique_ptr<client::blocking_client> connect(const globals& g, int& exit_sta
     return nullptr;
   }
   opts.client_id = "ferry-cli";
+  opts.creds.username = g.user;
+  opts.creds.password = g.password;
+  opts.creds.token = g.token;
   opts.request_timeout = std::chrono::milliseconds(g.timeout_ms);
   opts.connect_timeout = std::min(opts.connect_timeout, opts.request_timeout);
   auto r = client::blocking_client::connect(std::move(opts));

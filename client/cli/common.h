@@ -23,6 +23,9 @@ enum exit_code : int { exit_ok = 0, exit_error = 1, exit_usage = 2 };
 struct globals {
   std::string broker = "127.0.0.1:7411";
   int64_t timeout_ms = 10000;
+  // Credentials (a broker with auth.enabled): --user and --password (SCRAM-SHA-256), or
+  // --token; from $FERRY_USER, $FERRY_PASSWORD, $FERRY_TOKEN when not given.
+  std::string user, password, token;
 };
 
 struct context {
@@ -49,5 +52,6 @@ void add_request_command(CLI::App& app, context& ctx);
 void add_consume_command(CLI::App& app, context& ctx);
 void add_group_commands(CLI::App& app, context& ctx);
 void add_health_command(CLI::App& app, context& ctx);
+void add_security_commands(CLI::App& app, context& ctx);
 
 }  // namespace ferry::cli

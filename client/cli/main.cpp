@@ -5,6 +5,9 @@
 //   pub TOPIC [MESSAGE]                  sub PATTERN (subscribe)       request TOPIC MESSAGE
 //   consume TOPIC (log topics)           group list|describe|reset-offsets
 //   health (GET /readyz on the HTTP listener)
+//   user create|delete|list|passwd       token create|revoke|list      acl add|remove|list
+//   whoami
+// Credentials: --user/--password (SCRAM-SHA-256) or --token, or $FERRY_USER ...
 //
 // Exit codes: 0 success, 1 the broker refused or an error happened (printed as
 // "error: CODE: message"), 2 usage error.
@@ -29,7 +32,8 @@ std::vector<std::string> rewrite_sub(int argc, char** argv) {
   std::vector<std::string> args(argv, argv + argc);
   for (size_t i = 1; i < args.size(); ++i) {
     const std::string& a = args[i];
-    if (a == "--broker" || a == "--timeout-ms") {
+    if (a == "--broker" || a == "--timeout-ms" || a == "--user" || a == "--password" ||
+        a == "--token") {
       ++i;  // its value
       continue;
     }
@@ -54,6 +58,14 @@ int main(int argc, char** argv) {
   app.add_option("--timeout-ms", ctx.g.timeout_ms, "timeout of each request to the broker")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  app.add_option("--user", ctx.g.user, "log in as this user, SCRAM-SHA-256 (env FERRY_USER)")
+      ->envname("FERRY_USER");
+  app.add_option("--password", ctx.g.password,
+                 "the user's password; it never crosses the wire (env FERRY_PASSWORD)")
+      ->envname("FERRY_PASSWORD");
+  app.add_option("--token", ctx.g.token, "log in with a token instead (env FERRY_TOKEN)")
+      ->envname("FERRY_TOKEN")
+      ->excludes("--user");
 
   add_topic_commands(app, ctx);
   auto* sub = app.add_subcommand(
@@ -66,6 +78,7 @@ int main(int argc, char** argv) {
   add_consume_command(app, ctx);
   add_group_commands(app, ctx);
   add_health_command(app, ctx);
+  add_security_commands(app, ctx);
 
   std::vector<std::string> args = rewrite_sub(argc, argv);
   std::vector<char*> cargs;

@@ -27,6 +27,17 @@ codec::body response_kind(codec::body request) {
     case codec::body::fetch_offsets: return codec::body::offset_list;
     case codec::body::list_groups: return codec::body::group_list;
     case codec::body::describe_group: return codec::body::group_info;
+    case codec::body::create_user: return codec::body::user_info;
+    case codec::body::set_user_password: return codec::body::user_info;
+    case codec::body::delete_user: return codec::body::delete_user_ok;
+    case codec::body::list_users: return codec::body::user_list;
+    case codec::body::create_token: return codec::body::token_created;
+    case codec::body::revoke_token: return codec::body::revoke_token_ok;
+    case codec::body::list_tokens: return codec::body::token_list;
+    case codec::body::add_acl: return codec::body::add_acl_ok;
+    case codec::body::remove_acl: return codec::body::remove_acl_ok;
+    case codec::body::list_acls: return codec::body::acl_list;
+    case codec::body::who_am_i: return codec::body::who_am_i_ok;
     default: return codec::body::none;
   }
 }

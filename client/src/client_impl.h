@@ -110,6 +110,8 @@ class client_impl final : public link, public std::enable_shared_from_this<clien
   static asio::awaitable<void> run(std::shared_ptr<client_impl> self);
   asio::awaitable<error> connect_once(std::shared_ptr<connection> conn);
   asio::awaitable<error> handshake(std::shared_ptr<connection> conn);
+  asio::awaitable<error> send_handshake_frame(connection& conn, uint64_t id, codec::body kind,
+                                              const google::protobuf::MessageLite& m);
   asio::awaitable<error> read_loop(std::shared_ptr<connection> conn);
   asio::awaitable<error> read_frame(connection& conn, std::string_view& frame);
   asio::awaitable<void> backoff(int attempt);

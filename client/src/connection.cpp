@@ -2,6 +2,7 @@
 // handshakes, reads until the connection dies, and reconnects with jittered exponential
 // backoff. It is a named static coroutine holding `self`, never a capturing lambda.
 #include <cstring>
+#include <optional>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -10,6 +11,7 @@
 #include "ferry/v1/session.pb.h"
 
 #include "client/src/client_impl.h"
+#include "proto/codec/scram.h"
 
 namespace ferry::client::detail {
 
@@ -109,23 +111,29 @@ asio::awaitable<error> client_impl::connect_once(std::shared_ptr<connection> con
   co_return e;
 }
 
+// Hello, then (SCRAM-SHA-256) AuthChallenge / AuthResponse, then HelloOk. With a token the
+// broker answers HelloOk at once; with a user name the password never leaves this process:
+// the client proves it knows it, and checks that the broker holds the user's keys.
 asio::awaitable<error> client_impl::handshake(std::shared_ptr<connection> conn) {
   v1::Hello hello;
   hello.set_protocol_version(codec::protocol_version);
   hello.set_client_id(opts_.client_id);
   hello.set_client_software("libferry/0.1.0");
   const credentials& creds = opts_.creds;
-  if (!creds.username.empty() || !creds.password.empty() || !creds.token.empty()) {
+  std::optional<scram::client> sasl;
+  if (!creds.token.empty()) {
     auto* cr = hello.mutable_credentials();
-    cr->set_username(creds.username);
-    cr->set_password(creds.password);
+    cr->set_mechanism("TOKEN");
     cr->set_token(creds.token);
+  } else if (!creds.username.empty()) {
+    sasl.emplace(creds.username, creds.password);
+    auto* cr = hello.mutable_credentials();
+    cr->set_mechanism(std::string(scram::mechanism));
+    cr->set_username(creds.username);
+    cr->set_sasl(sasl->first());
   }
   uint64_t id = next_id();
-  std::vector<uint8_t> buf;
-  codec::append_frame(buf, id, codec::body::hello, hello);
-  auto [wec, n] = co_await conn->stream->write(asio::buffer(buf));
-  if (wec) co_return make_error(errc::disconnected, "handshake: " + wec.message());
+  if (error e = co_await send_handshake_frame(*conn, id, codec::body::hello, hello)) co_return e;
   conn->rbuf.resize(initial_read_buffer);
   for (;;) {
     std::string_view frame;
@@ -141,15 +149,40 @@ asio::awaitable<error> client_impl::handshake(std::shared_ptr<connection> conn) 
       continue;
     }
     if (f.correlation_id != id) continue;  // nothing else is expected before HelloOk
+    if (f.kind == codec::body::auth_challenge) {
+      v1::AuthChallenge ch;
+      if (!sasl || !ch.ParseFromArray(f.bytes.data(), static_cast<int>(f.bytes.size())))
+        co_return make_error(errc::malformed_frame, "unexpected AuthChallenge from the broker");
+      v1::AuthResponse next;
+      if (auto why = sasl->final(ch.sasl(), *next.mutable_sasl()); !why.empty())
+        co_return make_error(errc::unauthenticated, "SCRAM-SHA-256: " + why);
+      e = co_await send_handshake_frame(*conn, id, codec::body::auth_response, next);
+      if (e) co_return e;
+      continue;
+    }
     v1::HelloOk ok;
     if (f.kind != codec::body::hello_ok ||
         !ok.ParseFromArray(f.bytes.data(), static_cast<int>(f.bytes.size())))
       co_return make_error(errc::malformed_frame, "expected HelloOk from the broker");
+    // A broker without authentication answers HelloOk at once and says "anonymous".
+    if (sasl && !ok.sasl().empty())
+      if (auto why = sasl->verify(ok.sasl()); !why.empty())
+        co_return make_error(errc::unauthenticated, "SCRAM-SHA-256: " + why);
     conn->max_frame_bytes = ok.max_frame_bytes() ? ok.max_frame_bytes() : default_max_frame_bytes;
     conn->max_message_bytes = ok.max_message_bytes();
     conn->heartbeat_ms = ok.heartbeat_interval_ms();
     co_return error{};
   }
+}
+
+asio::awaitable<error> client_impl::send_handshake_frame(connection& conn, uint64_t id,
+                                                         codec::body kind,
+                                                         const google::protobuf::MessageLite& m) {
+  std::vector<uint8_t> buf;
+  codec::append_frame(buf, id, kind, m);
+  auto [ec, n] = co_await conn.stream->write(asio::buffer(buf));
+  if (ec) co_return make_error(errc::disconnected, "handshake: " + ec.message());
+  co_return error{};
 }
 
 // Returns the next frame's bytes, valid until the next call. Grows the buffer up to the

@@ -1,5 +1,7 @@
 #include "ferry/client/types.h"
 
+#include "proto/codec/scram.h"
+
 namespace ferry::client {
 
 const std::vector<codec::header_view>& delivery::headers() const {
@@ -43,6 +45,16 @@ v1::Position position::offset(uint64_t offset) {
 }
 v1::Position position::time(int64_t unix_ms) {
   return make_position(v1::Position::TIME, unix_ms);
+}
+
+v1::ScramCredential make_scram_credential(std::string_view password) {
+  scram::keys k = scram::make_keys(password);
+  v1::ScramCredential out;
+  out.set_salt(k.salt);
+  out.set_iterations(k.iterations);
+  out.set_stored_key(k.stored_key);
+  out.set_server_key(k.server_key);
+  return out;
 }
 
 }  // namespace ferry::client

@@ -28,8 +28,9 @@ std::string make_temp_dir(const std::string& prefix) {
   return p.string();
 }
 
-broker_process::broker_process(std::vector<std::string> extra_args, std::string data_dir)
-    : args_(std::move(extra_args)), data_dir_(std::move(data_dir)) {
+broker_process::broker_process(std::vector<std::string> extra_args, std::string data_dir,
+                               std::string log_file)
+    : args_(std::move(extra_args)), data_dir_(std::move(data_dir)), log_file_(std::move(log_file)) {
   if (data_dir_.empty()) {
     data_dir_ = make_temp_dir("ferryd-test");
     own_dir_ = true;
@@ -81,13 +82,14 @@ void broker_process::spawn() {
   int out[2];
   if (::pipe(out) != 0) throw std::runtime_error("pipe failed");
   std::string listen = "127.0.0.1:" + std::to_string(port_);  // 0 the first time
-  std::vector<std::string> argv_s{FERRYD_PATH,
-                                  "--listen",
-                                  listen,
-                                  "--data-dir",
-                                  data_dir_,
-                                  "--log-level",
-                                  std::getenv("FERRY_TEST_LOG") ? "debug" : "warn"};
+  std::vector<std::string> argv_s{
+      FERRYD_PATH,
+      "--listen",
+      listen,
+      "--data-dir",
+      data_dir_,
+      "--log-level",
+      std::getenv("FERRY_TEST_LOG") || !log_file_.empty() ? "debug" : "warn"};
   // The HTTP listener on a free port too, unless the test says where (or {"--http", ""}).
   if (std::find(args_.begin(), args_.end(), "--http") == args_.end()) {
     argv_s.push_back("--http");
@@ -102,6 +104,10 @@ void broker_process::spawn() {
     // test runner's pipes.
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     ::dup2(out[1], STDOUT_FILENO);
+    if (!log_file_.empty()) {
+      int log = ::open(log_file_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+      if (log >= 0) ::dup2(log, STDERR_FILENO);
+    }
     ::close(out[0]);
     ::close(out[1]);
     std::vector<char*> argv;

@@ -18,7 +18,10 @@ namespace ferry::testing {
 class broker_process {
  public:
   // Extra ferryd arguments, e.g. {"--set", "limits.write_timeout_ms=500"}.
-  explicit broker_process(std::vector<std::string> extra_args = {}, std::string data_dir = {});
+  // With `log_file`, ferryd logs at debug level into it (appending, restarts included)
+  // instead of the test's stderr: for tests that read what it logged.
+  explicit broker_process(std::vector<std::string> extra_args = {}, std::string data_dir = {},
+                          std::string log_file = {});
   ~broker_process();
   broker_process(const broker_process&) = delete;
   broker_process& operator=(const broker_process&) = delete;
@@ -43,6 +46,7 @@ class broker_process {
 
   std::vector<std::string> args_;
   std::string data_dir_;
+  std::string log_file_;
   bool own_dir_ = false;
   pid_t pid_ = -1;
   std::string host_;

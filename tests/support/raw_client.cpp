@@ -9,6 +9,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "proto/codec/scram.h"
+
 namespace ferry::testing {
 
 raw_client::raw_client(const std::string& host, uint16_t port) {
@@ -55,6 +57,48 @@ v1::HelloOk raw_client::handshake(uint32_t version) {
   auto r = read_frame();
   if (!r || !r->has_hello_ok()) throw std::runtime_error("no HelloOk");
   return r->hello_ok();
+}
+
+v1::Frame raw_client::login(const std::string& user, const std::string& password) {
+  scram::client sc(user, password);
+  v1::Frame f;
+  f.set_correlation_id(1);
+  auto* hello = f.mutable_hello();
+  hello->set_protocol_version(1);
+  hello->set_client_id("raw-test");
+  hello->mutable_credentials()->set_mechanism(std::string(scram::mechanism));
+  hello->mutable_credentials()->set_sasl(sc.first());
+  send_frame(f);
+  auto challenge = read_frame();
+  if (!challenge) throw std::runtime_error("no answer to Hello");
+  if (!challenge->has_auth_challenge()) return *challenge;
+  v1::Frame next;
+  next.set_correlation_id(1);
+  if (auto why = sc.final(challenge->auth_challenge().sasl(),
+                          *next.mutable_auth_response()->mutable_sasl());
+      !why.empty())
+    throw std::runtime_error("scram: " + why);
+  send_frame(next);
+  auto done = read_frame();
+  if (!done) throw std::runtime_error("no answer to AuthResponse");
+  if (done->has_hello_ok())
+    if (auto why = sc.verify(done->hello_ok().sasl()); !why.empty())
+      throw std::runtime_error("scram: " + why);
+  return *done;
+}
+
+v1::Frame raw_client::login_token(const std::string& token) {
+  v1::Frame f;
+  f.set_correlation_id(1);
+  auto* hello = f.mutable_hello();
+  hello->set_protocol_version(1);
+  hello->set_client_id("raw-test");
+  hello->mutable_credentials()->set_mechanism("TOKEN");
+  hello->mutable_credentials()->set_token(token);
+  send_frame(f);
+  auto r = read_frame();
+  if (!r) throw std::runtime_error("no answer to Hello");
+  return *r;
 }
 
 std::optional<v1::Frame> raw_client::read_frame(std::chrono::milliseconds timeout) {

@@ -22,6 +22,11 @@ class raw_client {
   void send_frame(const v1::Frame& f);
   // Hello + HelloOk; fails the test (throws) if the broker does not answer HelloOk.
   v1::HelloOk handshake(uint32_t version = 1);
+  // Hello with SCRAM-SHA-256 as `user`: AuthChallenge, AuthResponse, then the frame that
+  // ended the handshake (HelloOk, whose server signature is checked, or an Error).
+  v1::Frame login(const std::string& user, const std::string& password);
+  // Hello with a bearer token: HelloOk or an Error.
+  v1::Frame login_token(const std::string& token);
   // The next frame, or nullopt on timeout or when the broker closed the connection.
   std::optional<v1::Frame> read_frame(std::chrono::milliseconds timeout = std::chrono::seconds(5));
   // Whether the broker closed the connection (EOF) within `timeout`, reading and

@@ -7,6 +7,9 @@
 //   counter/topic_id           -> u32 LE: the next log-topic id (ids are never reused)
 //   group/NAME                 -> the topic the group reads (UTF-8)
 //   offset/GROUP/PARTITION     -> u64 LE: the group's committed offset (PARTITION in decimal)
+//   user/NAME                  -> ferry.v1.UserRecord (groups, SCRAM keys: never a password)
+//   token/ID                   -> ferry.v1.TokenRecord (principal, expiry, SHA-256 of the secret)
+//   acl/RULE                   -> ferry.v1.AclRule (RULE: kind, effect, principal, pattern)
 //
 // The log store's own meta keys (`logstart/`, `producer/`) are in rocksdb/rocks_log_store.h.
 #pragma once
@@ -22,10 +25,16 @@ inline constexpr std::string_view topic_prefix = "topic/";
 inline constexpr std::string_view subscription_prefix = "sub/";
 inline constexpr std::string_view group_prefix = "group/";
 inline constexpr std::string_view topic_id_counter = "counter/topic_id";
+inline constexpr std::string_view user_prefix = "user/";
+inline constexpr std::string_view token_prefix = "token/";
+inline constexpr std::string_view acl_prefix = "acl/";
 
 std::string topic(std::string_view name);
 std::string subscription(std::string_view name);
 std::string group(std::string_view name);
+std::string user(std::string_view name);
+std::string token(std::string_view id);
+std::string acl(std::string_view rule_id);
 // "offset/GROUP/": every committed offset of one group.
 std::string offset_prefix(std::string_view group);
 std::string offset(std::string_view group, uint32_t partition);

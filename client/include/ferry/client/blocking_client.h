@@ -135,6 +135,19 @@ class blocking_client {
   result<v1::OffsetList> reset_offsets(const v1::ResetOffsets& req);
   result<v1::PurgeSubscriptionOk> purge_subscription(const std::string& name);
 
+  // Users, tokens and access rules (client.h says who may).
+  result<v1::UserInfo> create_user(const v1::CreateUser& req);
+  result<v1::DeleteUserOk> delete_user(const std::string& name);
+  result<v1::UserList> list_users();
+  result<v1::UserInfo> set_user_password(const v1::SetUserPassword& req);
+  result<v1::TokenCreated> create_token(const v1::CreateToken& req);
+  result<v1::RevokeTokenOk> revoke_token(const std::string& id);
+  result<v1::TokenList> list_tokens(const std::string& principal = {});
+  result<v1::AddAclOk> add_acl(const v1::AclRule& rule);
+  result<v1::RemoveAclOk> remove_acl(const v1::AclRule& rule);
+  result<v1::AclList> list_acls(const std::string& principal = {});
+  result<v1::WhoAmIOk> who_am_i();
+
   connection_state state() const;
   void close();
 

@@ -327,6 +327,55 @@ class client {
     return admin<v1::PurgeSubscriptionOk>(codec::body::purge_subscription, std::move(req), token);
   }
 
+  // Users, tokens and access rules (ADMIN on the broker, except one's own password and
+  // tokens; docs/SECURITY.md). make_scram_credential() (types.h) derives the keys a
+  // CreateUser or SetUserPassword carries: the password itself is never sent.
+  template <typename Token>
+  auto async_create_user(v1::CreateUser req, Token&& token) {
+    return admin<v1::UserInfo>(codec::body::create_user, std::move(req), token);
+  }
+  template <typename Token>
+  auto async_delete_user(v1::DeleteUser req, Token&& token) {
+    return admin<v1::DeleteUserOk>(codec::body::delete_user, std::move(req), token);
+  }
+  template <typename Token>
+  auto async_list_users(v1::ListUsers req, Token&& token) {
+    return admin<v1::UserList>(codec::body::list_users, std::move(req), token);
+  }
+  template <typename Token>
+  auto async_set_user_password(v1::SetUserPassword req, Token&& token) {
+    return admin<v1::UserInfo>(codec::body::set_user_password, std::move(req), token);
+  }
+  template <typename Token>
+  auto async_create_token(v1::CreateToken req, Token&& token) {
+    return admin<v1::TokenCreated>(codec::body::create_token, std::move(req), token);
+  }
+  template <typename Token>
+  auto async_revoke_token(v1::RevokeToken req, Token&& token) {
+    return admin<v1::RevokeTokenOk>(codec::body::revoke_token, std::move(req), token);
+  }
+  template <typename Token>
+  auto async_list_tokens(v1::ListTokens req, Token&& token) {
+    return admin<v1::TokenList>(codec::body::list_tokens, std::move(req), token);
+  }
+  template <typename Token>
+  auto async_add_acl(v1::AddAcl req, Token&& token) {
+    return admin<v1::AddAclOk>(codec::body::add_acl, std::move(req), token);
+  }
+  template <typename Token>
+  auto async_remove_acl(v1::RemoveAcl req, Token&& token) {
+    return admin<v1::RemoveAclOk>(codec::body::remove_acl, std::move(req), token);
+  }
+  template <typename Token>
+  auto async_list_acls(v1::ListAcls req, Token&& token) {
+    return admin<v1::AclList>(codec::body::list_acls, std::move(req), token);
+  }
+  // Who the broker takes this connection to be.
+  template <typename Token>
+  auto async_who_am_i(Token&& token) {
+    return admin<v1::WhoAmIOk>(codec::body::who_am_i, v1::WhoAmI(), token);
+  }
+
   // Fails every pending operation with errc::disconnected and closes the connection.
   void close();
 

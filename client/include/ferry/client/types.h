@@ -15,6 +15,7 @@
 
 #include "ferry/v1/admin.pb.h"
 #include "ferry/v1/log.pb.h"
+#include "ferry/v1/security.pb.h"
 
 #include "proto/codec/errc.h"
 #include "proto/codec/frame_codec.h"
@@ -127,9 +128,17 @@ enum class connection_state {
 };
 const char* to_string(connection_state s);
 
+// How the client proves who it is, when the broker has authentication on. With `token`
+// (made by `ferry token create`), the TOKEN mechanism; with `username`, SCRAM-SHA-256: the
+// password stays in this process (the broker sees a proof, and proves it holds the user's
+// keys in turn). Both empty: anonymous, which only a broker without authentication takes.
 struct credentials {
   std::string username, password, token;
 };
+
+// The SCRAM-SHA-256 keys of `password` with a fresh salt: what CreateUser and
+// SetUserPassword carry in place of the password.
+v1::ScramCredential make_scram_credential(std::string_view password);
 
 struct client_options {
   std::string host = "127.0.0.1";
