@@ -4,39 +4,15 @@
 #include "ferry/v1/log.pb.h"
 
 #include "broker/http/http_errors.h"
-#include "broker/http/proto_json.h"
+#include "broker/http/rest.h"
 #include "broker/http/routes.h"
+#include "broker/security/request_access.h"
 #include "broker/services/group_service.h"
 #include "broker/services/topic_service.h"
 
 namespace ferry::broker {
 
 namespace {
-
-// The typed answer of a service as JSON, or its error.
-template <typename Result>
-void answer_now(const http_reply& done, const ferry::error& err, const Result& out,
-                unsigned status = 200) {
-  done(err ? error_response(err) : json_response(to_json_text(out), status));
-}
-
-// The same, for a service that answers later.
-template <typename Result>
-reply<Result> answer(http_reply done, unsigned status = 200) {
-  return [done = std::move(done), status](const ferry::error& err, const Result& out) {
-    answer_now(done, err, out, status);
-  };
-}
-
-// A body that parses into `out`, or false after answering 400.
-template <typename Request>
-bool parse_body(const http_request& req, Request& out, const http_reply& done) {
-  if (auto err = from_json_text(req.body, out)) {
-    done(error_response(err));
-    return false;
-  }
-  return true;
-}
 
 // ?if_exists=true|false; false (after answering 400) when it is neither.
 bool if_exists(const http_request& req, bool& out, const http_reply& done) {
@@ -47,15 +23,22 @@ bool if_exists(const http_request& req, bool& out, const http_reply& done) {
   return false;
 }
 
-std::string query_or_empty(const http_request& req, std::string_view name) {
-  const std::string* v = req.query_param(name);
-  return v ? *v : std::string();
+// The group of the path, and the topic of the ResetOffsets body.
+route_access group_reset_access() {
+  return {false, [](const http_request& req, access_targets& t) {
+            auto parsed = std::make_shared<v1::ResetOffsets>();
+            (void)from_json_text(req.body, *parsed);
+            access::group_offsets(req.params.at(0), operation::alter, parsed->topic(),
+                                  operation::consume, t);
+            t.keep = std::move(parsed);
+          }};
 }
 
 void add_topic_routes(router& r, topic_service& topics) {
   r.add({"GET",
          "/v1/topics",
          "Lists topics of both kinds (?pattern= a topic pattern).",
+         on_pattern(resource_kind::topic, operation::describe),
          [&topics](const http_request& req, http_reply done) {
            v1::TopicList out;
            topics.list_topics(query_or_empty(req, "pattern"), out);
@@ -68,6 +51,9 @@ void add_topic_routes(router& r, topic_service& topics) {
   r.add({"POST",
          "/v1/topics",
          "Creates a topic (a CreateTopic body); 201 with its TopicInfo.",
+         body_names<v1::CreateTopic>([](const v1::CreateTopic& m, access_targets& t) {
+           t.add(resource_kind::topic, m.name(), operation::create);
+         }),
          [&topics](const http_request& req, http_reply done) {
            v1::CreateTopic ct;
            if (!parse_body(req, ct, done)) return;
@@ -83,9 +69,13 @@ void add_topic_routes(router& r, topic_service& topics) {
          v1::TopicInfo::descriptor(),
          {},
          201});
+}
+
+void add_topic_item_routes(router& r, topic_service& topics) {
   r.add({"GET",
          "/v1/topics/{name}",
          "Describes a topic (TopicInfo).",
+         on_param(resource_kind::topic, operation::describe),
          [&topics](const http_request& req, http_reply done) {
            v1::TopicInfo out;
            answer_now(done, topics.describe_topic(req.params[0], out), out);
@@ -97,6 +87,7 @@ void add_topic_routes(router& r, topic_service& topics) {
   r.add({"DELETE",
          "/v1/topics/{name}",
          "Deletes a topic, its subscriptions' messages and its groups (?if_exists=true).",
+         on_param(resource_kind::topic, operation::remove),
          [&topics](const http_request& req, http_reply done) {
            v1::DeleteTopic dt;
            dt.set_name(req.params[0]);
@@ -115,6 +106,7 @@ void add_subscription_routes(router& r, topic_service& topics) {
   r.add({"GET",
          "/v1/subscriptions",
          "Lists subscriptions (?pattern= those with this pattern or matching this topic).",
+         on_pattern(resource_kind::subscription, operation::describe),
          [&topics](const http_request& req, http_reply done) {
            v1::SubscriptionList out;
            topics.list_subscriptions(query_or_empty(req, "pattern"), out);
@@ -127,6 +119,10 @@ void add_subscription_routes(router& r, topic_service& topics) {
   r.add({"POST",
          "/v1/subscriptions",
          "Creates a subscription (a CreateSubscription body); 201 with its SubscriptionInfo.",
+         body_names<v1::CreateSubscription>([](const v1::CreateSubscription& m, access_targets& t) {
+           t.add(resource_kind::subscription, m.name(), operation::create);
+           access::subscription_made(m.pattern(), m.options(), t);
+         }),
          [&topics](const http_request& req, http_reply done) {
            v1::CreateSubscription cs;
            if (!parse_body(req, cs, done)) return;
@@ -139,6 +135,7 @@ void add_subscription_routes(router& r, topic_service& topics) {
   r.add({"GET",
          "/v1/subscriptions/{name}",
          "Describes a subscription (SubscriptionInfo).",
+         on_param(resource_kind::subscription, operation::describe),
          [&topics](const http_request& req, http_reply done) {
            v1::SubscriptionInfo out;
            answer_now(done, topics.describe_subscription(req.params[0], out), out);
@@ -150,6 +147,7 @@ void add_subscription_routes(router& r, topic_service& topics) {
   r.add({"DELETE",
          "/v1/subscriptions/{name}",
          "Deletes a subscription and its messages (?if_exists=true).",
+         on_param(resource_kind::subscription, operation::remove),
          [&topics](const http_request& req, http_reply done) {
            v1::DeleteSubscription ds;
            ds.set_name(req.params[0]);
@@ -168,6 +166,7 @@ void add_purge_route(router& r, topic_service& topics) {
   r.add({"POST",
          "/v1/subscriptions/{name}/purge",
          "Drops the subscription's ready messages (deliveries in flight stay).",
+         on_param(resource_kind::subscription, operation::alter),
          [&topics](const http_request& req, http_reply done) {
            v1::PurgeSubscription ps;
            ps.set_name(req.params[0]);
@@ -185,6 +184,7 @@ void add_reset_route(router& r, group_service& groups) {
          "/v1/groups/{group}/reset-offsets",
          "Moves an empty group's committed offsets to a position (a ResetOffsets body; the "
          "group comes from the path); answers with the offsets committed.",
+         group_reset_access(),
          [&groups](const http_request& req, http_reply done) {
            v1::ResetOffsets ro;
            if (!parse_body(req, ro, done)) return;
@@ -207,6 +207,7 @@ void add_group_routes(router& r, group_service& groups) {
   r.add({"GET",
          "/v1/groups",
          "Lists consumer groups with members and lag (GroupList).",
+         on_broker(operation::describe),
          [&groups](const http_request&, http_reply done) {
            v1::GroupList out;
            groups.list_groups(out);
@@ -219,6 +220,7 @@ void add_group_routes(router& r, group_service& groups) {
   r.add({"GET",
          "/v1/groups/{group}",
          "Describes a consumer group (GroupInfo).",
+         on_param(resource_kind::group, operation::describe),
          [&groups](const http_request& req, http_reply done) {
            v1::DescribeGroup dg;
            dg.set_group(req.params[0]);
@@ -235,6 +237,7 @@ void add_group_routes(router& r, group_service& groups) {
 
 void add_admin_routes(router& r, topic_service& topics, group_service& groups) {
   add_topic_routes(r, topics);
+  add_topic_item_routes(r, topics);
   add_subscription_routes(r, topics);
   add_purge_route(r, topics);
   add_group_routes(r, groups);

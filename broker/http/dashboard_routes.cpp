@@ -12,7 +12,7 @@ extern const std::string_view dashboard_html;  // dashboard_asset.cpp, made from
 
 void add_dashboard_routes(router& r, const metrics_registry& metrics, std::string version) {
   r.add({"GET", "/", "The dashboard: one page that polls the REST API and /v1/stats.",
-         [](const http_request&, http_reply done) {
+         open_to_all(), [](const http_request&, http_reply done) {
            http_response resp;
            resp.content_type = "text/html; charset=utf-8";
            resp.body = std::string(dashboard_html);
@@ -22,6 +22,7 @@ void add_dashboard_routes(router& r, const metrics_registry& metrics, std::strin
   // Broker-wide series only (no per-topic source), so it is cheap however many topics
   // there are: rendered here, on the loop.
   r.add({"GET", "/v1/stats", "The broker-wide metrics (those without per-topic series) as JSON.",
+         open_to_all(),
          [&metrics, version = std::move(version)](const http_request&, http_reply done) {
            boost::json::object body;
            body["version"] = version;

@@ -8,6 +8,8 @@
 #include <utility>
 #include <vector>
 
+#include "broker/security/principal.h"
+
 namespace ferry::broker {
 
 struct http_request {
@@ -18,6 +20,7 @@ struct http_request {
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
   std::vector<std::string> params;  // the values of the route's `{name}` segments, in order
+  principal who;  // the bearer token's principal (anonymous when authentication is off)
 
   // The first header (case-insensitive name) or query parameter with this name; "" if none.
   std::string_view header(std::string_view name) const;

@@ -64,7 +64,7 @@ json::object json_content(json::object schema) {
   return {{"application/json", json::object{{"schema", std::move(schema)}}}};
 }
 
-json::object operation(const route& r, std::vector<const pb::Descriptor*>& todo) {
+json::object operation_of(const route& r, std::vector<const pb::Descriptor*>& todo) {
   json::object op;
   op["summary"] = r.summary;
   op["operationId"] = boost::algorithm::to_lower_copy(r.method) + r.pattern;
@@ -82,6 +82,8 @@ json::object operation(const route& r, std::vector<const pb::Descriptor*>& todo)
     params.push_back(
         json::object{{"name", q}, {"in", "query"}, {"schema", json::object{{"type", "string"}}}});
   if (!params.empty()) op["parameters"] = std::move(params);
+  // Open routes need nothing; the others a bearer token when authentication is on.
+  if (r.access.open) op["security"] = json::array{};
   if (r.body) {
     todo.push_back(r.body);
     op["requestBody"] =
@@ -116,7 +118,7 @@ std::string openapi_document(const router& routes, const std::string& version) {
   std::vector<const pb::Descriptor*> todo;
   std::map<std::string, json::object> paths;  // sorted by path
   for (const auto& r : routes.routes())
-    paths[r.pattern][boost::algorithm::to_lower_copy(r.method)] = operation(r, todo);
+    paths[r.pattern][boost::algorithm::to_lower_copy(r.method)] = operation_of(r, todo);
   json::object schemas{{"Error", error_schema()}};
   while (!todo.empty()) {
     const pb::Descriptor* d = todo.back();
@@ -126,21 +128,27 @@ std::string openapi_document(const router& routes, const std::string& version) {
   json::object p;
   for (auto& [path, ops] : paths)
     p[path] = std::move(ops);
-  json::object doc{{"openapi", "3.1.0"},
-                   {"info", json::object{{"title", "ferryd HTTP API"},
-                                         {"version", version},
-                                         {"description",
-                                          "Probes, metrics and the REST admin API of ferryd; "
-                                          "bodies are the ferry.v1 messages as JSON."}}},
-                   {"paths", std::move(p)},
-                   {"components", json::object{{"schemas", std::move(schemas)}}}};
+  json::object doc{
+      {"openapi", "3.1.0"},
+      {"info", json::object{{"title", "ferryd HTTP API"},
+                            {"version", version},
+                            {"description",
+                             "Probes, metrics and the REST admin API of ferryd; "
+                             "bodies are the ferry.v1 messages as JSON."}}},
+      {"paths", std::move(p)},
+      {"security", json::array{json::object{{"bearer", json::array{}}}}},
+      {"components",
+       json::object{
+           {"schemas", std::move(schemas)},
+           {"securitySchemes",
+            json::object{{"bearer", json::object{{"type", "http"}, {"scheme", "bearer"}}}}}}}};
   return json::serialize(doc);
 }
 
 void add_openapi_route(router& r, std::string version) {
   // The document is made once the table is complete: on first request, then kept.
   auto doc = std::make_shared<std::string>();
-  r.add({"GET", "/v1/openapi.json", "This document.",
+  r.add({"GET", "/v1/openapi.json", "This document.", open_to_all(),
          [&r, doc, version = std::move(version)](const http_request&, http_reply done) {
            if (doc->empty()) *doc = openapi_document(r, version);
            done(json_response(*doc));

@@ -1,7 +1,9 @@
 #include "broker/http/router.h"
 
+#include <boost/algorithm/string/predicate.hpp>
 #include <boost/url/parse.hpp>
 
+#include "broker/core/assert.h"
 #include "broker/http/http_errors.h"
 
 namespace ferry::broker {
@@ -42,8 +44,50 @@ bool match(std::string_view pattern, const std::vector<std::string>& segments,
 
 }  // namespace
 
+route_access open_to_all() {
+  return {true, nullptr};
+}
+
+route_access on_broker(operation op) {
+  return {false,
+          [op](const http_request&, access_targets& t) { t.add(resource_kind::broker, {}, op); }};
+}
+
+route_access on_param(resource_kind kind, operation op, size_t param) {
+  return {false, [kind, op, param](const http_request& req, access_targets& t) {
+            t.add(kind, param < req.params.size() ? req.params[param] : std::string_view(), op);
+          }};
+}
+
+route_access on_pattern(resource_kind kind, operation op) {
+  return {false, [kind, op](const http_request& req, access_targets& t) {
+            const std::string* p = req.query_param("pattern");
+            t.add(kind, p && !p->empty() ? std::string_view(*p) : std::string_view(">"), op);
+          }};
+}
+
+void router::secure(authenticator& authn, authorizer& authz) {
+  authn_ = &authn;
+  authz_ = &authz;
+}
+
 void router::add(route r) {
+  FERRY_ASSERT(r.access.open || r.access.targets, "a route must say who may call it");
   routes_.push_back(std::move(r));
+}
+
+ferry::error router::check_access(const route& r, http_request& req) const {
+  if (r.access.open || authn_ == nullptr) return {};
+  std::string_view auth = req.header("Authorization");
+  if (authn_->required()) {
+    if (auth.size() < 7 || !boost::algorithm::iequals(auth.substr(0, 7), "Bearer "))
+      return {make_error_code(errc::unauthenticated),
+              "this broker requires authentication: Authorization: Bearer TOKEN"};
+    if (auto err = authn_->bearer(auth.substr(7), req.who)) return err;
+  }
+  access_targets t;
+  r.access.targets(req, t);
+  return authorize_all(*authz_, req.who, t);
 }
 
 void router::dispatch(http_request& req, http_reply done) const {
@@ -52,6 +96,13 @@ void router::dispatch(http_request& req, http_reply done) const {
     if (!match(r.pattern, req.segments, nullptr)) continue;
     if (r.method == req.method) {
       match(r.pattern, req.segments, &req.params);
+      if (auto err = check_access(r, req)) {
+        auto resp = error_response(err);
+        if (err.code == errc::unauthenticated)
+          resp.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"ferry\"");
+        done(std::move(resp));
+        return;
+      }
       r.handle(req, std::move(done));
       return;
     }

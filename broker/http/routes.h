@@ -12,6 +12,7 @@
 namespace ferry::broker {
 
 class group_service;
+class security_service;
 class topic_service;
 
 struct readiness {
@@ -29,5 +30,7 @@ void add_metrics_routes(router& r, const metrics_registry& metrics, post_fn off_
 void add_dashboard_routes(router& r, const metrics_registry& metrics, std::string version);
 // /v1/topics, /v1/subscriptions, /v1/groups.
 void add_admin_routes(router& r, topic_service& topics, group_service& groups);
+// /v1/users, /v1/tokens, /v1/acls, /v1/whoami.
+void add_security_routes(router& r, security_service& security);
 
 }  // namespace ferry::broker

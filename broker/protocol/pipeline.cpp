@@ -3,6 +3,7 @@
 #include <string>
 
 #include "broker/protocol/handlers.h"
+#include "broker/security/request_access.h"
 
 namespace ferry::broker {
 namespace {
@@ -60,37 +61,28 @@ template <typename M>
 void listing(const M& m, const route& rt, targets& t) {
   t.add(rt.resource, m.pattern().empty() ? std::string_view(">") : m.pattern(), rt.op);
 }
-// What a subscription made by a request needs: consume on the topics of its pattern, and
-// publish on its dead-letter topic (the broker publishes there on its maker's behalf).
-void subscription_made(std::string_view pattern, const v1::SubscriptionOptions& o, targets& t) {
-  t.add(resource_kind::topic, pattern, operation::consume);
-  if (!o.dead_letter_topic().empty())
-    t.add(resource_kind::topic, o.dead_letter_topic(), operation::publish);
-}
 // A named subscription (created first when missing, as RabbitMQ's queue.declare: that
 // needs create on it), or an ephemeral one on a pattern.
 void subscribe_targets(const v1::Subscribe& m, const route& rt, targets& t) {
-  if (m.subscription().empty()) return subscription_made(m.pattern(), m.options(), t);
+  if (m.subscription().empty()) return access::subscription_made(m.pattern(), m.options(), t);
   t.add(rt.resource, m.subscription(), rt.op);
   if (!m.create_if_missing()) return;
   t.add(resource_kind::subscription, m.subscription(), operation::create);
-  subscription_made(m.pattern(), m.options(), t);
+  access::subscription_made(m.pattern(), m.options(), t);
 }
 void create_subscription_targets(const v1::CreateSubscription& m, const route& rt, targets& t) {
   t.add(rt.resource, m.name(), rt.op);
-  subscription_made(m.pattern(), m.options(), t);
+  access::subscription_made(m.pattern(), m.options(), t);
 }
 // A log topic, and the group a reader joins (as Kafka asks READ on both).
 void consume_log_targets(const v1::ConsumeLog& m, const route& rt, targets& t) {
   t.add(rt.resource, m.topic(), rt.op);
   if (!m.group().empty()) t.add(resource_kind::group, m.group(), operation::consume);
 }
-// A group's offsets of a topic: the row's operation on the group, and `TopicOp` on the
-// topic (committing or moving offsets of a topic one may not read would skip its records).
+// A group's offsets of a topic: the row's operation on the group, `TopicOp` on the topic.
 template <typename M, operation TopicOp>
 void group_offsets(const M& m, const route& rt, targets& t) {
-  t.add(rt.resource, m.group(), rt.op);
-  t.add(resource_kind::topic, m.topic(), TopicOp);
+  access::group_offsets(m.group(), rt.op, m.topic(), TopicOp, t);
 }
 void create_token_targets(const v1::CreateToken& m, const route& rt, targets& t) {
   t.add(rt.resource, m.principal(), rt.op);
@@ -157,9 +149,8 @@ const route routes[] = {
     row<v1::Seek, handlers::seek>(body::seek, "Seek", R::consumer, O::consume),
     row<v1::RevokeDone, handlers::revoke_done>(body::revoke_done, "RevokeDone", R::consumer,
                                                O::consume, false),
-    row<v1::CommitOffsets, handlers::commit_offsets,
-        group_offsets<v1::CommitOffsets, O::consume>>(body::commit_offsets, "CommitOffsets",
-                                                       R::group, O::consume),
+    row<v1::CommitOffsets, handlers::commit_offsets, group_offsets<v1::CommitOffsets, O::consume>>(
+        body::commit_offsets, "CommitOffsets", R::group, O::consume),
     row<v1::FetchOffsets, handlers::fetch_offsets, group_offsets<v1::FetchOffsets, O::describe>>(
         body::fetch_offsets, "FetchOffsets", R::group, O::describe),
     row<v1::ResetOffsets, handlers::reset_offsets, group_offsets<v1::ResetOffsets, O::consume>>(
@@ -239,11 +230,7 @@ std::span<const pipeline::route> pipeline::table() {
 }
 
 ferry::error pipeline::authorize(const request_context& ctx, const targets& t) {
-  for (size_t i = 0; i < t.count; ++i)
-    if (auto err =
-            authz_.authorize(ctx.client.who(), t.items[i].kind, t.items[i].name, t.items[i].op))
-      return err;
-  return {};
+  return authorize_all(authz_, ctx.client.who(), t);
 }
 
 }  // namespace ferry::broker

@@ -34,20 +34,7 @@ class pipeline final : public request_handler {
     void (*invoke)(pipeline& p, request_context& ctx, const route& rt, std::string_view body,
                    responder r);
   };
-  // What one request is authorized for: its row's resource and operation, and what else
-  // it names (a subscription's topics and dead-letter topic, a reader's group).
-  struct target {
-    resource_kind kind;
-    std::string_view name;
-    operation op;
-  };
-  struct targets {
-    std::array<target, 4> items;
-    size_t count = 0;
-    void add(resource_kind k, std::string_view name, operation op) {
-      items[count++] = {k, name, op};
-    }
-  };
+  using targets = access_targets;
 
   pipeline(loop_clock& clock, broker_services& services, security_service& security,
            broker_info info, authenticator& authn, authorizer& authz);

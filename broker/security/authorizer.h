@@ -5,6 +5,7 @@
 // allow_all; with it, security/credentials (SCRAM, tokens) and security/acl_authorizer.
 #pragma once
 
+#include <array>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -68,6 +69,22 @@ class anonymous_access final : public authenticator {
   bool required() const override { return false; }
 };
 
+// What one request (binary or HTTP) is authorized for: its resource and operation, and
+// what else it names (a subscription's topics and dead-letter topic, a reader's group).
+// Names are views into the request, or into `keep` (e.g. a body parsed to find them).
+struct access_targets {
+  struct target {
+    resource_kind kind;
+    std::string_view name;
+    operation op;
+  };
+  std::array<target, 4> items;
+  size_t count = 0;
+  std::shared_ptr<const void> keep;
+
+  void add(resource_kind k, std::string_view name, operation op) { items[count++] = {k, name, op}; }
+};
+
 class authorizer {
  public:
   virtual ~authorizer() = default;
@@ -75,6 +92,15 @@ class authorizer {
   virtual ferry::error authorize(const principal& who, resource_kind kind, std::string_view name,
                                  operation op) = 0;
 };
+
+// The first refusal among `t`'s targets, or none.
+inline ferry::error authorize_all(authorizer& authz, const principal& who,
+                                  const access_targets& t) {
+  for (size_t i = 0; i < t.count; ++i)
+    if (auto err = authz.authorize(who, t.items[i].kind, t.items[i].name, t.items[i].op))
+      return err;
+  return {};
+}
 
 class allow_all final : public authorizer {
  public:

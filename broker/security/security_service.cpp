@@ -62,30 +62,49 @@ void security_service::commit(catalog_batch b, std::function<void(const ferry::e
                  });
 }
 
+// The user and its rule in one batch, both in force at once: a client that logs in as the
+// bootstrap admin right away may already administer.
 void security_service::bootstrap(const std::string& user, const std::string& password,
                                  std::function<void(const ferry::error&)> done) {
   if (creds_.user(user) != nullptr) return done({});
-  v1::CreateUser req;
-  req.set_name(user);
+  v1::UserRecord rec;
+  rec.mutable_info()->set_name(user);
+  rec.mutable_info()->set_created_ms(clock_.wall_ms());
   auto k = scram::make_keys(password);
-  auto* s = req.mutable_scram();
+  auto* s = rec.mutable_scram();
   s->set_salt(k.salt);
   s->set_iterations(k.iterations);
   s->set_stored_key(k.stored_key);
   s->set_server_key(k.server_key);
-  create_user(req,
-              [this, user, done = std::move(done)](const ferry::error& err, const v1::UserInfo&) {
-                if (err) return done(err);
-                v1::AddAcl add;
-                auto* r = add.mutable_rule();
-                r->set_principal(user);
-                r->set_resource_kind(v1::RESOURCE_KIND_BROKER);
-                r->add_operations(v1::OPERATION_ADMIN);
-                add_acl(add, [user, done](const ferry::error& e, const v1::AddAclOk&) {
-                  if (!e) log::security().info("bootstrap admin {} created", quoted(user));
-                  done(e);
-                });
-              });
+  rec.mutable_info()->set_iterations(k.iterations);
+  if (auto err = check_user(user, rec.scram())) return done(err);
+  v1::AclRule rule;
+  rule.set_principal(user);
+  rule.set_resource_kind(v1::RESOURCE_KIND_BROKER);
+  rule.add_operations(v1::OPERATION_ADMIN);
+  const std::string id = acl::rule_id(rule);
+  catalog_batch b;
+  b.put_user(rec);
+  b.put_acl(id, rule);
+  creds_.put_user(std::move(rec));
+  auto old = rules_.find(id) == rules_.end() ? std::optional<v1::AclRule>()
+                                             : std::optional<v1::AclRule>(rules_[id]);
+  rules_.insert_or_assign(id, rule);
+  publish_rules();
+  commit(
+      std::move(b),
+      [user, done = std::move(done)](const ferry::error& err) {
+        if (!err) log::security().info("bootstrap admin {} created", quoted(user));
+        done(err);
+      },
+      [this, user, id, old] {
+        creds_.erase_user(user);
+        if (old)
+          rules_.insert_or_assign(id, *old);
+        else
+          rules_.erase(id);
+        publish_rules();
+      });
 }
 
 // ---- users ----

@@ -205,6 +205,8 @@ void server::impl::build_http() {
       [this](std::function<void()> t) { asio::post(http_worker, std::move(t)); },
       [this](std::function<void()> t) { post_event(std::move(t)); });
   add_admin_routes(http_routes, *topics, *group_requests);
+  add_security_routes(http_routes, *security);
+  if (opts.auth.enabled) http_routes.secure(*creds, acl);
   add_dashboard_routes(http_routes, metrics, FERRY_VERSION);
   add_openapi_route(http_routes, FERRY_VERSION);
   const size_t cap = opts.http.metrics_max_topics;

@@ -1,0 +1,31 @@
+// request_access: what the requests that name more than one resource are authorized for,
+// the same for every front end (the binary protocol's pipeline, the REST routes).
+#pragma once
+
+#include <string_view>
+
+#include "ferry/v1/admin.pb.h"
+
+#include "broker/security/authorizer.h"
+
+namespace ferry::broker::access {
+
+// A subscription someone makes (CreateSubscription, Subscribe with create_if_missing, an
+// ephemeral Subscribe): consume on the topics of its pattern, and publish on its
+// dead-letter topic, where the broker publishes on its maker's behalf.
+inline void subscription_made(std::string_view pattern, const v1::SubscriptionOptions& o,
+                              access_targets& t) {
+  t.add(resource_kind::topic, pattern, operation::consume);
+  if (!o.dead_letter_topic().empty())
+    t.add(resource_kind::topic, o.dead_letter_topic(), operation::publish);
+}
+
+// A group's offsets of a topic: `group_op` on the group and `topic_op` on the topic
+// (committing or moving offsets of a topic one may not read would skip its records).
+inline void group_offsets(std::string_view group, operation group_op, std::string_view topic,
+                          operation topic_op, access_targets& t) {
+  t.add(resource_kind::group, group, group_op);
+  t.add(resource_kind::topic, topic, topic_op);
+}
+
+}  // namespace ferry::broker::access
