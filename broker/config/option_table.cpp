@@ -239,6 +239,28 @@ void add_auth_rows(std::vector<option_row>& t) {
       [](broker_options& o) -> std::string& { return o.auth.bootstrap_password_file; }, {}, true));
 }
 
+void add_tls_rows(std::vector<option_row>& t) {
+  t.push_back(bool_row("tls.enabled",
+                       "Both listeners speak TLS 1.2 or 1.3 only, with the certificate below; "
+                       "SIGHUP reads the files again for new connections.",
+                       [](broker_options& o) -> bool& { return o.tls.enabled; }));
+  t.push_back(string_row(
+      "tls.cert_file", "PEM file of the broker's certificate and its chain.",
+      [](broker_options& o) -> std::string& { return o.tls.cert_file; }, {}, true));
+  t.push_back(string_row(
+      "tls.key_file", "PEM file of the certificate's private key.",
+      [](broker_options& o) -> std::string& { return o.tls.key_file; }, {}, true));
+  t.push_back(string_row(
+      "tls.ca_file", "PEM file of the CAs that sign client certificates (mutual TLS).",
+      [](broker_options& o) -> std::string& { return o.tls.ca_file; }, {}, true));
+  t.push_back(string_row(
+      "tls.client_auth",
+      "Client certificates: none, requested (verified when presented) or required; a "
+      "verified certificate's common name is the client's identity.",
+      [](broker_options& o) -> std::string& { return o.tls.client_auth; },
+      {"none", "requested", "required"}));
+}
+
 void add_process_rows(std::vector<option_row>& t) {
   t.push_back(num_row<int64_t>(
       "shutdown.grace_ms", "ms",
@@ -265,6 +287,7 @@ std::vector<option_row> make_table() {
   add_memory_topic_rows(t);
   add_log_topic_rows(t);
   add_auth_rows(t);
+  add_tls_rows(t);
   add_process_rows(t);
   return t;
 }
@@ -302,6 +325,10 @@ std::string check_options(const broker_options& o) {
     return "memory_topics.memory_low_watermark_bytes is above the high-water mark";
   if (o.queues.default_prefetch > o.queues.max_prefetch)
     return "memory_topics.default_prefetch is above memory_topics.max_prefetch";
+  if (o.tls.enabled && (o.tls.cert_file.empty() || o.tls.key_file.empty()))
+    return "tls.enabled needs tls.cert_file and tls.key_file";
+  if (o.tls.client_auth != "none" && (!o.tls.enabled || o.tls.ca_file.empty()))
+    return "tls.client_auth " + o.tls.client_auth + " needs tls.enabled and tls.ca_file";
   if (!o.auth.enabled && !o.auth.allow_anonymous) {
     for (const auto* address : {&o.listen, &o.http.listen})
       if (!address->empty() && !is_loopback_address(*address))

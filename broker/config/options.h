@@ -11,6 +11,7 @@
 #include "broker/http/http_settings.h"
 #include "broker/logs/log_settings.h"
 #include "broker/net/connection_limits.h"
+#include "broker/net/tls_settings.h"
 #include "broker/queues/queue_settings.h"
 #include "broker/security/security_settings.h"
 #include "broker/session/session_settings.h"
@@ -25,6 +26,7 @@ struct broker_options {
   queue_settings queues;
   log_settings logs;
   security_settings auth;
+  tls_settings tls;
   std::string data_dir = "data";
   int64_t shutdown_grace_ms = 8000;  // under `docker stop`'s 10 s
   std::string log_level = "info";

@@ -18,6 +18,8 @@
 #include "broker/http/http_errors.h"
 #include "broker/http/router.h"
 #include "broker/net/acceptor.h"
+#include "broker/net/tls_transport.h"
+#include "broker/net/transport_stream.h"
 
 namespace ferry::broker {
 
@@ -32,8 +34,8 @@ class http_connection;
 
 struct http_server::impl : std::enable_shared_from_this<http_server::impl> {
   impl(asio::io_context& ioc, const http_settings& s, const router& r, loop_clock& n,
-       std::function<void()> f)
-      : acceptor(ioc), settings(s), routes(r), now(n), flush(std::move(f)) {}
+       std::function<void()> f, tls_source t)
+      : acceptor(ioc), settings(s), routes(r), now(n), flush(std::move(f)), tls(std::move(t)) {}
 
   void accept();
 
@@ -42,6 +44,7 @@ struct http_server::impl : std::enable_shared_from_this<http_server::impl> {
   const router& routes;
   loop_clock& now;
   std::function<void()> flush;
+  tls_source tls;
   http_probe probe;
   uint64_t next_id = 0;
   std::unordered_map<uint64_t, std::weak_ptr<http_connection>> open;
@@ -57,9 +60,11 @@ std::chrono::milliseconds ms(uint64_t n) {
 // timeout, size limits), route it, write the answer, again. Loop only.
 class http_connection : public std::enable_shared_from_this<http_connection> {
  public:
-  http_connection(tcp::socket socket, std::shared_ptr<http_server::impl> owner, uint64_t id)
-      : socket_(std::move(socket)),
-        deadline_(socket_.get_executor()),
+  http_connection(std::unique_ptr<transport> stream, std::shared_ptr<http_server::impl> owner,
+                  uint64_t id)
+      : stream_(std::move(stream)),
+        io_(*stream_),
+        deadline_(stream_->executor()),
         owner_(std::move(owner)),
         id_(id) {}
 
@@ -76,10 +81,8 @@ class http_connection : public std::enable_shared_from_this<http_connection> {
   }
 
   void close() {
-    boost::system::error_code ec;
     deadline_.cancel();
-    socket_.shutdown(tcp::socket::shutdown_both, ec);
-    socket_.close(ec);
+    stream_->close();
   }
 
   ~http_connection() { owner_->open.erase(id_); }
@@ -95,8 +98,7 @@ class http_connection : public std::enable_shared_from_this<http_connection> {
       auto self = weak.lock();
       if (ec || !self || phase != self->phase_) return;
       self->timed_out_ = true;
-      boost::system::error_code ignored;
-      self->socket_.cancel(ignored);
+      self->stream_->cancel();
     });
   }
 
@@ -104,12 +106,12 @@ class http_connection : public std::enable_shared_from_this<http_connection> {
   void wait_for_request() {
     if (buffer_.size() > 0) return read_request();
     expires_after(owner_->settings.idle_timeout_ms);
-    socket_.async_read_some(buffer_.prepare(4096),
-                            [self = shared_from_this()](beast::error_code ec, size_t n) {
-                              if (ec) return self->close();
-                              self->buffer_.commit(n);
-                              self->read_request();
-                            });
+    io_.async_read_some(buffer_.prepare(4096),
+                        [self = shared_from_this()](beast::error_code ec, size_t n) {
+                          if (ec) return self->close();
+                          self->buffer_.commit(n);
+                          self->read_request();
+                        });
   }
 
   void read_request() {
@@ -117,7 +119,7 @@ class http_connection : public std::enable_shared_from_this<http_connection> {
     parser_->header_limit(static_cast<uint32_t>(owner_->settings.max_header_bytes));
     parser_->body_limit(owner_->settings.max_body_bytes);
     expires_after(owner_->settings.request_timeout_ms);
-    http::async_read_header(socket_, buffer_, *parser_,
+    http::async_read_header(io_, buffer_, *parser_,
                             [self = shared_from_this()](beast::error_code ec, size_t) {
                               if (ec) return self->refuse_request(ec);
                               self->read_body();
@@ -128,7 +130,7 @@ class http_connection : public std::enable_shared_from_this<http_connection> {
   // bodies over 1 KiB) is told to go on; the body limit was checked on the headers.
   void read_body() {
     auto read_rest = [self = shared_from_this()] {
-      http::async_read(self->socket_, self->buffer_, *self->parser_,
+      http::async_read(self->io_, self->buffer_, *self->parser_,
                        [self](beast::error_code ec, size_t) {
                          if (ec) return self->refuse_request(ec);
                          self->handle();
@@ -137,7 +139,7 @@ class http_connection : public std::enable_shared_from_this<http_connection> {
     const auto expect = parser_->get()[http::field::expect];
     if (!beast::iequals(expect, "100-continue")) return read_rest();
     static const std::string go_on = "HTTP/1.1 100 Continue\r\n\r\n";
-    asio::async_write(socket_, asio::buffer(go_on),
+    asio::async_write(io_, asio::buffer(go_on),
                       [self = shared_from_this(), read_rest](beast::error_code ec, size_t) {
                         if (ec) return self->close();
                         read_rest();
@@ -184,6 +186,7 @@ class http_connection : public std::enable_shared_from_this<http_connection> {
     for (const auto& f : msg)
       req.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
     req.body = std::move(msg.body());
+    req.tls_identity = stream_->peer_identity();
     // The reply holds the connection until it is answered (a catalog write may come first).
     http_reply reply = [self = shared_from_this(), keep_alive](http_response r) {
       self->respond(std::move(r), keep_alive);
@@ -209,14 +212,15 @@ class http_connection : public std::enable_shared_from_this<http_connection> {
     res->body() = std::move(r.body);
     res->prepare_payload();
     expires_after(owner_->settings.request_timeout_ms);
-    http::async_write(socket_, *res,
+    http::async_write(io_, *res,
                       [self = shared_from_this(), res, keep_alive](beast::error_code ec, size_t) {
                         if (ec || !keep_alive) return self->close();
                         self->wait_for_request();
                       });
   }
 
-  tcp::socket socket_;
+  std::unique_ptr<transport> stream_;
+  transport_stream io_;  // stream_ as Beast reads and writes it
   asio::steady_timer deadline_;
   bool timed_out_ = false;
   uint64_t phase_ = 0;
@@ -230,26 +234,27 @@ class http_connection : public std::enable_shared_from_this<http_connection> {
 }  // namespace
 
 void http_server::impl::accept() {
-  acceptor.async_accept(
-      [self = shared_from_this()](boost::system::error_code ec, tcp::socket socket) {
-        if (!self->acceptor.is_open()) return;
-        if (ec) {
-          log::net().warn("http accept: {}", ec.message());
-        } else {
-          const bool refuse = self->open.size() >= self->settings.max_connections;
-          ++(refuse ? self->probe.connections_refused : self->probe.connections_accepted);
-          const uint64_t id = ++self->next_id;
-          auto conn = std::make_shared<http_connection>(std::move(socket), self, id);
-          self->open.emplace(id, conn);
-          conn->start(refuse);
-        }
-        self->accept();
-      });
+  acceptor.async_accept([self = shared_from_this()](boost::system::error_code ec,
+                                                    tcp::socket socket) {
+    if (!self->acceptor.is_open()) return;
+    if (ec) {
+      log::net().warn("http accept: {}", ec.message());
+    } else {
+      const bool refuse = self->open.size() >= self->settings.max_connections;
+      ++(refuse ? self->probe.connections_refused : self->probe.connections_accepted);
+      const uint64_t id = ++self->next_id;
+      auto conn =
+          std::make_shared<http_connection>(make_transport(std::move(socket), self->tls), self, id);
+      self->open.emplace(id, conn);
+      conn->start(refuse);
+    }
+    self->accept();
+  });
 }
 
 http_server::http_server(asio::io_context& ioc, const http_settings& settings, const router& routes,
-                         loop_clock& now, std::function<void()> flush)
-    : impl_(std::make_shared<impl>(ioc, settings, routes, now, std::move(flush))) {}
+                         loop_clock& now, std::function<void()> flush, tls_source tls)
+    : impl_(std::make_shared<impl>(ioc, settings, routes, now, std::move(flush), std::move(tls))) {}
 
 http_server::~http_server() {
   stop();

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "broker/http/http_settings.h"
+#include "broker/net/tls_context.h"
 #include "proto/codec/errc.h"
 
 namespace boost::asio {
@@ -32,9 +33,10 @@ struct http_probe {
 
 class http_server {
  public:
-  // `flush` is the broker's flush point, run after each request's handler.
+  // `flush` is the broker's flush point, run after each request's handler; `tls` the TLS
+  // context of a new connection (none: plain HTTP).
   http_server(boost::asio::io_context& ioc, const http_settings& settings, const router& routes,
-              loop_clock& now, std::function<void()> flush);
+              loop_clock& now, std::function<void()> flush, tls_source tls);
   ~http_server();
 
   ferry::error bind(const std::string& address);

@@ -80,10 +80,16 @@ ferry::error router::check_access(const route& r, http_request& req) const {
   if (r.access.open || authn_ == nullptr) return {};
   std::string_view auth = req.header("Authorization");
   if (authn_->required()) {
-    if (auth.size() < 7 || !boost::algorithm::iequals(auth.substr(0, 7), "Bearer "))
+    const bool bearer = auth.size() > 7 && boost::algorithm::iequals(auth.substr(0, 7), "Bearer ");
+    if (bearer) {
+      if (auto err = authn_->bearer(auth.substr(7), req.who)) return err;
+    } else if (!req.tls_identity.empty()) {
+      if (auto err = authn_->certificate(req.tls_identity, req.who)) return err;
+    } else {
       return {make_error_code(errc::unauthenticated),
-              "this broker requires authentication: Authorization: Bearer TOKEN"};
-    if (auto err = authn_->bearer(auth.substr(7), req.who)) return err;
+              "this broker requires authentication: Authorization: Bearer TOKEN, or a TLS "
+              "client certificate"};
+    }
   }
   access_targets t;
   r.access.targets(req, t);

@@ -67,6 +67,7 @@ void connection::arm_deadline() {
   auto at = clock::time_point::max();
   if (handshake_pending_) at = std::min(at, handshake_until_);
   if (write_in_flight_) at = std::min(at, write_until_);
+  at = std::min(at, give_up_at_);
   if (at == clock::time_point::max() || closed_) {
     deadline_.cancel();
     return;
@@ -79,6 +80,12 @@ void connection::arm_deadline() {
 
 void connection::on_deadline() {
   const auto now = clock::now();
+  if (now >= give_up_at_) {
+    log::net().info("conn {} ({}): the handshake error was not taken in time, closing", id_,
+                    peer());
+    close();
+    return;
+  }
   if (write_in_flight_ && now >= write_until_) {
     ++probe_.slow_consumers;
     log::net().warn(
@@ -93,7 +100,11 @@ void connection::on_deadline() {
                       " ms (limits.handshake_timeout_ms)";
     log::net().info("conn {} ({}): {}, closing", id_, peer(), why);
     codec::append_error(out_, 0, errc::not_handshaken, why);
+    // A client that is not reading (or over TLS, never finished its handshake, so nothing
+    // can be written to it) gets a second to take the error, not a write timeout's worth.
+    give_up_at_ = now + std::chrono::seconds(1);
     close_after_flush();
+    arm_deadline();
     return;
   }
   arm_deadline();

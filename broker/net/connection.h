@@ -57,6 +57,8 @@ class connection : public std::enable_shared_from_this<connection> {
   uint64_t id() const { return id_; }
   const connection_limits& limits() const { return limits_; }
   const std::string& peer() const { return stream_->peer(); }
+  // A verified TLS client certificate's common name ("" without one).
+  const std::string& peer_identity() const { return stream_->peer_identity(); }
 
   void start(connection_handler& handler);
   // Cancels the handshake deadline armed by start().
@@ -102,7 +104,8 @@ class connection : public std::enable_shared_from_this<connection> {
   using clock = boost::asio::steady_timer::clock_type;
   bool handshake_pending_ = false;
   clock::time_point handshake_until_;
-  clock::time_point write_until_;  // while a write is in flight
+  clock::time_point give_up_at_ = clock::time_point::max();  // after a handshake timeout
+  clock::time_point write_until_;                            // while a write is in flight
   boost::asio::steady_timer deadline_;
   boost::asio::steady_timer wake_;  // the paused reader waits on it
 

@@ -3,12 +3,13 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
 #include "broker/core/log.h"
 #include "broker/net/acceptor.h"
-#include "broker/net/tcp_transport.h"
+#include "broker/net/tls_transport.h"
 #include "proto/codec/frame_codec.h"
 
 namespace ferry::broker {
@@ -17,11 +18,12 @@ namespace asio = boost::asio;
 using asio::ip::tcp;
 
 listener::listener(asio::any_io_executor ex, std::function<bool()> has_room, accept_fn on_accept,
-                   net_probe& probe)
+                   net_probe& probe, tls_source tls)
     : acceptor_(ex),
       has_room_(std::move(has_room)),
       on_accept_(std::move(on_accept)),
-      probe_(probe) {}
+      probe_(probe),
+      tls_(std::move(tls)) {}
 
 ferry::error listener::bind(const std::string& address) {
   return bind_acceptor(acceptor_, address);
@@ -53,21 +55,32 @@ asio::awaitable<void> listener::accept_loop(listener* self) {
       continue;
     }
     ++self->probe_.connections_accepted;
-    self->on_accept_(std::make_unique<tcp_transport>(std::move(socket)));
+    self->on_accept_(make_transport(std::move(socket), self->tls_));
   }
 }
 
+// The error goes through the transport (over TLS, after its handshake), bounded in time:
+// a client that does not complete the handshake is closed after 5 s.
 void listener::refuse(tcp::socket socket) {
   ++probe_.connections_refused;
   log::net().warn("refusing a connection: limits.max_connections reached");
-  auto frame = std::make_shared<std::vector<uint8_t>>();
+  struct refusal {
+    std::vector<uint8_t> frame;
+    std::unique_ptr<transport> stream;
+    asio::steady_timer deadline;
+  };
+  auto r = std::make_shared<refusal>(refusal{
+      {}, make_transport(std::move(socket), tls_), asio::steady_timer(acceptor_.get_executor())});
   codec::append_error(
-      *frame, 0, errc::resource_exhausted,
+      r->frame, 0, errc::resource_exhausted,
       "the broker serves its maximum number of connections (limits.max_connections)");
-  auto sock = std::make_shared<tcp::socket>(std::move(socket));
-  asio::async_write(*sock, asio::buffer(*frame), [sock, frame](boost::system::error_code, size_t) {
-    boost::system::error_code ignored;
-    sock->close(ignored);
+  r->deadline.expires_after(std::chrono::seconds(5));
+  r->deadline.async_wait([r](boost::system::error_code ec) {
+    if (!ec) r->stream->close();
+  });
+  r->stream->write(asio::buffer(r->frame), [r](boost::system::error_code, size_t) {
+    r->deadline.cancel();
+    r->stream->close();
   });
 }
 

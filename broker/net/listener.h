@@ -1,7 +1,7 @@
 // listener: the accept loop of the wire protocol. Each accepted socket becomes a
-// transport handed to `on_accept` (the server makes a connection and a session of it),
-// unless `has_room` says no: then the client gets a RESOURCE_EXHAUSTED error frame and is
-// closed. Knows nothing of sessions. Loop only.
+// transport (TLS with the context `tls` gives, else plain TCP) handed to `on_accept` (the server
+// makes a connection and a session of it), unless `has_room` says no: then the client gets a
+// RESOURCE_EXHAUSTED error frame and is closed. Knows nothing of sessions. Loop only.
 #pragma once
 
 #include <cstdint>
@@ -13,6 +13,7 @@
 #include <boost/asio/ip/tcp.hpp>
 
 #include "broker/net/net_probe.h"
+#include "broker/net/tls_context.h"
 #include "broker/net/transport.h"
 #include "proto/codec/errc.h"
 
@@ -24,7 +25,7 @@ class listener {
 
   // Counts accepted and refused connections in `probe`.
   listener(boost::asio::any_io_executor ex, std::function<bool()> has_room, accept_fn on_accept,
-           net_probe& probe);
+           net_probe& probe, tls_source tls);
 
   // Binds "HOST:PORT" (IPv6 as "[::1]:PORT"); port 0 picks a free port.
   ferry::error bind(const std::string& address);
@@ -41,6 +42,7 @@ class listener {
   std::function<bool()> has_room_;
   accept_fn on_accept_;
   net_probe& probe_;
+  tls_source tls_;
 };
 
 }  // namespace ferry::broker

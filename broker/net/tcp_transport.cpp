@@ -19,9 +19,12 @@ void tcp_transport::read_some(asio::mutable_buffer into, read_done done) {
 }
 
 void tcp_transport::write(asio::const_buffer from, write_done done) {
-  asio::async_write(
-      socket_, from,
-      [done = std::move(done)](const boost::system::error_code& ec, size_t n) { done(ec, n); });
+  asio::async_write(socket_, from, std::move(done));
+}
+
+void tcp_transport::cancel() {
+  boost::system::error_code ec;
+  socket_.cancel(ec);
 }
 
 void tcp_transport::close() {

@@ -16,6 +16,7 @@ class tcp_transport final : public transport {
   const std::string& peer() const override { return peer_; }
   void read_some(boost::asio::mutable_buffer into, read_done done) override;
   void write(boost::asio::const_buffer from, write_done done) override;
+  void cancel() override;
   void close() override;
 
  private:

@@ -1,5 +1,6 @@
-// transport: the byte stream under a connection. Plain TCP today (tcp_transport); TLS and
-// WebSocket streams implement the same interface later, and connection does not change.
+// transport: the byte stream under a connection of either listener (the wire protocol's
+// connection, the HTTP side's through transport_stream): plain TCP (tcp_transport) or TLS
+// (tls_transport); a WebSocket stream can implement the same interface later.
 //
 // One reader and one writer at a time (connection guarantees it); every call on the
 // executor the transport was made for.
@@ -20,10 +21,10 @@ namespace ferry::broker {
 
 class transport {
  public:
-  using write_done = std::function<void(const boost::system::error_code&, size_t)>;
   // Move-only, so a coroutine's own handler fits: an idle connection waiting in a read
   // keeps a handler, not a second coroutine frame.
   using read_done = boost::asio::any_completion_handler<void(boost::system::error_code, size_t)>;
+  using write_done = boost::asio::any_completion_handler<void(boost::system::error_code, size_t)>;
 
   virtual ~transport() = default;
 
@@ -35,9 +36,28 @@ class transport {
   virtual void read_some(boost::asio::mutable_buffer into, read_done done) = 0;
   // Writes all of `from` (which must stay valid until `done`), then calls `done`.
   virtual void write(boost::asio::const_buffer from, write_done done) = 0;
+  // Cancels the reads and writes under way (they complete with operation_aborted) and
+  // keeps the stream open: the HTTP side answers 408 after a read that timed out.
+  virtual void cancel() = 0;
   // Cancels what is under way and closes the stream; reads and writes then fail.
   virtual void close() = 0;
+  // Who the peer's verified TLS client certificate names (its subject's common name);
+  // empty without TLS or without a certificate. Known once the first read completed.
+  virtual const std::string& peer_identity() const {
+    static const std::string none;
+    return none;
+  }
 };
+
+// write with a completion token.
+template <typename Token>
+auto async_write(transport& t, boost::asio::const_buffer from, Token&& token) {
+  return boost::asio::async_initiate<Token, void(boost::system::error_code, size_t)>(
+      [](auto handler, transport* stream, boost::asio::const_buffer buf) {
+        stream->write(buf, transport::write_done(std::move(handler)));
+      },
+      token, &t, from);
+}
 
 // read_some with a completion token (`co_await async_read_some(t, buf, use_awaitable)`).
 template <typename Token>

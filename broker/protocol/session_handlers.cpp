@@ -47,7 +47,8 @@ void hello(request_context& ctx, const v1::Hello& req, responder r) {
   log::net().debug("conn {} ({}): hello from client '{}' ({})", ctx.client.id(),
                    ctx.client.conn().peer(), req.client_id(), req.client_software());
   auth_step step;
-  if (auto err = ctx.auth.begin(req.credentials(), step)) return refuse(ctx.client, err, r);
+  if (auto err = ctx.auth.begin(req.credentials(), ctx.client.conn().peer_identity(), step))
+    return refuse(ctx.client, err, r);
   proceed(ctx, req.client_id(), std::move(step), r);
 }
 

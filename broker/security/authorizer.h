@@ -46,10 +46,14 @@ class auth_exchange {
 class authenticator {
  public:
   virtual ~authenticator() = default;
-  // The first step, from Hello's credentials; UNAUTHENTICATED when they do not do.
-  virtual ferry::error begin(const v1::Credentials& creds, auth_step& out) = 0;
+  // The first step, from Hello's credentials and the connection's verified TLS client
+  // certificate (its common name, or ""); UNAUTHENTICATED when they do not do.
+  virtual ferry::error begin(const v1::Credentials& creds, std::string_view tls_identity,
+                             auth_step& out) = 0;
   // A bearer token alone (HTTP's Authorization header).
   virtual ferry::error bearer(std::string_view token, principal& out) = 0;
+  // A verified TLS client certificate alone (HTTP without a token).
+  virtual ferry::error certificate(std::string_view tls_identity, principal& out) = 0;
   // Whether requests must carry credentials (false: everyone is "anonymous").
   virtual bool required() const = 0;
 };
@@ -57,12 +61,16 @@ class authenticator {
 // No authentication: every client is "anonymous" (credentials are ignored, PROTOCOL.md 4).
 class anonymous_access final : public authenticator {
  public:
-  ferry::error begin(const v1::Credentials&, auth_step& out) override {
+  ferry::error begin(const v1::Credentials&, std::string_view, auth_step& out) override {
     out.done = true;
     out.who = principal{};
     return {};
   }
   ferry::error bearer(std::string_view, principal& out) override {
+    out = principal{};
+    return {};
+  }
+  ferry::error certificate(std::string_view, principal& out) override {
     out = principal{};
     return {};
   }

@@ -7,6 +7,7 @@ namespace ferry::broker {
 namespace {
 
 constexpr std::string_view token_mechanism = "TOKEN";
+constexpr std::string_view tls_mechanism = "TLS";
 constexpr std::string_view token_prefix = "ferry_";
 
 std::string hex(std::string_view raw) {
@@ -115,7 +116,24 @@ principal credentials::principal_of(const v1::UserRecord& u, std::string_view me
   return p;
 }
 
-ferry::error credentials::begin(const v1::Credentials& creds, auth_step& out) {
+ferry::error credentials::certificate(std::string_view tls_identity, principal& out) {
+  if (!required_) {
+    out = principal{};
+    return {};
+  }
+  if (tls_identity.empty()) return refused("no verified client certificate");
+  if (const v1::UserRecord* u = user(tls_identity)) {
+    out = principal_of(*u, tls_mechanism);
+  } else {
+    out = principal{};
+    out.name = std::string(tls_identity);
+    out.mechanism = std::string(tls_mechanism);
+  }
+  return {};
+}
+
+ferry::error credentials::begin(const v1::Credentials& creds, std::string_view tls_identity,
+                                auth_step& out) {
   if (!required_) {
     out.done = true;
     out.who = principal{};
@@ -134,8 +152,15 @@ ferry::error credentials::begin(const v1::Credentials& creds, auth_step& out) {
     out.done = true;
     return {};
   }
+  if ((mech.empty() || mech == tls_mechanism) && !tls_identity.empty() &&
+      creds.password().empty()) {
+    if (auto err = certificate(tls_identity, out.who)) return err;
+    out.done = true;
+    return {};
+  }
   if (!mech.empty())
-    return refused("mechanism " + quoted(mech) + " is not supported: use SCRAM-SHA-256 or TOKEN");
+    return refused("mechanism " + quoted(mech) +
+                   " is not supported: use SCRAM-SHA-256, TOKEN, or a TLS client certificate");
   if (!creds.password().empty())
     return refused("a password is never accepted in Hello: use SCRAM-SHA-256");
   return refused("this broker requires authentication: SCRAM-SHA-256 or TOKEN");

@@ -3,7 +3,9 @@
 // A user is stored as its SCRAM-SHA-256 keys (never a password); a token as the SHA-256 of
 // its secret part ("ferry_ID_SECRET": the ID names it, the SECRET is shown once). Both come
 // from the catalog at start and change through security_service, which stores each change
-// before it answers. Handshakes: SCRAM-SHA-256 (two steps), TOKEN (one). Loop only.
+// before it answers. Handshakes: SCRAM-SHA-256 (two steps), TOKEN (one), and a verified
+// TLS client certificate (none: its common name is the principal, with the groups of the
+// user of that name if there is one). Loop only.
 #pragma once
 
 #include <functional>
@@ -37,8 +39,10 @@ class credentials final : public authenticator {
   static std::string make_token(v1::TokenRecord& rec);
 
   // authenticator
-  ferry::error begin(const v1::Credentials& creds, auth_step& out) override;
+  ferry::error begin(const v1::Credentials& creds, std::string_view tls_identity,
+                     auth_step& out) override;
   ferry::error bearer(std::string_view token, principal& out) override;
+  ferry::error certificate(std::string_view tls_identity, principal& out) override;
   bool required() const override { return required_; }
 
   // The principal of a known user.

@@ -10,7 +10,8 @@ namespace ferry::broker {
 struct principal {
   std::string name = "anonymous";
   std::vector<std::string> groups;  // access rules may name "group:NAME"
-  std::string mechanism = "NONE";   // "SCRAM-SHA-256", "TOKEN", "NONE" (authentication off)
+  // "SCRAM-SHA-256", "TOKEN", "TLS" (a client certificate), "NONE" (authentication off)
+  std::string mechanism = "NONE";
 };
 
 }  // namespace ferry::broker

@@ -39,6 +39,8 @@ class security_service {
   void delete_user(const v1::DeleteUser& req, security_reply<v1::DeleteUserOk> done);
   void set_user_password(const v1::SetUserPassword& req, security_reply<v1::UserInfo> done);
   void list_users(v1::UserList& out) const;
+  bool has_user(std::string_view name) const { return creds_.user(name) != nullptr; }
+  bool has_users() const { return !creds_.users().empty(); }
 
   // `caller` makes a token for req.principal() (empty: for itself).
   void create_token(const v1::CreateToken& req, const principal& caller,

@@ -2,12 +2,10 @@
 // takes it all down in an order that cannot dangle.
 #include "broker/server/server.h"
 
-#include <cstdlib>
-#include <fstream>
-
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 
@@ -23,9 +21,11 @@
 #include "broker/http/routes.h"
 #include "broker/logs/log_registry.h"
 #include "broker/net/listener.h"
+#include "broker/net/tls_context.h"
 #include "broker/protocol/pipeline.h"
 #include "broker/queues/queue_registry.h"
 #include "broker/security/acl_authorizer.h"
+#include "broker/security/bootstrap.h"
 #include "broker/security/credentials.h"
 #include "broker/security/security_service.h"
 #include "broker/server/storage_port.h"
@@ -77,6 +77,9 @@ struct server::impl {
   asio::steady_timer health_timer{ioc};
   storage::storage_health::stall last_stall = storage::storage_health::stall::none;
   asio::signal_set signals{ioc, SIGINT, SIGTERM};
+  asio::signal_set hangups{ioc, SIGHUP};
+  // tls.enabled: the context new connections get; SIGHUP replaces it.
+  std::shared_ptr<asio::ssl::context> tls;
   bool stopping = false;
   bool closing_clients = false;  // the drain's second step: every request read is answered
   std::chrono::steady_clock::time_point drain_started, drain_deadline;
@@ -95,7 +98,12 @@ struct server::impl {
 
   ferry::error open_storage();
   ferry::error recover();
-  ferry::error bootstrap_admin();
+  ferry::error start_security();
+  ferry::error load_tls();
+  void watch_hangups();
+  tls_source tls_for_new_connections() {
+    return [this] { return tls; };
+  }
   void build_services();
   void build_http();
   readiness ready() const;
@@ -133,45 +141,45 @@ ferry::error server::impl::recover() {
   creds = std::make_unique<credentials>(now, opts.auth.enabled);
   security = std::make_unique<security_service>(*catalog, *creds, acl, now);
   security->load(snap);
-  return bootstrap_admin();
+  return start_security();
 }
 
-// auth.bootstrap_user, with its password from the environment or a file (never the YAML).
-ferry::error server::impl::bootstrap_admin() {
-  if (!opts.auth.enabled) {
-    if (opts.auth.allow_anonymous)
-      log::security().warn(
-          "authentication is off and auth.allow_anonymous is on: anyone who reaches {} or {} "
-          "may do anything",
-          opts.listen, opts.http.listen.empty() ? std::string("(no HTTP)") : opts.http.listen);
-    return {};
-  }
-  const std::string& user = opts.auth.bootstrap_user;
-  if (user.empty() || creds->user(user) != nullptr) {
-    if (creds->users().empty())
-      log::security().warn(
-          "authentication is on and there are no users: nobody can log in; "
-          "set auth.bootstrap_user (docs/SECURITY.md)");
-    return {};
-  }
-  std::string password;
-  if (const char* env = std::getenv("FERRY_AUTH_BOOTSTRAP_PASSWORD")) password = env;
-  if (password.empty() && !opts.auth.bootstrap_password_file.empty()) {
-    std::ifstream in(opts.auth.bootstrap_password_file);
-    if (!in)
-      return fail(errc::invalid_argument,
-                  "auth.bootstrap_password_file: cannot read " + opts.auth.bootstrap_password_file);
-    std::getline(in, password);
-  }
-  if (password.empty())
-    return fail(errc::invalid_argument,
-                "auth.bootstrap_user " + user +
-                    " does not exist and has no password: set $FERRY_AUTH_BOOTSTRAP_PASSWORD or "
-                    "auth.bootstrap_password_file");
-  security->bootstrap(user, password, [user](const ferry::error& err) {
-    if (err) log::security().error("bootstrap admin {}: {}", user, err.message);
-  });
+ferry::error server::impl::start_security() {
+  if (!opts.auth.enabled && opts.auth.allow_anonymous)
+    log::security().warn(
+        "authentication is off and auth.allow_anonymous is on: anyone who reaches {} or {} "
+        "may do anything",
+        opts.listen, opts.http.listen.empty() ? std::string("(no HTTP)") : opts.http.listen);
+  if (!opts.auth.enabled) return {};
+  return bootstrap_admin(opts.auth, *security);
+}
+
+ferry::error server::impl::load_tls() {
+  if (!opts.tls.enabled) return {};
+  if (auto err = make_tls_context(opts.tls, tls)) return err;
+  log::net().info("TLS on both listeners ({}, client certificates: {})", opts.tls.cert_file,
+                  opts.tls.client_auth);
   return {};
+}
+
+// SIGHUP: the TLS files read again. New connections get the new context; open ones keep
+// theirs. A file that does not load leaves the old context in place.
+void server::impl::watch_hangups() {
+  hangups.async_wait([this](boost::system::error_code ec, int) {
+    if (ec) return;
+    if (opts.tls.enabled) {
+      std::shared_ptr<asio::ssl::context> next;
+      if (auto err = make_tls_context(opts.tls, next)) {
+        log::net().error("SIGHUP: TLS not reloaded, the old certificate stays: {}", err.message);
+      } else {
+        tls = std::move(next);
+        log::net().info("SIGHUP: TLS certificate reloaded for new connections");
+      }
+    } else {
+      log::server().info("SIGHUP: nothing to reload (tls.enabled is false)");
+    }
+    watch_hangups();
+  });
 }
 
 void server::impl::build_services() {
@@ -191,13 +199,15 @@ void server::impl::build_services() {
       session::environment{*hub, *requests, now, *consuming, *topics});
   lis = std::make_unique<listener>(
       ioc.get_executor(), [this] { return hub->has_room(); },
-      [this](std::unique_ptr<transport> stream) { accept(std::move(stream)); }, net);
+      [this](std::unique_ptr<transport> stream) { accept(std::move(stream)); }, net,
+      tls_for_new_connections());
 }
 
 // The HTTP side: its routes on the same services as the wire protocol's handlers, and
 // one metrics source per subsystem.
 void server::impl::build_http() {
-  http = std::make_unique<http_server>(ioc, opts.http, http_routes, now, [this] { hub->flush(); });
+  http = std::make_unique<http_server>(
+      ioc, opts.http, http_routes, now, [this] { hub->flush(); }, tls_for_new_connections());
   add_probe_routes(
       http_routes, [this] { return ready(); }, FERRY_VERSION);
   add_metrics_routes(
@@ -368,6 +378,7 @@ ferry::error server::start() {
   auto& i = *impl_;
   if (auto err = i.open_storage()) return err;
   if (auto err = i.recover()) return err;
+  if (auto err = i.load_tls()) return err;
   i.build_services();
   i.build_http();
   if (auto err = i.lis->bind(i.opts.listen)) return err;
@@ -378,6 +389,7 @@ ferry::error server::start() {
   i.serving = true;
   i.tick();
   i.watch_storage();
+  i.watch_hangups();
   i.signals.async_wait([&i](boost::system::error_code ec, int sig) {
     if (ec) return;
     log::server().info("signal {} received", sig);

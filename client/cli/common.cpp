@@ -35,6 +35,10 @@ std::unique_ptr<client::blocking_client> connect(const globals& g, int& exit_sta
   opts.creds.username = g.user;
   opts.creds.password = g.password;
   opts.creds.token = g.token;
+  opts.tls.enabled = g.tls || !g.ca_file.empty() || !g.cert_file.empty();
+  opts.tls.ca_file = g.ca_file;
+  opts.tls.cert_file = g.cert_file;
+  opts.tls.key_file = g.key_file;
   opts.request_timeout = std::chrono::milliseconds(g.timeout_ms);
   opts.connect_timeout = std::min(opts.connect_timeout, opts.request_timeout);
   auto r = client::blocking_client::connect(std::move(opts));

@@ -26,6 +26,10 @@ struct globals {
   // Credentials (a broker with auth.enabled): --user and --password (SCRAM-SHA-256), or
   // --token; from $FERRY_USER, $FERRY_PASSWORD, $FERRY_TOKEN when not given.
   std::string user, password, token;
+  // TLS (a broker with tls.enabled): --tls, --ca-file (else the system's CAs), and a client
+  // certificate with --cert-file and --key-file.
+  bool tls = false;
+  std::string ca_file, cert_file, key_file;
 };
 
 struct context {

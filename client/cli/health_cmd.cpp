@@ -2,7 +2,8 @@
 // and exits 0 on a 2xx answer, 1 otherwise, printing the answer's body. The image's
 // HEALTHCHECK runs it (there is no curl in the image). The address defaults to
 // FERRY_HTTP_LISTEN, the variable ferryd itself reads, so both agree inside a container;
-// an unspecified host (0.0.0.0, ::) means this machine.
+// an unspecified host (0.0.0.0, ::) means this machine. With the global --tls (or
+// --ca-file), HTTPS.
 #include <chrono>
 #include <iostream>
 #include <string>
@@ -13,10 +14,13 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 
 #include "client/cli/common.h"
 
@@ -26,6 +30,7 @@ namespace {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
+namespace ssl = asio::ssl;
 
 struct health_args {
   std::string http = "127.0.0.1:7412";
@@ -51,17 +56,11 @@ struct answer {
   http::response<http::string_body> res;
 };
 
-asio::awaitable<void> ask(const std::string& host, const std::string& port, const std::string& path,
-                          std::chrono::milliseconds timeout, answer& out) {
-  auto ex = co_await asio::this_coro::executor;
+// GET `path` on `stream` once connected: the answer or the step that failed.
+template <typename Stream>
+asio::awaitable<void> get(Stream& stream, const std::string& host, const std::string& path,
+                          answer& out) {
   auto tok = asio::as_tuple(asio::use_awaitable);
-  beast::tcp_stream stream(ex);
-  stream.expires_after(timeout);
-  auto [rec, endpoints] = co_await asio::ip::tcp::resolver(ex).async_resolve(host, port, tok);
-  if ((out.failure = rec)) co_return;
-  out.step = "connect";
-  auto [cec, ep] = co_await stream.async_connect(endpoints, tok);
-  if ((out.failure = cec)) co_return;
   out.step = "write";
   http::request<http::empty_body> req{http::verb::get, path, 11};
   req.set(http::field::host, host);
@@ -74,18 +73,55 @@ asio::awaitable<void> ask(const std::string& host, const std::string& port, cons
   out.failure = ec;
 }
 
+// With `tls`, over HTTPS: the listener's certificate verified against --ca-file (else the
+// system's CAs) and `host`; a client certificate with --cert-file.
+asio::awaitable<void> ask(const globals& g, const std::string& host, const std::string& port,
+                          const std::string& path, answer& out) {
+  auto ex = co_await asio::this_coro::executor;
+  auto tok = asio::as_tuple(asio::use_awaitable);
+  beast::tcp_stream tcp(ex);
+  tcp.expires_after(std::chrono::milliseconds(g.timeout_ms));
+  auto [rec, endpoints] = co_await asio::ip::tcp::resolver(ex).async_resolve(host, port, tok);
+  if ((out.failure = rec)) co_return;
+  out.step = "connect";
+  auto [cec, ep] = co_await tcp.async_connect(endpoints, tok);
+  if ((out.failure = cec)) co_return;
+  if (!g.tls && g.ca_file.empty() && g.cert_file.empty())
+    co_return co_await get(tcp, host, path, out);
+  ssl::context ctx(ssl::context::tls_client);
+  if (g.ca_file.empty())
+    ctx.set_default_verify_paths(out.failure);
+  else
+    ctx.load_verify_file(g.ca_file, out.failure);
+  if (!out.failure && !g.cert_file.empty()) {
+    ctx.use_certificate_chain_file(g.cert_file, out.failure);
+    if (!out.failure)
+      ctx.use_private_key_file(g.key_file.empty() ? g.cert_file : g.key_file, ssl::context::pem,
+                               out.failure);
+  }
+  out.step = "TLS setup";
+  if (out.failure) co_return;
+  ctx.set_verify_mode(ssl::verify_peer);
+  beast::ssl_stream<beast::tcp_stream> stream(std::move(tcp), ctx);
+  stream.set_verify_callback(ssl::host_name_verification(host));
+  out.step = "TLS handshake";
+  auto [hec] = co_await stream.async_handshake(ssl::stream_base::client, tok);
+  if ((out.failure = hec)) co_return;
+  co_await get(stream, host, path, out);
+}
+
 int run_health(const globals& g, const health_args& a) {
   std::string host, port;
   if (!split_address(a.http, host, port)) return usage_error("--http: expected HOST:PORT");
   if (a.path.empty() || a.path.front() != '/') return usage_error("--path must start with /");
   asio::io_context ioc;
   answer out;
-  asio::co_spawn(ioc, ask(host, port, a.path, std::chrono::milliseconds(g.timeout_ms), out),
-                 asio::detached);
+  asio::co_spawn(ioc, ask(g, host, port, a.path, out), asio::detached);
   ioc.run();
   if (out.failure) {
-    std::cerr << "error: UNAVAILABLE: " << out.step << " http://" << a.http << a.path << ": "
-              << out.failure.message() << "\n";
+    const bool tls = g.tls || !g.ca_file.empty() || !g.cert_file.empty();
+    std::cerr << "error: UNAVAILABLE: " << out.step << (tls ? " https://" : " http://") << a.http
+              << a.path << ": " << out.failure.message() << "\n";
     return exit_error;
   }
   const auto& res = out.res;

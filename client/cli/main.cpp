@@ -1,6 +1,7 @@
 // ferry: the command-line client of the ferry broker.
 //
-//   ferry [--broker HOST:PORT] [--timeout-ms MS] COMMAND ...
+//   ferry [--broker HOST:PORT] [--timeout-ms MS] [--user U --password P | --token T]
+//         [--tls [--ca-file F] [--cert-file F --key-file F]] COMMAND ...
 //   topic create|list|describe|delete    sub create|list|describe|delete|purge
 //   pub TOPIC [MESSAGE]                  sub PATTERN (subscribe)       request TOPIC MESSAGE
 //   consume TOPIC (log topics)           group list|describe|reset-offsets
@@ -33,7 +34,7 @@ std::vector<std::string> rewrite_sub(int argc, char** argv) {
   for (size_t i = 1; i < args.size(); ++i) {
     const std::string& a = args[i];
     if (a == "--broker" || a == "--timeout-ms" || a == "--user" || a == "--password" ||
-        a == "--token") {
+        a == "--token" || a == "--ca-file" || a == "--cert-file" || a == "--key-file") {
       ++i;  // its value
       continue;
     }
@@ -66,6 +67,18 @@ int main(int argc, char** argv) {
   app.add_option("--token", ctx.g.token, "log in with a token instead (env FERRY_TOKEN)")
       ->envname("FERRY_TOKEN")
       ->excludes("--user");
+  app.add_flag("--tls", ctx.g.tls,
+               "connect with TLS; the broker's name is verified (env FERRY_TLS)")
+      ->envname("FERRY_TLS");
+  app.add_option("--ca-file", ctx.g.ca_file,
+                 "PEM CAs to verify the broker with, instead of the system's; implies --tls "
+                 "(env FERRY_CA_FILE)")
+      ->envname("FERRY_CA_FILE");
+  app.add_option("--cert-file", ctx.g.cert_file,
+                 "PEM client certificate for mutual TLS; implies --tls (env FERRY_CERT_FILE)")
+      ->envname("FERRY_CERT_FILE");
+  app.add_option("--key-file", ctx.g.key_file, "PEM key of --cert-file (env FERRY_KEY_FILE)")
+      ->envname("FERRY_KEY_FILE");
 
   add_topic_commands(app, ctx);
   auto* sub = app.add_subcommand(

@@ -38,8 +38,10 @@ namespace asio = boost::asio;
 // One TCP connection attempt and, after its handshake, one "epoch" of the client.
 // Shared by the coroutines and write handlers that use it; `dead` once it failed.
 struct connection {
-  connection(asio::any_io_executor ex, uint64_t e)
-      : stream(make_tcp_transport(ex)), heartbeat(ex), epoch(e) {}
+  connection(asio::any_io_executor ex, const tls_options& tls, uint64_t e)
+      : stream(tls.enabled ? make_tls_transport(ex, tls) : make_tcp_transport(ex)),
+        heartbeat(ex),
+        epoch(e) {}
 
   std::unique_ptr<transport> stream;
   asio::steady_timer heartbeat;

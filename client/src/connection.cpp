@@ -60,7 +60,7 @@ asio::awaitable<void> client_impl::run(std::shared_ptr<client_impl> self) {
   bool first = true;
   int attempt = 0;
   while (!self->closed_) {
-    auto conn = std::make_shared<connection>(self->ex_, ++self->last_epoch_);
+    auto conn = std::make_shared<connection>(self->ex_, self->opts_.tls, ++self->last_epoch_);
     self->conn_ = conn;
     self->set_state(connection_state::connecting, {});
     error e = co_await self->connect_once(conn);

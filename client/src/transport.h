@@ -1,5 +1,5 @@
-// transport: the byte stream under one client connection. TCP today (tcp_transport);
-// TLS implements the same interface later, and the connection code does not change.
+// transport: the byte stream under one client connection: plain TCP (tcp_transport) or
+// TLS (tls_transport); the connection code is the same for both.
 // One reader and one writer at a time; every call on the client's executor.
 #pragma once
 
@@ -15,6 +15,7 @@
 #include <boost/asio/buffer.hpp>
 #include <boost/system/error_code.hpp>
 
+#include "ferry/client/types.h"
 #include "proto/codec/errc.h"
 
 namespace ferry::client::detail {
@@ -38,5 +39,10 @@ class transport {
 
 // A plain TCP stream (Nagle off) on `ex`.
 std::unique_ptr<transport> make_tcp_transport(boost::asio::any_io_executor ex);
+
+// A TLS stream on `ex` as `opts` says; the files are read at each connect, so an error in
+// them fails the connect, naming the file.
+std::unique_ptr<transport> make_tls_transport(boost::asio::any_io_executor ex,
+                                              const tls_options& opts);
 
 }  // namespace ferry::client::detail

@@ -140,11 +140,25 @@ struct credentials {
 // SetUserPassword carry in place of the password.
 v1::ScramCredential make_scram_credential(std::string_view password);
 
+// TLS to a broker with tls.enabled (TLS 1.2 or 1.3). The broker's certificate is checked
+// against `ca_file` (else the system's CAs) and, unless verify_server_name is false,
+// against `server_name` (else the host connected to): a DNS name or an IP address in its
+// subject alternative names. `cert_file` and `key_file` (PEM) present a client certificate
+// to a broker that asks for one (mutual TLS: its common name is who the client is).
+struct tls_options {
+  bool enabled = false;
+  std::string ca_file;
+  std::string cert_file, key_file;
+  std::string server_name;
+  bool verify_server_name = true;
+};
+
 struct client_options {
   std::string host = "127.0.0.1";
   uint16_t port = 7411;
   std::string client_id;  // default: "libferry-<random>"
   credentials creds;
+  tls_options tls;
   // Reconnect with jittered exponential backoff between these bounds.
   bool reconnect = true;
   std::chrono::milliseconds reconnect_min{50};

@@ -1,0 +1,112 @@
+// tls_transport: libferry's stream over TLS (Asio's ssl::stream on OpenSSL): TLS 1.2 or
+// 1.3, the broker's certificate verified against the CA file (or the system's) and the
+// server name, a client certificate when one is given.
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/host_name_verification.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <openssl/ssl.h>
+
+#include "client/src/transport.h"
+
+namespace ferry::client::detail {
+namespace {
+
+namespace asio = boost::asio;
+namespace ssl = asio::ssl;
+using asio::ip::tcp;
+constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
+
+error tls_error(const std::string& what, const boost::system::error_code& ec) {
+  return error{make_error_code(errc::disconnected), what + ": " + ec.message()};
+}
+
+// The context of `o`, or the error naming the file that did not load.
+error make_context(const tls_options& o, std::unique_ptr<ssl::context>& out) {
+  auto ctx = std::make_unique<ssl::context>(ssl::context::tls_client);
+  boost::system::error_code ec;
+  ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                       ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
+                       ssl::context::no_compression,
+                   ec);
+  SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_2_VERSION);
+  if (o.ca_file.empty())
+    ctx->set_default_verify_paths(ec);
+  else
+    ctx->load_verify_file(o.ca_file, ec);
+  if (ec) return tls_error("TLS CA file " + (o.ca_file.empty() ? "(system)" : o.ca_file), ec);
+  ctx->set_verify_mode(ssl::verify_peer, ec);
+  if (!o.cert_file.empty()) {
+    ctx->use_certificate_chain_file(o.cert_file, ec);
+    if (ec) return tls_error("TLS certificate file " + o.cert_file, ec);
+    ctx->use_private_key_file(o.key_file.empty() ? o.cert_file : o.key_file, ssl::context::pem, ec);
+    if (ec) return tls_error("TLS key file " + o.key_file, ec);
+  }
+  out = std::move(ctx);
+  return {};
+}
+
+class tls_transport final : public transport {
+ public:
+  tls_transport(asio::any_io_executor ex, tls_options opts)
+      : ex_(std::move(ex)), opts_(std::move(opts)) {}
+
+  asio::awaitable<error> connect(const std::string& host, uint16_t port) override {
+    if (error e = make_context(opts_, ctx_)) co_return e;
+    stream_ = std::make_unique<ssl::stream<tcp::socket>>(ex_, *ctx_);
+    std::string where = host + ":" + std::to_string(port);
+    tcp::resolver resolver(ex_);
+    auto [rec, endpoints] =
+        co_await resolver.async_resolve(host, std::to_string(port), use_nothrow);
+    if (rec) co_return tls_error("resolve " + where, rec);
+    auto& sock = stream_->next_layer();
+    auto [cec, ep] = co_await asio::async_connect(sock, endpoints, use_nothrow);
+    if (cec) co_return tls_error("connect " + where, cec);
+    boost::system::error_code ignored;
+    sock.set_option(tcp::no_delay(true), ignored);
+    const std::string name = opts_.server_name.empty() ? host : opts_.server_name;
+    boost::system::error_code addr_ec;
+    asio::ip::make_address(name, addr_ec);
+    if (addr_ec) SSL_set_tlsext_host_name(stream_->native_handle(), name.c_str());  // SNI
+    if (opts_.verify_server_name) stream_->set_verify_callback(ssl::host_name_verification(name));
+    auto [hec] = co_await stream_->async_handshake(ssl::stream_base::client, use_nothrow);
+    if (hec) co_return tls_error("TLS handshake with " + where, hec);
+    co_return error{};
+  }
+  asio::awaitable<io_result> read_some(asio::mutable_buffer into) override {
+    auto [ec, n] = co_await stream_->async_read_some(into, use_nothrow);
+    co_return io_result{ec, n};
+  }
+  asio::awaitable<io_result> write(asio::const_buffer from) override {
+    auto [ec, n] = co_await asio::async_write(*stream_, from, use_nothrow);
+    co_return io_result{ec, n};
+  }
+  void write(asio::const_buffer from, write_done done) override {
+    asio::async_write(
+        *stream_, from,
+        [done = std::move(done)](const boost::system::error_code& ec, size_t n) { done(ec, n); });
+  }
+  void close() override {
+    if (!stream_) return;
+    boost::system::error_code ignored;
+    stream_->next_layer().close(ignored);
+  }
+
+ private:
+  asio::any_io_executor ex_;
+  tls_options opts_;
+  std::unique_ptr<ssl::context> ctx_;  // declared first: outlives the stream
+  std::unique_ptr<ssl::stream<tcp::socket>> stream_;
+};
+
+}  // namespace
+
+std::unique_ptr<transport> make_tls_transport(asio::any_io_executor ex, const tls_options& opts) {
+  return std::make_unique<tls_transport>(std::move(ex), opts);
+}
+
+}  // namespace ferry::client::detail
