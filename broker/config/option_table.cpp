@@ -93,6 +93,12 @@ void add_net_rows(std::vector<option_row>& t) {
       "limits.max_connections", "",
       "Connections served at once; more are refused with RESOURCE_EXHAUSTED.",
       {[](broker_options& o) -> uint64_t& { return o.session.max_connections; }}, 1, 1'000'000));
+  t.push_back(num_row<uint64_t>(
+      "limits.max_pending_handshakes", "",
+      "Connections still in their handshake (TLS and Hello) at once; more are refused with "
+      "RESOURCE_EXHAUSTED.",
+      {[](broker_options& o) -> uint64_t& { return o.session.max_pending_handshakes; }}, 1,
+      1'000'000));
   t.push_back(num_row<size_t>(
       "limits.max_outbound_bytes", "bytes",
       "Unsent bytes queued for one connection before it is closed as a slow consumer.",
@@ -239,6 +245,29 @@ void add_auth_rows(std::vector<option_row>& t) {
       [](broker_options& o) -> std::string& { return o.auth.bootstrap_password_file; }, {}, true));
 }
 
+void add_quota_rows(std::vector<option_row>& t) {
+  t.push_back(num_row<uint64_t>(
+      "quotas.max_connections", "",
+      "Connections one principal may have open at once (0 = no limit); a user's quota can "
+      "set its own.",
+      {[](broker_options& o) -> uint64_t& { return o.quotas.max_connections; }}, 0, 1'000'000));
+  t.push_back(num_row<uint64_t>(
+      "quotas.publish_bytes_per_second", "bytes",
+      "Publish bytes per second of one principal, over all its connections (0 = no limit); "
+      "more is throttled: its connections stop being read, nothing is dropped.",
+      {[](broker_options& o) -> uint64_t& { return o.quotas.publish_bytes_per_second; }}, 0,
+      1ULL << 40));
+  t.push_back(num_row<uint64_t>(
+      "quotas.publish_messages_per_second", "messages",
+      "Published messages per second of one principal (0 = no limit), throttled likewise.",
+      {[](broker_options& o) -> uint64_t& { return o.quotas.publish_messages_per_second; }}, 0,
+      1ULL << 40));
+  t.push_back(num_row<uint64_t>(
+      "quotas.max_frame_bytes", "bytes",
+      "Largest frame one principal may send after its handshake (0 = limits.max_frame_bytes).",
+      {[](broker_options& o) -> uint64_t& { return o.quotas.max_frame_bytes; }}, 0, 1ULL << 30));
+}
+
 void add_tls_rows(std::vector<option_row>& t) {
   t.push_back(bool_row("tls.enabled",
                        "Both listeners speak TLS 1.2 or 1.3 only, with the certificate below; "
@@ -253,12 +282,12 @@ void add_tls_rows(std::vector<option_row>& t) {
   t.push_back(string_row(
       "tls.ca_file", "PEM file of the CAs that sign client certificates (mutual TLS).",
       [](broker_options& o) -> std::string& { return o.tls.ca_file; }, {}, true));
-  t.push_back(string_row(
-      "tls.client_auth",
-      "Client certificates: none, requested (verified when presented) or required; a "
-      "verified certificate's common name is the client's identity.",
-      [](broker_options& o) -> std::string& { return o.tls.client_auth; },
-      {"none", "requested", "required"}));
+  t.push_back(
+      string_row("tls.client_auth",
+                 "Client certificates: none, requested (verified when presented) or required; a "
+                 "verified certificate's common name is the client's identity.",
+                 [](broker_options& o) -> std::string& { return o.tls.client_auth; },
+                 {"none", "requested", "required"}));
 }
 
 void add_process_rows(std::vector<option_row>& t) {
@@ -288,6 +317,7 @@ std::vector<option_row> make_table() {
   add_log_topic_rows(t);
   add_auth_rows(t);
   add_tls_rows(t);
+  add_quota_rows(t);
   add_process_rows(t);
   return t;
 }

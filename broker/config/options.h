@@ -27,6 +27,7 @@ struct broker_options {
   log_settings logs;
   security_settings auth;
   tls_settings tls;
+  quota_settings quotas;
   std::string data_dir = "data";
   int64_t shutdown_grace_ms = 8000;  // under `docker stop`'s 10 s
   std::string log_level = "info";

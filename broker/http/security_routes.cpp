@@ -54,6 +54,10 @@ void add_user_routes(router& r, security_service& sec) {
          v1::DeleteUserOk::descriptor(),
          {},
          200});
+}
+
+// A user's own record: its keys (its own, or anyone's with ADMIN), its quota (ADMIN).
+void add_user_item_routes(router& r, security_service& sec) {
   r.add({"PUT",
          "/v1/users/{name}/password",
          "Sets a user's keys (a SetUserPassword body; the name comes from the path): one's own, "
@@ -66,6 +70,20 @@ void add_user_routes(router& r, security_service& sec) {
            sec.set_user_password(sp, answer<v1::UserInfo>(std::move(done)));
          },
          v1::SetUserPassword::descriptor(),
+         v1::UserInfo::descriptor(),
+         {},
+         200});
+  r.add({"PUT",
+         "/v1/users/{name}/quota",
+         "Sets a user's quota (a SetUserQuota body; the name comes from the path).",
+         admin,
+         [&sec](const http_request& req, http_reply done) {
+           v1::SetUserQuota sq;
+           if (!parse_body(req, sq, done)) return;
+           sq.set_name(req.params[0]);
+           sec.set_user_quota(sq, answer<v1::UserInfo>(std::move(done)));
+         },
+         v1::SetUserQuota::descriptor(),
          v1::UserInfo::descriptor(),
          {},
          200});
@@ -183,6 +201,7 @@ void add_acl_routes(router& r, security_service& sec) {
 
 void add_security_routes(router& r, security_service& sec) {
   add_user_routes(r, sec);
+  add_user_item_routes(r, sec);
   add_token_routes(r, sec);
   add_acl_routes(r, sec);
 }

@@ -112,13 +112,16 @@ void connection::on_deadline() {
 
 asio::awaitable<void> connection::read_loop(std::shared_ptr<connection> self) {
   while (!self->closed_ && !self->closing_) {
-    if (self->paused_ || self->unsent_bytes() > self->limits_.pause_outbound_bytes()) {
-      self->wake_.expires_at(asio::steady_timer::time_point::max());
+    if (self->throttled_ && clock::now() >= self->throttled_until_) self->throttled_ = false;
+    if (self->paused_ || self->throttled_ ||
+        self->unsent_bytes() > self->limits_.pause_outbound_bytes()) {
+      self->wake_.expires_at(self->throttled_ ? self->throttled_until_
+                                              : asio::steady_timer::time_point::max());
       co_await self->wake_.async_wait(asio::as_tuple(asio::use_awaitable));
       continue;
     }
     if (self->process_buffer() && !self->closed_) self->handler_->on_input_drained();
-    if (self->paused_) continue;
+    if (self->paused_ || self->throttled_) continue;
     if (self->closed_ || self->closing_) break;
     self->make_room();
     auto [ec, n] = co_await async_read_some(
@@ -141,7 +144,7 @@ asio::awaitable<void> connection::read_loop(std::shared_ptr<connection> self) {
 
 bool connection::process_buffer() {
   bool any = false;
-  while (!paused_ && !closing_ && !closed_) {
+  while (!paused_ && !throttled_ && !closing_ && !closed_) {
     std::string_view avail(reinterpret_cast<const char*>(rbuf_.data()) + rbegin_, rend_ - rbegin_);
     std::string_view frame;
     size_t consumed = 0;
@@ -250,6 +253,14 @@ void connection::pause_reading() {
 void connection::resume_reading() {
   paused_ = false;
   wake_reader();
+}
+
+void connection::throttle_for(std::chrono::milliseconds d) {
+  const auto until = clock::now() + d;
+  if (throttled_ && until <= throttled_until_) return;
+  throttled_ = true;
+  throttled_until_ = until;
+  wake_reader();  // a reader waiting for another reason waits until then now
 }
 
 void connection::close_after_flush() {

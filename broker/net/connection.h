@@ -72,6 +72,12 @@ class connection : public std::enable_shared_from_this<connection> {
   // Stop / resume handling frames and reading the socket (frames already read wait).
   void pause_reading();
   void resume_reading();
+  // Handles and reads nothing for `d` (a quota's throttle), whatever else pauses it.
+  void throttle_for(std::chrono::milliseconds d);
+  // A lower frame limit for this connection (a principal's quota), from now on.
+  void limit_frames(uint32_t max_frame_bytes) {
+    limits_.max_frame_bytes = std::min(limits_.max_frame_bytes, max_frame_bytes);
+  }
 
   // Stops reading, writes what is queued (bounded by write_timeout), then closes.
   void close_after_flush();
@@ -110,6 +116,8 @@ class connection : public std::enable_shared_from_this<connection> {
   boost::asio::steady_timer wake_;  // the paused reader waits on it
 
   bool paused_ = false;
+  bool throttled_ = false;  // until throttled_until_
+  clock::time_point throttled_until_;
   bool closing_ = false;
   bool closed_ = false;
   bool finished_ = false;

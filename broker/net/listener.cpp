@@ -17,10 +17,10 @@ namespace ferry::broker {
 namespace asio = boost::asio;
 using asio::ip::tcp;
 
-listener::listener(asio::any_io_executor ex, std::function<bool()> has_room, accept_fn on_accept,
+listener::listener(asio::any_io_executor ex, std::function<std::string()> room, accept_fn on_accept,
                    net_probe& probe, tls_source tls)
     : acceptor_(ex),
-      has_room_(std::move(has_room)),
+      room_(std::move(room)),
       on_accept_(std::move(on_accept)),
       probe_(probe),
       tls_(std::move(tls)) {}
@@ -50,8 +50,8 @@ asio::awaitable<void> listener::accept_loop(listener* self) {
       log::net().warn("accept: {}", ec.message());
       continue;
     }
-    if (!self->has_room_()) {
-      self->refuse(std::move(socket));
+    if (auto why = self->room_(); !why.empty()) {
+      self->refuse(std::move(socket), why);
       continue;
     }
     ++self->probe_.connections_accepted;
@@ -61,9 +61,9 @@ asio::awaitable<void> listener::accept_loop(listener* self) {
 
 // The error goes through the transport (over TLS, after its handshake), bounded in time:
 // a client that does not complete the handshake is closed after 5 s.
-void listener::refuse(tcp::socket socket) {
+void listener::refuse(tcp::socket socket, const std::string& why) {
   ++probe_.connections_refused;
-  log::net().warn("refusing a connection: limits.max_connections reached");
+  log::net().warn("refusing a connection: {}", why);
   struct refusal {
     std::vector<uint8_t> frame;
     std::unique_ptr<transport> stream;
@@ -71,9 +71,7 @@ void listener::refuse(tcp::socket socket) {
   };
   auto r = std::make_shared<refusal>(refusal{
       {}, make_transport(std::move(socket), tls_), asio::steady_timer(acceptor_.get_executor())});
-  codec::append_error(
-      r->frame, 0, errc::resource_exhausted,
-      "the broker serves its maximum number of connections (limits.max_connections)");
+  codec::append_error(r->frame, 0, errc::resource_exhausted, why);
   r->deadline.expires_after(std::chrono::seconds(5));
   r->deadline.async_wait([r](boost::system::error_code ec) {
     if (!ec) r->stream->close();

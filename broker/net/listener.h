@@ -1,6 +1,6 @@
 // listener: the accept loop of the wire protocol. Each accepted socket becomes a
 // transport (TLS with the context `tls` gives, else plain TCP) handed to `on_accept` (the server
-// makes a connection and a session of it), unless `has_room` says no: then the client gets a
+// makes a connection and a session of it), unless `room` says why not: then the client gets a
 // RESOURCE_EXHAUSTED error frame and is closed. Knows nothing of sessions. Loop only.
 #pragma once
 
@@ -24,7 +24,8 @@ class listener {
   using accept_fn = std::function<void(std::unique_ptr<transport>)>;
 
   // Counts accepted and refused connections in `probe`.
-  listener(boost::asio::any_io_executor ex, std::function<bool()> has_room, accept_fn on_accept,
+  // `room`: why no other connection may be served now, or "".
+  listener(boost::asio::any_io_executor ex, std::function<std::string()> room, accept_fn on_accept,
            net_probe& probe, tls_source tls);
 
   // Binds "HOST:PORT" (IPv6 as "[::1]:PORT"); port 0 picks a free port.
@@ -36,10 +37,10 @@ class listener {
 
  private:
   static boost::asio::awaitable<void> accept_loop(listener* self);
-  void refuse(boost::asio::ip::tcp::socket socket);
+  void refuse(boost::asio::ip::tcp::socket socket, const std::string& why);
 
   boost::asio::ip::tcp::acceptor acceptor_;
-  std::function<bool()> has_room_;
+  std::function<std::string()> room_;
   accept_fn on_accept_;
   net_probe& probe_;
   tls_source tls_;

@@ -65,6 +65,7 @@ void create_user(request_context& ctx, const v1::CreateUser& req, responder r);
 void delete_user(request_context& ctx, const v1::DeleteUser& req, responder r);
 void list_users(request_context& ctx, const v1::ListUsers& req, responder r);
 void set_user_password(request_context& ctx, const v1::SetUserPassword& req, responder r);
+void set_user_quota(request_context& ctx, const v1::SetUserQuota& req, responder r);
 void create_token(request_context& ctx, const v1::CreateToken& req, responder r);
 void revoke_token(request_context& ctx, const v1::RevokeToken& req, responder r);
 void list_tokens(request_context& ctx, const v1::ListTokens& req, responder r);

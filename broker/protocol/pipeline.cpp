@@ -40,6 +40,10 @@ void invoke_publish(pipeline& p, request_context& ctx, const route& rt, std::str
   targets t;
   t.add(rt.resource, head.topic, rt.op);
   if (auto err = p.authorize(ctx, t)) return r.error(err);
+  // Over the principal's publish rate: served, then its connection is not read for a while.
+  if (int64_t ms =
+          ctx.limits.publish(ctx.client.who(), bytes.size(), messages.size(), p.clock().now()))
+    ctx.client.conn().throttle_for(std::chrono::milliseconds(ms));
   if (ctx.client.must_defer_publish()) return ctx.client.defer_publish(r.correlation_id(), bytes);
   handlers::publish(ctx, bytes, head, messages, std::move(r));
 }
@@ -167,6 +171,8 @@ const route routes[] = {
     row<v1::ListUsers, handlers::list_users>(body::list_users, "ListUsers", R::broker, O::admin),
     row<v1::SetUserPassword, handlers::set_user_password, FERRY_FIELD(v1::SetUserPassword, name)>(
         body::set_user_password, "SetUserPassword", R::user, O::alter),
+    row<v1::SetUserQuota, handlers::set_user_quota>(body::set_user_quota, "SetUserQuota",
+                                                    R::broker, O::admin),
     row<v1::CreateToken, handlers::create_token, create_token_targets>(
         body::create_token, "CreateToken", R::user, O::alter),
     row<v1::RevokeToken, handlers::revoke_token>(body::revoke_token, "RevokeToken", R::broker,
@@ -183,10 +189,11 @@ const route routes[] = {
 }  // namespace
 
 pipeline::pipeline(loop_clock& clock, broker_services& services, security_service& security,
-                   broker_info info, authenticator& authn, authorizer& authz)
+                   quotas& limits, broker_info info, authenticator& authn, authorizer& authz)
     : clock_(clock),
       services_(services),
       security_(security),
+      quotas_(limits),
       info_(std::move(info)),
       authn_(authn),
       authz_(authz) {
@@ -208,7 +215,7 @@ void pipeline::on_request(session& s, const codec::frame_view& f) {
         f.correlation_id, errc::unknown_request,
         "frame body " + std::to_string(number) + " is not a request this broker knows");
   ++counts_[number];
-  request_context ctx{s, services_, security_, info_, authn_};
+  request_context ctx{s, services_, security_, quotas_, info_, authn_};
   rt->invoke(*this, ctx, *rt, f.bytes, responder(s, rt->answered ? f.correlation_id : 0));
 }
 
@@ -216,7 +223,7 @@ void pipeline::on_deferred_publish(session& s, uint64_t correlation_id, std::str
   codec::publish_view head;
   // It parsed when it arrived; it is a copy of the same bytes.
   (void)codec::parse_publish(bytes, head, publish_scratch_);
-  request_context ctx{s, services_, security_, info_, authn_};
+  request_context ctx{s, services_, security_, quotas_, info_, authn_};
   handlers::publish(ctx, bytes, head, publish_scratch_, responder(s, correlation_id));
 }
 

@@ -36,7 +36,7 @@ class pipeline final : public request_handler {
   };
   using targets = access_targets;
 
-  pipeline(loop_clock& clock, broker_services& services, security_service& security,
+  pipeline(loop_clock& clock, broker_services& services, security_service& security, quotas& limits,
            broker_info info, authenticator& authn, authorizer& authz);
 
   // Every row, in table order (the security test walks it).
@@ -57,6 +57,7 @@ class pipeline final : public request_handler {
 
   // For the rows: authorization of one request's targets.
   ferry::error authorize(const request_context& ctx, const targets& t);
+  loop_clock& clock() { return clock_; }
   // For the Publish row: its parse scratch (reused: no allocation per frame).
   std::vector<std::string_view>& publish_scratch() { return publish_scratch_; }
 
@@ -66,6 +67,7 @@ class pipeline final : public request_handler {
   loop_clock& clock_;
   broker_services& services_;
   security_service& security_;
+  quotas& quotas_;
   broker_info info_;
   authenticator& authn_;
   authorizer& authz_;

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "broker/security/authorizer.h"
+#include "broker/security/quotas.h"
 #include "broker/security/security_service.h"
 #include "broker/services/broker_services.h"
 #include "broker/session/responder.h"
@@ -24,6 +25,7 @@ struct request_context {
   session& client;
   broker_services& services;
   security_service& security;
+  quotas& limits;
   const broker_info& info;
   authenticator& auth;
 };

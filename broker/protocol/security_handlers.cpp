@@ -31,6 +31,10 @@ void set_user_password(request_context& ctx, const v1::SetUserPassword& req, res
   ctx.security.set_user_password(req, answer_with<v1::UserInfo>(body::user_info, r));
 }
 
+void set_user_quota(request_context& ctx, const v1::SetUserQuota& req, responder r) {
+  ctx.security.set_user_quota(req, answer_with<v1::UserInfo>(body::user_info, r));
+}
+
 void create_token(request_context& ctx, const v1::CreateToken& req, responder r) {
   ctx.security.create_token(req, ctx.client.who(),
                             answer_with<v1::TokenCreated>(body::token_created, r));

@@ -21,6 +21,14 @@ void proceed(request_context& ctx, std::string client_id, auth_step step, respon
     s.await_auth(std::move(client_id), r.correlation_id(), std::move(step.next));
     return r.respond(codec::body::auth_challenge, ch);
   }
+  // The principal's quota: its place among its connections, its frame limit.
+  std::shared_ptr<void> lease;
+  if (auto err = ctx.limits.connect(step.who, lease)) {
+    log::security().warn("conn {} ({}): refused: {}", s.id(), s.conn().peer(), err.message);
+    return r.fail(errc::resource_exhausted, err.message);
+  }
+  uint32_t frames = ctx.limits.effective(step.who).max_frame_bytes();
+  frames = frames ? std::min(frames, ctx.info.max_frame_bytes) : ctx.info.max_frame_bytes;
   if (ctx.auth.required())
     log::security().info("conn {} ({}): authenticated as {} ({})", s.id(), s.conn().peer(),
                          quoted(step.who.name), step.who.mechanism);
@@ -28,11 +36,11 @@ void proceed(request_context& ctx, std::string client_id, auth_step step, respon
   ok.set_protocol_version(codec::protocol_version);
   ok.set_server_software(ctx.info.server_software);
   ok.set_session_id(s.id());
-  ok.set_max_frame_bytes(ctx.info.max_frame_bytes);
+  ok.set_max_frame_bytes(frames);
   ok.set_max_message_bytes(ctx.info.max_message_bytes);
   ok.set_sasl(std::move(step.reply));
   ok.set_principal(step.who.name);
-  s.set_handshaken(std::move(client_id), std::move(step.who));
+  s.set_handshaken(std::move(client_id), std::move(step.who), std::move(lease), frames);
   r.respond(codec::body::hello_ok, ok);
 }
 

@@ -28,6 +28,11 @@ class credentials final : public authenticator {
   void load(std::vector<v1::UserRecord> users, std::vector<v1::TokenRecord> tokens);
   const v1::UserRecord* user(std::string_view name) const;
   const v1::TokenRecord* token(std::string_view id) const;
+  // A user's own quota, or null (no such user, or none set).
+  const v1::Quota* quota(std::string_view user) const {
+    const v1::UserRecord* u = this->user(user);
+    return u && u->info().has_quota() ? &u->info().quota() : nullptr;
+  }
   const std::map<std::string, v1::UserRecord, std::less<>>& users() const { return users_; }
   const std::map<std::string, v1::TokenRecord, std::less<>>& tokens() const { return tokens_; }
   void put_user(v1::UserRecord u);

@@ -20,6 +20,12 @@ ferry::error check_user(std::string_view name, const v1::ScramCredential& s) {
   return {};
 }
 
+ferry::error check_quota(const v1::Quota& q) {
+  if (q.max_frame_bytes() != 0 && q.max_frame_bytes() < 4096)
+    return fail(errc::invalid_argument, "quota.max_frame_bytes: at least 4096 bytes, or 0");
+  return {};
+}
+
 ferry::error no_user(std::string_view name) {
   return fail(errc::invalid_argument, "user " + quoted(name) + " does not exist");
 }
@@ -130,6 +136,7 @@ void security_service::create_user(const v1::CreateUser& req, security_reply<v1:
   for (const auto& g : req.groups())
     if (auto why = names::check_name(g); !why.empty())
       return done(fail(errc::invalid_name, "group " + quoted(g) + ": " + why), {});
+  if (auto err = check_quota(req.quota())) return done(err, {});
   if (creds_.user(req.name()) != nullptr)
     return done(fail(errc::invalid_argument, "user " + quoted(req.name()) + " exists"), {});
   v1::UserRecord rec;
@@ -138,6 +145,7 @@ void security_service::create_user(const v1::CreateUser& req, security_reply<v1:
   *info->mutable_groups() = req.groups();
   info->set_iterations(req.scram().iterations());
   info->set_created_ms(clock_.wall_ms());
+  if (req.has_quota()) *info->mutable_quota() = req.quota();
   *rec.mutable_scram() = req.scram();
   v1::UserInfo out = *info;
   store_user(std::move(rec), [out, done = std::move(done)](const ferry::error& err) {
@@ -157,6 +165,20 @@ void security_service::set_user_password(const v1::SetUserPassword& req,
   v1::UserInfo out = rec.info();
   store_user(std::move(rec), [out, done = std::move(done)](const ferry::error& err) {
     if (!err) log::security().info("password of user {} changed", quoted(out.name()));
+    done(err, out);
+  });
+}
+
+void security_service::set_user_quota(const v1::SetUserQuota& req,
+                                      security_reply<v1::UserInfo> done) {
+  if (auto err = check_quota(req.quota())) return done(err, {});
+  const v1::UserRecord* old = creds_.user(req.name());
+  if (old == nullptr) return done(no_user(req.name()), {});
+  v1::UserRecord rec = *old;
+  *rec.mutable_info()->mutable_quota() = req.quota();
+  v1::UserInfo out = rec.info();
+  store_user(std::move(rec), [out, done = std::move(done)](const ferry::error& err) {
+    if (!err) log::security().info("quota of user {} set", quoted(out.name()));
     done(err, out);
   });
 }

@@ -38,6 +38,7 @@ class security_service {
   void create_user(const v1::CreateUser& req, security_reply<v1::UserInfo> done);
   void delete_user(const v1::DeleteUser& req, security_reply<v1::DeleteUserOk> done);
   void set_user_password(const v1::SetUserPassword& req, security_reply<v1::UserInfo> done);
+  void set_user_quota(const v1::SetUserQuota& req, security_reply<v1::UserInfo> done);
   void list_users(v1::UserList& out) const;
   bool has_user(std::string_view name) const { return creds_.user(name) != nullptr; }
   bool has_users() const { return !creds_.users().empty(); }

@@ -1,6 +1,8 @@
-// security_settings: authentication and its first admin (config keys auth.*).
+// security_settings: authentication and its first admin (config keys auth.*), and the
+// default quotas of each principal (quotas.*, security/quotas.h).
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 namespace ferry::broker {
@@ -15,6 +17,13 @@ struct security_settings {
   // $FERRY_AUTH_BOOTSTRAP_PASSWORD or bootstrap_password_file, never the YAML or a flag.
   std::string bootstrap_user;
   std::string bootstrap_password_file;
+};
+
+struct quota_settings {
+  uint64_t max_connections = 0;  // per principal; 0 = no limit (as every field here)
+  uint64_t publish_bytes_per_second = 0;
+  uint64_t publish_messages_per_second = 0;
+  uint64_t max_frame_bytes = 0;
 };
 
 }  // namespace ferry::broker

@@ -27,6 +27,7 @@
 #include "broker/security/acl_authorizer.h"
 #include "broker/security/bootstrap.h"
 #include "broker/security/credentials.h"
+#include "broker/security/quotas.h"
 #include "broker/security/security_service.h"
 #include "broker/server/storage_port.h"
 #include "broker/services/broker_services.h"
@@ -63,6 +64,7 @@ struct server::impl {
   acl_authorizer acl;
   allow_all no_rules;  // auth off
   std::unique_ptr<security_service> security;
+  std::unique_ptr<quotas> limits;
   std::unique_ptr<pipeline> requests;
   std::unique_ptr<session_hub> hub;
   std::unique_ptr<session::environment> session_env;  // what every session works with
@@ -141,6 +143,8 @@ ferry::error server::impl::recover() {
   creds = std::make_unique<credentials>(now, opts.auth.enabled);
   security = std::make_unique<security_service>(*catalog, *creds, acl, now);
   security->load(snap);
+  limits = std::make_unique<quotas>(opts.quotas,
+                                    [this](std::string_view user) { return creds->quota(user); });
   return start_security();
 }
 
@@ -193,12 +197,12 @@ void server::impl::build_services() {
   info.max_frame_bytes = opts.connection.max_frame_bytes;
   info.max_message_bytes = static_cast<uint32_t>(opts.queues.max_message_bytes);
   authorizer& authz = opts.auth.enabled ? static_cast<authorizer&>(acl) : no_rules;
-  requests = std::make_unique<pipeline>(now, *services, *security, info, *creds, authz);
+  requests = std::make_unique<pipeline>(now, *services, *security, *limits, info, *creds, authz);
   hub = std::make_unique<session_hub>(queues->memory(), opts.session);
   session_env = std::make_unique<session::environment>(
       session::environment{*hub, *requests, now, *consuming, *topics});
   lis = std::make_unique<listener>(
-      ioc.get_executor(), [this] { return hub->has_room(); },
+      ioc.get_executor(), [this] { return hub->room(); },
       [this](std::unique_ptr<transport> stream) { accept(std::move(stream)); }, net,
       tls_for_new_connections());
 }

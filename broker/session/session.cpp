@@ -26,10 +26,14 @@ void session::start() {
   conn_->start(*this);
 }
 
-void session::set_handshaken(std::string client_id, principal who) {
+void session::set_handshaken(std::string client_id, principal who, std::shared_ptr<void> lease,
+                             uint32_t max_frame_bytes) {
   handshaken_ = true;
+  env_.hub.handshake_done();
   client_id_ = std::move(client_id);
   who_ = std::move(who);
+  quota_lease_ = std::move(lease);
+  if (max_frame_bytes != 0) conn_->limit_frames(max_frame_bytes);
   conn_->handshake_done();
 }
 

@@ -62,7 +62,10 @@ class session final : public connection_handler,
   int64_t last_activity_ms() const { return last_activity_ms_; }
 
   bool handshaken() const override { return handshaken_; }
-  void set_handshaken(std::string client_id, principal who);
+  // The handshake ended: `who` logged in. `lease` is held while the session lives (its place
+  // in the principal's connection quota); `max_frame_bytes` (0: none) lowers the frame limit.
+  void set_handshaken(std::string client_id, principal who, std::shared_ptr<void> lease = {},
+                      uint32_t max_frame_bytes = 0);
   const std::string& client_id() const { return client_id_; }
   // Who the handshake authenticated (anonymous until then).
   const principal& who() const { return who_; }
@@ -124,6 +127,7 @@ class session final : public connection_handler,
   const environment& env_;
   std::shared_ptr<connection> conn_;
   bool handshaken_ = false;
+  std::shared_ptr<void> quota_lease_;
   int64_t last_activity_ms_ = 0;  // steady; consumer groups read it for session timeouts
   std::string client_id_;
   principal who_;

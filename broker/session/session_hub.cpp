@@ -4,13 +4,25 @@
 
 namespace ferry::broker {
 
+std::string session_hub::room() const {
+  if (sessions_.size() >= settings_.max_connections)
+    return "the broker serves its maximum number of connections (limits.max_connections)";
+  if (pending_handshakes_ >= settings_.max_pending_handshakes)
+    return "too many connections are in their handshake (limits.max_pending_handshakes)";
+  return {};
+}
+
 void session_hub::add(std::shared_ptr<hub_member> s) {
   auto id = s->id();
+  if (!s->handshaken()) ++pending_handshakes_;
   sessions_.emplace(id, std::move(s));
 }
 
 void session_hub::remove(uint64_t id) {
-  sessions_.erase(id);
+  auto it = sessions_.find(id);
+  if (it == sessions_.end()) return;
+  if (!it->second->handshaken()) --pending_handshakes_;
+  sessions_.erase(it);
 }
 
 std::vector<std::shared_ptr<hub_member>> session_hub::all() const {

@@ -54,8 +54,11 @@ class session_hub {
 
   // ---- sessions ----
   uint64_t next_session_id() { return ++last_session_id_; }
-  // Whether another connection may be served (limits.max_connections).
-  bool has_room() const { return sessions_.size() < settings_.max_connections; }
+  // Why another connection may not be served (limits.max_connections,
+  // limits.max_pending_handshakes), or "" when it may.
+  std::string room() const;
+  // A session finished its handshake (it no longer counts as pending).
+  void handshake_done() { --pending_handshakes_; }
   void add(std::shared_ptr<hub_member> s);
   void remove(uint64_t id);
   size_t count() const { return sessions_.size(); }
@@ -83,6 +86,7 @@ class session_hub {
   session_settings settings_;
   uint64_t last_session_id_ = 0;
   std::map<uint64_t, std::shared_ptr<hub_member>> sessions_;
+  uint64_t pending_handshakes_ = 0;
   std::vector<std::weak_ptr<hub_member>> dirty_;
   std::vector<std::weak_ptr<hub_member>> deferring_;
   bool flushing_ = false;

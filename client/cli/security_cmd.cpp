@@ -49,6 +49,7 @@ std::string joined(const google::protobuf::RepeatedPtrField<std::string>& items)
 struct user_args {
   std::string name, password;
   std::vector<std::string> groups;
+  v1::Quota quota;
 };
 
 int run_user_create(const globals& g, const user_args& a) {
@@ -98,6 +99,19 @@ int run_user_delete(const globals& g, const std::string& name) {
   });
 }
 
+int run_user_quota(const globals& g, const user_args& a) {
+  v1::SetUserQuota req;
+  req.set_name(a.name);
+  *req.mutable_quota() = a.quota;
+  return with_client(g, [&](client::blocking_client& c) -> int {
+    auto r = c.set_user_quota(req);
+    int status = exit_ok;
+    if (failed(r, status)) return status;
+    std::printf("quota of %s set\n", r->name().c_str());
+    return exit_ok;
+  });
+}
+
 // name, groups: one line per user.
 int run_user_list(const globals& g) {
   return with_client(g, [&](client::blocking_client& c) -> int {
@@ -111,7 +125,7 @@ int run_user_list(const globals& g) {
 }
 
 void add_user_commands(CLI::App& app, context& ctx) {
-  auto* user = app.add_subcommand("user", "manage users (create|delete|list|passwd)");
+  auto* user = app.add_subcommand("user", "manage users (create|delete|list|passwd|quota)");
   user->require_subcommand(1);
   auto a = std::make_shared<user_args>();
 
@@ -125,6 +139,23 @@ void add_user_commands(CLI::App& app, context& ctx) {
   passwd->add_option("name", a->name, "user name")->required();
   passwd->add_option("--password", a->password, "the new password (default: read from stdin)");
   passwd->callback([&ctx, a] { ctx.run = [&ctx, a] { return run_user_passwd(ctx.g, *a); }; });
+
+  auto* quota = user->add_subcommand("quota", "set a user's limits (0 = the broker's default)");
+  quota->add_option("name", a->name, "user name")->required();
+  quota->add_option_function<uint32_t>(
+      "--connections", [a](uint32_t n) { a->quota.set_max_connections(n); },
+      "connections open at once");
+  quota->add_option_function<uint64_t>(
+      "--publish-bytes-per-second", [a](uint64_t n) { a->quota.set_publish_bytes_per_second(n); },
+      "publish rate in bytes (throttled above it)");
+  quota->add_option_function<uint64_t>(
+      "--publish-messages-per-second",
+      [a](uint64_t n) { a->quota.set_publish_messages_per_second(n); },
+      "publish rate in messages (throttled above it)");
+  quota->add_option_function<uint32_t>(
+      "--max-frame-bytes", [a](uint32_t n) { a->quota.set_max_frame_bytes(n); },
+      "largest frame it may send");
+  quota->callback([&ctx, a] { ctx.run = [&ctx, a] { return run_user_quota(ctx.g, *a); }; });
 
   auto* del = user->add_subcommand("delete", "delete a user and its tokens");
   del->add_option("name", a->name, "user name")->required();

@@ -30,6 +30,11 @@ result<v1::UserInfo> blocking_client::set_user_password(const v1::SetUserPasswor
   });
 }
 
+result<v1::UserInfo> blocking_client::set_user_quota(const v1::SetUserQuota& req) {
+  return call<v1::UserInfo>(
+      *impl_->core, [req](client& c, auto done) { c.async_set_user_quota(req, std::move(done)); });
+}
+
 result<v1::TokenCreated> blocking_client::create_token(const v1::CreateToken& req) {
   return call<v1::TokenCreated>(
       *impl_->core, [req](client& c, auto done) { c.async_create_token(req, std::move(done)); });

@@ -29,6 +29,7 @@ codec::body response_kind(codec::body request) {
     case codec::body::describe_group: return codec::body::group_info;
     case codec::body::create_user: return codec::body::user_info;
     case codec::body::set_user_password: return codec::body::user_info;
+    case codec::body::set_user_quota: return codec::body::user_info;
     case codec::body::delete_user: return codec::body::delete_user_ok;
     case codec::body::list_users: return codec::body::user_list;
     case codec::body::create_token: return codec::body::token_created;

@@ -108,6 +108,7 @@ enum class body : uint32_t {
   acl_list = 108,
   who_am_i = 109,
   who_am_i_ok = 110,
+  set_user_quota = 111,
 };
 
 // ---- framing ----

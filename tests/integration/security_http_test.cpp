@@ -125,6 +125,8 @@ void add_security_cases(std::map<std::string, route_case>& c) {
   c["DELETE /v1/users/{name}"] = {"/v1/users/nobody", "", false, {carol_admin}};
   c["PUT /v1/users/{name}/password"] = {
       "/v1/users/dave/password", R"({"scram":)" + scram_json("d2") + "}", false, {carol_admin}};
+  c["PUT /v1/users/{name}/quota"] = {
+      "/v1/users/dave/quota", R"({"quota":{"max_connections":5}})", false, {carol_admin}};
   c["GET /v1/tokens"] = {"/v1/tokens", "", false, {carol_admin}};
   c["POST /v1/tokens"] = {"/v1/tokens", R"({"principal":"dave"})", false, {carol_admin}};
   c["DELETE /v1/tokens/{id}"] = {"/v1/tokens/nothing", "", false, {carol_admin}};

@@ -196,6 +196,10 @@ void add_security_cases(case_map& c) {
     f.mutable_set_user_password()->set_name("dave");
     *f.mutable_set_user_password()->mutable_scram() = fc::make_scram_credential("dave-pw-2");
   });
+  c["SetUserQuota"] = admin([](v1::Frame& f) {
+    f.mutable_set_user_quota()->set_name("dave");
+    f.mutable_set_user_quota()->mutable_quota()->set_max_connections(5);
+  });
   c["CreateToken"] = admin([](v1::Frame& f) { f.mutable_create_token()->set_principal("dave"); });
   c["RevokeToken"] = admin([](v1::Frame& f) { f.mutable_revoke_token()->set_id("nothing"); });
   c["ListTokens"] = admin([](v1::Frame& f) { f.mutable_list_tokens(); });

@@ -140,6 +140,7 @@ class blocking_client {
   result<v1::DeleteUserOk> delete_user(const std::string& name);
   result<v1::UserList> list_users();
   result<v1::UserInfo> set_user_password(const v1::SetUserPassword& req);
+  result<v1::UserInfo> set_user_quota(const v1::SetUserQuota& req);
   result<v1::TokenCreated> create_token(const v1::CreateToken& req);
   result<v1::RevokeTokenOk> revoke_token(const std::string& id);
   result<v1::TokenList> list_tokens(const std::string& principal = {});

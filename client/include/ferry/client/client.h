@@ -347,6 +347,10 @@ class client {
     return admin<v1::UserInfo>(codec::body::set_user_password, std::move(req), token);
   }
   template <typename Token>
+  auto async_set_user_quota(v1::SetUserQuota req, Token&& token) {
+    return admin<v1::UserInfo>(codec::body::set_user_quota, std::move(req), token);
+  }
+  template <typename Token>
   auto async_create_token(v1::CreateToken req, Token&& token) {
     return admin<v1::TokenCreated>(codec::body::create_token, std::move(req), token);
   }
