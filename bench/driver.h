@@ -25,6 +25,8 @@ struct endpoint {
   std::string host = "127.0.0.1";
   uint16_t port = 0;
   pid_t server_pid = 0;  // for CPU and memory figures; 0 = unknown
+  // ferry only: TLS with this CA file (empty: plain TCP); a user to log in as (SCRAM).
+  std::string tls_ca_file, user, password;
 };
 
 class driver {

@@ -31,6 +31,8 @@ namespace {
 struct options {
   std::vector<std::string> workloads;
   std::string system = "ferry", broker, ferryd, json_out;
+  std::vector<std::string> ferryd_sets;  // KEY=VALUE for every ferryd started
+  std::string tls_ca_file, user, password;
   std::string workloads_dir = FERRY_BENCH_WORKLOADS_DIR;
   pid_t server_pid = 0;
   bool list = false, header = false;
@@ -135,6 +137,8 @@ fb::measurement::result run_one(const options& o, fb::driver& d, const fb::workl
       std::string set = "limits.max_connections=";
       args = {"--set", set.append(std::to_string(w.idle_connections + 1000))};
     }
+    for (const auto& kv : o.ferryd_sets)
+      args.insert(args.end(), {"--set", kv});
     own = std::make_unique<fb::ferryd_process>(o.ferryd, args);
     if (!own->ok()) {
       auto r = fb::measurement(w, 0).finish(d.name(), 0, 0);
@@ -150,6 +154,9 @@ fb::measurement::result run_one(const options& o, fb::driver& d, const fb::workl
     at.port = static_cast<uint16_t>(std::stoi(o.broker.substr(colon + 1)));
     at.server_pid = o.server_pid;
   }
+  at.tls_ca_file = o.tls_ca_file;
+  at.user = o.user;
+  at.password = o.password;
   fb::measurement m(w, reader_count(w));
   auto before = fb::read_broker_stats(at.server_pid);
   auto e = d.run(w, at, m);
@@ -226,6 +233,12 @@ void add_options(CLI::App& app, options& o) {
   app.add_option("--ferryd", o.ferryd,
                  "Start this ferryd binary for each workload (loopback, temp data dir)");
   app.add_option("--workloads-dir", o.workloads_dir, "Where workload names are looked up");
+  app.add_option("--ferryd-set", o.ferryd_sets,
+                 "KEY=VALUE given to every ferryd started (--set), e.g. tls.enabled=true");
+  app.add_option("--tls-ca-file", o.tls_ca_file,
+                 "ferry clients connect with TLS, trusting this CA");
+  app.add_option("--user", o.user, "ferry clients log in as this user (SCRAM-SHA-256)");
+  app.add_option("--password", o.password, "its password");
   app.add_option("--json-out", o.json_out, "Append the JSON lines to this file (default: stderr)");
   app.add_flag("--list", o.list, "List the workloads and systems");
   app.add_flag("--header", o.header, "Print the Markdown table header first");

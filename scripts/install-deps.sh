@@ -24,7 +24,10 @@ packages=(
 tools=()
 if [ "$mode" != build ]; then
   # test tools: promtool (checks /metrics scrapes), curl (the README's examples)
-  packages+=(clang-format procps prometheus curl)
+  packages+=(clang-format procps prometheus curl clang libclang-rt-14-dev)
+  # the security tests: GNU SASL (an independent SCRAM implementation), the openssl CLI
+  # (test certificates, s_client)
+  packages+=(libgsasl-dev openssl)
   # Test tools found by command: a machine may have them from elsewhere (Node.js from
   # NodeSource bundles npm, and Debian's npm package would conflict with it).
   # kubectl renders the Kubernetes manifests (`kubectl kustomize`): Debian's is 1.20.

@@ -90,6 +90,10 @@ fc::client_options ferry_load::client_options() const {
   o.port = at_.port;
   o.client_id = "ferry-bench";
   o.max_unconfirmed_bytes = 64 << 20;
+  o.tls.enabled = !at_.tls_ca_file.empty();
+  o.tls.ca_file = at_.tls_ca_file;
+  o.creds.username = at_.user;
+  o.creds.password = at_.password;
   return o;
 }
 

@@ -205,6 +205,8 @@ class http_connection : public std::enable_shared_from_this<http_connection> {
     auto res = std::make_shared<http::response<http::string_body>>(
         static_cast<http::status>(r.status), version_ ? version_ : 11);
     res->set(http::field::server, "ferryd");
+    // HTTPS: browsers (the dashboard's) are told to keep to it.
+    if (stream_->secure()) res->set(http::field::strict_transport_security, "max-age=31536000");
     res->set(http::field::content_type, r.content_type);
     for (auto& [k, v] : r.headers)
       res->set(k, v);

@@ -41,8 +41,11 @@ ferry::error make_tls_context(const tls_settings& s, std::shared_ptr<ssl::contex
   SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
   if (SSL_CTX_set_cipher_list(native, tls12_ciphers) != 1) return failed("tls: cipher list", ec);
   // No session tickets: a ticket key lives as long as the process, which would weaken
-  // forward secrecy; full handshakes are cheap at a broker's connection rates.
-  SSL_CTX_set_options(native, SSL_OP_NO_TICKET);
+  // forward secrecy; full handshakes are cheap at a broker's connection rates. The broker's
+  // cipher order decides (AES-GCM first), except that a client preferring ChaCha20 (no AES
+  // hardware) gets it.
+  SSL_CTX_set_options(
+      native, SSL_OP_NO_TICKET | SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_PRIORITIZE_CHACHA);
   ctx->use_certificate_chain_file(s.cert_file, ec);
   if (ec) return failed("tls.cert_file " + s.cert_file, ec);
   ctx->use_private_key_file(s.key_file, ssl::context::pem, ec);

@@ -54,6 +54,7 @@ class tls_transport final : public transport {
   asio::any_io_executor executor() override { return stream_.get_executor(); }
   const std::string& peer() const override { return peer_; }
   const std::string& peer_identity() const override { return identity_; }
+  bool secure() const override { return true; }
 
   void read_some(asio::mutable_buffer into, read_done done) override {
     if (state_ == state::ready) return stream_.async_read_some(into, std::move(done));

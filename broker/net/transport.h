@@ -41,6 +41,8 @@ class transport {
   virtual void cancel() = 0;
   // Cancels what is under way and closes the stream; reads and writes then fail.
   virtual void close() = 0;
+  // Whether the stream is TLS.
+  virtual bool secure() const { return false; }
   // Who the peer's verified TLS client certificate names (its subject's common name);
   // empty without TLS or without a certificate. Known once the first read completed.
   virtual const std::string& peer_identity() const {

@@ -65,13 +65,18 @@ int64_t quotas::bucket::take(uint64_t rate, double n, int64_t now_ms) {
                            static_cast<int64_t>(std::ceil(-tokens * 1000.0 / cap)));
 }
 
+// Once per Publish frame: one lookup of the user's own quota, nothing more when no rate
+// applies.
 int64_t quotas::publish(const principal& who, size_t bytes, size_t messages, int64_t now_ms) {
-  const v1::Quota q = effective(who);
-  if (q.publish_bytes_per_second() == 0 && q.publish_messages_per_second() == 0) return 0;
+  const v1::Quota* own = user_quota_ ? user_quota_(who.name) : nullptr;
+  uint64_t byte_rate = defaults_.publish_bytes_per_second;
+  uint64_t message_rate = defaults_.publish_messages_per_second;
+  if (own && own->publish_bytes_per_second()) byte_rate = own->publish_bytes_per_second();
+  if (own && own->publish_messages_per_second()) message_rate = own->publish_messages_per_second();
+  if (byte_rate == 0 && message_rate == 0) return 0;
   usage& u = (*usage_)[who.name];
-  return std::max(
-      u.bytes.take(q.publish_bytes_per_second(), static_cast<double>(bytes), now_ms),
-      u.messages.take(q.publish_messages_per_second(), static_cast<double>(messages), now_ms));
+  return std::max(u.bytes.take(byte_rate, static_cast<double>(bytes), now_ms),
+                  u.messages.take(message_rate, static_cast<double>(messages), now_ms));
 }
 
 }  // namespace ferry::broker

@@ -93,10 +93,11 @@ TEST_CASE("tls: libferry, the CLI and HTTPS clients over TLS", "[tls]") {
   CHECK(status == 0);
   CHECK(out.find("orders.eu") != std::string::npos);
   // The HTTP listener speaks TLS too.
-  auto [cs, body] = sh("curl -sS --cacert " + cert("ca.pem") +
+  auto [cs, body] = sh("curl -sS -i --cacert " + cert("ca.pem") +
                        " https://127.0.0.1:" + std::to_string(b.http_port()) + "/v1/topics");
   CHECK(cs == 0);
   CHECK(body.find("orders.eu") != std::string::npos);
+  CHECK(body.find("Strict-Transport-Security: max-age=31536000") != std::string::npos);
   auto [hs, hout] = sh(std::string(FERRY_CLI_PATH) + " --ca-file " + cert("ca.pem") +
                        " health --http 127.0.0.1:" + std::to_string(b.http_port()));
   CHECK(hs == 0);
