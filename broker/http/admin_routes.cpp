@@ -25,20 +25,20 @@ bool if_exists(const http_request& req, bool& out, const http_reply& done) {
 
 // The group of the path, and the topic of the ResetOffsets body.
 route_access group_reset_access() {
-  return {false, [](const http_request& req, access_targets& t) {
-            auto parsed = std::make_shared<v1::ResetOffsets>();
-            (void)from_json_text(req.body, *parsed);
-            access::group_offsets(req.params.at(0), operation::alter, parsed->topic(),
-                                  operation::consume, t);
-            t.keep = std::move(parsed);
-          }};
+  return body_names<v1::ResetOffsets>(
+      [](const http_request& req, const v1::ResetOffsets& m, access_targets& t) {
+        access::group_offsets(req.params.at(0), operation::alter, m.topic(), operation::consume, t);
+      });
 }
 
 void add_topic_routes(router& r, topic_service& topics) {
   r.add({"GET",
          "/v1/topics",
          "Lists topics of both kinds (?pattern= a topic pattern).",
-         on_pattern(resource_kind::topic, operation::describe),
+         on_request([](const http_request& req, access_targets& t) {
+           const std::string* p = req.query_param("pattern");
+           access::topic_listing(p ? std::string_view(*p) : std::string_view(), t);
+         }),
          [&topics](const http_request& req, http_reply done) {
            v1::TopicList out;
            topics.list_topics(query_or_empty(req, "pattern"), out);
@@ -51,9 +51,10 @@ void add_topic_routes(router& r, topic_service& topics) {
   r.add({"POST",
          "/v1/topics",
          "Creates a topic (a CreateTopic body); 201 with its TopicInfo.",
-         body_names<v1::CreateTopic>([](const v1::CreateTopic& m, access_targets& t) {
-           t.add(resource_kind::topic, m.name(), operation::create);
-         }),
+         body_names<v1::CreateTopic>(
+             [](const http_request&, const v1::CreateTopic& m, access_targets& t) {
+               t.add(resource_kind::topic, m.name(), operation::create);
+             }),
          [&topics](const http_request& req, http_reply done) {
            v1::CreateTopic ct;
            if (!parse_body(req, ct, done)) return;
@@ -103,26 +104,28 @@ void add_topic_item_routes(router& r, topic_service& topics) {
 }
 
 void add_subscription_routes(router& r, topic_service& topics) {
-  r.add({"GET",
-         "/v1/subscriptions",
-         "Lists subscriptions (?pattern= those with this pattern or matching this topic).",
-         on_pattern(resource_kind::subscription, operation::describe),
-         [&topics](const http_request& req, http_reply done) {
-           v1::SubscriptionList out;
-           topics.list_subscriptions(query_or_empty(req, "pattern"), out);
-           done(json_response(to_json_text(out)));
-         },
-         nullptr,
-         v1::SubscriptionList::descriptor(),
-         {"pattern"},
-         200});
+  r.add(
+      {"GET",
+       "/v1/subscriptions",
+       "Lists subscriptions (?pattern= those with this pattern or matching this topic).",
+       on_request([](const http_request&, access_targets& t) { access::subscription_listing(t); }),
+       [&topics](const http_request& req, http_reply done) {
+         v1::SubscriptionList out;
+         topics.list_subscriptions(query_or_empty(req, "pattern"), out);
+         done(json_response(to_json_text(out)));
+       },
+       nullptr,
+       v1::SubscriptionList::descriptor(),
+       {"pattern"},
+       200});
   r.add({"POST",
          "/v1/subscriptions",
          "Creates a subscription (a CreateSubscription body); 201 with its SubscriptionInfo.",
-         body_names<v1::CreateSubscription>([](const v1::CreateSubscription& m, access_targets& t) {
-           t.add(resource_kind::subscription, m.name(), operation::create);
-           access::subscription_made(m.pattern(), m.options(), t);
-         }),
+         body_names<v1::CreateSubscription>(
+             [](const http_request&, const v1::CreateSubscription& m, access_targets& t) {
+               t.add(resource_kind::subscription, m.name(), operation::create);
+               access::subscription_made(m.pattern(), m.options(), t);
+             }),
          [&topics](const http_request& req, http_reply done) {
            v1::CreateSubscription cs;
            if (!parse_body(req, cs, done)) return;
@@ -132,6 +135,9 @@ void add_subscription_routes(router& r, topic_service& topics) {
          v1::SubscriptionInfo::descriptor(),
          {},
          201});
+}
+
+void add_subscription_item_routes(router& r, topic_service& topics) {
   r.add({"GET",
          "/v1/subscriptions/{name}",
          "Describes a subscription (SubscriptionInfo).",
@@ -239,6 +245,7 @@ void add_admin_routes(router& r, topic_service& topics, group_service& groups) {
   add_topic_routes(r, topics);
   add_topic_item_routes(r, topics);
   add_subscription_routes(r, topics);
+  add_subscription_item_routes(r, topics);
   add_purge_route(r, topics);
   add_group_routes(r, groups);
   add_reset_route(r, groups);

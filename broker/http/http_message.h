@@ -20,7 +20,7 @@ struct http_request {
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
   std::vector<std::string> params;  // the values of the route's `{name}` segments, in order
-  principal who;  // the bearer token's principal (anonymous when authentication is off)
+  principal who;             // the bearer token's principal (anonymous when authentication is off)
   std::string tls_identity;  // a verified TLS client certificate's common name, or ""
 
   // The first header (case-insensitive name) or query parameter with this name; "" if none.

@@ -41,11 +41,11 @@ bool parse_body(const http_request& req, Request& out, const http_reply& done) {
 // Access by names in a JSON body of `Request`: parsed once here (kept with the targets),
 // and again by the handler, which answers a body that does not parse.
 template <typename Request>
-route_access body_names(void (*names)(const Request&, access_targets&)) {
+route_access body_names(void (*names)(const http_request&, const Request&, access_targets&)) {
   return {false, [names](const http_request& req, access_targets& t) {
             auto parsed = std::make_shared<Request>();
             (void)from_json_text(req.body, *parsed);
-            names(*parsed, t);
+            names(req, *parsed, t);
             t.keep = std::move(parsed);
           }};
 }

@@ -59,11 +59,8 @@ route_access on_param(resource_kind kind, operation op, size_t param) {
           }};
 }
 
-route_access on_pattern(resource_kind kind, operation op) {
-  return {false, [kind, op](const http_request& req, access_targets& t) {
-            const std::string* p = req.query_param("pattern");
-            t.add(kind, p && !p->empty() ? std::string_view(*p) : std::string_view(">"), op);
-          }};
+route_access on_request(void (*targets)(const http_request&, access_targets&)) {
+  return {false, targets};
 }
 
 void router::secure(authenticator& authn, authorizer& authz) {

@@ -29,11 +29,11 @@ struct route_access {
   std::function<void(const http_request&, access_targets&)> targets;
 };
 route_access open_to_all();
-// The route's operation on: the broker; the path's `{name}` number `param`; the names the
-// `pattern` query parameter can match (every name, ">", when there is none).
+// The route's operation on: the broker; the path's `{name}` number `param`; what a
+// function of the request says.
 route_access on_broker(operation op);
 route_access on_param(resource_kind kind, operation op, size_t param = 0);
-route_access on_pattern(resource_kind kind, operation op);
+route_access on_request(void (*targets)(const http_request&, access_targets&));
 
 struct route {
   std::string method;   // GET, POST, PUT, DELETE

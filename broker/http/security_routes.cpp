@@ -109,9 +109,10 @@ void add_token_routes(router& r, security_service& sec) {
          "/v1/tokens",
          "Creates a token (a CreateToken body) for oneself, or for anyone with ADMIN; 201 with "
          "the token, shown this once.",
-         body_names<v1::CreateToken>([](const v1::CreateToken& m, access_targets& t) {
-           t.add(resource_kind::user, m.principal(), operation::alter);
-         }),
+         body_names<v1::CreateToken>(
+             [](const http_request&, const v1::CreateToken& m, access_targets& t) {
+               t.add(resource_kind::user, m.principal(), operation::alter);
+             }),
          [&sec](const http_request& req, http_reply done) {
            v1::CreateToken ct;
            if (!parse_body(req, ct, done)) return;
@@ -184,12 +185,7 @@ void add_acl_routes(router& r, security_service& sec) {
          "Who the broker takes the caller to be (WhoAmIOk).",
          on_broker(operation::connect),
          [](const http_request& req, http_reply done) {
-           v1::WhoAmIOk out;
-           out.set_principal(req.who.name);
-           for (const auto& g : req.who.groups)
-             out.add_groups(g);
-           out.set_mechanism(req.who.mechanism);
-           done(json_response(to_json_text(out)));
+           done(json_response(to_json_text(security_service::who_am_i(req.who))));
          },
          nullptr,
          v1::WhoAmIOk::descriptor(),

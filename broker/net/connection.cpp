@@ -32,6 +32,7 @@ connection::connection(std::unique_ptr<transport> stream, const connection_limit
       deadline_(stream_->executor()),
       wake_(stream_->executor()) {
   rbuf_.resize(min_read_buffer_bytes);
+  max_inbound_frame_bytes_ = limits.max_frame_bytes;
 }
 
 connection::~connection() = default;
@@ -148,14 +149,14 @@ bool connection::process_buffer() {
     std::string_view avail(reinterpret_cast<const char*>(rbuf_.data()) + rbegin_, rend_ - rbegin_);
     std::string_view frame;
     size_t consumed = 0;
-    auto st = codec::split_frame(avail, limits_.max_frame_bytes, frame, consumed);
+    auto st = codec::split_frame(avail, max_inbound_frame_bytes_, frame, consumed);
     if (st == codec::split_status::need_more) break;
     if (st == codec::split_status::too_large) {
       uint32_t n = wire::read_be32(rbuf_.data() + rbegin_);
       handler_->on_framing_error(errc::frame_too_large,
                                  "frame of " + std::to_string(n) +
                                      " bytes is above max_frame_bytes " +
-                                     std::to_string(limits_.max_frame_bytes));
+                                     std::to_string(max_inbound_frame_bytes_));
       close_after_flush();
       break;
     }

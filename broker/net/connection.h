@@ -74,9 +74,10 @@ class connection : public std::enable_shared_from_this<connection> {
   void resume_reading();
   // Handles and reads nothing for `d` (a quota's throttle), whatever else pauses it.
   void throttle_for(std::chrono::milliseconds d);
-  // A lower frame limit for this connection (a principal's quota), from now on.
-  void limit_frames(uint32_t max_frame_bytes) {
-    limits_.max_frame_bytes = std::min(limits_.max_frame_bytes, max_frame_bytes);
+  // A lower limit on the frames this connection's client sends (a principal's quota), from
+  // now on; what the broker sends it keeps limits().max_frame_bytes.
+  void limit_inbound_frames(uint32_t max_frame_bytes) {
+    max_inbound_frame_bytes_ = std::min(max_inbound_frame_bytes_, max_frame_bytes);
   }
 
   // Stops reading, writes what is queued (bounded by write_timeout), then closes.
@@ -115,6 +116,7 @@ class connection : public std::enable_shared_from_this<connection> {
   boost::asio::steady_timer deadline_;
   boost::asio::steady_timer wake_;  // the paused reader waits on it
 
+  uint32_t max_inbound_frame_bytes_ = 0;  // limits_.max_frame_bytes, or a quota's lower one
   bool paused_ = false;
   bool throttled_ = false;  // until throttled_until_
   clock::time_point throttled_until_;

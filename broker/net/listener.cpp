@@ -59,11 +59,17 @@ asio::awaitable<void> listener::accept_loop(listener* self) {
   }
 }
 
-// The error goes through the transport (over TLS, after its handshake), bounded in time:
-// a client that does not complete the handshake is closed after 5 s.
+// Plain TCP: the error frame, then close (bounded: 5 s for a client that does not read).
+// TLS: close at once: the error could only go after a TLS handshake, which is the very
+// work a broker at its limits must not take on.
 void listener::refuse(tcp::socket socket, const std::string& why) {
   ++probe_.connections_refused;
   log::net().warn("refusing a connection: {}", why);
+  if (tls_ && tls_()) {
+    boost::system::error_code ignored;
+    socket.close(ignored);
+    return;
+  }
   struct refusal {
     std::vector<uint8_t> frame;
     std::unique_ptr<transport> stream;

@@ -7,12 +7,15 @@ namespace ferry::broker {
 namespace asio = boost::asio;
 using asio::ip::tcp;
 
-tcp_transport::tcp_transport(tcp::socket socket) : socket_(std::move(socket)) {
+std::string prepare_accepted(tcp::socket& socket) {
   boost::system::error_code ec;
-  auto ep = socket_.remote_endpoint(ec);
-  peer_ = ec ? std::string("?") : ep.address().to_string() + ":" + std::to_string(ep.port());
-  socket_.set_option(tcp::no_delay(true), ec);
+  socket.set_option(tcp::no_delay(true), ec);
+  auto ep = socket.remote_endpoint(ec);
+  return ec ? std::string("?") : ep.address().to_string() + ":" + std::to_string(ep.port());
 }
+
+tcp_transport::tcp_transport(tcp::socket socket)
+    : socket_(std::move(socket)), peer_(prepare_accepted(socket_)) {}
 
 void tcp_transport::read_some(asio::mutable_buffer into, read_done done) {
   socket_.async_read_some(into, std::move(done));

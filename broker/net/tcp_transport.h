@@ -7,6 +7,9 @@
 
 namespace ferry::broker {
 
+// "127.0.0.1:51234" (or "?"), as logs name a peer; and Nagle off on `socket`.
+std::string prepare_accepted(boost::asio::ip::tcp::socket& socket);
+
 class tcp_transport final : public transport {
  public:
   explicit tcp_transport(boost::asio::ip::tcp::socket socket);

@@ -46,6 +46,12 @@ ferry::error make_tls_context(const tls_settings& s, std::shared_ptr<ssl::contex
   // hardware) gets it.
   SSL_CTX_set_options(
       native, SSL_OP_NO_TICKET | SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_PRIORITIZE_CHACHA);
+  // No resumption at all: no session cache, no TLS 1.3 tickets; the context id is still
+  // set, as OpenSSL wants one whenever client certificates are verified.
+  SSL_CTX_set_session_cache_mode(native, SSL_SESS_CACHE_OFF);
+  SSL_CTX_set_num_tickets(native, 0);
+  static constexpr unsigned char session_context[] = "ferryd";
+  SSL_CTX_set_session_id_context(native, session_context, sizeof session_context - 1);
   ctx->use_certificate_chain_file(s.cert_file, ec);
   if (ec) return failed("tls.cert_file " + s.cert_file, ec);
   ctx->use_private_key_file(s.key_file, ssl::context::pem, ec);

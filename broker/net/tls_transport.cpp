@@ -42,13 +42,9 @@ std::string verified_identity(SSL* ssl) {
 class tls_transport final : public transport {
  public:
   tls_transport(tcp::socket socket, std::shared_ptr<ssl::context> ctx)
-      : ctx_(std::move(ctx)), stream_(std::move(socket), *ctx_) {
-    boost::system::error_code ec;
-    auto& sock = stream_.next_layer();
-    auto ep = sock.remote_endpoint(ec);
-    peer_ = ec ? std::string("?") : ep.address().to_string() + ":" + std::to_string(ep.port());
-    sock.set_option(tcp::no_delay(true), ec);
-  }
+      : ctx_(std::move(ctx)),
+        stream_(std::move(socket), *ctx_),
+        peer_(prepare_accepted(stream_.next_layer())) {}
 
   // transport
   asio::any_io_executor executor() override { return stream_.get_executor(); }

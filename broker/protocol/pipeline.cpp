@@ -60,10 +60,11 @@ template <typename M, const std::string& (M::*Field)() const>
 void named(const M& m, const route& rt, targets& t) {
   t.add(rt.resource, (m.*Field)(), rt.op);
 }
-// A listing: on its pattern, or on every name (">") when it has none.
-template <typename M>
-void listing(const M& m, const route& rt, targets& t) {
-  t.add(rt.resource, m.pattern().empty() ? std::string_view(">") : m.pattern(), rt.op);
+void list_topics_targets(const v1::ListTopics& m, const route&, targets& t) {
+  access::topic_listing(m.pattern(), t);
+}
+void list_subscriptions_targets(const v1::ListSubscriptions&, const route&, targets& t) {
+  access::subscription_listing(t);
 }
 // A named subscription (created first when missing, as RabbitMQ's queue.declare: that
 // needs create on it), or an ephemeral one on a pattern.
@@ -130,8 +131,8 @@ const route routes[] = {
         body::create_topic, "CreateTopic", R::topic, O::create),
     row<v1::DeleteTopic, handlers::delete_topic, FERRY_FIELD(v1::DeleteTopic, name)>(
         body::delete_topic, "DeleteTopic", R::topic, O::remove),
-    row<v1::ListTopics, handlers::list_topics, listing<v1::ListTopics>>(
-        body::list_topics, "ListTopics", R::topic, O::describe),
+    row<v1::ListTopics, handlers::list_topics, list_topics_targets>(body::list_topics, "ListTopics",
+                                                                    R::topic, O::describe),
     row<v1::DescribeTopic, handlers::describe_topic, FERRY_FIELD(v1::DescribeTopic, name)>(
         body::describe_topic, "DescribeTopic", R::topic, O::describe),
     row<v1::CreateSubscription, handlers::create_subscription, create_subscription_targets>(
@@ -139,7 +140,7 @@ const route routes[] = {
     row<v1::DeleteSubscription, handlers::delete_subscription,
         FERRY_FIELD(v1::DeleteSubscription, name)>(body::delete_subscription, "DeleteSubscription",
                                                    R::subscription, O::remove),
-    row<v1::ListSubscriptions, handlers::list_subscriptions, listing<v1::ListSubscriptions>>(
+    row<v1::ListSubscriptions, handlers::list_subscriptions, list_subscriptions_targets>(
         body::list_subscriptions, "ListSubscriptions", R::subscription, O::describe),
     row<v1::DescribeSubscription, handlers::describe_subscription,
         FERRY_FIELD(v1::DescribeSubscription, name)>(
@@ -171,8 +172,8 @@ const route routes[] = {
     row<v1::ListUsers, handlers::list_users>(body::list_users, "ListUsers", R::broker, O::admin),
     row<v1::SetUserPassword, handlers::set_user_password, FERRY_FIELD(v1::SetUserPassword, name)>(
         body::set_user_password, "SetUserPassword", R::user, O::alter),
-    row<v1::SetUserQuota, handlers::set_user_quota>(body::set_user_quota, "SetUserQuota",
-                                                    R::broker, O::admin),
+    row<v1::SetUserQuota, handlers::set_user_quota>(body::set_user_quota, "SetUserQuota", R::broker,
+                                                    O::admin),
     row<v1::CreateToken, handlers::create_token, create_token_targets>(
         body::create_token, "CreateToken", R::user, O::alter),
     row<v1::RevokeToken, handlers::revoke_token>(body::revoke_token, "RevokeToken", R::broker,

@@ -27,8 +27,9 @@ void proceed(request_context& ctx, std::string client_id, auth_step step, respon
     log::security().warn("conn {} ({}): refused: {}", s.id(), s.conn().peer(), err.message);
     return r.fail(errc::resource_exhausted, err.message);
   }
+  // The principal's frame quota limits what it sends, not what it is sent.
   uint32_t frames = ctx.limits.effective(step.who).max_frame_bytes();
-  frames = frames ? std::min(frames, ctx.info.max_frame_bytes) : ctx.info.max_frame_bytes;
+  if (frames >= ctx.info.max_frame_bytes) frames = 0;
   if (ctx.auth.required())
     log::security().info("conn {} ({}): authenticated as {} ({})", s.id(), s.conn().peer(),
                          quoted(step.who.name), step.who.mechanism);
@@ -36,7 +37,8 @@ void proceed(request_context& ctx, std::string client_id, auth_step step, respon
   ok.set_protocol_version(codec::protocol_version);
   ok.set_server_software(ctx.info.server_software);
   ok.set_session_id(s.id());
-  ok.set_max_frame_bytes(frames);
+  ok.set_max_frame_bytes(ctx.info.max_frame_bytes);
+  ok.set_max_client_frame_bytes(frames);
   ok.set_max_message_bytes(ctx.info.max_message_bytes);
   ok.set_sasl(std::move(step.reply));
   ok.set_principal(step.who.name);
@@ -76,13 +78,7 @@ void ping(request_context&, const v1::Ping&, responder r) {
 void pong(request_context&, const v1::Pong&, responder) {}
 
 void who_am_i(request_context& ctx, const v1::WhoAmI&, responder r) {
-  const principal& who = ctx.client.who();
-  v1::WhoAmIOk ok;
-  ok.set_principal(who.name);
-  for (const auto& g : who.groups)
-    ok.add_groups(g);
-  ok.set_mechanism(who.mechanism);
-  r.respond(codec::body::who_am_i_ok, ok);
+  r.respond(codec::body::who_am_i_ok, security_service::who_am_i(ctx.client.who()));
 }
 
 }  // namespace ferry::broker::handlers

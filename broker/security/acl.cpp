@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "proto/codec/names.h"
+#include "proto/codec/scram.h"
 
 namespace ferry::broker::acl {
 namespace {
@@ -170,14 +171,18 @@ bool rules::allows(const principal& who, resource_kind kind, std::string_view na
         (kind == resource_kind::broker || intersects(r.pattern(), name)))
       return false;
   }
-  // A user's own record: its password, tokens for itself.
+  // A user's own record (its password, tokens for itself), for a session that proved the
+  // password: a token (or a certificate) must not mint tokens that outlive it.
   if (kind == resource_kind::user && (name.empty() || name == who.name) &&
-      (op == operation::alter || op == operation::describe))
+      who.mechanism == scram::mechanism && (op == operation::alter || op == operation::describe))
     return true;
+  // An empty name is no resource: only ADMIN covers it (the service fills in a name of its
+  // own choosing after this check, e.g. a group's topic, or the caller for a token).
+  const bool nameless = name.empty() && kind != resource_kind::broker;
   for (const auto& r : rules_) {
     if (r.deny() || !principal_matches(r.principal(), who)) continue;
     if (is_superuser_rule(r)) return true;
-    if (r.resource_kind() == kind_wire && grants(r, op) &&
+    if (!nameless && r.resource_kind() == kind_wire && grants(r, op) &&
         (kind == resource_kind::broker || covers(r.pattern(), name)))
       return true;
   }

@@ -42,6 +42,7 @@ ferry::error acl_authorizer::authorize(const principal& who, resource_kind kind,
   key_ += static_cast<char>(kind);
   key_ += static_cast<char>(op);
   key_ += who.name;
+  key_.append(1, '\2').append(who.mechanism);  // self-service depends on how one logged in
   for (const auto& g : who.groups)
     key_.append(1, '\0').append(g);
   key_.append(1, '\1').append(name);

@@ -97,8 +97,14 @@ TEST_CASE("acl: deny wins, groups and ADMIN, and describe comes with use") {
   CHECK(r.allows(bob, resource_kind::subscription, "billing", operation::consume));
   CHECK_FALSE(r.allows(bob, resource_kind::topic, "orders.eu", operation::publish));
   CHECK(r.allows(root, resource_kind::group, "anything", operation::remove));
-  CHECK(r.allows(bob, resource_kind::user, "bob", operation::alter));  // its own record
   CHECK_FALSE(r.allows(bob, resource_kind::user, "alice", operation::alter));
+  // Its own record, when it logged in with its password (not with a token).
+  bob.mechanism = "TOKEN";
+  CHECK_FALSE(r.allows(bob, resource_kind::user, "bob", operation::alter));
+  bob.mechanism = "SCRAM-SHA-256";
+  CHECK(r.allows(bob, resource_kind::user, "bob", operation::alter));
+  CHECK(r.allows(bob, resource_kind::user, "", operation::alter));  // "" = itself
+  CHECK_FALSE(r.allows(bob, resource_kind::topic, "", operation::describe));  // nameless
 }
 
 TEST_CASE("acl: the authorizer's cached decisions follow rule changes") {

@@ -12,6 +12,7 @@
 
 #include "ferry/v1/session.pb.h"
 
+#include "broker/core/assert.h"
 #include "broker/security/principal.h"
 #include "proto/codec/errc.h"
 
@@ -90,7 +91,10 @@ struct access_targets {
   size_t count = 0;
   std::shared_ptr<const void> keep;
 
-  void add(resource_kind k, std::string_view name, operation op) { items[count++] = {k, name, op}; }
+  void add(resource_kind k, std::string_view name, operation op) {
+    FERRY_ASSERT(count < items.size(), "a request names at most 4 resources");
+    items[count++] = {k, name, op};
+  }
 };
 
 class authorizer {

@@ -19,6 +19,7 @@ ferry::error bootstrap_admin(const security_settings& s, security_service& secur
   }
   std::string password;
   if (const char* env = std::getenv("FERRY_AUTH_BOOTSTRAP_PASSWORD")) password = env;
+  ::unsetenv("FERRY_AUTH_BOOTSTRAP_PASSWORD");  // nothing ferryd starts inherits it
   if (password.empty() && !s.bootstrap_password_file.empty()) {
     std::ifstream in(s.bootstrap_password_file);
     if (!in)

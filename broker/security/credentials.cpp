@@ -1,6 +1,7 @@
 #include "broker/security/credentials.h"
 
 #include "broker/core/errors.h"
+#include "proto/codec/names.h"
 #include "proto/codec/scram.h"
 
 namespace ferry::broker {
@@ -122,6 +123,9 @@ ferry::error credentials::certificate(std::string_view tls_identity, principal& 
     return {};
   }
   if (tls_identity.empty()) return refused("no verified client certificate");
+  // A name that rules could not name (or that could pass for "group:..." or "*") is not one.
+  if (auto why = names::check_name(tls_identity); !why.empty())
+    return refused("the client certificate's common name is not a valid user name: " + why);
   if (const v1::UserRecord* u = user(tls_identity)) {
     out = principal_of(*u, tls_mechanism);
   } else {

@@ -10,6 +10,20 @@
 
 namespace ferry::broker::access {
 
+// Every name (of one or more segments).
+inline constexpr std::string_view every_name = ">";
+
+// A listing of topics: on the names its pattern can match, every name without one.
+inline void topic_listing(std::string_view pattern, access_targets& t) {
+  t.add(resource_kind::topic, pattern.empty() ? every_name : pattern, operation::describe);
+}
+
+// A listing of subscriptions: on every subscription name, whatever its pattern (which
+// names topics: the answer may hold any subscription receiving from them).
+inline void subscription_listing(access_targets& t) {
+  t.add(resource_kind::subscription, every_name, operation::describe);
+}
+
 // A subscription someone makes (CreateSubscription, Subscribe with create_if_missing, an
 // ephemeral Subscribe): consume on the topics of its pattern, and publish on its
 // dead-letter topic, where the broker publishes on its maker's behalf.

@@ -7,9 +7,13 @@
 #include "broker/core/log.h"
 #include "proto/codec/names.h"
 #include "proto/codec/scram.h"
+#include "storage/meta_keys.h"
 
 namespace ferry::broker {
 namespace {
+
+namespace keys = storage::meta_keys;
+constexpr int64_t max_token_ttl_ms = 100LL * 366 * 24 * 3600 * 1000;
 
 ferry::error check_user(std::string_view name, const v1::ScramCredential& s) {
   if (auto why = names::check_name(name); !why.empty())
@@ -59,13 +63,68 @@ void security_service::publish_rules() {
   authz_.set_rules(std::move(all));
 }
 
-void security_service::commit(catalog_batch b, std::function<void(const ferry::error&)> done,
-                              std::function<void()> undo) {
-  catalog_.apply(std::move(b),
-                 [done = std::move(done), undo = std::move(undo)](const ferry::error& err) {
-                   if (err) undo();
-                   done(err);
-                 });
+// ---- memory and storage ----
+
+std::optional<std::string> security_service::current(const std::string& key) const {
+  std::string_view k = key;
+  if (k.starts_with(keys::user_prefix)) {
+    if (const auto* u = creds_.user(k.substr(keys::user_prefix.size())))
+      return u->SerializeAsString();
+  } else if (k.starts_with(keys::token_prefix)) {
+    if (const auto* t = creds_.token(k.substr(keys::token_prefix.size())))
+      return t->SerializeAsString();
+  } else if (k.starts_with(keys::acl_prefix)) {
+    if (auto it = rules_.find(std::string(k.substr(keys::acl_prefix.size()))); it != rules_.end())
+      return it->second.SerializeAsString();
+  }
+  return std::nullopt;
+}
+
+void security_service::set_memory(const std::string& key, const std::optional<std::string>& value) {
+  std::string_view k = key;
+  if (k.starts_with(keys::user_prefix)) {
+    v1::UserRecord u;
+    if (value && u.ParseFromString(*value))
+      creds_.put_user(std::move(u));
+    else
+      creds_.erase_user(k.substr(keys::user_prefix.size()));
+  } else if (k.starts_with(keys::token_prefix)) {
+    v1::TokenRecord t;
+    if (value && t.ParseFromString(*value))
+      creds_.put_token(std::move(t));
+    else
+      creds_.erase_token(k.substr(keys::token_prefix.size()));
+  } else if (k.starts_with(keys::acl_prefix)) {
+    std::string id(k.substr(keys::acl_prefix.size()));
+    v1::AclRule r;
+    if (value && r.ParseFromString(*value))
+      rules_.insert_or_assign(id, std::move(r));
+    else
+      rules_.erase(id);
+    publish_rules();
+  }
+}
+
+void security_service::apply(catalog_batch b, std::function<void(const ferry::error&)> done) {
+  std::vector<std::pair<std::string, std::optional<std::string>>> written;
+  for (const auto& c : b.changes()) {
+    key_state& st = in_flight_[c.key];
+    if (st.pending++ == 0) st.durable = current(c.key);
+    set_memory(c.key, c.value);
+    written.emplace_back(c.key, c.value);
+  }
+  catalog_.apply(std::move(b), [this, written = std::move(written),
+                                done = std::move(done)](const ferry::error& err) {
+    for (const auto& [key, value] : written) {
+      auto it = in_flight_.find(key);
+      key_state& st = it->second;
+      if (!err) st.durable = value;
+      if (--st.pending > 0) continue;
+      if (err) set_memory(key, st.durable);
+      in_flight_.erase(it);
+    }
+    done(err);
+  });
 }
 
 // The user and its rule in one batch, both in force at once: a client that logs in as the
@@ -88,48 +147,16 @@ void security_service::bootstrap(const std::string& user, const std::string& pas
   rule.set_principal(user);
   rule.set_resource_kind(v1::RESOURCE_KIND_BROKER);
   rule.add_operations(v1::OPERATION_ADMIN);
-  const std::string id = acl::rule_id(rule);
   catalog_batch b;
   b.put_user(rec);
-  b.put_acl(id, rule);
-  creds_.put_user(std::move(rec));
-  auto old = rules_.find(id) == rules_.end() ? std::optional<v1::AclRule>()
-                                             : std::optional<v1::AclRule>(rules_[id]);
-  rules_.insert_or_assign(id, rule);
-  publish_rules();
-  commit(
-      std::move(b),
-      [user, done = std::move(done)](const ferry::error& err) {
-        if (!err) log::security().info("bootstrap admin {} created", quoted(user));
-        done(err);
-      },
-      [this, user, id, old] {
-        creds_.erase_user(user);
-        if (old)
-          rules_.insert_or_assign(id, *old);
-        else
-          rules_.erase(id);
-        publish_rules();
-      });
+  b.put_acl(acl::rule_id(rule), rule);
+  apply(std::move(b), [user, done = std::move(done)](const ferry::error& err) {
+    if (!err) log::security().info("bootstrap admin {} created", quoted(user));
+    done(err);
+  });
 }
 
 // ---- users ----
-
-void security_service::store_user(v1::UserRecord rec,
-                                  std::function<void(const ferry::error&)> done) {
-  std::string name = rec.info().name();
-  std::optional<v1::UserRecord> old;
-  if (const auto* u = creds_.user(name)) old = *u;
-  catalog_batch b;
-  b.put_user(rec);
-  creds_.put_user(std::move(rec));
-  commit(std::move(b), std::move(done), [this, name, old] {
-    if (old)
-      creds_.put_user(*old);
-    else
-      creds_.erase_user(name);
-  });
-}
 
 void security_service::create_user(const v1::CreateUser& req, security_reply<v1::UserInfo> done) {
   if (auto err = check_user(req.name(), req.scram())) return done(err, {});
@@ -147,9 +174,26 @@ void security_service::create_user(const v1::CreateUser& req, security_reply<v1:
   info->set_created_ms(clock_.wall_ms());
   if (req.has_quota()) *info->mutable_quota() = req.quota();
   *rec.mutable_scram() = req.scram();
-  v1::UserInfo out = *info;
-  store_user(std::move(rec), [out, done = std::move(done)](const ferry::error& err) {
+  catalog_batch b;
+  b.put_user(rec);
+  apply(std::move(b), [out = rec.info(), done = std::move(done)](const ferry::error& err) {
     if (!err) log::security().info("user {} created", quoted(out.name()));
+    done(err, out);
+  });
+}
+
+// A change of one existing user's record: `edit` changes a copy, which is stored.
+void security_service::edit_user(const std::string& name,
+                                 const std::function<void(v1::UserRecord&)>& edit, const char* what,
+                                 security_reply<v1::UserInfo> done) {
+  const v1::UserRecord* old = creds_.user(name);
+  if (old == nullptr) return done(no_user(name), {});
+  v1::UserRecord rec = *old;
+  edit(rec);
+  catalog_batch b;
+  b.put_user(rec);
+  apply(std::move(b), [out = rec.info(), what, done = std::move(done)](const ferry::error& err) {
+    if (!err) log::security().info("{} of user {} changed", what, quoted(out.name()));
     done(err, out);
   });
 }
@@ -157,61 +201,42 @@ void security_service::create_user(const v1::CreateUser& req, security_reply<v1:
 void security_service::set_user_password(const v1::SetUserPassword& req,
                                          security_reply<v1::UserInfo> done) {
   if (auto err = check_user(req.name(), req.scram())) return done(err, {});
-  const v1::UserRecord* old = creds_.user(req.name());
-  if (old == nullptr) return done(no_user(req.name()), {});
-  v1::UserRecord rec = *old;
-  *rec.mutable_scram() = req.scram();
-  rec.mutable_info()->set_iterations(req.scram().iterations());
-  v1::UserInfo out = rec.info();
-  store_user(std::move(rec), [out, done = std::move(done)](const ferry::error& err) {
-    if (!err) log::security().info("password of user {} changed", quoted(out.name()));
-    done(err, out);
-  });
+  edit_user(
+      req.name(),
+      [&req](v1::UserRecord& rec) {
+        *rec.mutable_scram() = req.scram();
+        rec.mutable_info()->set_iterations(req.scram().iterations());
+      },
+      "password", std::move(done));
 }
 
 void security_service::set_user_quota(const v1::SetUserQuota& req,
                                       security_reply<v1::UserInfo> done) {
   if (auto err = check_quota(req.quota())) return done(err, {});
-  const v1::UserRecord* old = creds_.user(req.name());
-  if (old == nullptr) return done(no_user(req.name()), {});
-  v1::UserRecord rec = *old;
-  *rec.mutable_info()->mutable_quota() = req.quota();
-  v1::UserInfo out = rec.info();
-  store_user(std::move(rec), [out, done = std::move(done)](const ferry::error& err) {
-    if (!err) log::security().info("quota of user {} set", quoted(out.name()));
-    done(err, out);
-  });
+  edit_user(
+      req.name(),
+      [&req](v1::UserRecord& rec) { *rec.mutable_info()->mutable_quota() = req.quota(); }, "quota",
+      std::move(done));
 }
 
 void security_service::delete_user(const v1::DeleteUser& req,
                                    security_reply<v1::DeleteUserOk> done) {
-  const v1::UserRecord* u = creds_.user(req.name());
   v1::DeleteUserOk ok;
-  if (u == nullptr) return done({}, ok);
-  v1::UserRecord old = *u;
-  std::vector<v1::TokenRecord> tokens;
+  if (creds_.user(req.name()) == nullptr) return done({}, ok);
   catalog_batch b;
   b.erase_user(req.name());
+  uint32_t tokens = 0;
   for (const auto& [id, t] : creds_.tokens())
-    if (t.info().principal() == req.name()) tokens.push_back(t);
-  for (const auto& t : tokens) {
-    b.erase_token(t.info().id());
-    creds_.erase_token(t.info().id());
-  }
-  creds_.erase_user(req.name());
+    if (t.info().principal() == req.name()) {
+      b.erase_token(id);
+      ++tokens;
+    }
   ok.set_deleted(true);
-  ok.set_tokens_revoked(static_cast<uint32_t>(tokens.size()));
-  commit(
-      std::move(b),
-      [ok, name = req.name(), done = std::move(done)](const ferry::error& err) {
-        if (!err) log::security().info("user {} deleted", quoted(name));
-        done(err, ok);
-      },
-      [this, old, tokens] {
-        creds_.put_user(old);
-        for (const auto& t : tokens)
-          creds_.put_token(t);
-      });
+  ok.set_tokens_revoked(tokens);
+  apply(std::move(b), [ok, name = req.name(), done = std::move(done)](const ferry::error& err) {
+    if (!err) log::security().info("user {} deleted", quoted(name));
+    done(err, ok);
+  });
 }
 
 void security_service::list_users(v1::UserList& out) const {
@@ -225,8 +250,8 @@ void security_service::create_token(const v1::CreateToken& req, const principal&
                                     security_reply<v1::TokenCreated> done) {
   std::string who = req.principal().empty() ? caller.name : req.principal();
   if (creds_.user(who) == nullptr) return done(no_user(who), {});
-  if (req.ttl_ms() < 0)
-    return done(fail(errc::invalid_argument, "ttl_ms must not be negative"), {});
+  if (req.ttl_ms() < 0 || req.ttl_ms() > max_token_ttl_ms)
+    return done(fail(errc::invalid_argument, "ttl_ms must be between 0 and 100 years"), {});
   v1::TokenRecord rec;
   v1::TokenCreated out;
   out.set_token(credentials::make_token(rec));
@@ -236,38 +261,27 @@ void security_service::create_token(const v1::CreateToken& req, const principal&
   info->set_expires_ms(req.ttl_ms() ? info->created_ms() + req.ttl_ms() : 0);
   info->set_description(req.description());
   *out.mutable_info() = *info;
-  std::string id = info->id();
   catalog_batch b;
   b.put_token(rec);
-  creds_.put_token(std::move(rec));
-  commit(
-      std::move(b),
-      [out, done = std::move(done)](const ferry::error& err) {
-        if (!err)
-          log::security().info("token {} created for {}", out.info().id(),
-                               quoted(out.info().principal()));
-        done(err, out);
-      },
-      [this, id] { creds_.erase_token(id); });
+  apply(std::move(b), [out, done = std::move(done)](const ferry::error& err) {
+    if (!err)
+      log::security().info("token {} created for {}", out.info().id(),
+                           quoted(out.info().principal()));
+    done(err, out);
+  });
 }
 
 void security_service::revoke_token(const v1::RevokeToken& req,
                                     security_reply<v1::RevokeTokenOk> done) {
   v1::RevokeTokenOk ok;
-  const v1::TokenRecord* t = creds_.token(req.id());
-  if (t == nullptr) return done({}, ok);
-  v1::TokenRecord old = *t;
+  if (creds_.token(req.id()) == nullptr) return done({}, ok);
+  ok.set_revoked(true);
   catalog_batch b;
   b.erase_token(req.id());
-  creds_.erase_token(req.id());
-  ok.set_revoked(true);
-  commit(
-      std::move(b),
-      [ok, id = req.id(), done = std::move(done)](const ferry::error& err) {
-        if (!err) log::security().info("token {} revoked", id);
-        done(err, ok);
-      },
-      [this, old] { creds_.put_token(old); });
+  apply(std::move(b), [ok, id = req.id(), done = std::move(done)](const ferry::error& err) {
+    if (!err) log::security().info("token {} revoked", id);
+    done(err, ok);
+  });
 }
 
 void security_service::list_tokens(const v1::ListTokens& req, v1::TokenList& out) const {
@@ -277,28 +291,6 @@ void security_service::list_tokens(const v1::ListTokens& req, v1::TokenList& out
 }
 
 // ---- access rules ----
-
-void security_service::store_rule(const std::string& id, const v1::AclRule* rule,
-                                  std::function<void(const ferry::error&)> done) {
-  std::optional<v1::AclRule> old;
-  if (auto it = rules_.find(id); it != rules_.end()) old = it->second;
-  catalog_batch b;
-  if (rule) {
-    b.put_acl(id, *rule);
-    rules_.insert_or_assign(id, *rule);
-  } else {
-    b.erase_acl(id);
-    rules_.erase(id);
-  }
-  publish_rules();
-  commit(std::move(b), std::move(done), [this, id, old] {
-    if (old)
-      rules_.insert_or_assign(id, *old);
-    else
-      rules_.erase(id);
-    publish_rules();
-  });
-}
 
 void security_service::add_acl(const v1::AddAcl& req, security_reply<v1::AddAclOk> done) {
   v1::AclRule rule = req.rule();
@@ -311,7 +303,9 @@ void security_service::add_acl(const v1::AddAcl& req, security_reply<v1::AddAclO
   normalize(rule);
   v1::AddAclOk ok;
   *ok.mutable_rule() = rule;
-  store_rule(id, &rule, [ok, done = std::move(done)](const ferry::error& err) {
+  catalog_batch b;
+  b.put_acl(id, rule);
+  apply(std::move(b), [ok, done = std::move(done)](const ferry::error& err) {
     if (!err) log::security().info("rule added: {}", acl::describe(ok.rule()));
     done(err, ok);
   });
@@ -329,17 +323,30 @@ void security_service::remove_acl(const v1::RemoveAcl& req, security_reply<v1::R
   if (req.rule().operations().empty()) ops->Clear();  // no operations named: the whole rule
   ok.set_removed(rule.operations_size() != it->second.operations_size());
   if (!ok.removed()) return done({}, ok);
-  std::string text = acl::describe(it->second);
-  store_rule(id, ops->empty() ? nullptr : &rule,
-             [ok, text, done = std::move(done)](const ferry::error& err) {
-               if (!err) log::security().info("rule changed: was {}", text);
-               done(err, ok);
-             });
+  catalog_batch b;
+  if (ops->empty())
+    b.erase_acl(id);
+  else
+    b.put_acl(id, rule);
+  apply(std::move(b),
+        [ok, text = acl::describe(it->second), done = std::move(done)](const ferry::error& err) {
+          if (!err) log::security().info("rule changed: was {}", text);
+          done(err, ok);
+        });
 }
 
 void security_service::list_acls(const v1::ListAcls& req, v1::AclList& out) const {
   for (const auto& [id, r] : rules_)
     if (req.principal().empty() || r.principal() == req.principal()) *out.add_rules() = r;
+}
+
+v1::WhoAmIOk security_service::who_am_i(const principal& who) {
+  v1::WhoAmIOk ok;
+  ok.set_principal(who.name);
+  for (const auto& g : who.groups)
+    ok.add_groups(g);
+  ok.set_mechanism(who.mechanism);
+  return ok;
 }
 
 }  // namespace ferry::broker

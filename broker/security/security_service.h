@@ -8,6 +8,7 @@
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -53,21 +54,34 @@ class security_service {
   void remove_acl(const v1::RemoveAcl& req, security_reply<v1::RemoveAclOk> done);
   void list_acls(const v1::ListAcls& req, v1::AclList& out) const;
 
+  // What WhoAmI answers for `who` (both front ends).
+  static v1::WhoAmIOk who_am_i(const principal& who);
+
  private:
-  // Stores `b`; on failure runs `undo` before `done`.
-  void commit(catalog_batch b, std::function<void(const ferry::error&)> done,
-              std::function<void()> undo);
+  // Every change goes through here: each key of `b` changes in memory at once (a login or
+  // a request pipelined after it sees it), then `b` is stored, and `done` is called with
+  // the outcome. When a write fails and no later write of a key is still pending, the key
+  // goes back to its last stored value (not to what it was when this request came: a
+  // later change may have failed too, or succeeded).
+  void apply(catalog_batch b, std::function<void(const ferry::error&)> done);
+  // A key's value in memory (a serialized record), or none.
+  std::optional<std::string> current(const std::string& key) const;
+  void set_memory(const std::string& key, const std::optional<std::string>& value);
   void publish_rules();
-  // An edit of one user record, stored; the old record comes back on failure.
-  void store_user(v1::UserRecord rec, std::function<void(const ferry::error&)> done);
-  void store_rule(const std::string& id, const v1::AclRule* rule,
-                  std::function<void(const ferry::error&)> done);
+  void edit_user(const std::string& name, const std::function<void(v1::UserRecord&)>& edit,
+                 const char* what, security_reply<v1::UserInfo> done);
+
+  struct key_state {
+    int pending = 0;                     // writes of the key not yet answered
+    std::optional<std::string> durable;  // its value as last stored
+  };
 
   catalog& catalog_;
   credentials& creds_;
   acl_authorizer& authz_;
   const loop_clock& clock_;
-  std::map<std::string, v1::AclRule> rules_;  // by acl::rule_id
+  std::map<std::string, v1::AclRule> rules_;    // by acl::rule_id
+  std::map<std::string, key_state> in_flight_;  // by catalog key
 };
 
 }  // namespace ferry::broker

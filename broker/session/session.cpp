@@ -33,7 +33,7 @@ void session::set_handshaken(std::string client_id, principal who, std::shared_p
   client_id_ = std::move(client_id);
   who_ = std::move(who);
   quota_lease_ = std::move(lease);
-  if (max_frame_bytes != 0) conn_->limit_frames(max_frame_bytes);
+  if (max_frame_bytes != 0) conn_->limit_inbound_frames(max_frame_bytes);
   conn_->handshake_done();
 }
 

@@ -63,7 +63,8 @@ class session final : public connection_handler,
 
   bool handshaken() const override { return handshaken_; }
   // The handshake ended: `who` logged in. `lease` is held while the session lives (its place
-  // in the principal's connection quota); `max_frame_bytes` (0: none) lowers the frame limit.
+  // in the principal's connection quota); `max_frame_bytes` (0: none) lowers the limit of the
+  // frames the client sends.
   void set_handshaken(std::string client_id, principal who, std::shared_ptr<void> lease = {},
                       uint32_t max_frame_bytes = 0);
   const std::string& client_id() const { return client_id_; }

@@ -21,7 +21,7 @@ void session_hub::add(std::shared_ptr<hub_member> s) {
 void session_hub::remove(uint64_t id) {
   auto it = sessions_.find(id);
   if (it == sessions_.end()) return;
-  if (!it->second->handshaken()) --pending_handshakes_;
+  if (!it->second->handshaken() && pending_handshakes_ > 0) --pending_handshakes_;
   sessions_.erase(it);
 }
 

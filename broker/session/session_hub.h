@@ -58,7 +58,9 @@ class session_hub {
   // limits.max_pending_handshakes), or "" when it may.
   std::string room() const;
   // A session finished its handshake (it no longer counts as pending).
-  void handshake_done() { --pending_handshakes_; }
+  void handshake_done() {
+    if (pending_handshakes_ > 0) --pending_handshakes_;
+  }
   void add(std::shared_ptr<hub_member> s);
   void remove(uint64_t id);
   size_t count() const { return sessions_.size(); }

@@ -23,6 +23,7 @@
 #include <boost/beast/ssl/ssl_stream.hpp>
 
 #include "client/cli/common.h"
+#include "client/src/tls_context.h"
 
 namespace ferry::cli {
 namespace {
@@ -53,6 +54,7 @@ bool split_address(const std::string& a, std::string& host, std::string& port) {
 struct answer {
   const char* step = "resolve";  // the step that failed, when one did
   beast::error_code failure;
+  std::string detail;  // says more than `failure`, when set
   http::response<http::string_body> res;
 };
 
@@ -88,21 +90,18 @@ asio::awaitable<void> ask(const globals& g, const std::string& host, const std::
   if ((out.failure = cec)) co_return;
   if (!g.tls && g.ca_file.empty() && g.cert_file.empty())
     co_return co_await get(tcp, host, path, out);
-  ssl::context ctx(ssl::context::tls_client);
-  if (g.ca_file.empty())
-    ctx.set_default_verify_paths(out.failure);
-  else
-    ctx.load_verify_file(g.ca_file, out.failure);
-  if (!out.failure && !g.cert_file.empty()) {
-    ctx.use_certificate_chain_file(g.cert_file, out.failure);
-    if (!out.failure)
-      ctx.use_private_key_file(g.key_file.empty() ? g.cert_file : g.key_file, ssl::context::pem,
-                               out.failure);
-  }
+  client::tls_options o;
+  o.ca_file = g.ca_file;
+  o.cert_file = g.cert_file;
+  o.key_file = g.key_file;
+  std::unique_ptr<ssl::context> ctx;
   out.step = "TLS setup";
-  if (out.failure) co_return;
-  ctx.set_verify_mode(ssl::verify_peer);
-  beast::ssl_stream<beast::tcp_stream> stream(std::move(tcp), ctx);
+  if (auto e = client::detail::make_tls_client_context(o, ctx)) {
+    out.failure = boost::system::errc::make_error_code(boost::system::errc::invalid_argument);
+    out.detail = e.message;
+    co_return;
+  }
+  beast::ssl_stream<beast::tcp_stream> stream(std::move(tcp), *ctx);
   stream.set_verify_callback(ssl::host_name_verification(host));
   out.step = "TLS handshake";
   auto [hec] = co_await stream.async_handshake(ssl::stream_base::client, tok);
@@ -121,7 +120,8 @@ int run_health(const globals& g, const health_args& a) {
   if (out.failure) {
     const bool tls = g.tls || !g.ca_file.empty() || !g.cert_file.empty();
     std::cerr << "error: UNAVAILABLE: " << out.step << (tls ? " https://" : " http://") << a.http
-              << a.path << ": " << out.failure.message() << "\n";
+              << a.path << ": " << (out.detail.empty() ? out.failure.message() : out.detail)
+              << "\n";
     return exit_error;
   }
   const auto& res = out.res;

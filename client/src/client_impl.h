@@ -16,6 +16,7 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <optional>
 #include <random>
 
 #include <boost/asio/any_io_executor.hpp>
@@ -30,6 +31,8 @@
 #include "client/src/subscriber.h"
 #include "client/src/transport.h"
 #include "ferry/client/client.h"
+#include "ferry/v1/session.pb.h"
+#include "proto/codec/scram.h"
 
 namespace ferry::client::detail {
 
@@ -47,7 +50,8 @@ struct connection {
   asio::steady_timer heartbeat;
   uint64_t epoch;
   // Limits from HelloOk; before it, a bound for reading the handshake answer.
-  uint32_t max_frame_bytes = 1 << 20;
+  uint32_t max_frame_bytes = 1 << 20;  // what the broker may send us
+  uint32_t max_send_frame_bytes = 0;   // what we may send it (HelloOk)
   uint32_t max_message_bytes = 0;
   uint32_t heartbeat_ms = 0;
   // Frames produced since the last write started, and the write in flight.
@@ -112,6 +116,7 @@ class client_impl final : public link, public std::enable_shared_from_this<clien
   static asio::awaitable<void> run(std::shared_ptr<client_impl> self);
   asio::awaitable<error> connect_once(std::shared_ptr<connection> conn);
   asio::awaitable<error> handshake(std::shared_ptr<connection> conn);
+  v1::Hello make_hello(std::optional<scram::client>& sasl) const;
   asio::awaitable<error> send_handshake_frame(connection& conn, uint64_t id, codec::body kind,
                                               const google::protobuf::MessageLite& m);
   asio::awaitable<error> read_loop(std::shared_ptr<connection> conn);

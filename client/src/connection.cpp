@@ -111,16 +111,14 @@ asio::awaitable<error> client_impl::connect_once(std::shared_ptr<connection> con
   co_return e;
 }
 
-// Hello, then (SCRAM-SHA-256) AuthChallenge / AuthResponse, then HelloOk. With a token the
-// broker answers HelloOk at once; with a user name the password never leaves this process:
-// the client proves it knows it, and checks that the broker holds the user's keys.
-asio::awaitable<error> client_impl::handshake(std::shared_ptr<connection> conn) {
+// Hello with the credentials of the options: a token, or SCRAM's first message (`sasl`
+// then holds the exchange).
+v1::Hello client_impl::make_hello(std::optional<scram::client>& sasl) const {
   v1::Hello hello;
   hello.set_protocol_version(codec::protocol_version);
   hello.set_client_id(opts_.client_id);
   hello.set_client_software("libferry/0.1.0");
   const credentials& creds = opts_.creds;
-  std::optional<scram::client> sasl;
   if (!creds.token.empty()) {
     auto* cr = hello.mutable_credentials();
     cr->set_mechanism("TOKEN");
@@ -132,6 +130,15 @@ asio::awaitable<error> client_impl::handshake(std::shared_ptr<connection> conn) 
     cr->set_username(creds.username);
     cr->set_sasl(sasl->first());
   }
+  return hello;
+}
+
+// Hello, then (SCRAM-SHA-256) AuthChallenge / AuthResponse, then HelloOk. With a token the
+// broker answers HelloOk at once; with a user name the password never leaves this process:
+// the client proves it knows it, and checks that the broker holds the user's keys.
+asio::awaitable<error> client_impl::handshake(std::shared_ptr<connection> conn) {
+  std::optional<scram::client> sasl;
+  v1::Hello hello = make_hello(sasl);
   uint64_t id = next_id();
   if (error e = co_await send_handshake_frame(*conn, id, codec::body::hello, hello)) co_return e;
   conn->rbuf.resize(initial_read_buffer);
@@ -164,11 +171,20 @@ asio::awaitable<error> client_impl::handshake(std::shared_ptr<connection> conn) 
     if (f.kind != codec::body::hello_ok ||
         !ok.ParseFromArray(f.bytes.data(), static_cast<int>(f.bytes.size())))
       co_return make_error(errc::malformed_frame, "expected HelloOk from the broker");
-    // A broker without authentication answers HelloOk at once and says "anonymous".
-    if (sasl && !ok.sasl().empty())
+    // With a user name, the broker must prove it holds the user's keys: a HelloOk without
+    // that proof (a broker without authentication, or one that is not ours) is refused,
+    // so credentials cannot be downgraded to an anonymous connection.
+    if (sasl) {
+      if (ok.sasl().empty())
+        co_return make_error(errc::unauthenticated,
+                             "SCRAM-SHA-256: the broker accepted us without proving it knows "
+                             "the user (is its authentication off?); not going on");
       if (auto why = sasl->verify(ok.sasl()); !why.empty())
         co_return make_error(errc::unauthenticated, "SCRAM-SHA-256: " + why);
+    }
     conn->max_frame_bytes = ok.max_frame_bytes() ? ok.max_frame_bytes() : default_max_frame_bytes;
+    conn->max_send_frame_bytes =
+        ok.max_client_frame_bytes() ? ok.max_client_frame_bytes() : conn->max_frame_bytes;
     conn->max_message_bytes = ok.max_message_bytes();
     conn->heartbeat_ms = ok.heartbeat_interval_ms();
     co_return error{};
@@ -245,7 +261,7 @@ asio::awaitable<void> client_impl::backoff(int attempt) {
 
 void client_impl::on_connected(std::shared_ptr<connection> conn) {
   connected_ = true;
-  max_frame_bytes_ = conn->max_frame_bytes;
+  max_frame_bytes_ = conn->max_send_frame_bytes;
   max_message_bytes_ = conn->max_message_bytes;
   conn->last_rx = conn->last_tx = clock::now();
   subscriber_.on_connected();

@@ -11,6 +11,7 @@
 #include <boost/asio/write.hpp>
 #include <openssl/ssl.h>
 
+#include "client/src/tls_context.h"
 #include "client/src/transport.h"
 
 namespace ferry::client::detail {
@@ -21,42 +22,13 @@ namespace ssl = asio::ssl;
 using asio::ip::tcp;
 constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
 
-error tls_error(const std::string& what, const boost::system::error_code& ec) {
-  return error{make_error_code(errc::disconnected), what + ": " + ec.message()};
-}
-
-// The context of `o`, or the error naming the file that did not load.
-error make_context(const tls_options& o, std::unique_ptr<ssl::context>& out) {
-  auto ctx = std::make_unique<ssl::context>(ssl::context::tls_client);
-  boost::system::error_code ec;
-  ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
-                       ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
-                       ssl::context::no_compression,
-                   ec);
-  SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_2_VERSION);
-  if (o.ca_file.empty())
-    ctx->set_default_verify_paths(ec);
-  else
-    ctx->load_verify_file(o.ca_file, ec);
-  if (ec) return tls_error("TLS CA file " + (o.ca_file.empty() ? "(system)" : o.ca_file), ec);
-  ctx->set_verify_mode(ssl::verify_peer, ec);
-  if (!o.cert_file.empty()) {
-    ctx->use_certificate_chain_file(o.cert_file, ec);
-    if (ec) return tls_error("TLS certificate file " + o.cert_file, ec);
-    ctx->use_private_key_file(o.key_file.empty() ? o.cert_file : o.key_file, ssl::context::pem, ec);
-    if (ec) return tls_error("TLS key file " + o.key_file, ec);
-  }
-  out = std::move(ctx);
-  return {};
-}
-
 class tls_transport final : public transport {
  public:
   tls_transport(asio::any_io_executor ex, tls_options opts)
       : ex_(std::move(ex)), opts_(std::move(opts)) {}
 
   asio::awaitable<error> connect(const std::string& host, uint16_t port) override {
-    if (error e = make_context(opts_, ctx_)) co_return e;
+    if (error e = make_tls_client_context(opts_, ctx_)) co_return e;
     stream_ = std::make_unique<ssl::stream<tcp::socket>>(ex_, *ctx_);
     std::string where = host + ":" + std::to_string(port);
     tcp::resolver resolver(ex_);

@@ -85,11 +85,14 @@ bool printable_nonce(std::string_view n) {
   return true;
 }
 
-// A made-up salt for a user that does not exist: the same user gets the same salt for
-// the life of the process, so asking twice does not tell.
-std::string decoy_salt(std::string_view user) {
+// Made-up keys for a user that does not exist: the same user gets the same salt for the
+// life of the process, so asking twice does not tell, and the proof is checked against
+// them the same way, so the time taken does not tell either.
+keys decoy_keys(std::string_view user) {
   static const std::string secret = random_bytes(32);
-  return hmac(secret, user).substr(0, 16);
+  std::string u(user);
+  return keys{hmac(secret, "salt:" + u).substr(0, 16), default_iterations,
+              hmac(secret, "stored:" + u), hmac(secret, "server:" + u)};
 }
 
 // Hi(password, salt, i) of RFC 5802: PBKDF2-HMAC-SHA-256.
@@ -237,7 +240,7 @@ std::string server::first(std::string_view client_first, const lookup& find, std
   if (!printable_nonce(attrs[1].second) || !printable_nonce(nonce))
     return "the nonce is not printable";
   known_ = find(user_, keys_);
-  if (!known_) keys_ = keys{decoy_salt(user_), default_iterations, {}, {}};
+  if (!known_) keys_ = decoy_keys(user_);
   nonce_ = std::string(attrs[1].second) + nonce;
   out = "r=" + nonce_ + ",s=" + base64(keys_.salt) + ",i=" + std::to_string(keys_.iterations);
   auth_prefix_ = std::string(bare) + "," + out + ",";
@@ -262,10 +265,9 @@ std::string server::final(std::string_view client_final, std::string& out) {
   std::string proof;
   if (!unbase64(client_final.substr(proof_at + 3), proof) || proof.size() != key_bytes)
     return "the proof is malformed";
-  if (!known_) return "authentication failed";
   std::string auth_message = auth_prefix_ + std::string(without_proof);
   std::string client_key = xor_bytes(proof, hmac(keys_.stored_key, auth_message));
-  if (!equal(sha256(client_key), keys_.stored_key)) return "authentication failed";
+  if (!equal(sha256(client_key), keys_.stored_key) || !known_) return "authentication failed";
   out = "v=" + base64(hmac(keys_.server_key, auth_message));
   return {};
 }

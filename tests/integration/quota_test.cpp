@@ -91,7 +91,8 @@ TEST_CASE("quotas: a frame over the principal's frame limit closes its connectio
   raw_client raw(s.broker->host(), s.broker->port());
   auto ok = raw.login("small", "small-pw");
   REQUIRE(ok.has_hello_ok());
-  CHECK(ok.hello_ok().max_frame_bytes() == 4096);
+  CHECK(ok.hello_ok().max_client_frame_bytes() == 4096);
+  CHECK(ok.hello_ok().max_frame_bytes() == 16u << 20);  // what it is sent is not limited
   v1::Frame f;
   f.mutable_publish()->set_topic("t.small");
   f.mutable_publish()->add_messages()->set_payload(std::string(8000, 'x'));
@@ -101,8 +102,18 @@ TEST_CASE("quotas: a frame over the principal's frame limit closes its connectio
   REQUIRE(r->has_error());
   CHECK(r->error().code() == v1::FRAME_TOO_LARGE);
   CHECK(raw.closed_by_peer());
-  // root keeps the broker's limit.
+  // libferry keeps to it: a publish too big for the quota fails at the client.
+  auto small = s.login("small", "small-pw");
+  CHECK(small->publish("t.small", fc::message(std::string(5000, 'x'))).err().code ==
+        errc::message_too_large);
+  CHECK(small->publish("t.small", fc::message(std::string(1000, 'x'))));
+  // root keeps the broker's limit; what "small" is sent is not limited by its quota.
+  create_subscription(*root, "s.small", "t.small");
+  allow(*root, rule("small", v1::RESOURCE_KIND_SUBSCRIPTION, "s.small", {v1::OPERATION_CONSUME}));
+  auto reader = s.login("small", "small-pw");
+  auto consumer = attach(*reader, "s.small", 10, true);
   CHECK(root->publish("t.small", fc::message(std::string(8000, 'x'))));
+  CHECK(payload(next(consumer)).size() == 8000);
 }
 
 TEST_CASE("limits: connections still in their handshake past the limit are refused", "[quotas]") {

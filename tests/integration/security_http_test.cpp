@@ -79,10 +79,10 @@ std::map<std::string, route_case> cases() {
 void add_subscription_cases(std::map<std::string, route_case>& c) {
   using K = v1::ResourceKind;
   c["GET /v1/subscriptions"] = {
-      "/v1/subscriptions?pattern=s.sub",
+      "/v1/subscriptions?pattern=t.mem",
       "",
       false,
-      {carol(K::RESOURCE_KIND_SUBSCRIPTION, "s.sub", {O::OPERATION_DESCRIBE})}};
+      {carol(K::RESOURCE_KIND_SUBSCRIPTION, ">", {O::OPERATION_DESCRIBE})}};
   c["POST /v1/subscriptions"] = {
       "/v1/subscriptions",
       R"({"name":"s.new","pattern":"t.mem"})",

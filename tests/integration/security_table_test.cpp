@@ -128,9 +128,9 @@ void add_topic_cases(case_map& c) {
       {on_sub("s.gone", {O::OPERATION_DELETE})}};
   c["ListSubscriptions"] = {
       [] {
-        return frame([](v1::Frame& f) { f.mutable_list_subscriptions()->set_pattern("s.>"); });
+        return frame([](v1::Frame& f) { f.mutable_list_subscriptions()->set_pattern("t.mem"); });
       },
-      {on_sub("s.>", {O::OPERATION_DESCRIBE})}};
+      {on_sub(">", {O::OPERATION_DESCRIBE})}};
   c["DescribeSubscription"] = {
       [] {
         return frame([](v1::Frame& f) { f.mutable_describe_subscription()->set_name("s.sub"); });

@@ -314,11 +314,29 @@ TEST_CASE("auth: a user may change its own password and make its own tokens, not
   other.set_name("bob");
   *other.mutable_scram() = fc::make_scram_credential("hijacked");
   CHECK(alice->set_user_password(other).err().code == errc::unauthorized);
-  CHECK(alice->create_token(v1::CreateToken()));
+  auto own_token = alice->create_token(v1::CreateToken());
+  REQUIRE(own_token);
   v1::CreateToken for_bob;
   for_bob.set_principal("bob");
   CHECK(alice->create_token(for_bob).err().code == errc::unauthorized);
   CHECK(s.login("alice", "alice-pw-2"));
+  // A session opened with a token may not mint more tokens or change the password: a
+  // short-lived token would otherwise outlive itself.
+  auto by_token = fc::blocking_client::connect(s.token_options(own_token->token()));
+  REQUIRE(by_token);
+  CHECK(by_token.value()->create_token(v1::CreateToken()).err().code == errc::unauthorized);
+  CHECK(by_token.value()->set_user_password(own).err().code == errc::unauthorized);
+}
+
+TEST_CASE("auth: credentials are never downgraded to an anonymous connection", "[security]") {
+  broker_process open_broker;  // authentication off: it would take anyone as anonymous
+  auto o = options_for(open_broker);
+  o.reconnect = false;
+  o.creds.username = "alice";
+  o.creds.password = "alice-pw";
+  auto e = login_error(o);
+  CHECK(e.code == errc::unauthenticated);
+  CHECK(e.message.find("without proving") != std::string::npos);
 }
 
 TEST_CASE("auth: no password, key or token secret reaches the log", "[security]") {

@@ -191,6 +191,12 @@ TEST_CASE("tls: a client certificate's name is who the client is (mutual TLS)", 
                     " --key-file " + cert("alice.key") + " whoami"));
   CHECK(cli_st == 0);
   CHECK(cli_out.find("alice (TLS)") != std::string::npos);
+  // A common name that is no user name (one that would pass for a group) is refused.
+  o.tls.cert_file = cert("badname.pem");
+  o.tls.key_file = cert("badname.key");
+  auto bad = connect_error(o);
+  CHECK(bad.code == errc::unauthenticated);
+  CHECK(bad.message.find("not a valid user name") != std::string::npos);
 }
 
 TEST_CASE("tls: SIGHUP reloads the certificate for new connections and drops none", "[tls]") {

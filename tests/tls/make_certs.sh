@@ -5,6 +5,7 @@
 #   wronghost.pem .key      only example.com; signed by the CA
 #   expired.pem .key        localhost, expired a year ago; signed by the CA
 #   alice.pem alice.key     a client certificate, CN=alice; signed by the CA
+#   badname.pem .key        a client certificate whose CN is no user name ("group:ops")
 #   ca2.pem, server2.pem .key   a second CA and a localhost certificate it signed (reloads)
 # Keys are P-256. Valid for 2 days (expired.pem excepted).
 set -euo pipefail
@@ -59,4 +60,5 @@ leaf wronghost ca example.com "DNS:example.com" serverAuth
 leaf expired ca localhost "DNS:localhost,IP:127.0.0.1,IP:::1" serverAuth \
   "$(date -u -d '2 years ago' +%Y%m%d%H%M%SZ)" "$(date -u -d '1 year ago' +%Y%m%d%H%M%SZ)"
 leaf alice ca alice "" clientAuth
+leaf badname ca "group:ops" "" clientAuth
 rm -rf db ./*.srl
