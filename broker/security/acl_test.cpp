@@ -103,7 +103,7 @@ TEST_CASE("acl: deny wins, groups and ADMIN, and describe comes with use") {
   CHECK_FALSE(r.allows(bob, resource_kind::user, "bob", operation::alter));
   bob.mechanism = "SCRAM-SHA-256";
   CHECK(r.allows(bob, resource_kind::user, "bob", operation::alter));
-  CHECK(r.allows(bob, resource_kind::user, "", operation::alter));  // "" = itself
+  CHECK(r.allows(bob, resource_kind::user, "", operation::alter));            // "" = itself
   CHECK_FALSE(r.allows(bob, resource_kind::topic, "", operation::describe));  // nameless
 }
 

@@ -23,6 +23,8 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "ferry/v1/session.pb.h"
+
 #include "client/src/completion.h"
 #include "client/src/link.h"
 #include "client/src/log_reader.h"
@@ -31,7 +33,6 @@
 #include "client/src/subscriber.h"
 #include "client/src/transport.h"
 #include "ferry/client/client.h"
-#include "ferry/v1/session.pb.h"
 #include "proto/codec/scram.h"
 
 namespace ferry::client::detail {

@@ -2,12 +2,11 @@
 // libgsasl-dev). Its keys for a password equal ours; its client logs in to our server,
 // our client to its server, both proving and verifying; its client with a wrong password
 // is refused by ours.
-#include <gsasl.h>
-
 #include <memory>
 #include <string>
 
 #include <catch2/catch.hpp>
+#include <gsasl.h>
 
 #include "proto/codec/scram.h"
 
