@@ -5,7 +5,7 @@ JOBS ?= $(shell nproc)
 CONFIG ?= config/ferryd.yaml
 export CCACHE_SLOPPINESS = pch_defines,time_macros,include_file_mtime,include_file_ctime
 
-.PHONY: all deps configure build run test asan tsan format check-format bench bench-compare clean \
+.PHONY: all deps configure build run test asan tsan fuzz format check-format bench bench-compare clean \
   image test-image
 
 all: build
@@ -37,6 +37,13 @@ asan:
 tsan: export TSAN_OPTIONS = halt_on_error=1 exitcode=66 second_deadlock_stack=1 suppressions=$(CURDIR)/scripts/tsan.supp
 tsan:
 	$(MAKE) test BUILD_DIR=build-tsan BUILD_TYPE=RelWithDebInfo CMAKE_ARGS=-DFERRY_TSAN=ON
+
+# libFuzzer targets of every hand-written decoder (fuzz/README.md): built with clang into
+# build-fuzz/, each run for FUZZ_SECONDS on a copy of its seed corpus, two at a time; fails
+# on a crash, a leak or a timeout (the input is kept in build-fuzz/fuzz-run/TARGET/artifacts/).
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	FUZZ_SECONDS=$(FUZZ_SECONDS) ./fuzz/run.sh
 
 format:
 	git ls-files '*.cpp' '*.h' | xargs clang-format -i
