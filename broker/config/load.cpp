@@ -9,14 +9,25 @@
 namespace ferry::broker {
 namespace {
 
-// Walks a YAML map; every scalar leaf is a dotted option name.
-std::string apply_node(const YAML::Node& node, const std::string& prefix, broker_options& opts) {
+// Most keys a config file may walk, and how deep its maps may nest: a real one has a few
+// dozen keys two levels deep; aliases of aliases could otherwise take exponential time,
+// and an alias inside its own anchor (`a: &a {x: *a}`) recurse for ever.
+constexpr int max_nodes = 10'000;
+constexpr int max_depth = 8;
+
+// Walks a YAML map; every scalar leaf is a dotted option name. `budget` counts the keys
+// walked, over every level.
+std::string apply_node(const YAML::Node& node, const std::string& prefix, broker_options& opts,
+                       int& budget, int depth = 0) {
   if (!node.IsMap()) return (prefix.empty() ? "the file" : prefix) + ": expected a map of keys";
+  if (depth > max_depth) return prefix + ": maps nested too deep (an alias inside itself?)";
   for (const auto& kv : node) {
-    std::string key =
-        prefix.empty() ? kv.first.as<std::string>() : prefix + "." + kv.first.as<std::string>();
+    if (--budget < 0) return "more than 10000 keys (aliases of aliases?)";
+    if (!kv.first.IsScalar() || kv.first.Scalar().empty())
+      return (prefix.empty() ? "the file" : prefix) + ": a key must be a plain name";
+    std::string key = prefix.empty() ? kv.first.Scalar() : prefix + "." + kv.first.Scalar();
     if (kv.second.IsMap()) {
-      if (auto err = apply_node(kv.second, key, opts); !err.empty()) return err;
+      if (auto err = apply_node(kv.second, key, opts, budget, depth + 1); !err.empty()) return err;
       continue;
     }
     const option_row* row = find_option(key);
@@ -37,7 +48,13 @@ std::string load_config_file(const std::string& path, broker_options& opts) {
     return "cannot read config file '" + path + "': " + e.what();
   }
   if (root.IsNull()) return {};  // an empty file changes nothing
-  auto err = apply_node(root, "", opts);
+  int budget = max_nodes;
+  std::string err;
+  try {
+    err = apply_node(root, "", opts, budget);
+  } catch (const YAML::Exception& e) {  // yaml-cpp's conversions: nothing else escapes
+    err = e.what();
+  }
   return err.empty() ? err : path + ": " + err;
 }
 

@@ -1,5 +1,7 @@
 #include "broker/http/proto_json.h"
 
+#include <cctype>
+
 #include <boost/algorithm/string/case_conv.hpp>
 #include <boost/beast/core/detail/base64.hpp>
 #include <boost/json/parse.hpp>
@@ -20,6 +22,24 @@ std::string base64(const std::string& raw) {
   std::string out(b64::encoded_size(raw.size()), '\0');
   out.resize(b64::encode(out.data(), raw.data(), raw.size()));
   return out;
+}
+
+// Standard base64 with padding, as base64() writes; false for anything else.
+bool unbase64(std::string_view text, std::string& raw) {
+  namespace b64 = boost::beast::detail::base64;
+  if (text.size() % 4 != 0) return false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    const bool pad =
+        c == '=' && i + 2 >= text.size() && (i + 1 == text.size() || text[i + 1] == '=');
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '/' || pad)) return false;
+  }
+  raw.resize(b64::decoded_size(text.size()));
+  const size_t padding = text.ends_with("==") ? 2 : text.ends_with('=') ? 1 : 0;
+  auto [written, read] = b64::decode(raw.data(), text.data(), text.size());
+  if (read + padding < text.size()) return false;  // stopped before the end
+  raw.resize(written);
+  return true;
 }
 
 // Element `i` of a repeated field, or the field itself when i < 0.
@@ -113,10 +133,14 @@ ferry::error set_field(const json::value& v, const FD* f, pb::Message& m) {
       if (!(err = set_enum(v, f, e))) put(&pb::Reflection::SetEnum, &pb::Reflection::AddEnum, e);
       return err;
     }
-    case FD::CPPTYPE_STRING:
-      if (!v.is_string() || f->type() == FD::TYPE_BYTES) return bad(f, "expected a string");
-      put(&pb::Reflection::SetString, &pb::Reflection::AddString, std::string(v.as_string()));
+    case FD::CPPTYPE_STRING: {
+      if (!v.is_string()) return bad(f, "expected a string");
+      std::string s(v.as_string());
+      if (f->type() == FD::TYPE_BYTES && !unbase64(v.as_string(), s))
+        return bad(f, "expected base64 (standard alphabet, padded)");
+      put(&pb::Reflection::SetString, &pb::Reflection::AddString, std::move(s));
       return {};
+    }
     case FD::CPPTYPE_MESSAGE: {
       pb::Message* sub = rep ? r->AddMessage(&m, f) : r->MutableMessage(&m, f);
       return from_json(v, *sub);

@@ -421,7 +421,9 @@ errc parse_deliver(std::string_view body_bytes, uint64_t& consumer_id,
       reader dr(f.bytes);
       field g;
       while (dr.next(g)) {
-        bool v = g.type == wire_type::varint;
+        // Other wire types are unknown fields, skipped as generated parsers skip them (a
+        // fixed32 is not the topic, nor the message: it has no bytes of its own).
+        const bool v = g.type == wire_type::varint, len = g.type == wire_type::len;
         switch (g.number) {
           case 1:
             if (v) d.delivery_id = g.value;
@@ -430,13 +432,13 @@ errc parse_deliver(std::string_view body_bytes, uint64_t& consumer_id,
             if (v) d.delivery_count = static_cast<uint32_t>(g.value);
             break;
           case 3:
-            if (!v) d.topic = g.bytes;
+            if (len) d.topic = g.bytes;
             break;
           case 4:
             if (v) d.timestamp_ms = static_cast<int64_t>(g.value);
             break;
           case 5:
-            if (!v) d.message = g.bytes;
+            if (len) d.message = g.bytes;
             break;
           case 6:
             if (v) d.partition = static_cast<uint32_t>(g.value);

@@ -146,7 +146,9 @@ class reader {
   bool next(field& f) {
     if (!ok_ || p_ == end_) return false;
     uint64_t tag;
-    if (!read_varint(tag) || tag > 0xFFFFFFFFu || (tag >> 3) == 0) return fail();
+    // Tags and lengths in at most 5 bytes, lengths below 2^31: what protobuf's own parsers
+    // take, so that nothing this reader accepts fails a generated parser downstream.
+    if (!read_varint(tag, 5) || tag > 0xFFFFFFFFu || (tag >> 3) == 0) return fail();
     f.number = static_cast<uint32_t>(tag >> 3);
     f.type = static_cast<wire_type>(tag & 7);
     switch (f.type) {
@@ -155,7 +157,8 @@ class reader {
       case wire_type::i32: return read_fixed(f.value, 4) || fail();
       case wire_type::len: {
         uint64_t n;
-        if (!read_varint(n) || n > static_cast<uint64_t>(end_ - p_)) return fail();
+        if (!read_varint(n, 5) || n > 0x7FFFFFFFu || n > static_cast<uint64_t>(end_ - p_))
+          return fail();
         f.bytes = std::string_view(p_, static_cast<size_t>(n));
         p_ += n;
         return true;
@@ -169,9 +172,9 @@ class reader {
     ok_ = false;
     return false;
   }
-  bool read_varint(uint64_t& v) {
+  bool read_varint(uint64_t& v, int max_bytes = 10) {
     v = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
+    for (int shift = 0, i = 0; i < max_bytes; shift += 7, ++i) {
       if (p_ == end_) return false;
       uint8_t b = static_cast<uint8_t>(*p_++);
       v |= static_cast<uint64_t>(b & 0x7F) << shift;
