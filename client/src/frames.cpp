@@ -44,7 +44,10 @@ void client_impl::handle_push(const codec::frame_view& f) {
 // A Deliver frame goes to the part that owns its consumer id. One copy and one allocation
 // per frame; deliveries point into it.
 void client_impl::on_deliver(std::string_view body) {
-  auto frame = std::make_shared<const std::vector<uint8_t>>(body.begin(), body.end());
+  // uint8_t pointers: the vector copies with memmove (from char iterators g++ may emit a
+  // byte loop, which once took a sixth of a consumer's time).
+  const auto* bytes = reinterpret_cast<const uint8_t*>(body.data());
+  auto frame = std::make_shared<const std::vector<uint8_t>>(bytes, bytes + body.size());
   std::vector<codec::delivery_view> views = std::move(deliver_scratch_);  // reentrancy-safe
   uint64_t cid = 0;
   if (codec::parse_deliver(wire::as_view(*frame), cid, views) != errc::ok) {
