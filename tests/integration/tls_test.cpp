@@ -150,11 +150,12 @@ TEST_CASE("tls: TLS 1.2 and 1.3 only, and independent clients verify the broker"
   CHECK(out12.find("Cipher is ECDHE-") != std::string::npos);  // forward secret
   CHECK(sh(s_client + "-tls1_1").first != 0);
   CHECK(sh(s_client + "-tls1_2 -cipher AES128-SHA256").first != 0);  // no RSA key exchange
-  // Python's ssl module, on the HTTP listener: a GET over a verified TLS 1.2+ connection.
+  // Python's ssl module, on the HTTP listener: a GET over a verified TLS 1.2+ connection
+  // (to 127.0.0.1, in the certificate as an IP: a fresh Debian root may have no /etc/hosts).
   const std::string py =
       "/usr/bin/python3 -c \"import ssl, http.client, sys; "
       "ctx = ssl.create_default_context(cafile=sys.argv[1]); "
-      "c = http.client.HTTPSConnection('localhost', int(sys.argv[2]), context=ctx); "
+      "c = http.client.HTTPSConnection('127.0.0.1', int(sys.argv[2]), context=ctx); "
       "c.request('GET', '/livez'); r = c.getresponse(); "
       "print(r.status, c.sock.version(), r.read().decode())\" " +
       cert("ca.pem") + " " + std::to_string(b.http_port());
