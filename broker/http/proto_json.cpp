@@ -3,11 +3,12 @@
 #include <cctype>
 
 #include <boost/algorithm/string/case_conv.hpp>
-#include <boost/beast/core/detail/base64.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/message.h>
+
+#include "proto/codec/base64.h"
 
 namespace ferry::broker {
 
@@ -16,31 +17,6 @@ namespace json = boost::json;
 using FD = pb::FieldDescriptor;
 
 namespace {
-
-std::string base64(const std::string& raw) {
-  namespace b64 = boost::beast::detail::base64;
-  std::string out(b64::encoded_size(raw.size()), '\0');
-  out.resize(b64::encode(out.data(), raw.data(), raw.size()));
-  return out;
-}
-
-// Standard base64 with padding, as base64() writes; false for anything else.
-bool unbase64(std::string_view text, std::string& raw) {
-  namespace b64 = boost::beast::detail::base64;
-  if (text.size() % 4 != 0) return false;
-  for (size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    const bool pad =
-        c == '=' && i + 2 >= text.size() && (i + 1 == text.size() || text[i + 1] == '=');
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '/' || pad)) return false;
-  }
-  raw.resize(b64::decoded_size(text.size()));
-  const size_t padding = text.ends_with("==") ? 2 : text.ends_with('=') ? 1 : 0;
-  auto [written, read] = b64::decode(raw.data(), text.data(), text.size());
-  if (read + padding < text.size()) return false;  // stopped before the end
-  raw.resize(written);
-  return true;
-}
 
 // Element `i` of a repeated field, or the field itself when i < 0.
 json::value field_value(const pb::Message& m, const FD* f, int i) {
@@ -60,7 +36,7 @@ json::value field_value(const pb::Message& m, const FD* f, int i) {
     }
     case FD::CPPTYPE_STRING: {
       std::string s = rep ? r->GetRepeatedString(m, f, i) : r->GetString(m, f);
-      return json::string(f->type() == FD::TYPE_BYTES ? base64(s) : s);
+      return json::string(f->type() == FD::TYPE_BYTES ? codec::base64(s) : s);
     }
     case FD::CPPTYPE_MESSAGE:
       return to_json(rep ? r->GetRepeatedMessage(m, f, i) : r->GetMessage(m, f));
@@ -136,7 +112,7 @@ ferry::error set_field(const json::value& v, const FD* f, pb::Message& m) {
     case FD::CPPTYPE_STRING: {
       if (!v.is_string()) return bad(f, "expected a string");
       std::string s(v.as_string());
-      if (f->type() == FD::TYPE_BYTES && !unbase64(v.as_string(), s))
+      if (f->type() == FD::TYPE_BYTES && !codec::unbase64(v.as_string(), s))
         return bad(f, "expected base64 (standard alphabet, padded)");
       put(&pb::Reflection::SetString, &pb::Reflection::AddString, std::move(s));
       return {};

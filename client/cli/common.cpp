@@ -3,6 +3,8 @@
 #include <charconv>
 #include <cstdio>
 
+#include "proto/cloudevents/cloudevent.h"
+
 namespace ferry::cli {
 
 namespace {
@@ -48,6 +50,15 @@ std::unique_ptr<client::blocking_client> connect(const globals& g, int& exit_sta
   }
   exit_status = exit_ok;
   return std::move(r.value());
+}
+
+void print_body(const client::delivery& d, bool cloudevent) {
+  if (!cloudevent) {
+    std::fwrite(d.payload().data(), 1, d.payload().size(), stdout);
+    return;
+  }
+  const std::string event = cloudevents::write_structured(d.fields(), d.headers());
+  std::fwrite(event.data(), 1, event.size(), stdout);
 }
 
 int fail(const error& e) {

@@ -43,6 +43,10 @@ std::unique_ptr<client::blocking_client> connect(const globals& g, int& exit_sta
 // "earliest", "latest", "offset:N", "time:UNIX_MS" (--from, --to). False when malformed.
 bool parse_position(const std::string& s, v1::Position& out);
 
+// Writes a delivery's payload, or with `cloudevent` the message as a CloudEvent in the
+// JSON format (proto/cloudevents), to stdout (no newline).
+void print_body(const client::delivery& d, bool cloudevent);
+
 // Prints "error: CODE_NAME: message" to stderr; returns exit_error.
 int fail(const error& e);
 // Prints "error: message" to stderr; returns exit_usage.

@@ -24,12 +24,13 @@ struct consume_args {
   int64_t timeout_ms = -1;  // idle timeout; -1 = wait forever
   uint32_t credit = 0;
   bool verbose = false;
+  bool cloudevents = false;
 };
 
-void print_record(const client::delivery& d, bool verbose) {
-  if (verbose)
+void print_record(const client::delivery& d, const consume_args& a) {
+  if (a.verbose)
     std::printf("%u\t%llu\t", d.partition(), static_cast<unsigned long long>(d.offset()));
-  std::fwrite(d.payload().data(), 1, d.payload().size(), stdout);
+  print_body(d, a.cloudevents);
   std::fputc('\n', stdout);
   std::fflush(stdout);
 }
@@ -63,7 +64,7 @@ int run_consume(const globals& g, const consume_args& a) {
       if (why) return fail(why);  // closed by the broker (e.g. the topic was deleted)
       break;                      // idle for --timeout-ms
     }
-    print_record(*d, a.verbose);
+    print_record(*d, a);
   }
   if (!a.group.empty()) {
     if (error e = reader.commit()) return fail(e);
@@ -94,6 +95,8 @@ void add_consume_command(CLI::App& app, context& ctx) {
   cmd->add_option("--credit", a->credit, "records fetched ahead (default: min(--count, 1000))");
   cmd->add_flag("--verbose,-v", a->verbose,
                 "print partition and offset (tab-separated) before the payload");
+  cmd->add_flag("--cloudevents", a->cloudevents,
+                "print each record as a CloudEvent (JSON, structured mode) instead of its payload");
   cmd->callback([&ctx, a] { ctx.run = [&ctx, a] { return run_consume(ctx.g, *a); }; });
 }
 

@@ -17,13 +17,14 @@ struct sub_args {
   bool no_ack = false;
   uint32_t prefetch = 0;
   bool verbose = false;
+  bool cloudevents = false;
 };
 
-void print_delivery(const client::delivery& d, bool verbose) {
-  if (verbose)
+void print_delivery(const client::delivery& d, const sub_args& a) {
+  if (a.verbose)
     std::printf("%.*s\t%u\t%llu\t", static_cast<int>(d.topic().size()), d.topic().data(),
                 d.delivery_count(), static_cast<unsigned long long>(d.delivery_id()));
-  std::fwrite(d.payload().data(), 1, d.payload().size(), stdout);
+  print_body(d, a.cloudevents);
   std::fputc('\n', stdout);
   std::fflush(stdout);
 }
@@ -48,7 +49,7 @@ int run_sub(const globals& g, const sub_args& a) {
       error why = cons.closed_reason();
       return why ? fail(why) : exit_ok;  // closed by the broker, or idle for --timeout-ms
     }
-    print_delivery(*d, a.verbose);
+    print_delivery(*d, a);
     if (a.no_ack) continue;
     if (error e = cons.ack(*d)) {
       // A delivery from before a reconnect: the broker redelivers it.
@@ -78,6 +79,9 @@ void add_subscribe_command(CLI::App& app, context& ctx) {
   cmd->add_option("--prefetch", a->prefetch, "deliveries in flight (default: broker's)");
   cmd->add_flag("--verbose,-v", a->verbose,
                 "print topic, delivery count and delivery id (tab-separated) before the payload");
+  cmd->add_flag("--cloudevents", a->cloudevents,
+                "print each message as a CloudEvent (JSON, structured mode) instead of its "
+                "payload");
   cmd->callback([&ctx, a] { ctx.run = [&ctx, a] { return run_sub(ctx.g, *a); }; });
 }
 

@@ -340,12 +340,26 @@ errc parse_publish(std::string_view body_bytes, publish_view& out,
   return r.ok() ? errc::ok : errc::malformed_frame;
 }
 
+namespace {
+size_t publish_head_size(const publish_view& head) {
+  size_t n = str_size(1, head.topic) + str_size(3, head.producer_id) +
+             wire::varint_field_size(4, head.first_sequence);
+  if (head.partition) n += 1 + wire::varint_size(*head.partition);
+  return n;
+}
+}  // namespace
+
 void append_publish_frame(std::vector<uint8_t>& out, uint64_t correlation_id,
                           const publish_view& head, std::string_view encoded_messages) {
-  size_t n = str_size(1, head.topic) + str_size(3, head.producer_id) +
-             wire::varint_field_size(4, head.first_sequence) + encoded_messages.size();
-  if (head.partition) n += 1 + wire::varint_size(*head.partition);
-  begin_frame(out, correlation_id, body::publish, n);
+  begin_frame(out, correlation_id, body::publish,
+              publish_head_size(head) + encoded_messages.size());
+  append_publish_head(out, head);
+  writer w(out);
+  w.raw(encoded_messages.data(), encoded_messages.size());
+}
+
+void append_publish_head(std::vector<uint8_t>& out, const publish_view& head) {
+  wire::ensure_capacity(out, out.size() + publish_head_size(head));
   writer w(out);
   w.bytes_field_nonempty(1, head.topic);
   w.bytes_field_nonempty(3, head.producer_id);
@@ -354,7 +368,6 @@ void append_publish_frame(std::vector<uint8_t>& out, uint64_t correlation_id,
     w.tag(5, wire_type::varint);
     w.varint(*head.partition);
   }
-  w.raw(encoded_messages.data(), encoded_messages.size());
 }
 
 void append_publish_message(std::vector<uint8_t>& out, const message_fields& m,

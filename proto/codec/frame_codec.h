@@ -215,6 +215,9 @@ errc parse_publish(std::string_view body, publish_view& out,
 // (field 2, length-delimited), e.g. built by append_publish_message().
 void append_publish_frame(std::vector<uint8_t>& out, uint64_t correlation_id,
                           const publish_view& head, std::string_view encoded_messages);
+// Appends a Publish body's fields other than its messages (topic, producer, partition):
+// followed by append_publish_message() calls, a Publish body without a frame around it.
+void append_publish_head(std::vector<uint8_t>& out, const publish_view& head);
 // Appends one message as a Publish.messages field.
 void append_publish_message(std::vector<uint8_t>& out, const message_fields& m,
                             std::span<const header_view> headers);
