@@ -148,6 +148,16 @@ void add_http_rows(std::vector<option_row>& t) {
       "A request must arrive in full, and its answer be written, within this long (408).",
       {[](broker_options& o) -> uint64_t& { return o.http.request_timeout_ms; }}, 10, 3'600'000));
   t.push_back(num_row<uint64_t>(
+      "http.idempotency_window_ms", "ms",
+      "An HTTP publish retried within this long (same Idempotency-Key, or a CloudEvent with "
+      "the same source and id) is confirmed again, not stored twice. Kept in memory only.",
+      {[](broker_options& o) -> uint64_t& { return o.http.idempotency_window_ms; }}, 0,
+      86'400'000));
+  t.push_back(num_row<uint64_t>(
+      "http.idempotency_keys", "",
+      "Most keys of retried HTTP publishes remembered at once; the oldest go first.",
+      {[](broker_options& o) -> uint64_t& { return o.http.idempotency_keys; }}, 0, 10'000'000));
+  t.push_back(num_row<uint64_t>(
       "metrics.max_topics", "",
       "Topics (with their subscriptions, partitions and groups) named one by one in /metrics; "
       "the others are summed into series labelled ~other.",

@@ -21,6 +21,11 @@ struct http_settings {
   // /metrics: topics (and their subscriptions, partitions and groups) named one by one;
   // the others are summed into series labelled "~other".
   uint64_t metrics_max_topics = 1000;
+  // Retried publishes (POST /v1/topics/{name}/messages) are recognised by their
+  // Idempotency-Key, or a CloudEvent's source and id, for this long and up to this many
+  // keys (in memory: a restart forgets them).
+  uint64_t idempotency_window_ms = 600'000;
+  uint64_t idempotency_keys = 100'000;
 };
 
 }  // namespace ferry::broker

@@ -16,6 +16,7 @@
 #include "broker/groups/group_coordinator.h"
 #include "broker/http/broker_metrics.h"
 #include "broker/http/http_server.h"
+#include "broker/http/idempotency.h"
 #include "broker/http/metrics.h"
 #include "broker/http/openapi.h"
 #include "broker/http/routes.h"
@@ -71,6 +72,7 @@ struct server::impl {
   net_probe net;
   std::unique_ptr<listener> lis;
   router http_routes;
+  std::unique_ptr<idempotency_window> http_retries;  // retried HTTP publishes
   metrics_registry metrics;
   std::unique_ptr<http_server> http;
   bool serving = false;  // recovered, and both listeners up
@@ -108,6 +110,7 @@ struct server::impl {
   }
   void build_services();
   void build_http();
+  void after(int64_t ms, std::function<void()> fn);
   readiness ready() const;
   void accept(std::unique_ptr<transport> stream);
   void tick();
@@ -220,6 +223,12 @@ void server::impl::build_http() {
       [this](std::function<void()> t) { post_event(std::move(t)); });
   add_admin_routes(http_routes, *topics, *group_requests);
   add_security_routes(http_routes, *security);
+  http_retries = std::make_unique<idempotency_window>(opts.http.idempotency_keys,
+                                                      opts.http.idempotency_window_ms);
+  add_publish_routes(
+      http_routes,
+      {*publishing, queues->memory(), *limits, *http_retries, now, opts.queues.max_message_bytes,
+       [this](int64_t ms, std::function<void()> fn) { after(ms, std::move(fn)); }});
   if (opts.auth.enabled) http_routes.secure(*creds, acl);
   add_dashboard_routes(http_routes, metrics, FERRY_VERSION);
   add_openapi_route(http_routes, FERRY_VERSION);
@@ -231,6 +240,17 @@ void server::impl::build_http() {
       metrics, [this] { return port->commit_stats(); }, [this] { return engine->health(); },
       queues->memory());
   add_process_metrics(metrics, FERRY_VERSION);
+}
+
+// `fn` as an event of its own, `ms` from now.
+void server::impl::after(int64_t ms, std::function<void()> fn) {
+  auto timer = std::make_shared<asio::steady_timer>(ioc, std::chrono::milliseconds(ms));
+  timer->async_wait([this, timer, fn = std::move(fn)](boost::system::error_code ec) {
+    if (ec) return;
+    now.stamp();
+    fn();
+    hub->flush();
+  });
 }
 
 // /readyz: the RocksDB write stop is the disk alarm (it comes with a full or stalled disk).

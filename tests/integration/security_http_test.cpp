@@ -73,6 +73,11 @@ std::map<std::string, route_case> cases() {
       "",
       false,
       {carol(K::RESOURCE_KIND_TOPIC, "t.gone", {O::OPERATION_DELETE})}};
+  c["POST /v1/topics/{name}/messages"] = {
+      "/v1/topics/t.mem/messages",
+      "hello",
+      false,
+      {carol(K::RESOURCE_KIND_TOPIC, "t.mem", {O::OPERATION_PUBLISH})}};
   return c;
 }
 

@@ -1,0 +1,114 @@
+// CloudEvents over HTTP, checked with the official SDK (npm `cloudevents`) at both ends:
+// it makes the events and their HTTP requests in each content mode (binary, structured,
+// batched), a real ferryd stores them in a log topic, libferry reads them back (the CLI's
+// `consume --cloudevents`), and the SDK parses what came out: every attribute equal to
+// what the SDK reads from its own request.
+// Usage: node cloudevents_test.mjs FERRYD FERRY
+import { execFileSync } from "node:child_process";
+import { CloudEvent, HTTP } from "cloudevents";
+import { check, startFerryd } from "./support.mjs";
+
+const [ferrydPath, ferryPath] = process.argv.slice(2);
+const broker = await startFerryd(ferrydPath);
+try {
+  const post = (path, headers, body) =>
+    fetch(broker.url + path, { method: "POST", headers, body });
+  const created = await post("/v1/topics", { "content-type": "application/json" },
+                             JSON.stringify({ name: "user.events", kind: "log" }));
+  check(created.status === 201, "a log topic is created over REST");
+
+  const time = "2026-12-07T09:30:00.250Z";
+  const traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+  const events = [
+    // Binary mode (the SDK does not percent-encode header values, so these stay ASCII).
+    new CloudEvent({ id: "login-1", type: "user.login", source: "/login", subject: "alice",
+                     time, data: { user: "alice", ok: true }, partitionkey: "alice",
+                     traceparent, region: "eu", attempt: 3 }),
+    // Structured mode: text data with characters a header could not carry.
+    new CloudEvent({ id: "login-2", type: "user.login", source: "/login",
+                     subject: "bob ünd \"quotes\" 100%", time, datacontenttype: "text/plain",
+                     data: "hello, wörld" }),
+    // Structured mode: bytes (data_base64).
+    new CloudEvent({ id: "blob-1", type: "blob.stored", source: "https://example.com/blobs",
+                     time, datacontenttype: "application/octet-stream",
+                     data: new Uint8Array([0, 1, 2, 254, 255]) }),
+    // Batched mode: two events in one request.
+    new CloudEvent({ id: "logout-1", type: "user.logout", source: "/login", time,
+                     data: { user: "alice" }, dataschema: "https://example.com/logout.json" }),
+    new CloudEvent({ id: "logout-2", type: "user.logout", source: "/login", time,
+                     data: [1, 2, 3], expirytime: "2027-01-01T00:00:00.000Z" }),
+  ];
+
+  // What each request carried, as the SDK itself reads it (in binary mode the SDK sends a
+  // JSON Content-Type for an event without datacontenttype, so that is part of the event).
+  const sent = [];
+  const send = async (message, what) => {
+    const read = HTTP.toEvent(message);
+    sent.push(...(Array.isArray(read) ? read : [read]));
+    const r = await post("/v1/topics/user.events/messages", message.headers, message.body);
+    const text = await r.text();
+    check(r.status === 201, `${what}: 201 (got ${r.status} ${text})`);
+    return JSON.parse(text);
+  };
+  let ok = await send(HTTP.binary(events[0]), "binary mode");
+  check(ok.accepted === 1 && ok.offsets[0] === 0, "binary mode: confirmed at offset 0");
+  await send(HTTP.structured(events[1]), "structured mode, text data");
+  await send(HTTP.structured(events[2]), "structured mode, data_base64");
+  const batch = events.slice(3).map((e) => JSON.parse(HTTP.structured(e).body));
+  ok = await send({ headers: { "content-type": "application/cloudevents-batch+json" },
+                    body: JSON.stringify(batch) }, "batched mode");
+  check(ok.accepted === 2 && ok.offsets.join() === "3,4", "batched mode: offsets 3 and 4");
+
+  // A retried POST of the same event (same source and id) is confirmed, not stored again.
+  const again = await post("/v1/topics/user.events/messages", HTTP.binary(events[0]).headers,
+                           HTTP.binary(events[0]).body);
+  const againBody = await again.json();
+  check(again.status === 200 && againBody.duplicates === 1 && againBody.offsets[0] === 0,
+        "a retried event is a duplicate of offset 0");
+
+  // Read back through libferry, printed as CloudEvents, parsed by the SDK.
+  const out = execFileSync(ferryPath, ["--broker", broker.wire, "consume", "user.events",
+                                       "--cloudevents", "--count", "6", "--timeout-ms", "3000"],
+                           { encoding: "utf8" });
+  const lines = out.trim().split("\n");
+  check(lines.length === events.length, `libferry read ${events.length} records (${lines.length})`);
+  const norm = (v) => (v instanceof Uint8Array || Array.isArray(v) || typeof v === "object")
+    ? JSON.stringify(v, (k, x) => (x instanceof Uint8Array ? Array.from(x) : x)) : String(v);
+  lines.forEach((line, i) => {
+    const got = HTTP.toEvent({ headers: { "content-type": "application/cloudevents+json" },
+                               body: line });
+    const want = sent[i];
+    for (const [name, value] of Object.entries(want.toJSON())) {
+      if (name === "data" && value instanceof Uint8Array) continue;  // compared as base64
+      const a = norm(value), b = norm(got[name]);
+      if (a !== b) throw new Error(`FAILED: event ${want.id}: ${name} is ${b}, sent ${a}`);
+    }
+    if (want.data instanceof Uint8Array)
+      check(got.data_base64 === want.data_base64, `event ${want.id}: data_base64 equal`);
+    check(true, `event ${want.id} (${want.type}) came back with every attribute equal`);
+  });
+
+  // Bad input: refused whole with a message naming what is wrong; nothing stored.
+  const refuse = async (headers, body, status, text, what) => {
+    const r = await post("/v1/topics/user.events/messages", headers, body);
+    const b = await r.json();
+    check(r.status === status && b.error.message.includes(text),
+          `${what}: ${status} "${b.error.message}"`);
+  };
+  const binary = HTTP.binary(new CloudEvent({ type: "t", source: "/s", data: "x" }));
+  const noSource = { ...binary.headers };
+  delete noSource["ce-source"];
+  await refuse(noSource, binary.body, 400, "ce-source: missing", "binary mode without ce-source");
+  const bad = batch.map((e) => ({ ...e }));
+  delete bad[1].type;
+  await refuse({ "content-type": "application/cloudevents-batch+json" }, JSON.stringify(bad), 400,
+               "events[1].type: missing", "a batch with one bad event");
+  await refuse({ "content-type": "application/cloudevents+json" }, "{not json", 400,
+               "not JSON", "structured mode with a body that is not JSON");
+  await refuse({ "content-type": "application/cloudevents+xml" }, "<e/>", 400,
+               "not an event format", "an event format ferry does not read");
+  const topic = await (await fetch(broker.url + "/v1/topics/user.events")).json();
+  check(topic.messages_published === 5, "nothing of the refused requests was stored");
+} finally {
+  await broker.stop();
+}
