@@ -23,6 +23,7 @@
 
 #include "broker/config/option_table.h"
 #include "broker/http/proto_json.h"
+#include "proto/cloudevents/cloudevent.h"
 #include "proto/codec/frame_codec.h"
 
 namespace codec = ferry::codec;
@@ -175,4 +176,33 @@ TEST_CASE("fuzz finding 6: a config alias inside its own anchor is an error, not
     ferry::broker::broker_options opts;
     CHECK_FALSE(ferry::broker::load_config_file(file.path.string(), opts).empty());
   }
+}
+
+// Finding 7: proto/cloudevents/cloudevent.cpp took any Content-Type in binary mode (and
+// any datacontenttype) as the event's data type, but wrote it back percent-encoded, as a
+// ce-* value is: a type with control characters did not come back the same, and could not
+// travel in an HTTP header at all. A media type is printable ASCII now; anything else is
+// refused by name. fuzz/regressions/cloudevents/.
+TEST_CASE("fuzz finding 7: a CloudEvent's data type must be printable, and comes back as sent") {
+  namespace ce = ferry::cloudevents;
+  ce::header_list h{{"ce-specversion", "1.0"},
+                    {"ce-id", "42"},
+                    {"ce-source", "/login"},
+                    {"ce-type", "user.login"},
+                    {"Content-Type", bytes({'a', 'p', 'p', 0x18, 0})}};
+  ce::message_batch b;
+  auto err = ce::read_binary(h, "{}", b);
+  REQUIRE(err);
+  CHECK(err.message == "Content-Type: must be a media type (printable ASCII)");
+  CHECK(ce::read_structured(R"({"specversion":"1.0","id":"1","source":"s","type":"t",)"
+                            R"("datacontenttype":"a\u0001b"})",
+                            b)
+            .message.starts_with("datacontenttype: must be a media type"));
+  h.back().second = "application/json; charset=\"utf-8\"";
+  REQUIRE_FALSE(ce::read_binary(h, "{}", b));
+  ce::header_list out;
+  ce::write_binary(b.messages.back().fields, b.messages.back().headers, out);
+  ce::message_batch again;
+  REQUIRE_FALSE(ce::read_binary(out, "{}", again));
+  CHECK(again.messages.back().fields.content_type == "application/json; charset=\"utf-8\"");
 }

@@ -15,12 +15,12 @@ seconds=${FUZZ_SECONDS:-60}
 build=${FUZZ_BUILD_DIR:-build-fuzz}
 parallel=${FUZZ_PARALLEL:-2}  # targets at once
 timeout=${FUZZ_TIMEOUT:-25}   # seconds one input may take
-read -r -a targets <<<"${FUZZ_TARGETS:-frame publish deliver scram config json}"
+read -r -a targets <<<"${FUZZ_TARGETS:-frame publish deliver scram config json cloudevents}"
 
 declare -A max_len=([frame]=4096 [publish]=4096 [deliver]=4096 [scram]=512 [config]=1024
-  [json]=1024)
+  [json]=1024 [cloudevents]=2048)
 declare -A dict=([frame]=proto [publish]=proto [deliver]=proto [scram]=scram [config]=config
-  [json]=json)
+  [json]=json [cloudevents]=cloudevents)
 
 # Configured once with clang (the whole project: every library is instrumented); CC and
 # CXX matter only to the first configure.
