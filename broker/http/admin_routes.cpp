@@ -185,6 +185,43 @@ void add_purge_route(router& r, topic_service& topics) {
          200});
 }
 
+// A push subscription's endpoint: PUT sets or changes it, DELETE makes it a pull one.
+void add_push_routes(router& r, topic_service& topics) {
+  r.add({"PUT",
+         "/v1/subscriptions/{name}/push",
+         "Sets or changes the subscription's push endpoint (a PushEndpoint body): the broker "
+         "POSTs each message to it as a CloudEvent.",
+         on_param(resource_kind::subscription, operation::alter),
+         [&topics](const http_request& req, http_reply done) {
+           v1::SetSubscriptionPush sp;
+           if (!parse_body(req, *sp.mutable_push(), done)) return;
+           if (sp.push().url().empty()) {
+             done(error_response(errc::invalid_argument,
+                                 "push: url is empty (DELETE removes the endpoint)"));
+             return;
+           }
+           sp.set_name(req.params[0]);
+           topics.set_subscription_push(sp, answer<v1::SubscriptionInfo>(std::move(done)));
+         },
+         v1::PushEndpoint::descriptor(),
+         v1::SubscriptionInfo::descriptor(),
+         {},
+         200});
+  r.add({"DELETE",
+         "/v1/subscriptions/{name}/push",
+         "Removes the subscription's push endpoint; its messages wait for consumers again.",
+         on_param(resource_kind::subscription, operation::alter),
+         [&topics](const http_request& req, http_reply done) {
+           v1::SetSubscriptionPush sp;
+           sp.set_name(req.params[0]);
+           topics.set_subscription_push(sp, answer<v1::SubscriptionInfo>(std::move(done)));
+         },
+         nullptr,
+         v1::SubscriptionInfo::descriptor(),
+         {},
+         200});
+}
+
 void add_reset_route(router& r, group_service& groups) {
   r.add({"POST",
          "/v1/groups/{group}/reset-offsets",
@@ -247,6 +284,7 @@ void add_admin_routes(router& r, topic_service& topics, group_service& groups) {
   add_subscription_routes(r, topics);
   add_subscription_item_routes(r, topics);
   add_purge_route(r, topics);
+  add_push_routes(r, topics);
   add_group_routes(r, groups);
   add_reset_route(r, groups);
 }

@@ -115,6 +115,29 @@ void topic_series(metric_set& s, const v1::TopicList& list, size_t cap) {
   }
 }
 
+// Push subscriptions: what their endpoints answered (PushStats).
+void push_series(metric_set& s, const v1::SubscriptionList& list, size_t cap) {
+  auto& requests = s.counter("ferry_push_requests_total",
+                             "Requests to push endpoints, by outcome: succeeded (2xx) or failed.");
+  auto& in_flight =
+      s.gauge("ferry_push_requests_in_flight", "Requests to push endpoints under way.");
+  auto& latency = s.counter("ferry_push_latency_seconds_total",
+                            "Time push endpoints took to answer, summed over the answers.");
+  auto& answered =
+      s.counter("ferry_push_answered_total", "Answers from push endpoints, of any status.");
+  for (int i = 0; i < list.subscriptions_size(); ++i) {
+    const auto& sub = list.subscriptions(i);
+    if (!sub.options().has_push()) continue;
+    const std::string name = capped(sub.name(), static_cast<size_t>(i), cap);
+    const auto& p = sub.push();
+    sum_into(requests, {{"subscription", name}, {"outcome", "succeeded"}}, d(p.succeeded()));
+    sum_into(requests, {{"subscription", name}, {"outcome", "failed"}}, d(p.failed()));
+    sum_into(in_flight, {{"subscription", name}}, p.in_flight());
+    sum_into(latency, {{"subscription", name}}, d(p.latency_us_total()) / 1e6);
+    sum_into(answered, {{"subscription", name}}, d(p.answered()));
+  }
+}
+
 void subscription_series(metric_set& s, const v1::SubscriptionList& list, size_t cap) {
   using get = uint64_t (v1::SubscriptionInfo::*)() const;
   struct row {
@@ -170,6 +193,7 @@ void subscription_series(metric_set& s, const v1::SubscriptionList& list, size_t
       sum_into(*r.f, l, d((sub.*r.value)()));
     sum_into(consumers, l, sub.consumers());
   }
+  push_series(s, list, cap);
 }
 
 void queue_totals(metric_set& s, const queue_probe& q) {

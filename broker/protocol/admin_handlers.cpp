@@ -57,6 +57,11 @@ void describe_subscription(request_context& ctx, const v1::DescribeSubscription&
   r.answer(err, body::subscription_info, out);
 }
 
+void set_subscription_push(request_context& ctx, const v1::SetSubscriptionPush& req, responder r) {
+  ctx.services.topics.set_subscription_push(
+      req, answer_with<v1::SubscriptionInfo>(body::subscription_info, r));
+}
+
 void purge_subscription(request_context& ctx, const v1::PurgeSubscription& req, responder r) {
   v1::PurgeSubscriptionOk out;
   auto err = ctx.services.topics.purge_subscription(req, out);

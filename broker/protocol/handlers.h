@@ -47,6 +47,7 @@ void delete_subscription(request_context& ctx, const v1::DeleteSubscription& req
 void list_subscriptions(request_context& ctx, const v1::ListSubscriptions& req, responder r);
 void describe_subscription(request_context& ctx, const v1::DescribeSubscription& req, responder r);
 void purge_subscription(request_context& ctx, const v1::PurgeSubscription& req, responder r);
+void set_subscription_push(request_context& ctx, const v1::SetSubscriptionPush& req, responder r);
 
 // log_handlers.cpp
 void consume_log(request_context& ctx, const v1::ConsumeLog& req, responder r);

@@ -148,6 +148,9 @@ const route routes[] = {
     row<v1::PurgeSubscription, handlers::purge_subscription,
         FERRY_FIELD(v1::PurgeSubscription, name)>(body::purge_subscription, "PurgeSubscription",
                                                   R::subscription, O::alter),
+    row<v1::SetSubscriptionPush, handlers::set_subscription_push,
+        FERRY_FIELD(v1::SetSubscriptionPush, name)>(
+        body::set_subscription_push, "SetSubscriptionPush", R::subscription, O::alter),
     // Log topics and consumer groups.
     row<v1::ConsumeLog, handlers::consume_log, consume_log_targets>(body::consume_log, "ConsumeLog",
                                                                     R::topic, O::consume),

@@ -222,6 +222,26 @@ void queue_registry::erase_subscription(const std::string& name) {
   subscriptions_.erase(it);
 }
 
+ferry::error queue_registry::set_push(std::string_view name, const v1::PushEndpoint& push,
+                                      catalog_batch& b, v1::SubscriptionInfo& info) {
+  auto* s = find_subscription(name);
+  if (s == nullptr || s->ephemeral())
+    return fail(errc::subscription_not_found, "subscription " + quoted(name) + " does not exist");
+  auto& options = requested_options_[s->name()];
+  if (push.url().empty()) {
+    options.clear_push();
+  } else {
+    *options.mutable_push() = push;
+  }
+  v1::SubscriptionInfo rec;
+  rec.set_name(s->name());
+  rec.set_pattern(s->pattern());
+  *rec.mutable_options() = options;
+  b.put_subscription(rec);
+  describe(*s, info);
+  return {};
+}
+
 ferry::error queue_registry::delete_subscription(std::string_view name, bool if_exists,
                                                  bool& deleted, catalog_batch& b) {
   deleted = false;
@@ -277,6 +297,9 @@ void queue_registry::describe(const subscription& s, v1::SubscriptionInfo& out) 
   oo->set_max_bytes(o.max_bytes);
   oo->set_overflow(o.reject_publish ? v1::REJECT_PUBLISH : v1::DROP_OLDEST);
   oo->set_dead_letter_topic(o.dead_letter_topic);
+  if (auto it = requested_options_.find(s.name());
+      it != requested_options_.end() && it->second.has_push())
+    *oo->mutable_push() = it->second.push();  // as given: the push front end resolves it
   out.set_ephemeral(s.ephemeral());
   out.set_ready(s.ready_count());
   out.set_ready_bytes(s.ready_bytes());

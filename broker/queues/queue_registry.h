@@ -56,6 +56,10 @@ class queue_registry final : public topic_family, public subscription_env {
   // (refused with WRONG_TOPIC_KIND in its turn).
   ferry::error create_subscription(const v1::CreateSubscription& req, const topic* other_kind,
                                    v1::SubscriptionInfo& info, catalog_batch& b);
+  // Sets (or, with an empty url, removes) the push endpoint of a durable subscription;
+  // the changed definition is recorded in `b`, and `info` describes it.
+  ferry::error set_push(std::string_view name, const v1::PushEndpoint& push, catalog_batch& b,
+                        v1::SubscriptionInfo& info);
   ferry::error delete_subscription(std::string_view name, bool if_exists, bool& deleted,
                                    catalog_batch& b);
   // A private subscription for one consumer; removed with remove_ephemeral().

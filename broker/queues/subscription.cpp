@@ -251,7 +251,7 @@ ferry::error subscription::settle_one(consumer& c, const settle_request& r, uint
       break;
     case settle_kind::dead_letter:
       ++stats_.nacked;
-      env_.dead_letter(*this, msg, count, "rejected", r.reason);
+      env_.dead_letter(*this, msg, count, r.dead_letter_reason, r.reason);
       break;
     case settle_kind::extend: break;
   }

@@ -110,8 +110,11 @@ class subscription final : public consumer_source {
   enum class settle_kind { ack, requeue, dead_letter, extend };
   struct settle_request {
     settle_kind kind = settle_kind::ack;
-    std::string_view reason;  // dead_letter
+    std::string_view reason;  // dead_letter: the detail
     int64_t lease_ms = 0;     // extend; 0 = ack_timeout_ms
+    // dead_letter: the reason recorded (ferry-dead-letter-reason); a consumer's nack is
+    // "rejected", a push endpoint that failed max_deliveries times "max_deliveries".
+    std::string_view dead_letter_reason = "rejected";
   };
   using refusal_fn = std::function<void(uint64_t delivery_id, const ferry::error& why)>;
   uint32_t settle(consumer& c, const settle_request& r, std::span<const uint64_t> delivery_ids,

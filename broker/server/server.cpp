@@ -24,6 +24,7 @@
 #include "broker/net/listener.h"
 #include "broker/net/tls_context.h"
 #include "broker/protocol/pipeline.h"
+#include "broker/push/push_registry.h"
 #include "broker/queues/queue_registry.h"
 #include "broker/security/acl_authorizer.h"
 #include "broker/security/bootstrap.h"
@@ -69,6 +70,7 @@ struct server::impl {
   std::unique_ptr<pipeline> requests;
   std::unique_ptr<session_hub> hub;
   std::unique_ptr<session::environment> session_env;  // what every session works with
+  std::unique_ptr<push_registry> pushes;              // the push subscriptions' endpoints
   net_probe net;
   std::unique_ptr<listener> lis;
   router http_routes;
@@ -109,6 +111,7 @@ struct server::impl {
     return [this] { return tls; };
   }
   void build_services();
+  void start_pushes();
   void build_http();
   void after(int64_t ms, std::function<void()> fn);
   readiness ready() const;
@@ -208,6 +211,22 @@ void server::impl::build_services() {
       ioc.get_executor(), [this] { return hub->room(); },
       [this](std::unique_ptr<transport> stream) { accept(std::move(stream)); }, net,
       tls_for_new_connections());
+}
+
+// Push subscriptions: their endpoints are told of every change of a definition from now
+// on; those recovered start here.
+void server::impl::start_pushes() {
+  pushes = std::make_unique<push_registry>(
+      push_endpoint::environment{*consuming, ioc, [this](std::function<void()> fn) {
+                                   now.stamp();
+                                   fn();
+                                   hub->flush();
+                                 }});
+  topics->set_push_listener(pushes.get());
+  v1::SubscriptionList all;
+  topics->list_subscriptions("", all);
+  for (const auto& s : all.subscriptions())
+    if (s.options().has_push()) pushes->push_changed(s.name(), &s.options().push());
 }
 
 // The HTTP side: its routes on the same services as the wire protocol's handlers, and
@@ -327,6 +346,7 @@ void server::impl::begin_stop() {
   log::server().info("stopping: draining {} connections (grace {} ms)", hub->count(),
                      opts.shutdown_grace_ms);
   lis->stop();
+  pushes->stop_all();  // no new requests to handlers; what they hold goes back to the queues
   for (auto& s : hub->all())
     s->begin_drain();
   signals.async_wait([this](boost::system::error_code ec, int sig) {
@@ -379,6 +399,8 @@ server::~server() {
   if (i.port) i.port->stop();
   // Then the state they used, top down: sessions let go of their consumers before the
   // subscriptions and readers those point at go.
+  if (i.topics) i.topics->set_push_listener(nullptr);
+  i.pushes.reset();  // its consumers let go too
   if (i.hub)
     for (auto& s : i.hub->all())
       s->close_consumers();
@@ -404,6 +426,7 @@ ferry::error server::start() {
   if (auto err = i.recover()) return err;
   if (auto err = i.load_tls()) return err;
   i.build_services();
+  i.start_pushes();
   i.build_http();
   if (auto err = i.lis->bind(i.opts.listen)) return err;
   if (!i.opts.http.listen.empty())

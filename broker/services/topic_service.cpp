@@ -8,6 +8,22 @@
 
 namespace ferry::broker {
 
+namespace {
+
+// A push endpoint as resolve_push takes it, whose requests end before their delivery's
+// lease would (else a slow answer would meet the same message delivered again).
+ferry::error check_push(const v1::PushEndpoint& push, int64_t ack_timeout_ms) {
+  push_settings checked;
+  if (auto err = resolve_push(push, checked)) return err;
+  if (checked.timeout_ms >= ack_timeout_ms)
+    return fail(errc::invalid_argument, "push: timeout_ms (" + std::to_string(checked.timeout_ms) +
+                                            ") must be below the subscription's ack_timeout_ms (" +
+                                            std::to_string(ack_timeout_ms) + ")");
+  return {};
+}
+
+}  // namespace
+
 void topic_service::commit(catalog_batch b, std::function<void(const ferry::error&)> done,
                            std::function<void()> undo) {
   catalog_.apply(std::move(b),
@@ -78,6 +94,12 @@ void topic_service::session_closed(uint64_t session_id) {
 
 void topic_service::create_subscription(const v1::CreateSubscription& req,
                                         reply<v1::SubscriptionInfo> done) {
+  const bool push = !req.options().push().url().empty();
+  if (push) {
+    subscription_options resolved;
+    if (auto err = queues_.resolve(req.options(), resolved)) return done(err, {});
+    if (auto err = check_push(req.options().push(), resolved.ack_timeout_ms)) return done(err, {});
+  }
   v1::SubscriptionInfo info;
   catalog_batch b;
   const topic* target = topics_.find(req.pattern());
@@ -85,7 +107,12 @@ void topic_service::create_subscription(const v1::CreateSubscription& req,
   if (auto err = queues_.create_subscription(req, other, info, b)) return done(err, {});
   bool created = !b.empty();
   commit(
-      std::move(b), [info, done = std::move(done)](const ferry::error& err) { done(err, info); },
+      std::move(b),
+      [this, info, push, created, done = std::move(done)](const ferry::error& err) {
+        if (!err && push && created && push_ != nullptr)
+          push_->push_changed(info.name(), &info.options().push());
+        done(err, info);
+      },
       [this, name = req.name(), created] {
         bool deleted;
         catalog_batch ignored;
@@ -101,7 +128,35 @@ void topic_service::delete_subscription(const v1::DeleteSubscription& req,
     return done(err, {});
   v1::DeleteSubscriptionOk ok;
   ok.set_deleted(deleted);
-  commit(std::move(b), [ok, done = std::move(done)](const ferry::error& err) { done(err, ok); });
+  commit(std::move(b),
+         [this, name = req.name(), ok, done = std::move(done)](const ferry::error& err) {
+           if (!err && ok.deleted() && push_ != nullptr) push_->push_changed(name, nullptr);
+           done(err, ok);
+         });
+}
+
+void topic_service::set_subscription_push(const v1::SetSubscriptionPush& req,
+                                          reply<v1::SubscriptionInfo> done) {
+  v1::SubscriptionInfo before;
+  if (auto err = describe_subscription(req.name(), before)) return done(err, {});
+  if (!req.push().url().empty())
+    if (auto err = check_push(req.push(), before.options().ack_timeout_ms())) return done(err, {});
+  v1::SubscriptionInfo info;
+  catalog_batch b;
+  if (auto err = queues_.set_push(req.name(), req.push(), b, info)) return done(err, {});
+  commit(
+      std::move(b),
+      [this, info, done = std::move(done)](const ferry::error& err) {
+        if (!err && push_ != nullptr)
+          push_->push_changed(info.name(),
+                              info.options().has_push() ? &info.options().push() : nullptr);
+        done(err, info);
+      },
+      [this, before] {
+        catalog_batch ignored;
+        v1::SubscriptionInfo ignored_info;
+        (void)queues_.set_push(before.name(), before.options().push(), ignored, ignored_info);
+      });
 }
 
 ferry::error topic_service::describe_subscription(std::string_view name,
@@ -110,6 +165,8 @@ ferry::error topic_service::describe_subscription(std::string_view name,
   if (s == nullptr)
     return fail(errc::subscription_not_found, "subscription " + quoted(name) + " does not exist");
   queues_.describe(*s, out);
+  if (push_ != nullptr && out.options().has_push())
+    push_->push_stats(out.name(), *out.mutable_push());
   return {};
 }
 
@@ -126,6 +183,9 @@ ferry::error topic_service::purge_subscription(const v1::PurgeSubscription& req,
 void topic_service::list_subscriptions(std::string_view topic, v1::SubscriptionList& out,
                                        const list_page& page) const {
   queues_.list_subscriptions(topic, out, page);
+  if (push_ == nullptr) return;
+  for (auto& s : *out.mutable_subscriptions())
+    if (s.options().has_push()) push_->push_stats(s.name(), *s.mutable_push());
 }
 
 }  // namespace ferry::broker

@@ -14,6 +14,7 @@
 
 #include "broker/catalog/catalog.h"
 #include "broker/core/list_page.h"
+#include "broker/services/push_definition.h"
 #include "broker/services/reply.h"
 
 namespace ferry::broker {
@@ -40,6 +41,10 @@ class topic_service {
   void list_subscriptions(std::string_view topic, v1::SubscriptionList& out,
                           const list_page& page = {}) const;
   ferry::error purge_subscription(const v1::PurgeSubscription& req, v1::PurgeSubscriptionOk& out);
+  // Sets, changes or removes (an empty url) a durable subscription's push endpoint.
+  void set_subscription_push(const v1::SetSubscriptionPush& req, reply<v1::SubscriptionInfo> done);
+  // Who is told of push endpoints as they change (push/push_registry), and describes them.
+  void set_push_listener(push_listener* l) { push_ = l; }
 
   // The temporary topics of a closed session go.
   void session_closed(uint64_t session_id);
@@ -56,6 +61,7 @@ class topic_service {
   queue_registry& queues_;
   group_coordinator& groups_;
   catalog& catalog_;
+  push_listener* push_ = nullptr;
 };
 
 }  // namespace ferry::broker

@@ -54,6 +54,7 @@ int usage_error(const std::string& message);
 
 void add_topic_commands(CLI::App& app, context& ctx);
 void add_sub_admin_commands(CLI::App& sub, context& ctx);
+void add_sub_push_command(CLI::App& sub, context& ctx);
 void add_subscribe_command(CLI::App& app, context& ctx);
 void add_pub_command(CLI::App& app, context& ctx);
 void add_request_command(CLI::App& app, context& ctx);

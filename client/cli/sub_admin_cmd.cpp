@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 
 #include "client/cli/common.h"
+#include "client/cli/push_options.h"
 
 namespace ferry::cli {
 
@@ -19,6 +20,7 @@ struct create_args {
   std::string overflow = "drop-oldest";
   std::string dead_letter_topic;
   bool if_not_exists = false;
+  push_args push;
 };
 
 using u64 = unsigned long long;
@@ -35,6 +37,7 @@ int run_create(const globals& g, const create_args& a) {
   o->set_max_bytes(a.max_bytes);
   o->set_overflow(a.overflow == "reject-publish" ? v1::REJECT_PUBLISH : v1::DROP_OLDEST);
   o->set_dead_letter_topic(a.dead_letter_topic);
+  if (!a.push.url.empty() && !fill_push(a.push, *o->mutable_push())) return exit_usage;
   int status = exit_ok;
   auto c = connect(g, status);
   if (!c) return status;
@@ -82,6 +85,16 @@ int run_describe(const globals& g, const std::string& name) {
   std::printf("overflow: %s\ndead_letter_topic: %s\n",
               o.overflow() == v1::REJECT_PUBLISH ? "reject-publish" : "drop-oldest",
               o.dead_letter_topic().c_str());
+  if (o.has_push()) {
+    const auto& p = s.push();
+    std::printf("push_url: %s\npush_mode: %s\npush_in_flight: %u\n", o.push().url().c_str(),
+                o.push().structured() ? "structured" : "binary", p.in_flight());
+    std::printf("push_succeeded: %llu\npush_failed: %llu\npush_last_status: %u\n",
+                static_cast<u64>(p.succeeded()), static_cast<u64>(p.failed()), p.last_status());
+    std::printf("push_mean_latency_us: %llu\npush_last_error: %s\n",
+                static_cast<u64>(p.answered() ? p.latency_us_total() / p.answered() : 0),
+                p.last_error().c_str());
+  }
   return exit_ok;
 }
 
@@ -120,6 +133,7 @@ void add_create(CLI::App& sub, context& ctx) {
       ->capture_default_str();
   cmd->add_option("--dead-letter-topic", a->dead_letter_topic, "where dead letters go");
   cmd->add_flag("--if-not-exists", a->if_not_exists, "succeed when it exists with these settings");
+  add_push_options(cmd, a->push, "push-");
   cmd->callback([&ctx, a] { ctx.run = [&ctx, a] { return run_create(ctx.g, *a); }; });
 }
 
@@ -127,6 +141,7 @@ void add_create(CLI::App& sub, context& ctx) {
 
 void add_sub_admin_commands(CLI::App& sub, context& ctx) {
   add_create(sub, ctx);
+  add_sub_push_command(sub, ctx);
 
   auto pattern = std::make_shared<std::string>();
   auto* list = sub.add_subcommand("list",

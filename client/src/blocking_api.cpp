@@ -306,4 +306,11 @@ result<v1::PurgeSubscriptionOk> blocking_client::purge_subscription(const std::s
   });
 }
 
+result<v1::SubscriptionInfo> blocking_client::set_subscription_push(
+    const v1::SetSubscriptionPush& req) {
+  return call<v1::SubscriptionInfo>(*impl_->core, [req](client& c, auto done) {
+    c.async_set_subscription_push(req, std::move(done));
+  });
+}
+
 }  // namespace ferry::client

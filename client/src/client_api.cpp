@@ -20,6 +20,7 @@ codec::body response_kind(codec::body request) {
     case codec::body::create_subscription: return codec::body::subscription_info;
     case codec::body::describe_subscription: return codec::body::subscription_info;
     case codec::body::purge_subscription: return codec::body::purge_subscription_ok;
+    case codec::body::set_subscription_push: return codec::body::subscription_info;
     case codec::body::reset_offsets: return codec::body::offset_list;
     case codec::body::delete_subscription: return codec::body::delete_subscription_ok;
     case codec::body::list_subscriptions: return codec::body::subscription_list;

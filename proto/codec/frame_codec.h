@@ -72,6 +72,7 @@ enum class body : uint32_t {
   describe_subscription = 56,
   purge_subscription = 57,
   purge_subscription_ok = 58,
+  set_subscription_push = 59,
   consume_log = 70,
   consume_log_ok = 71,
   assignment = 72,

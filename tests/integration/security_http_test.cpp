@@ -109,6 +109,16 @@ void add_subscription_cases(std::map<std::string, route_case>& c) {
       "",
       false,
       {carol(K::RESOURCE_KIND_SUBSCRIPTION, "s.sub", {O::OPERATION_ALTER})}};
+  c["PUT /v1/subscriptions/{name}/push"] = {
+      "/v1/subscriptions/s.sub/push",
+      R"({"url": "http://127.0.0.1:9/never"})",
+      false,
+      {carol(K::RESOURCE_KIND_SUBSCRIPTION, "s.sub", {O::OPERATION_ALTER})}};
+  c["DELETE /v1/subscriptions/{name}/push"] = {
+      "/v1/subscriptions/s.sub/push",
+      "",
+      false,
+      {carol(K::RESOURCE_KIND_SUBSCRIPTION, "s.sub", {O::OPERATION_ALTER})}};
   c["GET /v1/groups"] = {
       "/v1/groups", "", false, {carol(K::RESOURCE_KIND_BROKER, "", {O::OPERATION_DESCRIBE})}};
   c["GET /v1/groups/{group}"] = {"/v1/groups/g.one",

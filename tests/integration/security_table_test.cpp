@@ -139,6 +139,13 @@ void add_topic_cases(case_map& c) {
   c["PurgeSubscription"] = {
       [] { return frame([](v1::Frame& f) { f.mutable_purge_subscription()->set_name("s.sub"); }); },
       {on_sub("s.sub", {O::OPERATION_ALTER})}};
+  c["SetSubscriptionPush"] = {
+      [] {
+        return frame([](v1::Frame& f) {
+          f.mutable_set_subscription_push()->set_name("s.sub");  // no url: removes none
+        });
+      },
+      {on_sub("s.sub", {O::OPERATION_ALTER})}};
 }
 
 void add_group_cases(case_map& c) {

@@ -134,6 +134,7 @@ class blocking_client {
   result<v1::GroupInfo> describe_group(const std::string& group);
   result<v1::OffsetList> reset_offsets(const v1::ResetOffsets& req);
   result<v1::PurgeSubscriptionOk> purge_subscription(const std::string& name);
+  result<v1::SubscriptionInfo> set_subscription_push(const v1::SetSubscriptionPush& req);
 
   // Users, tokens and access rules (client.h says who may).
   result<v1::UserInfo> create_user(const v1::CreateUser& req);

@@ -326,6 +326,11 @@ class client {
   auto async_purge_subscription(v1::PurgeSubscription req, Token&& token) {
     return admin<v1::PurgeSubscriptionOk>(codec::body::purge_subscription, std::move(req), token);
   }
+  // Sets, changes or (an empty url) removes a subscription's push endpoint.
+  template <typename Token>
+  auto async_set_subscription_push(v1::SetSubscriptionPush req, Token&& token) {
+    return admin<v1::SubscriptionInfo>(codec::body::set_subscription_push, std::move(req), token);
+  }
 
   // Users, tokens and access rules (ADMIN on the broker, except one's own password and
   // tokens; docs/SECURITY.md). make_scram_credential() (types.h) derives the keys a

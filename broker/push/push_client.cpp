@@ -1,0 +1,204 @@
+#include "broker/push/push_client.h"
+
+#include <charconv>
+#include <chrono>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+
+namespace ferry::broker {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+// What an endpoint's error answer may tell (the rest is cut).
+constexpr size_t max_answer_bytes = 64 * 1024;
+constexpr size_t max_error_excerpt = 200;
+
+struct connection {
+  explicit connection(asio::io_context& ioc) : stream(ioc) {}
+  beast::tcp_stream stream;
+  beast::flat_buffer buffer;
+};
+
+int64_t retry_after_ms(std::string_view v) {
+  int64_t seconds = -1;
+  auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), seconds);
+  if (ec != std::errc() || end != v.data() + v.size() || seconds < 0) return -1;
+  return seconds * 1000;
+}
+
+}  // namespace
+
+struct push_client::impl : std::enable_shared_from_this<impl> {
+  impl(asio::io_context& c, push_settings s) : ioc(c), settings(std::move(s)), resolver(c) {}
+
+  // One request's way: a connection (an idle one, or a new one), the write, the answer.
+  struct call {
+    std::shared_ptr<http::request<http::string_body>> req;
+    done_fn done;
+    std::chrono::steady_clock::time_point started;
+    bool retried = false;
+  };
+
+  void post(request r, done_fn done) {
+    auto req =
+        std::make_shared<http::request<http::string_body>>(http::verb::post, settings.target, 11);
+    req->set(http::field::host,
+             settings.port == "80" ? settings.host : settings.host + ":" + settings.port);
+    req->set(http::field::user_agent, "ferryd");
+    for (const auto& [k, v] : settings.headers)
+      req->set(k, v);
+    for (auto& [k, v] : r.headers)
+      req->set(k, v);
+    req->body() = std::move(r.body);
+    req->keep_alive(true);
+    req->prepare_payload();
+    start(call{std::move(req), std::move(done), std::chrono::steady_clock::now()});
+  }
+
+  void start(call c) {
+    if (closed) return;
+    if (!idle.empty()) {
+      auto conn = std::move(idle.back());
+      idle.pop_back();
+      return send(std::move(conn), std::move(c), true);
+    }
+    auto conn = std::make_shared<connection>(ioc);
+    conn->stream.expires_after(std::chrono::milliseconds(settings.timeout_ms));
+    resolver.async_resolve(settings.host, settings.port,
+                           [self = shared_from_this(), conn, c = std::move(c)](
+                               beast::error_code ec, tcp::resolver::results_type found) mutable {
+                             if (self->closed) return;
+                             if (ec)
+                               return self->fail(std::move(c), "resolving " + self->settings.host +
+                                                                   ": " + ec.message());
+                             conn->stream.async_connect(found, [self, conn, c = std::move(c)](
+                                                                   beast::error_code ec2,
+                                                                   const tcp::endpoint&) mutable {
+                               if (self->closed) return;
+                               if (ec2)
+                                 return self->fail(std::move(c), self->describe(ec2, "connecting"));
+                               self->send(std::move(conn), std::move(c), false);
+                             });
+                           });
+  }
+
+  void send(std::shared_ptr<connection> conn, call c, bool reused) {
+    std::erase_if(busy, [](const std::weak_ptr<connection>& w) { return w.expired(); });
+    busy.push_back(conn);
+    conn->stream.expires_after(std::chrono::milliseconds(settings.timeout_ms) -
+                               std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::chrono::steady_clock::now() - c.started));
+    auto req = c.req;
+    http::async_write(conn->stream, *req,
+                      [self = shared_from_this(), conn, c = std::move(c), reused](
+                          beast::error_code ec, size_t) mutable {
+                        if (self->closed) return;
+                        if (ec) return self->broken(std::move(c), reused, ec, "sending");
+                        self->receive(std::move(conn), std::move(c), reused);
+                      });
+  }
+
+  void receive(std::shared_ptr<connection> conn, call c, bool reused) {
+    auto parser = std::make_shared<http::response_parser<http::string_body>>();
+    parser->body_limit(max_answer_bytes);
+    http::async_read(conn->stream, conn->buffer, *parser,
+                     [self = shared_from_this(), conn, parser, c = std::move(c), reused](
+                         beast::error_code ec, size_t) mutable {
+                       if (self->closed) return;
+                       if (ec) return self->broken(std::move(c), reused, ec, "reading the answer");
+                       auto& res = parser->get();
+                       result r;
+                       r.status = res.result_int();
+                       r.latency_us = self->elapsed_us(c);
+                       r.retry_after_ms = retry_after_ms(res[http::field::retry_after]);
+                       if (r.status / 100 != 2) {
+                         r.error = "HTTP " + std::to_string(r.status);
+                         if (!res.body().empty())
+                           r.error += ": " + res.body().substr(0, max_error_excerpt);
+                       }
+                       if (res.keep_alive()) {
+                         conn->stream.expires_never();
+                         self->idle.push_back(std::move(conn));
+                       } else {
+                         beast::error_code ignored;
+                         conn->stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+                       }
+                       c.done(std::move(r));
+                     });
+  }
+
+  // A reused connection that the server had closed is tried once more on a new one.
+  void broken(call c, bool reused, beast::error_code ec, const char* doing) {
+    const bool closed_by_peer = ec == http::error::end_of_stream || ec == asio::error::eof ||
+                                ec == asio::error::connection_reset ||
+                                ec == asio::error::broken_pipe;
+    if (reused && closed_by_peer && !c.retried) {
+      c.retried = true;
+      return start(std::move(c));
+    }
+    fail(std::move(c), describe(ec, doing));
+  }
+
+  std::string describe(beast::error_code ec, const char* doing) const {
+    if (ec == beast::error::timeout)
+      return std::string("no answer within ") + std::to_string(settings.timeout_ms) + " ms (" +
+             doing + ")";
+    return std::string(doing) + " " + settings.host + ":" + settings.port + ": " + ec.message();
+  }
+
+  void fail(call c, std::string why) {
+    result r;
+    r.error = std::move(why);
+    r.latency_us = elapsed_us(c);
+    c.done(std::move(r));
+  }
+
+  static int64_t elapsed_us(const call& c) {
+    return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() -
+                                                                 c.started)
+        .count();
+  }
+
+  asio::io_context& ioc;
+  push_settings settings;
+  tcp::resolver resolver;
+  std::vector<std::shared_ptr<connection>> idle;
+  std::vector<std::weak_ptr<connection>> busy;  // with a request under way (or idle)
+  bool closed = false;
+};
+
+push_client::push_client(asio::io_context& ioc, push_settings settings)
+    : impl_(std::make_shared<impl>(ioc, std::move(settings))) {}
+
+push_client::~push_client() {
+  close();
+}
+
+void push_client::post(request r, done_fn done) {
+  impl_->post(std::move(r), std::move(done));
+}
+
+void push_client::close() {
+  impl_->closed = true;
+  impl_->resolver.cancel();
+  impl_->idle.clear();
+  for (auto& w : impl_->busy)
+    if (auto c = w.lock()) {
+      beast::error_code ignored;
+      c->stream.socket().close(ignored);
+    }
+  impl_->busy.clear();
+}
+
+}  // namespace ferry::broker

@@ -1,0 +1,33 @@
+// push_registry: the push subscriptions' endpoints (push_endpoint), made, replaced and
+// removed as the definitions change (topic_service tells it: push_listener), and their
+// statistics for describe. Loop only.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "broker/push/push_endpoint.h"
+#include "broker/services/push_definition.h"
+
+namespace ferry::broker {
+
+class push_registry final : public push_listener {
+ public:
+  explicit push_registry(push_endpoint::environment env) : env_(std::move(env)) {}
+  ~push_registry();
+
+  void push_changed(const std::string& subscription, const v1::PushEndpoint* push) override;
+  void push_stats(const std::string& subscription, v1::PushStats& out) const override;
+  // Detaches every endpoint (their deliveries in flight go back to the queues); changes
+  // told afterwards (the broker is stopping) start nothing.
+  void stop_all();
+  size_t size() const { return endpoints_.size(); }
+
+ private:
+  push_endpoint::environment env_;
+  bool stopped_ = false;
+  std::map<std::string, std::shared_ptr<push_endpoint>, std::less<>> endpoints_;
+};
+
+}  // namespace ferry::broker
