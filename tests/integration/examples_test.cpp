@@ -108,3 +108,53 @@ TEST_CASE("an audit service restarted midway neither loses nor repeats an event"
   CHECK(second.output.find("audited 400 events") != std::string::npos);
   check_each_once(audited(file), 400);
 }
+
+// The same pair over HTTP only (examples/http/): login.sh POSTs CloudEvents with curl,
+// audit_handler.py is the handler of a push subscription. The README's five commands.
+TEST_CASE("over HTTP only: every login is pushed to the audit handler and kept once",
+          "[examples]") {
+  broker_process b;
+  const std::string dir = make_temp_dir("ferry-audit-http");
+  const std::string file = dir + "/audit.jsonl";
+  const std::string http = "127.0.0.1:" + std::to_string(b.http_port());
+  // The handler on a free port, bounded in time, its address read from what it prints.
+  REQUIRE(std::system(("timeout 60 python3 " FERRY_SOURCE_DIR "/examples/http/audit_handler.py "
+                       "--port 0 --out " +
+                       file + " > " + dir + "/handler.log 2>&1 & echo $! > " + dir + "/handler.pid")
+                          .c_str()) == 0);
+  std::string url;
+  for (int i = 0; i < 100 && url.empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    std::ifstream log(dir + "/handler.log");
+    std::string line;
+    if (std::getline(log, line) && line.starts_with("audit handler on ")) url = line.substr(17);
+  }
+  REQUIRE_FALSE(url.empty());
+  auto curl = [&](const std::string& args) { return run("curl -fsS " + args); };
+  REQUIRE(
+      curl("-X POST " + http + "/v1/topics -d '{\"name\": \"user.login\", \"kind\": \"memory\"}'")
+          .status == 0);
+  REQUIRE(curl("-X POST " + http + "/v1/subscriptions -d '{\"name\": \"audit\", \"pattern\": " +
+               "\"user.login\", \"options\": {\"push\": {\"url\": \"" + url + "\"}}}'")
+              .status == 0);
+  auto l = run("env FERRY_HTTP=" + http +
+               " sh " FERRY_SOURCE_DIR
+               "/examples/http/login.sh alice bob carol alice bob carol alice bob carol dave");
+  INFO(l.output);
+  REQUIRE(l.status == 0);
+  std::map<std::string, int> ids;
+  for (int i = 0; i < 100; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    ids.clear();
+    std::ifstream in(file);
+    for (std::string line; std::getline(in, line);) {
+      auto o = boost::json::parse(line).as_object();
+      CHECK(o.at("type").as_string() == "user.login");
+      CHECK(o.at("data").at("user") == o.at("subject"));
+      ++ids[std::string(o.at("id").as_string())];
+    }
+    if (ids.size() >= 10) break;
+  }
+  (void)std::system(("kill $(cat " + dir + "/handler.pid)").c_str());
+  check_each_once(ids, 10);
+}
