@@ -1,12 +1,12 @@
 #include "broker/http/http_message.h"
 
-#include <boost/algorithm/string/predicate.hpp>
+#include <boost/beast/core/string.hpp>
 
 namespace ferry::broker {
 
 std::string_view http_request::header(std::string_view name) const {
   for (const auto& [k, v] : headers)
-    if (boost::algorithm::iequals(k, name)) return v;
+    if (boost::beast::iequals(k, name)) return v;  // ASCII: no locale per character
   return {};
 }
 

@@ -7,12 +7,15 @@
 // Loop only.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <string>
-#include <unordered_map>
 #include <vector>
+
+#include <boost/unordered/unordered_flat_map.hpp>
 
 #include "broker/http/http_message.h"
 
@@ -23,8 +26,9 @@ class idempotency_window {
   struct record {
     bool pending = true;
     uint64_t serial = 0;
-    // A request's key: the answer it had. An event's key: where it went (log topics).
-    http_response answer;
+    // A request's key: the answer it had (out of line: records move when the table
+    // grows). An event's key: where it went (log topics).
+    std::shared_ptr<const http_response> answer;
     bool positioned = false;
     uint32_t partition = 0;
     uint64_t offset = 0;
@@ -32,10 +36,12 @@ class idempotency_window {
   };
 
   idempotency_window(uint64_t max_keys, uint64_t window_ms)
-      : max_keys_(max_keys), window_ms_(static_cast<int64_t>(window_ms)) {}
+      : max_keys_(max_keys), window_ms_(static_cast<int64_t>(window_ms)) {
+    keys_.reserve(std::min<uint64_t>(max_keys, 4096));
+  }
 
   bool enabled() const { return max_keys_ > 0 && window_ms_ > 0; }
-  // The record of `key`, or null.
+  // The record of `key`, or null. Valid until the next begin().
   record* find(const std::string& key, int64_t now_ms);
   // A new pending record for `key` (which find() did not have).
   record& begin(const std::string& key, int64_t now_ms);
@@ -53,7 +59,7 @@ class idempotency_window {
   uint64_t max_keys_;
   int64_t window_ms_;
   uint64_t next_serial_ = 0;
-  std::unordered_map<std::string, record> keys_;
+  boost::unordered_flat_map<std::string, record> keys_;
   struct stamp {
     int64_t at_ms;
     uint64_t serial;

@@ -39,10 +39,13 @@ class http_publish : public std::enable_shared_from_this<http_publish> {
  private:
   // Where message i's confirm comes from.
   struct slot {
-    std::string key;   // its retry key ("" when it has none)
-    int fresh = -1;    // its index in the publish, or
-    int same_as = -1;  // an earlier message of this request with the same key, or
-    const idempotency_window::record* earlier = nullptr;  // a publish already confirmed
+    std::string key;       // its retry key ("" when it has none)
+    int fresh = -1;        // its index in the publish, or
+    int same_as = -1;      // an earlier message of this request with the same key, or
+    bool earlier = false;  // a publish already confirmed, which went to:
+    bool positioned = false;
+    uint32_t partition = 0;
+    uint64_t offset = 0;
   };
 
   bool wait_for_pending(const std::string& key);
@@ -88,7 +91,7 @@ void http_publish::run() {
     request_key_ = "r\n" + topic + "\n" + req_.who.name + "\n" + in_.idempotency_key;
     if (auto* rec = env_.retries.find(request_key_, now)) {
       if (rec->pending) return (void)wait_for_pending(request_key_);
-      http_response again = rec->answer;
+      http_response again = rec->answer ? *rec->answer : http_response{};
       again.headers.emplace_back("Idempotent-Replayed", "true");
       return reply(std::move(again));
     }
@@ -122,13 +125,16 @@ bool http_publish::plan_events() {
     s.key = "e\n" + topic + "\n" + std::string(f.source) + "\n" + std::string(f.id);
     if (auto* rec = env_.retries.find(s.key, now)) {
       if (rec->pending) return !wait_for_pending(s.key);
-      s.earlier = rec;
+      s.earlier = true;
+      s.positioned = rec->positioned;
+      s.partition = rec->partition;
+      s.offset = rec->offset;
     }
     auto [at, added] = first.emplace(s.key, static_cast<int>(i));
-    if (!added && s.earlier == nullptr) s.same_as = at->second;
+    if (!added && !s.earlier) s.same_as = at->second;
   }
   for (auto& s : slots_)
-    if (s.earlier == nullptr && s.same_as < 0) env_.retries.begin(s.key, now);
+    if (!s.earlier && s.same_as < 0) env_.retries.begin(s.key, now);
   return true;
 }
 
@@ -143,7 +149,7 @@ void http_publish::publish() {
   codec::append_publish_head(body_, head);
   for (size_t i = 0; i < slots_.size(); ++i) {
     slot& s = slots_[i];
-    if (s.earlier != nullptr || s.same_as >= 0) continue;
+    if (s.earlier || s.same_as >= 0) continue;
     const auto& m = in_.batch.messages[i];
     codec::append_publish_message(body_, m.fields, m.headers);
     s.fresh = fresh_++;
@@ -168,9 +174,8 @@ v1::PublishOk http_publish::merge(const ferry::error& err, const v1::PublishOk& 
   for (const auto& e : ok.errors())
     if (e.index() < refused.size()) refused[e.index()] = true;
   const bool positioned =
-      ok.offsets_size() > 0 || std::any_of(slots_.begin(), slots_.end(), [](const slot& s) {
-        return s.earlier != nullptr && s.earlier->positioned;
-      });
+      ok.offsets_size() > 0 || std::any_of(slots_.begin(), slots_.end(),
+                                           [](const slot& s) { return s.earlier && s.positioned; });
   for (size_t i = 0; i < slots_.size(); ++i) {
     const slot& s = slots_[i];
     uint32_t partition = 0;
@@ -198,9 +203,9 @@ v1::PublishOk http_publish::merge(const ferry::error& err, const v1::PublishOk& 
       }
     } else {
       const slot& origin = s.same_as >= 0 ? slots_[s.same_as] : s;
-      if (origin.earlier != nullptr) {
-        partition = origin.earlier->partition;
-        offset = origin.earlier->offset;
+      if (origin.earlier) {
+        partition = origin.partition;
+        offset = origin.offset;
       } else if (origin.fresh >= 0 && origin.fresh < ok.offsets_size()) {
         partition = ok.partitions(origin.fresh);
         offset = ok.offsets(origin.fresh);
@@ -233,7 +238,8 @@ void http_publish::answer(const ferry::error& err, v1::PublishOk&& ok) {
   }
   if (!request_key_.empty()) {
     if (r.status / 100 == 2) {
-      if (auto* rec = env_.retries.find(request_key_, env_.now.now())) rec->answer = r;
+      if (auto* rec = env_.retries.find(request_key_, env_.now.now()))
+        rec->answer = std::make_shared<const http_response>(r);
       env_.retries.finish(request_key_);
     } else {
       env_.retries.forget(request_key_);

@@ -1,6 +1,6 @@
 #include "broker/http/router.h"
 
-#include <boost/algorithm/string/predicate.hpp>
+#include <boost/beast/core/string.hpp>
 #include <boost/url/parse.hpp>
 
 #include "broker/core/assert.h"
@@ -24,9 +24,8 @@ std::vector<std::string_view> split_pattern(std::string_view pattern) {
 }
 
 // The values of the pattern's `{name}` segments if `segments` match it.
-bool match(std::string_view pattern, const std::vector<std::string>& segments,
+bool match(const std::vector<std::string_view>& parts, const std::vector<std::string>& segments,
            std::vector<std::string>* params) {
-  auto parts = split_pattern(pattern);
   if (parts.size() != segments.size()) return false;
   std::vector<std::string> values;
   for (size_t i = 0; i < parts.size(); ++i) {
@@ -71,13 +70,14 @@ void router::secure(authenticator& authn, authorizer& authz) {
 void router::add(route r) {
   FERRY_ASSERT(r.access.open || r.access.targets, "a route must say who may call it");
   routes_.push_back(std::move(r));
+  parts_.clear();  // split again on the next dispatch: the patterns' storage may have moved
 }
 
 ferry::error router::check_access(const route& r, http_request& req) const {
   if (r.access.open || authn_ == nullptr) return {};
   std::string_view auth = req.header("Authorization");
   if (authn_->required()) {
-    const bool bearer = auth.size() > 7 && boost::algorithm::iequals(auth.substr(0, 7), "Bearer ");
+    const bool bearer = auth.size() > 7 && boost::beast::iequals(auth.substr(0, 7), "Bearer ");
     if (bearer) {
       if (auto err = authn_->bearer(auth.substr(7), req.who)) return err;
     } else if (!req.tls_identity.empty()) {
@@ -94,11 +94,17 @@ ferry::error router::check_access(const route& r, http_request& req) const {
 }
 
 void router::dispatch(http_request& req, http_reply done) const {
+  if (parts_.size() != routes_.size()) {
+    parts_.clear();
+    for (const auto& r : routes_)
+      parts_.push_back(split_pattern(r.pattern));
+  }
   std::string allowed;
-  for (const auto& r : routes_) {
-    if (!match(r.pattern, req.segments, nullptr)) continue;
+  for (size_t i = 0; i < routes_.size(); ++i) {
+    const route& r = routes_[i];
+    if (!match(parts_[i], req.segments, nullptr)) continue;
     if (r.method == req.method) {
-      match(r.pattern, req.segments, &req.params);
+      match(parts_[i], req.segments, &req.params);
       if (auto err = check_access(r, req)) {
         auto resp = error_response(err);
         if (err.code == errc::unauthenticated)

@@ -67,6 +67,8 @@ class router {
   ferry::error check_access(const route& r, http_request& req) const;
 
   std::vector<route> routes_;
+  // Each route's pattern split into segments once (dispatch makes them after the last add).
+  mutable std::vector<std::vector<std::string_view>> parts_;
   authenticator* authn_ = nullptr;
   authorizer* authz_ = nullptr;
 };
