@@ -74,6 +74,8 @@ struct push_client::impl : std::enable_shared_from_this<impl> {
       return send(std::move(conn), std::move(c), true);
     }
     auto conn = std::make_shared<connection>(ioc);
+    std::erase_if(opened, [](const std::weak_ptr<connection>& w) { return w.expired(); });
+    opened.push_back(conn);
     conn->stream.expires_after(std::chrono::milliseconds(settings.timeout_ms));
     resolver.async_resolve(settings.host, settings.port,
                            [self = shared_from_this(), conn, c = std::move(c)](
@@ -88,14 +90,15 @@ struct push_client::impl : std::enable_shared_from_this<impl> {
                                if (self->closed) return;
                                if (ec2)
                                  return self->fail(std::move(c), self->describe(ec2, "connecting"));
+                               // A request is written whole: waiting to send more only delays it.
+                               beast::error_code ignored;
+                               conn->stream.socket().set_option(tcp::no_delay(true), ignored);
                                self->send(std::move(conn), std::move(c), false);
                              });
                            });
   }
 
   void send(std::shared_ptr<connection> conn, call c, bool reused) {
-    std::erase_if(busy, [](const std::weak_ptr<connection>& w) { return w.expired(); });
-    busy.push_back(conn);
     conn->stream.expires_after(std::chrono::milliseconds(settings.timeout_ms) -
                                std::chrono::duration_cast<std::chrono::milliseconds>(
                                    std::chrono::steady_clock::now() - c.started));
@@ -174,7 +177,7 @@ struct push_client::impl : std::enable_shared_from_this<impl> {
   push_settings settings;
   tcp::resolver resolver;
   std::vector<std::shared_ptr<connection>> idle;
-  std::vector<std::weak_ptr<connection>> busy;  // with a request under way (or idle)
+  std::vector<std::weak_ptr<connection>> opened;  // each connection once, for close()
   bool closed = false;
 };
 
@@ -193,12 +196,12 @@ void push_client::close() {
   impl_->closed = true;
   impl_->resolver.cancel();
   impl_->idle.clear();
-  for (auto& w : impl_->busy)
+  for (auto& w : impl_->opened)
     if (auto c = w.lock()) {
       beast::error_code ignored;
       c->stream.socket().close(ignored);
     }
-  impl_->busy.clear();
+  impl_->opened.clear();
 }
 
 }  // namespace ferry::broker
