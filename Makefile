@@ -5,7 +5,7 @@ JOBS ?= $(shell nproc)
 CONFIG ?= config/ferryd.yaml
 export CCACHE_SLOPPINESS = pch_defines,time_macros,include_file_mtime,include_file_ctime
 
-.PHONY: all deps configure build run test asan tsan fuzz format check-format bench bench-compare clean \
+.PHONY: all deps configure build run test asan tsan fuzz format check-format bench bench-compare bench-http clean \
   image test-image
 
 all: build
@@ -74,6 +74,14 @@ bench-compare: deps
 	cmake --build $(BUILD_DIR) -j $(JOBS) --target ferryd ferry-bench
 	python3 bench/compare/compare.py --build-dir $(BUILD_DIR) \
 	  --raw-dir $(BUILD_DIR)/bench-compare --started-at $(BENCH_COMPARE_START) $(BENCH_COMPARE_ARGS)
+
+# Publishing over HTTP (wrk, one message per request, 64 connections) against the binary
+# protocol, and push delivery to a local handler, in one run: docs/BENCHMARKS.md, "The
+# event bus over HTTP".
+bench-http: build
+	./scripts/install-bench-deps.sh
+	python3 bench/http/http_bench.py --ferryd $(BUILD_DIR)/broker/ferryd \
+	  --ferry-bench $(BUILD_DIR)/bench/ferry-bench --push-bench $(BUILD_DIR)/bench/ferry-push-bench
 
 # Containers (README.md, "Containers"): the base image from Debian's repositories once
 # (scripts/base-image.sh), then ferryd's image and the two example services' images, with

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the peers `make bench-compare` measures ferry against, and their C client
 # libraries (bench/drivers/*: rabbitmq-c, cnats, hiredis), plus python3 for
-# bench/compare/compare.py. Installs only what is missing, like scripts/install-deps.sh.
+# bench/compare/compare.py and wrk for make bench-http. Installs only what is missing,
+# like scripts/install-deps.sh.
 #
 # The servers are never left running as system services: Debian starts rabbitmq-server and
 # redis-server on install, so the install runs under a policy-rc.d that denies service
@@ -16,6 +17,7 @@ packages=(
   rabbitmq-server nats-server redis-server
   librabbitmq-dev libnats-dev libhiredis-dev
   python3
+  wrk  # the HTTP load generator of make bench-http
 )
 services=(rabbitmq-server redis-server nats-server)
 
