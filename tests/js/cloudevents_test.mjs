@@ -2,9 +2,12 @@
 // it makes the events and their HTTP requests in each content mode (binary, structured,
 // batched), a real ferryd stores them in a log topic, libferry reads them back (the CLI's
 // `consume --cloudevents`), and the SDK parses what came out: every attribute equal to
-// what the SDK reads from its own request.
+// what the SDK reads from its own request. The same events published to a memory topic
+// come out of two push subscriptions (binary and structured mode) to a Node HTTP server,
+// where the SDK reads them again.
 // Usage: node cloudevents_test.mjs FERRYD FERRY
 import { execFileSync } from "node:child_process";
+import { createServer } from "node:http";
 import { CloudEvent, HTTP } from "cloudevents";
 import { check, startFerryd } from "./support.mjs";
 
@@ -16,6 +19,34 @@ try {
   const created = await post("/v1/topics", { "content-type": "application/json" },
                              JSON.stringify({ name: "user.events", kind: "log" }));
   check(created.status === 201, "a log topic is created over REST");
+
+  // The push handler: the SDK reads each request ferryd makes.
+  const pushed = { binary: [], structured: [] };
+  const raw = { binary: [] };
+  const handler = createServer((req, res) => {
+    const chunks = [];
+    req.on("data", (c) => chunks.push(c));
+    req.on("end", () => {
+      const mode = req.url.slice(1);
+      const body = Buffer.concat(chunks);
+      // The SDK parses JSON and text from a string; other data stays bytes. No Content-Type:
+      // the event had no datacontenttype, which the JSON format reads as JSON data.
+      const type = req.headers["content-type"];
+      const text = !type || /json|text/.test(type);
+      pushed[mode].push(HTTP.toEvent({ headers: req.headers, body: text ? body.toString() : body }));
+      if (mode === "binary") raw.binary.push(req.headers);
+      res.writeHead(200).end();
+    });
+  });
+  await new Promise((r) => handler.listen(0, "127.0.0.1", r));
+  const at = `http://127.0.0.1:${handler.address().port}`;
+  await post("/v1/topics", {}, JSON.stringify({ name: "user.pushed", kind: "memory" }));
+  for (const mode of ["binary", "structured"]) {
+    const sub = await post("/v1/subscriptions", {}, JSON.stringify({
+      name: `pushed.${mode}`, pattern: "user.pushed",
+      options: { push: { url: `${at}/${mode}`, structured: mode === "structured" } } }));
+    check(sub.status === 201, `a push subscription in ${mode} mode`);
+  }
 
   const time = "2026-12-07T09:30:00.250Z";
   const traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
@@ -45,6 +76,8 @@ try {
   const send = async (message, what) => {
     const read = HTTP.toEvent(message);
     sent.push(...(Array.isArray(read) ? read : [read]));
+    const p = await post("/v1/topics/user.pushed/messages", message.headers, message.body);
+    check(p.status === 201, `${what}: published to the memory topic too`);
     const r = await post("/v1/topics/user.events/messages", message.headers, message.body);
     const text = await r.text();
     check(r.status === 201, `${what}: 201 (got ${r.status} ${text})`);
@@ -74,19 +107,43 @@ try {
   check(lines.length === events.length, `libferry read ${events.length} records (${lines.length})`);
   const norm = (v) => (v instanceof Uint8Array || Array.isArray(v) || typeof v === "object")
     ? JSON.stringify(v, (k, x) => (x instanceof Uint8Array ? Array.from(x) : x)) : String(v);
-  lines.forEach((line, i) => {
-    const got = HTTP.toEvent({ headers: { "content-type": "application/cloudevents+json" },
-                               body: line });
-    const want = sent[i];
+  // Bytes however the SDK holds them (it reads data_base64 into a Uint32Array of bytes).
+  const bytes = (v) => Buffer.from(ArrayBuffer.isView(v) ? Array.from(v) : Buffer.from(String(v)));
+  // Every attribute of `want` in `got`; data as JSON, or as bytes when it is bytes.
+  const same = (got, want, how) => {
     for (const [name, value] of Object.entries(want.toJSON())) {
-      if (name === "data" && value instanceof Uint8Array) continue;  // compared as base64
+      if (name === "data" || name === "data_base64") continue;
       const a = norm(value), b = norm(got[name]);
-      if (a !== b) throw new Error(`FAILED: event ${want.id}: ${name} is ${b}, sent ${a}`);
+      if (a !== b) throw new Error(`FAILED: ${how}: event ${want.id}: ${name} is ${b}, sent ${a}`);
     }
-    if (want.data instanceof Uint8Array)
-      check(got.data_base64 === want.data_base64, `event ${want.id}: data_base64 equal`);
-    check(true, `event ${want.id} (${want.type}) came back with every attribute equal`);
+    const dataSame = ArrayBuffer.isView(want.data)
+      ? Buffer.compare(bytes(got.data ?? Buffer.from(got.data_base64, "base64")), bytes(want.data)) === 0
+      : norm(got.data) === norm(want.data);
+    if (!dataSame) throw new Error(`FAILED: ${how}: event ${want.id}: data differs`);
+    check(true, `${how}: event ${want.id} (${want.type}) came back with every attribute equal`);
+  };
+  lines.forEach((line, i) => {
+    same(HTTP.toEvent({ headers: { "content-type": "application/cloudevents+json" }, body: line }),
+         sent[i], "libferry");
   });
+
+  // Pushed: each subscription POSTed every event once, the SDK reads them back.
+  const until = Date.now() + 10000;
+  while ((pushed.binary.length < 5 || pushed.structured.length < 5) && Date.now() < until)
+    await new Promise((r) => setTimeout(r, 50));
+  check(pushed.binary.length === 5 && pushed.structured.length === 5,
+        `each push subscription delivered 5 events (${pushed.binary.length}, ${pushed.structured.length})`);
+  for (const want of sent) {
+    same(pushed.structured.find((e) => e.id === want.id), want, "push, structured mode");
+    // The SDK reads binary-mode header values without percent-decoding them (the binding
+    // says a receiver must): the event whose subject needs encoding is checked as sent.
+    if (want.id === "login-2") continue;
+    same(pushed.binary.find((e) => e.id === want.id), want, "push, binary mode");
+  }
+  const encoded = raw.binary.find((h) => h["ce-id"] === "login-2");
+  check(encoded["ce-subject"] === "bob%20%C3%BCnd%20%22quotes%22%20100%25",
+        "push, binary mode: a subject with spaces, quotes, % and ü is percent-encoded");
+  handler.close();
 
   // Bad input: refused whole with a message naming what is wrong; nothing stored.
   const refuse = async (headers, body, status, text, what) => {
