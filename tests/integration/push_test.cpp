@@ -253,3 +253,32 @@ TEST_CASE("push: the endpoint survives a restart; REST sets and removes it; bad 
   CHECK(payload(next(sub)) == "pulled");
   CHECK(handler.count() == 1);
 }
+
+TEST_CASE("push: a handler that hangs holds only its own deliveries; the broker serves others",
+          "[push]") {
+  push_handler hanging([](const push_handler::request&, size_t) {
+    push_handler::answer a;
+    a.delay = 1500ms;
+    return a;
+  });
+  broker_process b;
+  auto c = connect(b);
+  auto e = endpoint(hanging);
+  e.set_max_in_flight(2);
+  push_subscription(*c, e);  // `audit` on `orders`, POSTing to the hanging handler
+  create_subscription(*c, "billing", "orders");
+  auto billing = attach(*c, "billing", 100);
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < 200; ++i)
+    publish(*c, "orders", "m" + std::to_string(i));
+  for (int i = 0; i < 200; ++i) {
+    auto d = next(billing);
+    REQUIRE_FALSE(billing.ack(d));
+  }
+  // Everything published and consumed elsewhere while the handler still holds its first two.
+  CHECK(std::chrono::steady_clock::now() - start < 1500ms);
+  CHECK(hanging.count() == 2);
+  auto s = describe(*c);
+  CHECK(s.push().in_flight() == 2);
+  CHECK(s.ready() == 198);
+}
