@@ -327,6 +327,11 @@ std::vector<option_row> make_table() {
   add_log_topic_rows(t);
   add_auth_rows(t);
   add_tls_rows(t);
+  t.push_back(string_row(
+      "push.ca_file",
+      "PEM file of the CAs that https push endpoints' certificates must chain to; empty = "
+      "the system's trust store.",
+      [](broker_options& o) -> std::string& { return o.push.ca_file; }, {}, true));
   add_quota_rows(t);
   add_process_rows(t);
   return t;

@@ -12,6 +12,7 @@
 #include "broker/logs/log_settings.h"
 #include "broker/net/connection_limits.h"
 #include "broker/net/tls_settings.h"
+#include "broker/push/push_config.h"
 #include "broker/queues/queue_settings.h"
 #include "broker/security/security_settings.h"
 #include "broker/session/session_settings.h"
@@ -27,6 +28,7 @@ struct broker_options {
   log_settings logs;
   security_settings auth;
   tls_settings tls;
+  push_config push;
   quota_settings quotas;
   std::string data_dir = "data";
   int64_t shutdown_grace_ms = 8000;  // under `docker stop`'s 10 s

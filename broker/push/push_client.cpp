@@ -5,11 +5,14 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 
 namespace ferry::broker {
 
@@ -24,9 +27,27 @@ namespace {
 constexpr size_t max_answer_bytes = 64 * 1024;
 constexpr size_t max_error_excerpt = 200;
 
+// One connection: TCP, or TLS over TCP for an https endpoint.
 struct connection {
-  explicit connection(asio::io_context& ioc) : stream(ioc) {}
-  beast::tcp_stream stream;
+  connection(asio::io_context& ioc, asio::ssl::context* tls) {
+    if (tls != nullptr) {
+      secure = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(ioc, *tls);
+    } else {
+      plain = std::make_unique<beast::tcp_stream>(ioc);
+    }
+  }
+  beast::tcp_stream& stream() { return secure ? beast::get_lowest_layer(*secure) : *plain; }
+  // Runs `f` with the stream HTTP is read from and written to.
+  template <typename F>
+  void io(F&& f) {
+    if (secure) {
+      f(*secure);
+    } else {
+      f(*plain);
+    }
+  }
+  std::unique_ptr<beast::tcp_stream> plain;
+  std::unique_ptr<beast::ssl_stream<beast::tcp_stream>> secure;
   beast::flat_buffer buffer;
 };
 
@@ -40,7 +61,8 @@ int64_t retry_after_ms(std::string_view v) {
 }  // namespace
 
 struct push_client::impl : std::enable_shared_from_this<impl> {
-  impl(asio::io_context& c, push_settings s) : ioc(c), settings(std::move(s)), resolver(c) {}
+  impl(asio::io_context& c, push_settings s, asio::ssl::context* t)
+      : ioc(c), settings(std::move(s)), tls(settings.tls ? t : nullptr), resolver(c) {}
 
   // One request's way: a connection (an idle one, or a new one), the write, the answer.
   struct call {
@@ -53,8 +75,9 @@ struct push_client::impl : std::enable_shared_from_this<impl> {
   void post(request r, done_fn done) {
     auto req =
         std::make_shared<http::request<http::string_body>>(http::verb::post, settings.target, 11);
-    req->set(http::field::host,
-             settings.port == "80" ? settings.host : settings.host + ":" + settings.port);
+    req->set(http::field::host, settings.port == (settings.tls ? "443" : "80")
+                                    ? settings.host
+                                    : settings.host + ":" + settings.port);
     req->set(http::field::user_agent, "ferryd");
     for (const auto& [k, v] : settings.headers)
       req->set(k, v);
@@ -73,10 +96,10 @@ struct push_client::impl : std::enable_shared_from_this<impl> {
       idle.pop_back();
       return send(std::move(conn), std::move(c), true);
     }
-    auto conn = std::make_shared<connection>(ioc);
+    auto conn = std::make_shared<connection>(ioc, tls);
     std::erase_if(opened, [](const std::weak_ptr<connection>& w) { return w.expired(); });
     opened.push_back(conn);
-    conn->stream.expires_after(std::chrono::milliseconds(settings.timeout_ms));
+    conn->stream().expires_after(std::chrono::milliseconds(settings.timeout_ms));
     resolver.async_resolve(settings.host, settings.port,
                            [self = shared_from_this(), conn, c = std::move(c)](
                                beast::error_code ec, tcp::resolver::results_type found) mutable {
@@ -84,61 +107,78 @@ struct push_client::impl : std::enable_shared_from_this<impl> {
                              if (ec)
                                return self->fail(std::move(c), "resolving " + self->settings.host +
                                                                    ": " + ec.message());
-                             conn->stream.async_connect(found, [self, conn, c = std::move(c)](
-                                                                   beast::error_code ec2,
-                                                                   const tcp::endpoint&) mutable {
+                             conn->stream().async_connect(found, [self, conn, c = std::move(c)](
+                                                                     beast::error_code ec2,
+                                                                     const tcp::endpoint&) mutable {
                                if (self->closed) return;
                                if (ec2)
                                  return self->fail(std::move(c), self->describe(ec2, "connecting"));
                                // A request is written whole: waiting to send more only delays it.
                                beast::error_code ignored;
-                               conn->stream.socket().set_option(tcp::no_delay(true), ignored);
-                               self->send(std::move(conn), std::move(c), false);
+                               conn->stream().socket().set_option(tcp::no_delay(true), ignored);
+                               self->handshake(std::move(conn), std::move(c));
                              });
                            });
   }
 
+  // https: the TLS handshake, the server's name sent (SNI) and its certificate checked
+  // against it, under the same deadline.
+  void handshake(std::shared_ptr<connection> conn, call c) {
+    if (!conn->secure) return send(std::move(conn), std::move(c), false);
+    auto& s = *conn->secure;
+    if (!SSL_set_tlsext_host_name(s.native_handle(), settings.host.c_str()))
+      return fail(std::move(c), "TLS: the server name " + settings.host + " was not taken");
+    s.set_verify_callback(asio::ssl::host_name_verification(settings.host));
+    s.async_handshake(
+        asio::ssl::stream_base::client,
+        [self = shared_from_this(), conn, c = std::move(c)](beast::error_code ec) mutable {
+          if (self->closed) return;
+          if (ec) return self->fail(std::move(c), self->describe(ec, "TLS handshake with"));
+          self->send(std::move(conn), std::move(c), false);
+        });
+  }
+
   void send(std::shared_ptr<connection> conn, call c, bool reused) {
-    conn->stream.expires_after(std::chrono::milliseconds(settings.timeout_ms) -
-                               std::chrono::duration_cast<std::chrono::milliseconds>(
-                                   std::chrono::steady_clock::now() - c.started));
+    conn->stream().expires_after(std::chrono::milliseconds(settings.timeout_ms) -
+                                 std::chrono::duration_cast<std::chrono::milliseconds>(
+                                     std::chrono::steady_clock::now() - c.started));
     auto req = c.req;
-    http::async_write(conn->stream, *req,
-                      [self = shared_from_this(), conn, c = std::move(c), reused](
-                          beast::error_code ec, size_t) mutable {
-                        if (self->closed) return;
-                        if (ec) return self->broken(std::move(c), reused, ec, "sending");
-                        self->receive(std::move(conn), std::move(c), reused);
-                      });
+    auto done = [self = shared_from_this(), conn, c = std::move(c), reused](beast::error_code ec,
+                                                                            size_t) mutable {
+      if (self->closed) return;
+      if (ec) return self->broken(std::move(c), reused, ec, "sending");
+      self->receive(std::move(conn), std::move(c), reused);
+    };
+    conn->io([&](auto& stream) { http::async_write(stream, *req, std::move(done)); });
   }
 
   void receive(std::shared_ptr<connection> conn, call c, bool reused) {
     auto parser = std::make_shared<http::response_parser<http::string_body>>();
     parser->body_limit(max_answer_bytes);
-    http::async_read(conn->stream, conn->buffer, *parser,
-                     [self = shared_from_this(), conn, parser, c = std::move(c), reused](
-                         beast::error_code ec, size_t) mutable {
-                       if (self->closed) return;
-                       if (ec) return self->broken(std::move(c), reused, ec, "reading the answer");
-                       auto& res = parser->get();
-                       result r;
-                       r.status = res.result_int();
-                       r.latency_us = self->elapsed_us(c);
-                       r.retry_after_ms = retry_after_ms(res[http::field::retry_after]);
-                       if (r.status / 100 != 2) {
-                         r.error = "HTTP " + std::to_string(r.status);
-                         if (!res.body().empty())
-                           r.error += ": " + res.body().substr(0, max_error_excerpt);
-                       }
-                       if (res.keep_alive()) {
-                         conn->stream.expires_never();
-                         self->idle.push_back(std::move(conn));
-                       } else {
-                         beast::error_code ignored;
-                         conn->stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
-                       }
-                       c.done(std::move(r));
-                     });
+    auto done = [self = shared_from_this(), conn, parser, c = std::move(c), reused](
+                    beast::error_code ec, size_t) mutable {
+      if (self->closed) return;
+      if (ec) return self->broken(std::move(c), reused, ec, "reading the answer");
+      auto& res = parser->get();
+      result r;
+      r.status = res.result_int();
+      r.latency_us = self->elapsed_us(c);
+      r.retry_after_ms = retry_after_ms(res[http::field::retry_after]);
+      if (r.status / 100 != 2) {
+        r.error = "HTTP " + std::to_string(r.status);
+        if (!res.body().empty()) r.error += ": " + res.body().substr(0, max_error_excerpt);
+      }
+      if (res.keep_alive()) {
+        conn->stream().expires_never();
+        self->idle.push_back(std::move(conn));
+      } else {
+        beast::error_code ignored;
+        conn->stream().socket().shutdown(tcp::socket::shutdown_both, ignored);
+      }
+      c.done(std::move(r));
+    };
+    conn->io(
+        [&](auto& stream) { http::async_read(stream, conn->buffer, *parser, std::move(done)); });
   }
 
   // A reused connection that the server had closed is tried once more on a new one.
@@ -175,14 +215,15 @@ struct push_client::impl : std::enable_shared_from_this<impl> {
 
   asio::io_context& ioc;
   push_settings settings;
+  asio::ssl::context* tls;  // https endpoints; null for http
   tcp::resolver resolver;
   std::vector<std::shared_ptr<connection>> idle;
   std::vector<std::weak_ptr<connection>> opened;  // each connection once, for close()
   bool closed = false;
 };
 
-push_client::push_client(asio::io_context& ioc, push_settings settings)
-    : impl_(std::make_shared<impl>(ioc, std::move(settings))) {}
+push_client::push_client(asio::io_context& ioc, push_settings settings, asio::ssl::context* tls)
+    : impl_(std::make_shared<impl>(ioc, std::move(settings), tls)) {}
 
 push_client::~push_client() {
   close();
@@ -199,7 +240,7 @@ void push_client::close() {
   for (auto& w : impl_->opened)
     if (auto c = w.lock()) {
       beast::error_code ignored;
-      c->stream.socket().close(ignored);
+      c->stream().socket().close(ignored);
     }
   impl_->opened.clear();
 }

@@ -1,5 +1,5 @@
-// push_client: HTTP/1.1 POSTs to one push endpoint (Beast) over a pool of keep-alive
-// connections, each request under the endpoint's deadline (connect, write and read
+// push_client: HTTP/1.1 POSTs to one push endpoint (Beast), over TLS for https, over a pool
+// of keep-alive connections, each request under the endpoint's deadline (connect, write and read
 // together). A request that fails on a reused connection before any answer came (the
 // server had closed it while idle) is sent once more on a new one. No Asio in this
 // header. Loop only.
@@ -16,7 +16,10 @@
 
 namespace boost::asio {
 class io_context;
+namespace ssl {
+class context;
 }
+}  // namespace boost::asio
 
 namespace ferry::broker {
 
@@ -34,7 +37,9 @@ class push_client {
   };
   using done_fn = std::function<void(result)>;
 
-  push_client(boost::asio::io_context& ioc, push_settings settings);
+  // `tls`: the client context for https endpoints (their certificates and names
+  // verified); unused for http ones.
+  push_client(boost::asio::io_context& ioc, push_settings settings, boost::asio::ssl::context* tls);
   ~push_client();
   push_client(const push_client&) = delete;
   push_client& operator=(const push_client&) = delete;

@@ -28,7 +28,7 @@ push_endpoint::push_endpoint(environment& env, std::string subscription, push_se
     : env_(env),
       subscription_(std::move(subscription)),
       settings_(std::move(settings)),
-      client_(env.ioc, settings_),
+      client_(env.ioc, settings_, env.tls),
       table_(env.consuming.client_context(), *this, &activity_, &output_closed_) {}
 
 push_endpoint::~push_endpoint() {

@@ -29,6 +29,8 @@ class push_endpoint final : public delivery_sink,
   struct environment {
     consume_service& consuming;
     boost::asio::io_context& ioc;
+    // The client context for https endpoints (null: none could be made; they do not start).
+    boost::asio::ssl::context* tls;
     // Runs `fn` as an event of the loop: the clock stamped first, the flush point after.
     std::function<void(std::function<void()> fn)> as_event;
   };

@@ -1,8 +1,34 @@
 #include "broker/push/push_registry.h"
 
+#include <boost/asio/ssl/context.hpp>
+
 #include "broker/core/log.h"
 
 namespace ferry::broker {
+
+namespace ssl = boost::asio::ssl;
+
+push_registry::push_registry(push_endpoint::environment env, const push_config& config)
+    : tls_(std::make_unique<ssl::context>(ssl::context::tls_client)), env_(std::move(env)) {
+  boost::system::error_code ec;
+  tls_->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                        ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
+                        ssl::context::no_compression,
+                    ec);
+  tls_->set_verify_mode(ssl::verify_peer, ec);
+  if (config.ca_file.empty()) {
+    tls_->set_default_verify_paths(ec);
+  } else {
+    tls_->load_verify_file(config.ca_file, ec);
+  }
+  if (ec) {
+    log::queues().error("push: https endpoints will not start: push.ca_file {}: {}",
+                        config.ca_file.empty() ? "(the system's CAs)" : config.ca_file,
+                        ec.message());
+    tls_.reset();
+  }
+  env_.tls = tls_.get();
+}
 
 push_registry::~push_registry() {
   stop_all();
@@ -17,6 +43,10 @@ void push_registry::push_changed(const std::string& subscription, const v1::Push
   push_settings settings;
   if (auto err = resolve_push(*push, settings)) {  // stored before this version checked it
     log::queues().warn("push {}: not started: {}", subscription, err.to_string());
+    return;
+  }
+  if (settings.tls && env_.tls == nullptr) {
+    log::queues().warn("push {}: not started: no TLS client context (push.ca_file)", subscription);
     return;
   }
   auto endpoint = std::make_shared<push_endpoint>(env_, subscription, std::move(settings));

@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "broker/push/push_config.h"
 #include "broker/push/push_endpoint.h"
 #include "broker/services/push_definition.h"
 
@@ -14,7 +15,9 @@ namespace ferry::broker {
 
 class push_registry final : public push_listener {
  public:
-  explicit push_registry(push_endpoint::environment env) : env_(std::move(env)) {}
+  // Makes the TLS client context of https endpoints from `config` (its CA file, else the
+  // system's CAs); when that fails, https endpoints do not start (logged).
+  push_registry(push_endpoint::environment env, const push_config& config);
   ~push_registry();
 
   void push_changed(const std::string& subscription, const v1::PushEndpoint* push) override;
@@ -25,6 +28,7 @@ class push_registry final : public push_listener {
   size_t size() const { return endpoints_.size(); }
 
  private:
+  std::unique_ptr<boost::asio::ssl::context> tls_;
   push_endpoint::environment env_;
   bool stopped_ = false;
   std::map<std::string, std::shared_ptr<push_endpoint>, std::less<>> endpoints_;

@@ -216,12 +216,13 @@ void server::impl::build_services() {
 // Push subscriptions: their endpoints are told of every change of a definition from now
 // on; those recovered start here.
 void server::impl::start_pushes() {
+  auto as_event = [this](std::function<void()> fn) {
+    now.stamp();
+    fn();
+    hub->flush();
+  };
   pushes = std::make_unique<push_registry>(
-      push_endpoint::environment{*consuming, ioc, [this](std::function<void()> fn) {
-                                   now.stamp();
-                                   fn();
-                                   hub->flush();
-                                 }});
+      push_endpoint::environment{*consuming, ioc, nullptr, as_event}, opts.push);
   topics->set_push_listener(pushes.get());
   v1::SubscriptionList all;
   topics->list_subscriptions("", all);

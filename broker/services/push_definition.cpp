@@ -35,15 +35,15 @@ ferry::error resolve_push(const v1::PushEndpoint& in, push_settings& out) {
   out = push_settings{};
   auto url = boost::urls::parse_uri(in.url());
   if (!url) return bad("url " + quoted(in.url()) + " is not an absolute URI");
-  if (url->scheme() == "https")
-    return fail(errc::not_supported, "push: https endpoints are not supported yet; use http");
-  if (url->scheme() != "http") return bad("url " + quoted(in.url()) + ": the scheme must be http");
+  if (url->scheme() != "http" && url->scheme() != "https")
+    return bad("url " + quoted(in.url()) + ": the scheme must be http or https");
   if (url->host().empty()) return bad("url " + quoted(in.url()) + " names no host");
   if (url->has_userinfo()) return bad("url: credentials go in a header, not the URL");
   if (url->has_fragment()) return bad("url: a fragment is not sent; leave it out");
   out.url = in.url();
   out.host = url->host_address();
-  out.port = url->has_port() ? std::string(url->port()) : "80";
+  out.tls = url->scheme() == "https";
+  out.port = url->has_port() ? std::string(url->port()) : out.tls ? "443" : "80";
   out.target = std::string(url->encoded_target());
   if (out.target.empty() || out.target.front() != '/') out.target.insert(0, "/");
   for (const auto& h : in.headers()) {

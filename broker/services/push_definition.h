@@ -17,7 +17,8 @@ namespace ferry::broker {
 struct push_settings {
   std::string url;
   std::string host;
-  std::string port;    // "80" when the URL names none
+  std::string port;    // "80" ("443" for https) when the URL names none
+  bool tls = false;    // https
   std::string target;  // path and query, "/" at least
   std::vector<std::pair<std::string, std::string>> headers;
   uint32_t timeout_ms = 10'000;
@@ -27,8 +28,8 @@ struct push_settings {
   bool structured = false;
 };
 
-// INVALID_ARGUMENT naming what is wrong (NOT_SUPPORTED for https); `out` holds the
-// endpoint with the defaults in place of zeros.
+// INVALID_ARGUMENT naming what is wrong; `out` holds the endpoint with the defaults in
+// place of zeros.
 ferry::error resolve_push(const v1::PushEndpoint& in, push_settings& out);
 
 // Told when a subscription's push endpoint is set, changed or removed (also by the

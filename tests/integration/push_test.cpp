@@ -4,6 +4,7 @@
 // dead-lettering after max_deliveries with the reason; the handler never holding more
 // than max_in_flight at once; the definition surviving a restart; bad definitions refused.
 #include <chrono>
+#include <stdexcept>
 #include <thread>
 
 #include <catch2/catch.hpp>
@@ -233,7 +234,7 @@ TEST_CASE("push: the endpoint survives a restart; REST sets and removes it; bad 
   REQUIRE(r.status == 200);
   CHECK(r.json().at("options").at("push").at("max_in_flight") == 2);
   CHECK(put(R"({"url": "ftp://x/"})").status == 400);
-  CHECK(put(R"({"url": "https://example.com/"})").status == 501);
+  CHECK(put(R"({"url": "http://user:pw@example.com/"})").status == 400);  // in a header
   CHECK(put(R"({"url": "http://h/", "headers": [{"name": "bad name", "value": "v"}]})")
             .error_code() == "INVALID_ARGUMENT");
   CHECK(http_call(port, "PUT", "/v1/subscriptions/nope/push", R"({"url": "http://h/"})")
@@ -281,4 +282,58 @@ TEST_CASE("push: a handler that hangs holds only its own deliveries; the broker 
   auto s = describe(*c);
   CHECK(s.push().in_flight() == 2);
   CHECK(s.ready() == 198);
+}
+
+namespace {
+
+// The test certificates (tests/tls/make_certs.sh), made once per process.
+std::string cert(const std::string& name) {
+  static const std::string dir = [] {
+    std::string d = make_temp_dir("ferry-push-certs");
+    const std::string cmd = std::string(FERRY_MAKE_CERTS) + " " + d + " > /dev/null 2>&1";
+    if (std::system(cmd.c_str()) != 0) throw std::runtime_error("make_certs.sh failed");
+    return d;
+  }();
+  return dir + "/" + name;
+}
+
+}  // namespace
+
+TEST_CASE("push: https endpoints are verified: the CA of push.ca_file, and the name", "[push]") {
+  push_handler secure({}, {cert("server.pem"), cert("server.key")});
+  push_handler wrong_name({}, {cert("wronghost.pem"), cert("wronghost.key")});
+  broker_process b({"--set", "push.ca_file=" + cert("ca.pem")});
+  auto c = connect(b);
+  auto e = endpoint(secure);
+  REQUIRE(e.url().starts_with("https://127.0.0.1:"));
+  push_subscription(*c, e, 2);
+  publish(*c, "orders", "over TLS");
+  REQUIRE(secure.wait_for(1));
+  CHECK(secure.requests()[0].body == "over TLS");
+  wait_settled(*c, 1);
+
+  // A certificate for another name: no request reaches the handler.
+  v1::SetSubscriptionPush change;
+  change.set_name("audit");
+  *change.mutable_push() = endpoint(wrong_name);
+  REQUIRE(c->set_subscription_push(change));
+  publish(*c, "orders", "not to example.com");
+  const auto until = std::chrono::steady_clock::now() + 5s;
+  while (describe(*c).push().failed() == 0 && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(20ms);
+  const auto s = describe(*c);
+  CHECK(s.push().failed() >= 1);
+  CHECK(s.push().last_error().find("TLS handshake") != std::string::npos);
+  CHECK(wrong_name.count() == 0);
+
+  // A broker trusting another CA refuses the right name too.
+  broker_process other({"--set", "push.ca_file=" + cert("ca2.pem")});
+  auto c2 = connect(other);
+  push_subscription(*c2, endpoint(secure), 2);
+  publish(*c2, "orders", "untrusted");
+  const auto until2 = std::chrono::steady_clock::now() + 5s;
+  while (describe(*c2).push().failed() == 0 && std::chrono::steady_clock::now() < until2)
+    std::this_thread::sleep_for(20ms);
+  CHECK(describe(*c2).push().last_error().find("certificate verify failed") != std::string::npos);
+  CHECK(secure.count() == 1);
 }

@@ -6,6 +6,8 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 
@@ -22,10 +24,16 @@ std::string push_handler::request::header(const std::string& lower_name) const {
 }
 
 struct push_handler::impl {
-  explicit impl(policy p)
-      : answer_for(std::move(p)), acceptor(ioc, {asio::ip::make_address("127.0.0.1"), 0}) {}
+  impl(policy p, const tls_files& files)
+      : answer_for(std::move(p)), acceptor(ioc, {asio::ip::make_address("127.0.0.1"), 0}) {
+    if (files.cert_file.empty()) return;
+    tls = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
+    tls->use_certificate_chain_file(files.cert_file);
+    tls->use_private_key_file(files.key_file, asio::ssl::context::pem);
+  }
 
   policy answer_for;
+  std::unique_ptr<asio::ssl::context> tls;
   asio::io_context ioc;
   tcp::acceptor acceptor;
   std::thread accepting;
@@ -45,11 +53,18 @@ struct push_handler::impl {
       if (ec || stopping) return;
       std::lock_guard lock(m);
       sockets.push_back(s);
-      serving.emplace_back([this, s] { serve(*s); });
+      serving.emplace_back([this, s] {
+        if (!tls) return serve(*s);
+        asio::ssl::stream<tcp::socket&> secure(*s, *tls);
+        boost::system::error_code hs;
+        secure.handshake(asio::ssl::stream_base::server, hs);
+        if (!hs) serve(secure);  // a client that refuses our certificate ends here
+      });
     }
   }
 
-  void serve(tcp::socket& s) {
+  template <typename Stream>
+  void serve(Stream& s) {
     beast::flat_buffer buf;
     for (;;) {
       http::request<http::string_body> req;
@@ -91,7 +106,8 @@ struct push_handler::impl {
   }
 };
 
-push_handler::push_handler(policy p) : impl_(std::make_unique<impl>(std::move(p))) {
+push_handler::push_handler(policy p, tls_files tls)
+    : impl_(std::make_unique<impl>(std::move(p), tls)) {
   impl_->accepting = std::thread([this] { impl_->accept_loop(); });
 }
 
@@ -118,7 +134,8 @@ uint16_t push_handler::port() const {
 }
 
 std::string push_handler::url(const std::string& path) const {
-  return "http://127.0.0.1:" + std::to_string(port()) + path;
+  return std::string(impl_->tls ? "https" : "http") + "://127.0.0.1:" + std::to_string(port()) +
+         path;
 }
 
 std::vector<push_handler::request> push_handler::requests() const {

@@ -31,14 +31,18 @@ class push_handler {
   };
   // Called for each request with it and how many came before it.
   using policy = std::function<answer(const request&, size_t index)>;
+  // With a certificate and key (PEM files), the handler speaks HTTPS.
+  struct tls_files {
+    std::string cert_file, key_file;
+  };
 
-  explicit push_handler(policy p = {});
+  explicit push_handler(policy p = {}, tls_files tls = {});
   ~push_handler();
   push_handler(const push_handler&) = delete;
   push_handler& operator=(const push_handler&) = delete;
 
   uint16_t port() const;
-  std::string url(const std::string& path = "/events") const;
+  std::string url(const std::string& path = "/events") const;  // https:// with a certificate
   std::vector<request> requests() const;
   size_t count() const;
   size_t max_concurrent() const;
