@@ -107,8 +107,10 @@ bool http_publish::wait_for_pending(const std::string& key) {
   auto* rec = env_.retries.find(key, env_.now.now());
   if (rec == nullptr || !rec->pending) return false;
   auto copy = std::make_shared<http_request>(req_);
+  // Woken inside the first publish's confirm (a log partition's completion, say): the
+  // retry runs as an event of its own, not inside that.
   rec->waiters.push_back([&env = env_, copy, done = done_] {
-    std::make_shared<http_publish>(env, *copy, done)->run();
+    env.after(0, [&env, copy, done] { std::make_shared<http_publish>(env, *copy, done)->run(); });
   });
   return true;
 }

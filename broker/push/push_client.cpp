@@ -1,11 +1,13 @@
 #include "broker/push/push_client.h"
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -55,7 +57,7 @@ int64_t retry_after_ms(std::string_view v) {
   int64_t seconds = -1;
   auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), seconds);
   if (ec != std::errc() || end != v.data() + v.size() || seconds < 0) return -1;
-  return seconds * 1000;
+  return std::min<int64_t>(seconds, 86'400) * 1000;  // a day at most: no overflow
 }
 
 }  // namespace
@@ -91,7 +93,9 @@ struct push_client::impl : std::enable_shared_from_this<impl> {
 
   void start(call c) {
     if (closed) return;
-    if (!idle.empty()) {
+    // A retry after a pooled connection turned out closed goes on a new one: the others
+    // in the pool are likely closed too.
+    if (!idle.empty() && !c.retried) {
       auto conn = std::move(idle.back());
       idle.pop_back();
       return send(std::move(conn), std::move(c), true);
@@ -158,7 +162,9 @@ struct push_client::impl : std::enable_shared_from_this<impl> {
     auto done = [self = shared_from_this(), conn, parser, c = std::move(c), reused](
                     beast::error_code ec, size_t) mutable {
       if (self->closed) return;
-      if (ec) return self->broken(std::move(c), reused, ec, "reading the answer");
+      // A 2xx with a body past the limit is still a 2xx; the connection cannot be reused.
+      const bool too_long = ec == http::error::body_limit && parser->is_header_done();
+      if (ec && !too_long) return self->broken(std::move(c), reused, ec, "reading the answer");
       auto& res = parser->get();
       result r;
       r.status = res.result_int();
@@ -168,7 +174,9 @@ struct push_client::impl : std::enable_shared_from_this<impl> {
         r.error = "HTTP " + std::to_string(r.status);
         if (!res.body().empty()) r.error += ": " + res.body().substr(0, max_error_excerpt);
       }
-      if (res.keep_alive()) {
+      // An interim answer (1xx) is not the final one, which would follow on the same
+      // connection: it is a failure, and the connection is not used again.
+      if (res.keep_alive() && !too_long && r.status >= 200) {
         conn->stream().expires_never();
         self->idle.push_back(std::move(conn));
       } else {
@@ -185,7 +193,8 @@ struct push_client::impl : std::enable_shared_from_this<impl> {
   void broken(call c, bool reused, beast::error_code ec, const char* doing) {
     const bool closed_by_peer = ec == http::error::end_of_stream || ec == asio::error::eof ||
                                 ec == asio::error::connection_reset ||
-                                ec == asio::error::broken_pipe;
+                                ec == asio::error::broken_pipe ||
+                                ec == asio::ssl::error::stream_truncated;  // TLS, no close_notify
     if (reused && closed_by_peer && !c.retried) {
       c.retried = true;
       return start(std::move(c));
