@@ -25,11 +25,6 @@ using ferry::errc;
 
 namespace {
 
-const bool strict = [] {
-  const char* s = std::getenv("FERRY_FUZZ_STRICT");
-  return s == nullptr || std::string_view(s) != "0";  // the findings are fixed: on by default
-}();
-
 bool same(const codec::delivery_view& a, const codec::delivery_view& b) {
   return a.delivery_id == b.delivery_id && a.delivery_count == b.delivery_count &&
          a.topic == b.topic && a.timestamp_ms == b.timestamp_ms && a.message == b.message &&
@@ -88,7 +83,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (size_t i = 0; i < views.size(); ++i)
     FUZZ_CHECK(same(views[i], views2[i]));
 
-  if (strict) {
+  if (fuzz_strict) {
     // The generated parser, where it accepts the body too. Delivery.message is a message
     // field: the generated parser merges repeated occurrences where parse_deliver keeps
     // the last, so only the other fields are compared.

@@ -27,11 +27,6 @@ namespace v1 = ferry::v1;
 
 namespace {
 
-const bool strict = [] {
-  const char* s = std::getenv("FERRY_FUZZ_STRICT");
-  return s == nullptr || std::string_view(s) != "0";  // the findings are fixed: on by default
-}();
-
 template <typename M>
 void body(std::string_view text, bool round_trip) {
   M m;
@@ -61,7 +56,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   body<v1::CreateTopic>(text, true);
   body<v1::CreateSubscription>(text, true);
   body<v1::ResetOffsets>(text, true);
-  body<v1::CreateUser>(text, strict);
+  body<v1::CreateUser>(text, fuzz_strict);
   body<v1::AddAcl>(text, true);
   return 0;
 }

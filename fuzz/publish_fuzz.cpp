@@ -28,11 +28,6 @@ using ferry::errc;
 
 namespace {
 
-const bool strict = [] {
-  const char* s = std::getenv("FERRY_FUZZ_STRICT");
-  return s == nullptr || std::string_view(s) != "0";  // the findings are fixed: on by default
-}();
-
 bool same(const codec::message_fields& a, const codec::message_fields& b) {
   return a.payload == b.payload && a.key == b.key && a.ttl_ms == b.ttl_ms &&
          a.reply_to == b.reply_to && a.correlation_id == b.correlation_id && a.id == b.id &&
@@ -88,7 +83,7 @@ bool check_message(std::string_view m, std::string& reencoded) {
   FUZZ_CHECK(meta.expiry_time_ms == fields.expiry_time_ms);
   FUZZ_CHECK(meta.not_before_ms == fields.not_before_ms);
 
-  if (strict) {
+  if (fuzz_strict) {
     // ... and so does every generated parser: scan_message exists so that consumers'
     // parsers never refuse a delivery (frame_codec.cpp).
     ferry::v1::Message pb;
@@ -151,7 +146,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FUZZ_CHECK(head2.first_sequence == head.first_sequence && head2.partition == head.partition);
   FUZZ_CHECK(messages2.size() == messages.size());
 
-  if (strict) {
+  if (fuzz_strict) {
     ferry::v1::Publish pb;
     FUZZ_CHECK(pb.ParseFromArray(body.data(), static_cast<int>(body.size())));
     FUZZ_CHECK(pb.topic() == head.topic && pb.producer_id() == head.producer_id);
