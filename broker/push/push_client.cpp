@@ -8,13 +8,14 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/ssl/error.hpp>
-#include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
+
+#include "support/tls_client.h"
 
 namespace ferry::broker {
 
@@ -130,9 +131,7 @@ struct push_client::impl : std::enable_shared_from_this<impl> {
   void handshake(std::shared_ptr<connection> conn, call c) {
     if (!conn->secure) return send(std::move(conn), std::move(c), false);
     auto& s = *conn->secure;
-    if (!SSL_set_tlsext_host_name(s.native_handle(), settings.host.c_str()))
-      return fail(std::move(c), "TLS: the server name " + settings.host + " was not taken");
-    s.set_verify_callback(asio::ssl::host_name_verification(settings.host));
+    tls_client::expect_server(s, settings.host);
     s.async_handshake(
         asio::ssl::stream_base::client,
         [self = shared_from_this(), conn, c = std::move(c)](beast::error_code ec) mutable {

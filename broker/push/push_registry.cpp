@@ -1,8 +1,7 @@
 #include "broker/push/push_registry.h"
 
-#include <boost/asio/ssl/context.hpp>
-
 #include "broker/core/log.h"
+#include "support/tls_client.h"
 
 namespace ferry::broker {
 
@@ -10,18 +9,7 @@ namespace ssl = boost::asio::ssl;
 
 push_registry::push_registry(push_endpoint::environment env, const push_config& config)
     : tls_(std::make_unique<ssl::context>(ssl::context::tls_client)), env_(std::move(env)) {
-  boost::system::error_code ec;
-  tls_->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
-                        ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
-                        ssl::context::no_compression,
-                    ec);
-  tls_->set_verify_mode(ssl::verify_peer, ec);
-  if (config.ca_file.empty()) {
-    tls_->set_default_verify_paths(ec);
-  } else {
-    tls_->load_verify_file(config.ca_file, ec);
-  }
-  if (ec) {
+  if (auto ec = tls_client::setup(*tls_, config.ca_file)) {
     log::queues().error("push: https endpoints will not start: push.ca_file {}: {}",
                         config.ca_file.empty() ? "(the system's CAs)" : config.ca_file,
                         ec.message());

@@ -15,7 +15,6 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
-#include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -24,6 +23,7 @@
 
 #include "client/cli/common.h"
 #include "client/src/tls_context.h"
+#include "support/tls_client.h"
 
 namespace ferry::cli {
 namespace {
@@ -102,7 +102,7 @@ asio::awaitable<void> ask(const globals& g, const std::string& host, const std::
     co_return;
   }
   beast::ssl_stream<beast::tcp_stream> stream(std::move(tcp), *ctx);
-  stream.set_verify_callback(ssl::host_name_verification(host));
+  tls_client::expect_server(stream, host);
   out.step = "TLS handshake";
   auto [hec] = co_await stream.async_handshake(ssl::stream_base::client, tok);
   if ((out.failure = hec)) co_return;

@@ -2,8 +2,7 @@
 // command.
 #include "client/src/tls_context.h"
 
-#include <boost/asio/ssl/context.hpp>
-#include <openssl/ssl.h>
+#include "support/tls_client.h"
 
 namespace ferry::client::detail {
 
@@ -16,18 +15,8 @@ error tls_error(const std::string& what, const boost::system::error_code& ec) {
 
 error make_tls_client_context(const tls_options& o, std::unique_ptr<ssl::context>& out) {
   auto ctx = std::make_unique<ssl::context>(ssl::context::tls_client);
-  boost::system::error_code ec;
-  ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
-                       ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
-                       ssl::context::no_compression,
-                   ec);
-  SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_2_VERSION);
-  if (o.ca_file.empty())
-    ctx->set_default_verify_paths(ec);
-  else
-    ctx->load_verify_file(o.ca_file, ec);
+  boost::system::error_code ec = tls_client::setup(*ctx, o.ca_file);
   if (ec) return tls_error("TLS CA file " + (o.ca_file.empty() ? "(system)" : o.ca_file), ec);
-  ctx->set_verify_mode(ssl::verify_peer, ec);
   if (!o.cert_file.empty()) {
     ctx->use_certificate_chain_file(o.cert_file, ec);
     if (ec) return tls_error("TLS certificate file " + o.cert_file, ec);

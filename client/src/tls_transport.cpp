@@ -5,7 +5,6 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
-#include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -13,6 +12,7 @@
 
 #include "client/src/tls_context.h"
 #include "client/src/transport.h"
+#include "support/tls_client.h"
 
 namespace ferry::client::detail {
 namespace {
@@ -41,10 +41,7 @@ class tls_transport final : public transport {
     boost::system::error_code ignored;
     sock.set_option(tcp::no_delay(true), ignored);
     const std::string name = opts_.server_name.empty() ? host : opts_.server_name;
-    boost::system::error_code addr_ec;
-    asio::ip::make_address(name, addr_ec);
-    if (addr_ec) SSL_set_tlsext_host_name(stream_->native_handle(), name.c_str());  // SNI
-    if (opts_.verify_server_name) stream_->set_verify_callback(ssl::host_name_verification(name));
+    tls_client::expect_server(*stream_, name, opts_.verify_server_name);
     auto [hec] = co_await stream_->async_handshake(ssl::stream_base::client, use_nothrow);
     if (hec) co_return tls_error("TLS handshake with " + where, hec);
     co_return error{};
