@@ -22,6 +22,12 @@ namespace {
 // A failed delivery's lease is extended over its backoff by this much more than the wait.
 constexpr int64_t lease_margin_ms = 10'000;
 
+subscription::settle_request request(kind k) {
+  subscription::settle_request r;
+  r.kind = k;
+  return r;
+}
+
 }  // namespace
 
 push_endpoint::push_endpoint(environment& env, std::string subscription, push_settings settings)
@@ -39,12 +45,11 @@ void push_endpoint::start() {
   v1::Subscribe req;
   req.set_subscription(subscription_);
   req.set_prefetch(settings_.max_in_flight);
-  env_.consuming.subscribe(table_, req, [this](const ferry::error& err, const v1::SubscribeOk& ok) {
+  env_.consuming.subscribe(table_, req, [this](const ferry::error& err, const v1::SubscribeOk&) {
     if (err) {
       log::queues().warn("push {}: not attached: {}", subscription_, err.to_string());
       return;
     }
-    consumer_id_ = ok.consumer_id();
     log::queues().info("push {}: POSTing to {} ({} at once)", subscription_, settings_.url,
                        settings_.max_in_flight);
   });
@@ -55,7 +60,6 @@ void push_endpoint::stop() {
   stopped_ = true;
   client_.close();
   table_.remove_all();  // what is in flight goes back to the queue
-  consumer_id_ = 0;
 }
 
 // The message as a CloudEvent. One published without the required attributes gets them:
@@ -65,10 +69,9 @@ push_client::request push_endpoint::build(const message_ref& m, const delivery_m
   codec::message_fields f;
   std::vector<codec::header_view> headers;
   (void)codec::parse_message(m.bytes, f, &headers);  // checked when it was published
-  const std::string id = subscription_ + "/" + std::to_string(meta.delivery_id >> 20);
-  const std::string source = "/topics/" + std::string(m.topic);
-  if (f.id.empty()) f.id = id;
-  if (f.source.empty()) f.source = source;
+  std::string id, source;                            // made only for a message without them
+  if (f.id.empty()) f.id = id = subscription_ + "/" + std::to_string(meta.delivery_id >> 20);
+  if (f.source.empty()) f.source = source = "/topics/" + std::string(m.topic);
   if (f.type.empty()) f.type = "ferry.message";
   push_client::request r;
   if (settings_.structured) {
@@ -103,7 +106,7 @@ void push_endpoint::answered(const attempt& a, push_client::result r) {
   }
   if (r.status / 100 == 2) {
     stats_.set_succeeded(stats_.succeeded() + 1);
-    return settle(a, static_cast<int>(kind::ack));
+    return settle(a, request(kind::ack));
   }
   stats_.set_failed(stats_.failed() + 1);
   stats_.set_last_error(r.error);
@@ -112,7 +115,10 @@ void push_endpoint::answered(const attempt& a, push_client::result r) {
   if (max != 0 && a.delivery_count >= max) {
     const std::string detail = "push to " + settings_.url + " failed " +
                                std::to_string(a.delivery_count) + " times; the last: " + r.error;
-    return settle(a, static_cast<int>(kind::dead_letter), detail);
+    auto dead = request(kind::dead_letter);
+    dead.reason = detail;
+    dead.dead_letter_reason = "max_deliveries";
+    return settle(a, dead);
   }
   const bool told = (r.status == 429 || r.status == 503) && r.retry_after_ms >= 0;
   retry_later(a, told ? std::min<int64_t>(r.retry_after_ms, settings_.max_backoff_ms)
@@ -133,25 +139,18 @@ int64_t push_endpoint::backoff_ms(uint32_t delivery_count) const {
 // The delivery stays with this consumer (its lease extended over the wait), then goes
 // back to the queue and comes again with its count raised.
 void push_endpoint::retry_later(const attempt& a, int64_t delay_ms) {
-  if (consumer* c = table_.find(a.consumer_id); c != nullptr && c->sub() != nullptr) {
-    const uint64_t id = a.delivery_id;
-    subscription::settle_request extend{kind::extend, {}, delay_ms + lease_margin_ms};
-    (void)c->sub()->settle(*c, extend, std::span<const uint64_t>(&id, 1),
-                           [](uint64_t, const ferry::error&) {});
-  }
+  auto extend = request(kind::extend);
+  extend.lease_ms = delay_ms + lease_margin_ms;
+  settle(a, extend);
   auto timer = std::make_shared<asio::steady_timer>(env_.ioc, std::chrono::milliseconds(delay_ms));
   timer->async_wait([weak = weak_from_this(), timer, a](boost::system::error_code ec) {
     auto self = weak.lock();
     if (ec || !self || self->stopped_) return;
-    self->env_.as_event([&] { self->settle(a, static_cast<int>(kind::requeue)); });
+    self->env_.as_event([&] { self->settle(a, request(kind::requeue)); });
   });
 }
 
-void push_endpoint::settle(const attempt& a, int k, std::string_view detail) {
-  subscription::settle_request r;
-  r.kind = static_cast<kind>(k);
-  r.reason = detail;
-  if (r.kind == kind::dead_letter) r.dead_letter_reason = "max_deliveries";
+void push_endpoint::settle(const attempt& a, const subscription::settle_request& r) {
   v1::SettleOk ignored;
   const uint64_t id = a.delivery_id;
   (void)env_.consuming.settle(table_, a.consumer_id, r, std::span<const uint64_t>(&id, 1), ignored);
@@ -160,7 +159,6 @@ void push_endpoint::settle(const attempt& a, int k, std::string_view detail) {
 void push_endpoint::consumer_cancelled(consumer& c, errc, std::string_view why) {
   log::queues().info("push {}: stopped: {}", subscription_, why);
   table_.forget(c.id());
-  consumer_id_ = 0;
 }
 
 }  // namespace ferry::broker

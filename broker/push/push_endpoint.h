@@ -15,6 +15,7 @@
 #include "ferry/v1/admin.pb.h"
 
 #include "broker/push/push_client.h"
+#include "broker/queues/subscription.h"
 #include "broker/services/consumer_table.h"
 #include "broker/services/push_definition.h"
 #include "broker/topics/consumer.h"
@@ -59,7 +60,7 @@ class push_endpoint final : public delivery_sink,
   void answered(const attempt& a, push_client::result r);
   void retry_later(const attempt& a, int64_t delay_ms);
   // Settles one delivery; refusals (a lease that ended meanwhile) are ignored.
-  void settle(const attempt& a, int kind, std::string_view detail = {});
+  void settle(const attempt& a, const subscription::settle_request& r);
   int64_t backoff_ms(uint32_t delivery_count) const;
 
   environment& env_;
@@ -69,7 +70,6 @@ class push_endpoint final : public delivery_sink,
   int64_t activity_ = 0;
   bool output_closed_ = false;
   consumer_table table_;
-  uint64_t consumer_id_ = 0;
   bool stopped_ = false;
   v1::PushStats stats_;
 };
