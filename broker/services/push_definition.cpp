@@ -1,5 +1,7 @@
 #include "broker/services/push_definition.h"
 
+#include <cctype>
+
 #include <boost/url/parse.hpp>
 
 #include "broker/core/errors.h"
@@ -17,6 +19,21 @@ bool token(std::string_view s) {
     if (!ok) return false;
   }
   return true;
+}
+
+// Headers the broker writes itself: the message's framing and the event (ce-*, ferry-*,
+// Content-Type). An endpoint's own headers may not replace them.
+bool reserved_header(std::string_view name) {
+  std::string n(name);
+  for (auto& c : n)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  static constexpr std::string_view framing[] = {
+      "host",       "content-length", "transfer-encoding",
+      "connection", "content-type",   "expect",
+      "te",         "trailer",        "upgrade"};
+  for (auto f : framing)
+    if (n == f) return true;
+  return n.starts_with("ce-") || n.starts_with("ferry-");
 }
 
 bool header_value(std::string_view s) {
@@ -48,6 +65,8 @@ ferry::error resolve_push(const v1::PushEndpoint& in, push_settings& out) {
   if (out.target.empty() || out.target.front() != '/') out.target.insert(0, "/");
   for (const auto& h : in.headers()) {
     if (!token(h.name())) return bad("header name " + quoted(h.name()) + " is not an HTTP token");
+    if (reserved_header(h.name()))
+      return bad("header " + quoted(h.name()) + " is the broker's to write (framing, the event)");
     if (!header_value(h.value()))
       return bad("header " + quoted(h.name()) + ": control characters in its value");
     out.headers.emplace_back(h.name(), h.value());

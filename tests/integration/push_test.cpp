@@ -237,6 +237,10 @@ TEST_CASE("push: the endpoint survives a restart; REST sets and removes it; bad 
   CHECK(put(R"({"url": "http://user:pw@example.com/"})").status == 400);  // in a header
   CHECK(put(R"({"url": "http://h/", "headers": [{"name": "bad name", "value": "v"}]})")
             .error_code() == "INVALID_ARGUMENT");
+  for (const char* reserved : {"Content-Length", "host", "ce-id", "Ferry-Delivery-Count"})
+    CHECK(put(R"({"url": "http://h/", "headers": [{"name": ")" + std::string(reserved) +
+              R"(", "value": "1"}]})")
+              .error_code() == "INVALID_ARGUMENT");
   CHECK(http_call(port, "PUT", "/v1/subscriptions/nope/push", R"({"url": "http://h/"})")
             .error_code() == "SUBSCRIPTION_NOT_FOUND");
 
