@@ -13,6 +13,7 @@
 #include "tests/support/client_helpers.h"
 #include "tests/support/http_client.h"
 #include "tests/support/push_handler.h"
+#include "tests/support/test_certs.h"
 
 using namespace ferry::testing;
 using namespace std::chrono_literals;
@@ -64,6 +65,31 @@ ms gap(const push_handler::request& a, const push_handler::request& b) {
   return std::chrono::duration_cast<ms>(b.at - a.at);
 }
 
+// A handler policy: 200, after `delay`.
+push_handler::policy answering_after(ms delay) {
+  return [delay](const push_handler::request&, size_t) {
+    push_handler::answer a;
+    a.delay = delay;
+    return a;
+  };
+}
+
+// Points `audit` at another endpoint (SetSubscriptionPush).
+void repoint(fc::blocking_client& c, const v1::PushEndpoint& e) {
+  v1::SetSubscriptionPush change;
+  change.set_name("audit");
+  *change.mutable_push() = e;
+  REQUIRE(c.set_subscription_push(change));
+}
+
+// `audit`'s push statistics once a request to its endpoint has failed (or 5 s passed).
+v1::PushStats after_a_failure(fc::blocking_client& c) {
+  const auto until = std::chrono::steady_clock::now() + 5s;
+  while (describe(c).push().failed() == 0 && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(20ms);
+  return describe(c).push();
+}
+
 }  // namespace
 
 TEST_CASE("push: each message is POSTed as a CloudEvent and a 2xx acks it", "[push]") {
@@ -102,11 +128,9 @@ TEST_CASE("push: each message is POSTed as a CloudEvent and a 2xx acks it", "[pu
   CHECK(s.push().in_flight() == 0);
 
   // Structured mode: the event as JSON.
-  v1::SetSubscriptionPush change;
-  change.set_name("audit");
-  *change.mutable_push() = endpoint(handler);
-  change.mutable_push()->set_structured(true);
-  REQUIRE(c->set_subscription_push(change));
+  auto structured = endpoint(handler);
+  structured.set_structured(true);
+  repoint(*c, structured);
   REQUIRE(c->publish("orders", m));
   REQUIRE(handler.wait_for(3));
   auto third = handler.requests()[2];
@@ -155,11 +179,7 @@ TEST_CASE("push: a failure is retried with backoff, and 503's Retry-After is hon
 
 TEST_CASE("push: a handler that times out or is down is dead-lettered after max_deliveries",
           "[push]") {
-  push_handler slow([](const push_handler::request&, size_t) {
-    push_handler::answer a;
-    a.delay = 1500ms;
-    return a;
-  });
+  push_handler slow(answering_after(1500ms));
   broker_process b;
   auto c = connect(b);
   create_topic(*c, "dead");
@@ -184,11 +204,8 @@ TEST_CASE("push: a handler that times out or is down is dead-lettered after max_
     push_handler gone;
     closed_port = gone.port();
   }
-  v1::SetSubscriptionPush change;
-  change.set_name("audit");
-  *change.mutable_push() = e;
-  change.mutable_push()->set_url("http://127.0.0.1:" + std::to_string(closed_port) + "/x");
-  REQUIRE(c->set_subscription_push(change));
+  e.set_url("http://127.0.0.1:" + std::to_string(closed_port) + "/x");
+  repoint(*c, e);
   publish(*c, "orders", "nobody home");
   d = next(dlq, 10s);
   CHECK(payload(d) == "nobody home");
@@ -198,11 +215,7 @@ TEST_CASE("push: a handler that times out or is down is dead-lettered after max_
 }
 
 TEST_CASE("push: the handler never holds more than max_in_flight requests", "[push]") {
-  push_handler handler([](const push_handler::request&, size_t) {
-    push_handler::answer a;
-    a.delay = 100ms;
-    return a;
-  });
+  push_handler handler(answering_after(100ms));
   broker_process b;
   auto c = connect(b);
   auto e = endpoint(handler);
@@ -261,11 +274,7 @@ TEST_CASE("push: the endpoint survives a restart; REST sets and removes it; bad 
 
 TEST_CASE("push: a handler that hangs holds only its own deliveries; the broker serves others",
           "[push]") {
-  push_handler hanging([](const push_handler::request&, size_t) {
-    push_handler::answer a;
-    a.delay = 1500ms;
-    return a;
-  });
+  push_handler hanging(answering_after(1500ms));
   broker_process b;
   auto c = connect(b);
   auto e = endpoint(hanging);
@@ -288,25 +297,10 @@ TEST_CASE("push: a handler that hangs holds only its own deliveries; the broker 
   CHECK(s.ready() == 198);
 }
 
-namespace {
-
-// The test certificates (tests/tls/make_certs.sh), made once per process.
-std::string cert(const std::string& name) {
-  static const std::string dir = [] {
-    std::string d = make_temp_dir("ferry-push-certs");
-    const std::string cmd = std::string(FERRY_MAKE_CERTS) + " " + d + " > /dev/null 2>&1";
-    if (std::system(cmd.c_str()) != 0) throw std::runtime_error("make_certs.sh failed");
-    return d;
-  }();
-  return dir + "/" + name;
-}
-
-}  // namespace
-
 TEST_CASE("push: https endpoints are verified: the CA of push.ca_file, and the name", "[push]") {
-  push_handler secure({}, {cert("server.pem"), cert("server.key")});
-  push_handler wrong_name({}, {cert("wronghost.pem"), cert("wronghost.key")});
-  broker_process b({"--set", "push.ca_file=" + cert("ca.pem")});
+  push_handler secure({}, {test_cert("server.pem"), test_cert("server.key")});
+  push_handler wrong_name({}, {test_cert("wronghost.pem"), test_cert("wronghost.key")});
+  broker_process b({"--set", "push.ca_file=" + test_cert("ca.pem")});
   auto c = connect(b);
   auto e = endpoint(secure);
   REQUIRE(e.url().starts_with("https://127.0.0.1:"));
@@ -317,27 +311,18 @@ TEST_CASE("push: https endpoints are verified: the CA of push.ca_file, and the n
   wait_settled(*c, 1);
 
   // A certificate for another name: no request reaches the handler.
-  v1::SetSubscriptionPush change;
-  change.set_name("audit");
-  *change.mutable_push() = endpoint(wrong_name);
-  REQUIRE(c->set_subscription_push(change));
+  repoint(*c, endpoint(wrong_name));
   publish(*c, "orders", "not to example.com");
-  const auto until = std::chrono::steady_clock::now() + 5s;
-  while (describe(*c).push().failed() == 0 && std::chrono::steady_clock::now() < until)
-    std::this_thread::sleep_for(20ms);
-  const auto s = describe(*c);
-  CHECK(s.push().failed() >= 1);
-  CHECK(s.push().last_error().find("TLS handshake") != std::string::npos);
+  const auto s = after_a_failure(*c);
+  CHECK(s.failed() >= 1);
+  CHECK(s.last_error().find("TLS handshake") != std::string::npos);
   CHECK(wrong_name.count() == 0);
 
   // A broker trusting another CA refuses the right name too.
-  broker_process other({"--set", "push.ca_file=" + cert("ca2.pem")});
+  broker_process other({"--set", "push.ca_file=" + test_cert("ca2.pem")});
   auto c2 = connect(other);
   push_subscription(*c2, endpoint(secure), 2);
   publish(*c2, "orders", "untrusted");
-  const auto until2 = std::chrono::steady_clock::now() + 5s;
-  while (describe(*c2).push().failed() == 0 && std::chrono::steady_clock::now() < until2)
-    std::this_thread::sleep_for(20ms);
-  CHECK(describe(*c2).push().last_error().find("certificate verify failed") != std::string::npos);
+  CHECK(after_a_failure(*c2).last_error().find("certificate verify failed") != std::string::npos);
   CHECK(secure.count() == 1);
 }

@@ -14,6 +14,7 @@
 #include "tests/support/client_helpers.h"
 #include "tests/support/http_client.h"
 #include "tests/support/raw_client.h"
+#include "tests/support/test_certs.h"
 
 using namespace ferry::testing;
 namespace v1 = ferry::v1;
@@ -34,26 +35,11 @@ std::pair<int, std::string> sh(const std::string& cmd) {
   return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, out};
 }
 
-// The test certificates, made once per process.
-const std::string& certs() {
-  static const std::string dir = [] {
-    std::string d = make_temp_dir("ferry-certs");
-    auto [status, out] = sh(std::string(FERRY_MAKE_CERTS) + " " + d);
-    if (status != 0) throw std::runtime_error("make_certs.sh failed: " + out);
-    return d;
-  }();
-  return dir;
-}
-
-std::string cert(const std::string& name) {
-  return certs() + "/" + name;
-}
-
 std::vector<std::string> tls_args(const std::string& server = "server",
                                   std::vector<std::string> more = {}) {
   std::vector<std::string> a{"--set", "tls.enabled=true",
-                             "--set", "tls.cert_file=" + cert(server + ".pem"),
-                             "--set", "tls.key_file=" + cert(server + ".key")};
+                             "--set", "tls.cert_file=" + test_cert(server + ".pem"),
+                             "--set", "tls.key_file=" + test_cert(server + ".key")};
   a.insert(a.end(), more.begin(), more.end());
   return a;
 }
@@ -63,7 +49,7 @@ fc::client_options tls_options(const broker_process& b, const std::string& ca = 
   o.reconnect = false;
   o.connect_timeout = std::chrono::seconds(3);
   o.tls.enabled = true;
-  o.tls.ca_file = cert(ca);
+  o.tls.ca_file = test_cert(ca);
   return o;
 }
 
@@ -89,16 +75,16 @@ TEST_CASE("tls: libferry, the CLI and HTTPS clients over TLS", "[tls]") {
   publish(c, "orders.eu", "over tls");
   CHECK(payload(next(consumer)) == "over tls");
 
-  auto [status, out] = sh(cli(b, "--tls --ca-file " + cert("ca.pem") + " topic list"));
+  auto [status, out] = sh(cli(b, "--tls --ca-file " + test_cert("ca.pem") + " topic list"));
   CHECK(status == 0);
   CHECK(out.find("orders.eu") != std::string::npos);
   // The HTTP listener speaks TLS too.
-  auto [cs, body] = sh("curl -sS -i --cacert " + cert("ca.pem") +
+  auto [cs, body] = sh("curl -sS -i --cacert " + test_cert("ca.pem") +
                        " https://127.0.0.1:" + std::to_string(b.http_port()) + "/v1/topics");
   CHECK(cs == 0);
   CHECK(body.find("orders.eu") != std::string::npos);
   CHECK(body.find("Strict-Transport-Security: max-age=31536000") != std::string::npos);
-  auto [hs, hout] = sh(std::string(FERRY_CLI_PATH) + " --ca-file " + cert("ca.pem") +
+  auto [hs, hout] = sh(std::string(FERRY_CLI_PATH) + " --ca-file " + test_cert("ca.pem") +
                        " health --http 127.0.0.1:" + std::to_string(b.http_port()));
   CHECK(hs == 0);
   CHECK(hout.find("200") == 0);
@@ -117,7 +103,7 @@ TEST_CASE("tls: a wrong CA, an expired and a wrong-host certificate are refused"
     broker_process b(tls_args());
     auto e = connect_error(tls_options(b, "ca2.pem"));
     CHECK(e.message.find("certificate verify failed") != std::string::npos);
-    CHECK(sh(cli(b, "--ca-file " + cert("ca2.pem") + " topic list")).first == 1);
+    CHECK(sh(cli(b, "--ca-file " + test_cert("ca2.pem") + " topic list")).first == 1);
   }
   SECTION("an expired certificate") {
     broker_process b(tls_args("expired"));
@@ -141,7 +127,7 @@ TEST_CASE("tls: TLS 1.2 and 1.3 only, and independent clients verify the broker"
   broker_process b(tls_args());
   const std::string wire = "127.0.0.1:" + std::to_string(b.port());
   const std::string s_client = "echo | openssl s_client -connect " + wire + " -CAfile " +
-                               cert("ca.pem") + " -verify_return_error -verify_ip 127.0.0.1 ";
+                               test_cert("ca.pem") + " -verify_return_error -verify_ip 127.0.0.1 ";
   auto [st13, out13] = sh(s_client + "-tls1_3");
   CHECK(st13 == 0);
   CHECK(out13.find("Verify return code: 0 (ok)") != std::string::npos);
@@ -158,7 +144,7 @@ TEST_CASE("tls: TLS 1.2 and 1.3 only, and independent clients verify the broker"
       "c = http.client.HTTPSConnection('127.0.0.1', int(sys.argv[2]), context=ctx); "
       "c.request('GET', '/livez'); r = c.getresponse(); "
       "print(r.status, c.sock.version(), r.read().decode())\" " +
-      cert("ca.pem") + " " + std::to_string(b.http_port());
+      test_cert("ca.pem") + " " + std::to_string(b.http_port());
   auto [pst, pout] = sh(py);
   CHECK(pst == 0);
   CHECK(pout.find("200 TLSv1.3") != std::string::npos);
@@ -167,12 +153,12 @@ TEST_CASE("tls: TLS 1.2 and 1.3 only, and independent clients verify the broker"
 TEST_CASE("tls: a client certificate's name is who the client is (mutual TLS)", "[tls]") {
   broker_process b(
       tls_args("server", {"--set", "tls.client_auth=required", "--set",
-                          "tls.ca_file=" + cert("ca.pem"), "--set", "auth.enabled=true"}));
+                          "tls.ca_file=" + test_cert("ca.pem"), "--set", "auth.enabled=true"}));
   // Without a certificate the handshake fails.
   CHECK(connect_error(tls_options(b)));
   auto o = tls_options(b);
-  o.tls.cert_file = cert("alice.pem");
-  o.tls.key_file = cert("alice.key");
+  o.tls.cert_file = test_cert("alice.pem");
+  o.tls.key_file = test_cert("alice.key");
   auto r = fc::blocking_client::connect(o);
   REQUIRE(r);
   auto me = r.value()->who_am_i();
@@ -182,19 +168,19 @@ TEST_CASE("tls: a client certificate's name is who the client is (mutual TLS)", 
   // alice has no rules yet: authenticated, not authorized.
   CHECK(r.value()->list_topics().err().code == errc::unauthorized);
   // The same identity on the HTTP listener, without a token.
-  auto [st, body] =
-      sh("curl -sS --cacert " + cert("ca.pem") + " --cert " + cert("alice.pem") + " --key " +
-         cert("alice.key") + " https://127.0.0.1:" + std::to_string(b.http_port()) + "/v1/whoami");
+  auto [st, body] = sh("curl -sS --cacert " + test_cert("ca.pem") + " --cert " +
+                       test_cert("alice.pem") + " --key " + test_cert("alice.key") +
+                       " https://127.0.0.1:" + std::to_string(b.http_port()) + "/v1/whoami");
   CHECK(st == 0);
   CHECK(body.find("\"principal\":\"alice\"") != std::string::npos);
   auto [cli_st, cli_out] =
-      sh(cli(b, "--ca-file " + cert("ca.pem") + " --cert-file " + cert("alice.pem") +
-                    " --key-file " + cert("alice.key") + " whoami"));
+      sh(cli(b, "--ca-file " + test_cert("ca.pem") + " --cert-file " + test_cert("alice.pem") +
+                    " --key-file " + test_cert("alice.key") + " whoami"));
   CHECK(cli_st == 0);
   CHECK(cli_out.find("alice (TLS)") != std::string::npos);
   // A common name that is no user name (one that would pass for a group) is refused.
-  o.tls.cert_file = cert("badname.pem");
-  o.tls.key_file = cert("badname.key");
+  o.tls.cert_file = test_cert("badname.pem");
+  o.tls.key_file = test_cert("badname.key");
   auto bad = connect_error(o);
   CHECK(bad.code == errc::unauthenticated);
   CHECK(bad.message.find("not a valid user name") != std::string::npos);
@@ -202,8 +188,8 @@ TEST_CASE("tls: a client certificate's name is who the client is (mutual TLS)", 
 
 TEST_CASE("tls: SIGHUP reloads the certificate for new connections and drops none", "[tls]") {
   std::string dir = make_temp_dir("ferry-reload");
-  std::filesystem::copy_file(cert("server.pem"), dir + "/cert.pem");
-  std::filesystem::copy_file(cert("server.key"), dir + "/key.pem");
+  std::filesystem::copy_file(test_cert("server.pem"), dir + "/cert.pem");
+  std::filesystem::copy_file(test_cert("server.key"), dir + "/key.pem");
   broker_process b({"--set", "tls.enabled=true", "--set", "tls.cert_file=" + dir + "/cert.pem",
                     "--set", "tls.key_file=" + dir + "/key.pem"});
   auto before = fc::blocking_client::connect(tls_options(b));
@@ -217,9 +203,9 @@ TEST_CASE("tls: SIGHUP reloads the certificate for new connections and drops non
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   CHECK_FALSE(connect_error(tls_options(b)));
 
-  std::filesystem::copy_file(cert("server2.pem"), dir + "/cert.pem",
+  std::filesystem::copy_file(test_cert("server2.pem"), dir + "/cert.pem",
                              std::filesystem::copy_options::overwrite_existing);
-  std::filesystem::copy_file(cert("server2.key"), dir + "/key.pem",
+  std::filesystem::copy_file(test_cert("server2.key"), dir + "/key.pem",
                              std::filesystem::copy_options::overwrite_existing);
   ::kill(b.pid(), SIGHUP);
   bool reloaded = false;
