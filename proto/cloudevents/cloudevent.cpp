@@ -3,9 +3,12 @@
 #include <chrono>
 #include <cstdio>
 
+#include <boost/beast/core/string.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
+#include <boost/url/encode.hpp>
+#include <boost/url/grammar/lut_chars.hpp>
 #include <boost/url/parse.hpp>
 
 #include "proto/codec/base64.h"
@@ -18,19 +21,18 @@ namespace json = boost::json;
 
 namespace {
 
+// What a header value carries as it is (HTTP binding 3.1.3.2): printable ASCII but the
+// space, '"' and '%', which are percent-encoded with everything else.
+constexpr boost::urls::grammar::lut_chars header_safe([](char c) {
+  return c > 0x20 && c < 0x7F && c != '"' && c != '%';
+});
+
 ferry::error fail(errc code, std::string message) {
   return {make_error_code(code), std::move(message)};
 }
 
 char lower(char c) {
   return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i)
-    if (lower(a[i]) != lower(b[i])) return false;
-  return true;
 }
 
 std::string trim(std::string_view s) {
@@ -192,13 +194,6 @@ ferry::error parse_json(std::string_view body, json::value& v, std::string_view 
   return {};
 }
 
-void append_hex(std::string& out, unsigned char c) {
-  static constexpr char digits[] = "0123456789ABCDEF";
-  out += '%';
-  out += digits[c >> 4];
-  out += digits[c & 15];
-}
-
 int hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   c = lower(c);
@@ -250,7 +245,7 @@ bool is_json_media(std::string_view content_type) {
 
 bool is_binary(const header_list& headers) {
   for (const auto& [k, v] : headers)
-    if (iequals(k, "ce-specversion")) return true;
+    if (boost::beast::iequals(k, "ce-specversion")) return true;
   return false;
 }
 
@@ -260,13 +255,13 @@ ferry::error read_binary(const header_list& headers, std::string_view body, mess
   bool has_version = false;
   std::vector<std::string> seen;
   for (const auto& [k, raw] : headers) {
-    if (iequals(k, "content-type")) {
+    if (boost::beast::iequals(k, "content-type")) {
       if (!printable(raw))
         return fail(errc::invalid_argument, "Content-Type: must be a media type (printable ASCII)");
       if (!raw.empty()) e.fields.content_type = out.keep(raw);
       continue;
     }
-    if (k.size() <= 3 || !iequals(std::string_view(k).substr(0, 3), "ce-")) continue;
+    if (k.size() <= 3 || !boost::beast::iequals(std::string_view(k).substr(0, 3), "ce-")) continue;
     std::string attribute = k.substr(3);
     for (auto& c : attribute)
       c = lower(c);
@@ -413,17 +408,7 @@ std::string format_time(int64_t unix_ms) {
 }
 
 std::string encode_header_value(std::string_view value) {
-  std::string out;
-  out.reserve(value.size());
-  for (char ch : value) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (c <= 0x20 || c >= 0x7F || c == '"' || c == '%') {
-      append_hex(out, c);
-    } else {
-      out += ch;
-    }
-  }
-  return out;
+  return boost::urls::encode(value, header_safe);
 }
 
 bool decode_header_value(std::string_view value, std::string& out) {
