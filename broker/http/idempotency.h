@@ -50,7 +50,6 @@ class idempotency_window {
   void finish(const std::string& key);
   // The publish of `key` failed: the record goes, and the retries that waited run.
   void forget(const std::string& key);
-  size_t size() const { return keys_.size(); }
 
  private:
   void evict(int64_t now_ms);

@@ -120,7 +120,8 @@ bool http_publish::wait_for_pending(const std::string& key) {
 bool http_publish::plan_events() {
   const std::string& topic = req_.params.at(0);
   const int64_t now = env_.now.now();
-  std::unordered_map<std::string, int> first;  // key -> its first message in this request
+  // key -> its first message in this request (views into slots_, which does not grow here)
+  std::unordered_map<std::string_view, int> first;
   for (size_t i = 0; i < slots_.size(); ++i) {
     const auto& f = in_.batch.messages[i].fields;
     slot& s = slots_[i];

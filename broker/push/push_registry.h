@@ -25,7 +25,6 @@ class push_registry final : public push_listener {
   // Detaches every endpoint (their deliveries in flight go back to the queues); changes
   // told afterwards (the broker is stopping) start nothing.
   void stop_all();
-  size_t size() const { return endpoints_.size(); }
 
  private:
   std::unique_ptr<boost::asio::ssl::context> tls_;
