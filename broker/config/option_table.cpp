@@ -158,6 +158,27 @@ void add_http_rows(std::vector<option_row>& t) {
       "Most keys of retried HTTP publishes remembered at once; the oldest go first.",
       {[](broker_options& o) -> uint64_t& { return o.http.idempotency_keys; }}, 0, 10'000'000));
   t.push_back(num_row<uint64_t>(
+      "http.ws_max_message_bytes", "bytes",
+      "Largest WebSocket message a client may send (closed with 1009 otherwise); delivery "
+      "messages are cut at about this size too.",
+      {[](broker_options& o) -> uint64_t& { return o.http.ws_max_message_bytes; }}, 1 * kib,
+      256 * mib));
+  t.push_back(num_row<uint64_t>(
+      "http.ws_idle_timeout_ms", "ms",
+      "A WebSocket that sends nothing for half of this is pinged, and closed after all of it.",
+      {[](broker_options& o) -> uint64_t& { return o.http.ws_idle_timeout_ms; }}, 100, 3'600'000));
+  t.push_back(num_row<uint64_t>(
+      "http.ws_write_timeout_ms", "ms",
+      "A WebSocket whose write takes longer than this does not read: it is cut off and its "
+      "deliveries go back to the queue.",
+      {[](broker_options& o) -> uint64_t& { return o.http.ws_write_timeout_ms; }}, 10, 3'600'000));
+  t.push_back(num_row<uint64_t>(
+      "http.ws_max_outbound_bytes", "bytes",
+      "A WebSocket with more unsent output than this is cut off; deliveries to it pause at "
+      "half of it (at most 4 MiB) until it reads.",
+      {[](broker_options& o) -> uint64_t& { return o.http.ws_max_outbound_bytes; }}, 64 * kib,
+      4096 * mib));
+  t.push_back(num_row<uint64_t>(
       "metrics.max_topics", "",
       "Topics (with their subscriptions, partitions and groups) named one by one in /metrics; "
       "the others are summed into series labelled ~other.",

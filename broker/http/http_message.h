@@ -3,6 +3,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -11,6 +12,9 @@
 #include "broker/security/principal.h"
 
 namespace ferry::broker {
+
+// An HTTP connection's stream and request, handed over after a 101 (http_upgrade.h).
+struct http_upgrade;
 
 struct http_request {
   std::string method;                 // "GET"
@@ -22,6 +26,7 @@ struct http_request {
   std::vector<std::string> params;  // the values of the route's `{name}` segments, in order
   principal who;             // the bearer token's principal (anonymous when authentication is off)
   std::string tls_identity;  // a verified TLS client certificate's common name, or ""
+  bool websocket = false;    // an upgrade to WebSocket (RFC 6455) was asked for
 
   // The first header (case-insensitive name) or query parameter with this name; "" if none.
   std::string_view header(std::string_view name) const;
@@ -33,6 +38,9 @@ struct http_response {
   std::string content_type = "application/json";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
+  // Status 101: who takes the connection over (the HTTP server writes nothing; the taker
+  // answers the upgrade).
+  std::function<void(std::unique_ptr<http_upgrade>)> upgrade;
 };
 
 // Answers a request exactly once, on the loop (at once, or after a catalog write).

@@ -12,10 +12,12 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
 
 #include "broker/core/clock.h"
 #include "broker/core/log.h"
 #include "broker/http/http_errors.h"
+#include "broker/http/http_upgrade.h"
 #include "broker/http/router.h"
 #include "broker/net/acceptor.h"
 #include "broker/net/tls_transport.h"
@@ -82,7 +84,7 @@ class http_connection : public std::enable_shared_from_this<http_connection> {
 
   void close() {
     deadline_.cancel();
-    stream_->close();
+    if (stream_) stream_->close();
   }
 
   ~http_connection() { owner_->open.erase(id_); }
@@ -187,6 +189,7 @@ class http_connection : public std::enable_shared_from_this<http_connection> {
       req.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
     req.body = std::move(msg.body());
     req.tls_identity = stream_->peer_identity();
+    req.websocket = beast::websocket::is_upgrade(msg);
     // The reply holds the connection until it is answered (a catalog write may come first).
     http_reply reply = [self = shared_from_this(), keep_alive](http_response r) {
       self->respond(std::move(r), keep_alive);
@@ -202,6 +205,7 @@ class http_connection : public std::enable_shared_from_this<http_connection> {
   }
 
   void respond(http_response r, bool keep_alive) {
+    if (r.upgrade) return hand_over(r.upgrade);
     auto res = std::make_shared<http::response<http::string_body>>(
         static_cast<http::status>(r.status), version_ ? version_ : 11);
     res->set(http::field::server, "ferryd");
@@ -219,6 +223,17 @@ class http_connection : public std::enable_shared_from_this<http_connection> {
                         if (ec || !keep_alive) return self->close();
                         self->wait_for_request();
                       });
+  }
+
+  // The route took the connection (a WebSocket): it gets the stream and the request, and
+  // this connection ends here.
+  void hand_over(const std::function<void(std::unique_ptr<http_upgrade>)>& taker) {
+    ++phase_;
+    deadline_.cancel();
+    auto u = std::make_unique<http_upgrade>();
+    u->request = parser_->release();
+    u->stream = std::move(stream_);
+    taker(std::move(u));
   }
 
   std::unique_ptr<transport> stream_;

@@ -26,6 +26,15 @@ struct http_settings {
   // keys (in memory: a restart forgets them).
   uint64_t idempotency_window_ms = 600'000;
   uint64_t idempotency_keys = 100'000;
+  // WebSockets (GET /v1/ws): the largest message a client may send (and about the size of
+  // the delivery messages the broker writes); a ping after half the idle timeout without
+  // input, closed after all of it; a client is cut off when a write takes longer than the
+  // write timeout or its unsent output passes the outbound limit (deliveries pause at
+  // half of it, at most 4 MiB).
+  uint64_t ws_max_message_bytes = 1 << 20;
+  uint64_t ws_idle_timeout_ms = 60'000;
+  uint64_t ws_write_timeout_ms = 30'000;
+  uint64_t ws_max_outbound_bytes = 64 << 20;
 };
 
 }  // namespace ferry::broker

@@ -76,10 +76,15 @@ void router::add(route r) {
 ferry::error router::check_access(const route& r, http_request& req) const {
   if (r.access.open || authn_ == nullptr) return {};
   std::string_view auth = req.header("Authorization");
+  // A browser's WebSocket cannot send headers: its token may come as ?access_token=
+  // (RFC 6750 2.3), on the upgrade only.
+  const std::string* in_query = req.websocket ? req.query_param("access_token") : nullptr;
   if (authn_->required()) {
     const bool bearer = auth.size() > 7 && boost::beast::iequals(auth.substr(0, 7), "Bearer ");
     if (bearer) {
       if (auto err = authn_->bearer(auth.substr(7), req.who)) return err;
+    } else if (in_query != nullptr) {
+      if (auto err = authn_->bearer(*in_query, req.who)) return err;
     } else if (!req.tls_identity.empty()) {
       if (auto err = authn_->certificate(req.tls_identity, req.who)) return err;
     } else {

@@ -18,6 +18,8 @@ class transport_stream {
   explicit transport_stream(transport& t) : t_(t) {}
 
   executor_type get_executor() { return t_.executor(); }
+  // Closes the transport (a WebSocket's teardown, or Beast's timeout).
+  void close() { t_.close(); }
 
   // Reads into the first non-empty buffer (a read may always return less).
   template <typename MutableBuffers, typename Token>

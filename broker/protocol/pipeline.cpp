@@ -66,23 +66,15 @@ void list_topics_targets(const v1::ListTopics& m, const route&, targets& t) {
 void list_subscriptions_targets(const v1::ListSubscriptions&, const route&, targets& t) {
   access::subscription_listing(t);
 }
-// A named subscription (created first when missing, as RabbitMQ's queue.declare: that
-// needs create on it), or an ephemeral one on a pattern.
-void subscribe_targets(const v1::Subscribe& m, const route& rt, targets& t) {
-  if (m.subscription().empty()) return access::subscription_made(m.pattern(), m.options(), t);
-  t.add(rt.resource, m.subscription(), rt.op);
-  if (!m.create_if_missing()) return;
-  t.add(resource_kind::subscription, m.subscription(), operation::create);
-  access::subscription_made(m.pattern(), m.options(), t);
+void subscribe_targets(const v1::Subscribe& m, const route&, targets& t) {
+  access::subscribe(m, t);
 }
 void create_subscription_targets(const v1::CreateSubscription& m, const route& rt, targets& t) {
   t.add(rt.resource, m.name(), rt.op);
   access::subscription_made(m.pattern(), m.options(), t);
 }
-// A log topic, and the group a reader joins (as Kafka asks READ on both).
-void consume_log_targets(const v1::ConsumeLog& m, const route& rt, targets& t) {
-  t.add(rt.resource, m.topic(), rt.op);
-  if (!m.group().empty()) t.add(resource_kind::group, m.group(), operation::consume);
+void consume_log_targets(const v1::ConsumeLog& m, const route&, targets& t) {
+  access::consume_log(m, t);
 }
 // A group's offsets of a topic: the row's operation on the group, `TopicOp` on the topic.
 template <typename M, operation TopicOp>

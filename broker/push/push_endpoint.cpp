@@ -69,10 +69,10 @@ push_client::request push_endpoint::build(const message_ref& m, const delivery_m
   codec::message_fields f;
   std::vector<codec::header_view> headers;
   (void)codec::parse_message(m.bytes, f, &headers);  // checked when it was published
-  std::string id, source;                            // made only for a message without them
-  if (f.id.empty()) f.id = id = subscription_ + "/" + std::to_string(meta.delivery_id >> 20);
-  if (f.source.empty()) f.source = source = "/topics/" + std::string(m.topic);
-  if (f.type.empty()) f.type = "ferry.message";
+  cloudevents::made_attributes made;
+  cloudevents::complete_required(
+      f, m.topic, [&] { return subscription_ + "/" + std::to_string(meta.delivery_id >> 20); },
+      made);
   push_client::request r;
   if (settings_.structured) {
     r.headers.emplace_back("Content-Type", std::string(cloudevents::structured_media));

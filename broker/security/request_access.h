@@ -5,6 +5,8 @@
 #include <string_view>
 
 #include "ferry/v1/admin.pb.h"
+#include "ferry/v1/consume.pb.h"
+#include "ferry/v1/log.pb.h"
 
 #include "broker/security/authorizer.h"
 
@@ -40,6 +42,22 @@ inline void group_offsets(std::string_view group, operation group_op, std::strin
                           operation topic_op, access_targets& t) {
   t.add(resource_kind::group, group, group_op);
   t.add(resource_kind::topic, topic, topic_op);
+}
+
+// Subscribe: a named subscription (created first when missing, as RabbitMQ's
+// queue.declare: that needs create on it), or an ephemeral one on a pattern.
+inline void subscribe(const v1::Subscribe& m, access_targets& t) {
+  if (m.subscription().empty()) return subscription_made(m.pattern(), m.options(), t);
+  t.add(resource_kind::subscription, m.subscription(), operation::consume);
+  if (!m.create_if_missing()) return;
+  t.add(resource_kind::subscription, m.subscription(), operation::create);
+  subscription_made(m.pattern(), m.options(), t);
+}
+
+// ConsumeLog: the log topic, and the group a reader joins (as Kafka asks READ on both).
+inline void consume_log(const v1::ConsumeLog& m, access_targets& t) {
+  t.add(resource_kind::topic, m.topic(), operation::consume);
+  if (!m.group().empty()) t.add(resource_kind::group, m.group(), operation::consume);
 }
 
 }  // namespace ferry::broker::access

@@ -36,6 +36,7 @@
 #include "broker/session/session.h"
 #include "broker/session/session_hub.h"
 #include "broker/topics/topic_directory.h"
+#include "broker/ws/ws_server.h"
 #include "storage/engine.h"
 
 namespace ferry::broker {
@@ -77,7 +78,8 @@ struct server::impl {
   std::unique_ptr<idempotency_window> http_retries;  // retried HTTP publishes
   metrics_registry metrics;
   std::unique_ptr<http_server> http;
-  bool serving = false;  // recovered, and both listeners up
+  std::unique_ptr<ws_server> websockets;  // GET /v1/ws, taken over from the HTTP side
+  bool serving = false;                   // recovered, and both listeners up
   asio::steady_timer ticker{ioc};
   asio::steady_timer drain_timer{ioc};
   asio::steady_timer health_timer{ioc};
@@ -107,6 +109,7 @@ struct server::impl {
   ferry::error start_security();
   ferry::error load_tls();
   void watch_hangups();
+  authorizer& authz() { return opts.auth.enabled ? static_cast<authorizer&>(acl) : no_rules; }
   tls_source tls_for_new_connections() {
     return [this] { return tls; };
   }
@@ -202,8 +205,7 @@ void server::impl::build_services() {
   broker_info info;
   info.max_frame_bytes = opts.connection.max_frame_bytes;
   info.max_message_bytes = static_cast<uint32_t>(opts.queues.max_message_bytes);
-  authorizer& authz = opts.auth.enabled ? static_cast<authorizer&>(acl) : no_rules;
-  requests = std::make_unique<pipeline>(now, *services, *security, *limits, info, *creds, authz);
+  requests = std::make_unique<pipeline>(now, *services, *security, *limits, info, *creds, authz());
   hub = std::make_unique<session_hub>(queues->memory(), opts.session);
   session_env = std::make_unique<session::environment>(
       session::environment{*hub, *requests, now, *consuming, *topics});
@@ -250,6 +252,9 @@ void server::impl::build_http() {
       {*publishing, queues->memory(), *limits, *http_retries, now, opts.queues.max_message_bytes,
        [this](int64_t ms, std::function<void()> fn) { after(ms, std::move(fn)); }});
   if (opts.auth.enabled) http_routes.secure(*creds, acl);
+  websockets = std::make_unique<ws_server>(
+      ws_environment{*consuming, *group_requests, authz(), *hub, now, opts.http});
+  websockets->add_routes(http_routes);
   add_dashboard_routes(http_routes, metrics, FERRY_VERSION);
   add_openapi_route(http_routes, FERRY_VERSION);
   const size_t cap = opts.http.metrics_max_topics;
@@ -348,6 +353,7 @@ void server::impl::begin_stop() {
                      opts.shutdown_grace_ms);
   lis->stop();
   pushes->stop_all();  // no new requests to handlers; what they hold goes back to the queues
+  websockets->stop();
   for (auto& s : hub->all())
     s->begin_drain();
   signals.async_wait([this](boost::system::error_code ec, int sig) {
@@ -402,6 +408,7 @@ server::~server() {
   // subscriptions and readers those point at go.
   if (i.topics) i.topics->set_push_listener(nullptr);
   i.pushes.reset();  // its consumers let go too
+  if (i.websockets) i.websockets->stop();
   if (i.hub)
     for (auto& s : i.hub->all())
       s->close_consumers();

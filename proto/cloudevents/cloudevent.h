@@ -63,6 +63,20 @@ void write_binary(const codec::message_fields& m, std::span<const codec::header_
 std::string write_structured(const codec::message_fields& m,
                              std::span<const codec::header_view> headers);
 
+// What a message published without them gets as an event: source "/topics/<topic>", type
+// "ferry.message", and the id `make_id()` returns (the deliverer's: the same on every
+// redelivery). Made strings are kept in `kept`.
+struct made_attributes {
+  std::string id, source;
+};
+template <typename MakeId>
+void complete_required(codec::message_fields& f, std::string_view topic, MakeId make_id,
+                       made_attributes& kept) {
+  if (f.id.empty()) f.id = kept.id = make_id();
+  if (f.source.empty()) f.source = kept.source = "/topics/" + std::string(topic);
+  if (f.type.empty()) f.type = "ferry.message";
+}
+
 // RFC 3339 times and Unix milliseconds (finer digits are cut; written in UTC with
 // milliseconds: 2026-12-07T09:30:00.250Z).
 bool parse_time(std::string_view text, int64_t& unix_ms);

@@ -14,6 +14,7 @@
 #include "proto/codec/scram.h"
 #include "tests/support/http_client.h"
 #include "tests/support/secure_broker.h"
+#include "tests/support/ws_client.h"
 
 using namespace ferry::testing;
 namespace v1 = ferry::v1;
@@ -152,6 +153,9 @@ void add_security_cases(std::map<std::string, route_case>& c) {
   c["POST /v1/acls"] = {"/v1/acls", rule_json, false, {carol_admin}};
   c["POST /v1/acls/remove"] = {"/v1/acls/remove", rule_json, false, {carol_admin}};
   c["GET /v1/whoami"] = {"/v1/whoami", "", false, {}};
+  // Any authenticated caller may open a WebSocket (a plain GET is answered 400); each
+  // request on it is authorized itself ("access: a WebSocket ..." below).
+  c["GET /v1/ws"] = {"/v1/ws", "", false, {}};
 }
 
 std::string token_for(fc::blocking_client& root, const std::string& user) {
@@ -246,4 +250,38 @@ TEST_CASE("access: every HTTP route as anonymous, without the permission, with i
   }
   CHECK(checked == all.size());  // no entry for a route that is gone
   CHECK(call(s, "GET", all["GET /v1/whoami"], "ferry_bad_token").status == 401);
+}
+
+TEST_CASE(
+    "access: a WebSocket needs a token (a header or ?access_token=), and each request is "
+    "authorized as its user",
+    "[security]") {
+  secure_broker s;
+  auto root = s.root();
+  create_user(*root, "bob", "pw-of-bob");
+  create_topic(*root, "t.mem");
+  create_subscription(*root, "s.sub", "t.mem");
+  const std::string bob = token_for(*root, "bob");
+  const uint16_t port = s.broker->http_port();
+
+  ws_client anon(port);
+  CHECK(anon.refused().starts_with("401"));
+  ws_client forged(port, "/v1/ws?access_token=ferry_bad_token");
+  CHECK(forged.refused().starts_with("401"));
+
+  ws_client in_query(port, "/v1/ws?access_token=" + bob);  // what a browser does
+  REQUIRE(in_query.refused().empty());
+  auto no = in_query.answer(in_query.request({{"subscribe", {{"subscription", "s.sub"}}}}));
+  CHECK(no.at("error").at("code") == "UNAUTHORIZED");
+  CHECK(std::string(no.at("error").at("message").as_string()).find("'bob' may not") !=
+        std::string::npos);
+
+  allow(*root, rule("bob", v1::RESOURCE_KIND_SUBSCRIPTION, "s.sub", {O::OPERATION_CONSUME}));
+  ws_client with_header(port, "/v1/ws", {{"Authorization", "Bearer " + bob}});
+  REQUIRE(with_header.refused().empty());
+  auto yes = with_header.answer(with_header.request({{"subscribe", {{"subscription", "s.sub"}}}}));
+  CHECK(yes.contains("subscribe_ok"));
+  // Reading a topic bob may not consume: refused too.
+  auto log = with_header.answer(with_header.request({{"consume_log", {{"topic", "t.mem"}}}}));
+  CHECK(log.at("error").at("code") == "UNAUTHORIZED");
 }
