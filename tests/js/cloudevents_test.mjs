@@ -4,8 +4,9 @@
 // `consume --cloudevents`), and the SDK parses what came out: every attribute equal to
 // what the SDK reads from its own request. The same events published to a memory topic
 // come out of two push subscriptions (binary and structured mode) to a Node HTTP server,
-// where the SDK reads them again.
-// Usage: node cloudevents_test.mjs FERRYD FERRY
+// where the SDK reads them again, and both topics are read over a WebSocket (GET /v1/ws,
+// Node's own WebSocket client), whose CloudEvents the SDK parses too.
+// Usage: node --experimental-websocket cloudevents_test.mjs FERRYD FERRY
 import { execFileSync } from "node:child_process";
 import { createServer } from "node:http";
 import { CloudEvent, HTTP } from "cloudevents";
@@ -47,6 +48,9 @@ try {
       options: { push: { url: `${at}/${mode}`, structured: mode === "structured" } } }));
     check(sub.status === 201, `a push subscription in ${mode} mode`);
   }
+  const wsSub = await post("/v1/subscriptions", {}, JSON.stringify({
+    name: "pushed.ws", pattern: "user.pushed" }));
+  check(wsSub.status === 201, "a subscription read over a WebSocket");
 
   const time = "2026-12-07T09:30:00.250Z";
   const traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
@@ -126,6 +130,51 @@ try {
     same(HTTP.toEvent({ headers: { "content-type": "application/cloudevents+json" }, body: line }),
          sent[i], "libferry");
   });
+
+  // Over a WebSocket: the log topic through a consumer group, the memory topic through a
+  // subscription whose deliveries are acked; every event parsed by the SDK.
+  const ws = new WebSocket(broker.url.replace("http:", "ws:") + "/v1/ws");
+  const inbox = [];
+  let wake = () => {};
+  ws.onmessage = (m) => { inbox.push(JSON.parse(m.data)); wake(); };
+  await new Promise((resolve, reject) => { ws.onopen = resolve; ws.onerror = reject; });
+  const next = async (want) => {
+    const until = Date.now() + 5000;
+    for (;;) {
+      const i = inbox.findIndex(want);
+      if (i >= 0) return inbox.splice(i, 1)[0];
+      if (Date.now() > until) throw new Error("FAILED: no WebSocket message in 5 s");
+      await new Promise((r) => { wake = r; setTimeout(r, 100); });
+    }
+  };
+  let nextId = 0;
+  const request = async (op) => {
+    const id = ++nextId;
+    ws.send(JSON.stringify({ id, ...op }));
+    const answer = await next((e) => e.id === id);
+    check(!answer.error, `WebSocket ${Object.keys(op)[0]}: ${JSON.stringify(answer.error ?? "ok")}`);
+    return answer;
+  };
+  const deliveries = async (count) => {
+    const got = [];
+    while (got.length < count) got.push(...(await next((e) => e.deliver)).deliver.deliveries);
+    return got;
+  };
+  const asEvent = (d) => HTTP.toEvent({
+    headers: { "content-type": "application/cloudevents+json" }, body: JSON.stringify(d.event) });
+  await request({ consume_log: { topic: "user.events", group: "ws.readers", credit: 100 } });
+  const fromLog = await deliveries(events.length);
+  fromLog.sort((a, b) => a.offset - b.offset).forEach((d, i) => {
+    same(asEvent(d), sent[i], "WebSocket, log topic");
+  });
+  const subscribed = await request({ subscribe: { subscription: "pushed.ws", prefetch: 10 } });
+  const fromMemory = await deliveries(events.length);
+  for (const want of sent)
+    same(asEvent(fromMemory.find((d) => d.event.id === want.id)), want, "WebSocket, memory topic");
+  const acked = await request({ ack: { consumer_id: subscribed.subscribe_ok.consumer_id,
+                                       delivery_ids: fromMemory.map((d) => d.delivery_id) } });
+  check(acked.settle_ok.settled === events.length, "WebSocket: every delivery acked");
+  ws.close();
 
   // Pushed: each subscription POSTed every event once, the SDK reads them back.
   const until = Date.now() + 10000;
