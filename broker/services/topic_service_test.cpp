@@ -167,7 +167,7 @@ TEST_CASE("deleting a log topic takes its consumer groups with it", "[services]"
   CHECK_FALSE(deleted);
 }
 
-TEST_CASE("a subscription on a log topic is the wrong kind; on a memory topic it is stored",
+TEST_CASE("a subscription on a log topic is the wrong kind, on a memory topic it is stored",
           "[services]") {
   fixture f;
   REQUIRE_FALSE(f.create("events", v1::LOG));

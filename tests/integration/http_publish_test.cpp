@@ -83,7 +83,8 @@ TEST_CASE("HTTP publish: a plain body is one message, with its type and the ferr
 }
 
 TEST_CASE(
-    "HTTP publish: a log topic answers with partitions and offsets; the JSON form's sequences",
+    "HTTP publish: a log topic answers with partitions and offsets, and so do the JSON form's "
+    "sequences",
     "[http-publish]") {
   broker_process b;
   auto c = connect(b);

@@ -229,7 +229,7 @@ TEST_CASE("push: the handler never holds more than max_in_flight requests", "[pu
   CHECK(handler.count() == 24);  // each once: no 2xx was lost
 }
 
-TEST_CASE("push: the endpoint survives a restart; REST sets and removes it; bad ones refused",
+TEST_CASE("push: the endpoint survives a restart, REST sets and removes it, bad ones are refused",
           "[push]") {
   push_handler handler;
   broker_process b;
@@ -272,7 +272,7 @@ TEST_CASE("push: the endpoint survives a restart; REST sets and removes it; bad 
   CHECK(handler.count() == 1);
 }
 
-TEST_CASE("push: a handler that hangs holds only its own deliveries; the broker serves others",
+TEST_CASE("push: a handler that hangs holds only its own deliveries while the broker serves others",
           "[push]") {
   push_handler hanging(answering_after(1500ms));
   broker_process b;
