@@ -255,6 +255,7 @@ void server::impl::build_http() {
   websockets = std::make_unique<ws_server>(
       ws_environment{*consuming, *group_requests, authz(), *hub, now, opts.http});
   websockets->add_routes(http_routes);
+  websockets->add_metrics(metrics);
   add_dashboard_routes(http_routes, metrics, FERRY_VERSION);
   add_openapi_route(http_routes, FERRY_VERSION);
   const size_t cap = opts.http.metrics_max_topics;

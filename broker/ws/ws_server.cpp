@@ -12,6 +12,7 @@
 #include "broker/core/log.h"
 #include "broker/http/http_errors.h"
 #include "broker/http/http_upgrade.h"
+#include "broker/http/metrics.h"
 #include "broker/http/router.h"
 #include "broker/net/transport_stream.h"
 
@@ -285,6 +286,25 @@ size_t ws_server::connections() const {
 
 const ws_probe& ws_server::probe() const {
   return impl_->probe;
+}
+
+void ws_server::add_metrics(metrics_registry& reg) const {
+  reg.add([owner = impl_]() -> metrics_registry::render_fn {
+    const ws_probe p = owner->probe;
+    const auto open = static_cast<double>(owner->open.size());
+    auto d = [](uint64_t n) { return static_cast<double>(n); };
+    return [p, open, d](metric_set& s) {
+      s.gauge("ferry_websocket_connections", "WebSockets (GET /v1/ws) open now.", open);
+      s.counter("ferry_websocket_connections_accepted_total", "WebSockets accepted.",
+                d(p.connections_accepted));
+      s.counter("ferry_websocket_cut_off_total",
+                "WebSockets cut off for a write timeout or too much unsent output.", d(p.cut_off));
+      s.counter("ferry_websocket_messages_received_total", "WebSocket messages received.",
+                d(p.messages_in));
+      s.counter("ferry_websocket_messages_sent_total", "WebSocket messages sent.",
+                d(p.messages_out));
+    };
+  });
 }
 
 }  // namespace ferry::broker

@@ -14,6 +14,7 @@
 
 namespace ferry::broker {
 
+class metrics_registry;
 class router;
 
 struct ws_probe {
@@ -34,6 +35,8 @@ class ws_server {
   void stop();
   size_t connections() const;
   const ws_probe& probe() const;
+  // ferry_websocket_* on /metrics.
+  void add_metrics(metrics_registry& reg) const;
 
   struct impl;  // ws_server.cpp: shared with its connections
 

@@ -75,7 +75,7 @@ std::string error_code(const json::object& answer) {
 
 }  // namespace
 
-TEST_CASE("ws: a delivery is a CloudEvent with every attribute, and an ack settles it", "[ws]") {
+TEST_CASE("a delivery is a CloudEvent with every attribute, and an ack settles it", "[ws]") {
   broker_process b;
   auto c = orders_and_audit(b);
   fc::message m("{\"user\":\"ada\"}");
@@ -119,7 +119,7 @@ TEST_CASE("ws: a delivery is a CloudEvent with every attribute, and an ack settl
   CHECK(info.value().acked() == 2);
 }
 
-TEST_CASE("ws: never more unacked than the credit; acks make room", "[ws]") {
+TEST_CASE("never more unacked than the credit, and acks make room", "[ws]") {
   broker_process b;
   auto c = orders_and_audit(b);
   for (int i = 0; i < 20; ++i)
@@ -141,7 +141,7 @@ TEST_CASE("ws: never more unacked than the credit; acks make room", "[ws]") {
   CHECK(ext.at("settle_ok").at("settled") == 1);
 }
 
-TEST_CASE("ws: deliveries go back to the queue when the socket goes away; stale acks refused",
+TEST_CASE("deliveries go back to the queue when the socket goes away, and stale acks are refused",
           "[ws]") {
   broker_process b;
   auto c = orders_and_audit(b);
@@ -172,7 +172,7 @@ TEST_CASE("ws: deliveries go back to the queue when the socket goes away; stale 
   CHECK(settle(again, "ack", consumer, ids).at("settle_ok").at("settled") == 3);
 }
 
-TEST_CASE("ws: a log topic read from the start, with credit, in protobuf", "[ws]") {
+TEST_CASE("a log topic read from the start, with credit, in protobuf", "[ws]") {
   broker_process b;
   auto c = connect(b);
   create_log_topic(*c, "events", 1, v1::FSYNC_NEVER);
@@ -227,7 +227,7 @@ TEST_CASE("ws: a log topic read from the start, with credit, in protobuf", "[ws]
   CHECK(seen[9] == "r9");
 }
 
-TEST_CASE("ws: bad input gets an error and the connection goes on", "[ws]") {
+TEST_CASE("bad input gets an error and the connection goes on", "[ws]") {
   broker_process b({"--set", "http.ws_max_message_bytes=4096"});
   auto c = orders_and_audit(b);
   ws_client ws(b.http_port());
@@ -269,7 +269,7 @@ TEST_CASE("ws: bad input gets an error and the connection goes on", "[ws]") {
   CHECK(odd.refused().starts_with("400"));
 }
 
-TEST_CASE("ws: pings keep a reading client; a silent one is closed at the idle timeout", "[ws]") {
+TEST_CASE("pings keep a reading client, and a silent one is closed at the idle timeout", "[ws]") {
   broker_process b({"--set", "http.ws_idle_timeout_ms=400"});
   auto c = orders_and_audit(b);
   ws_client reader(b.http_port());
@@ -287,7 +287,7 @@ TEST_CASE("ws: pings keep a reading client; a silent one is closed at the idle t
   CHECK(silent.closed());
 }
 
-TEST_CASE("ws: a client that stops reading is cut off; its deliveries go to others", "[ws]") {
+TEST_CASE("a client that stops reading is cut off and its deliveries go to others", "[ws]") {
   broker_process b(
       {"--set", "http.ws_write_timeout_ms=500", "--set", "http.ws_max_outbound_bytes=1048576"});
   auto c = orders_and_audit(b);
@@ -317,4 +317,6 @@ TEST_CASE("ws: a client that stops reading is cut off; its deliveries go to othe
   while (stuck.read(2s)) {
   }
   CHECK(stuck.closed());
+  const auto metrics = http_call(b.http_port(), "GET", "/metrics").body;
+  CHECK(metrics.find("\nferry_websocket_cut_off_total 1\n") != std::string::npos);
 }
