@@ -81,7 +81,8 @@ bench-compare: deps
 bench-http: build
 	./scripts/install-bench-deps.sh
 	python3 bench/http/http_bench.py --ferryd $(BUILD_DIR)/broker/ferryd \
-	  --ferry-bench $(BUILD_DIR)/bench/ferry-bench --push-bench $(BUILD_DIR)/bench/ferry-push-bench
+	  --ferry-bench $(BUILD_DIR)/bench/ferry-bench --push-bench $(BUILD_DIR)/bench/ferry-push-bench \
+	  --ws-bench $(BUILD_DIR)/bench/ferry-ws-bench
 
 # Containers (README.md, "Containers"): the base image from Debian's repositories once
 # (scripts/base-image.sh), then ferryd's image and the two example services' images, with

@@ -7,11 +7,13 @@ one message per request over keep-alive connections: a CloudEvent in binary mode
 structured mode, a plain body; then batches of 100 events per request. Then ferry-bench drives the binary protocol the same way
 (one message per publish, as many in flight as wrk has connections) and the usual way
 (batches of 500). Last, ferry-push-bench: a push subscription POSTing to a local handler
-that answers 200 at once, at the maximum rate and at 5,000 msg/s (for the latency).
-Prints Markdown tables for docs/BENCHMARKS.md.
+that answers 200 at once, at the maximum rate and at 5,000 msg/s (for the latency). And
+ferry-ws-bench: a memory subscription's backlog of 1,000,000 messages drained by one
+WebSocket client (protobuf and CloudEvents JSON), and by libferry over the binary protocol,
+with auto-ack and with acks. Prints Markdown tables for docs/BENCHMARKS.md.
 
-Usage: http_bench.py --ferryd PATH --ferry-bench PATH --push-bench PATH [--connections 64]
-                     [--seconds 10]
+Usage: http_bench.py --ferryd PATH --ferry-bench PATH --push-bench PATH --ws-bench PATH
+                     [--connections 64] [--seconds 10]
 """
 import argparse
 import json
@@ -79,6 +81,7 @@ def main():
     ap.add_argument("--ferryd", required=True)
     ap.add_argument("--ferry-bench", required=True)
     ap.add_argument("--push-bench", required=True)
+    ap.add_argument("--ws-bench", required=True)
     ap.add_argument("--connections", type=int, default=64)
     ap.add_argument("--seconds", type=int, default=10)
     a = ap.parse_args()
@@ -104,6 +107,17 @@ def main():
         push_rows = [subprocess.run([a.push_bench, "--broker", wire] + extra, check=True,
                                     capture_output=True, text=True).stdout.strip()
                      for extra in (["--count", "300000"], ["--count", "50000", "--rate", "5000"])]
+        ws_rows = []
+        for size in ("100", "1024"):
+            for ack in ([], ["--ack"]):
+                base = None
+                for via in ("binary", "protobuf", "json"):
+                    out = subprocess.run([a.ws_bench, "--broker", wire, "--http", http, "--via", via,
+                                          "--bytes", size, "--count", "1000000"] + ack,
+                                         check=True, capture_output=True, text=True).stdout.strip()
+                    rate = float(out.split("|")[2])
+                    base = base or rate
+                    ws_rows.append(f"{out} {rate / base:.2f} |")
     finally:
         p.send_signal(signal.SIGTERM)
         p.wait(timeout=30)
@@ -126,6 +140,12 @@ def main():
           "| publish-to-handler p50 ms | p99 ms | delivered |")
     print("|---|---|---|---|---|")
     for row in push_rows:
+        print(row)
+    print()
+    print("| a 1,000,000-message backlog drained by one client | delivered msg/s | MB/s "
+          "| vs binary protocol |")
+    print("|---|---|---|---|")
+    for row in ws_rows:
         print(row)
 
 
