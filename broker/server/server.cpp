@@ -373,7 +373,7 @@ void server::impl::wait_drained() {
       s->shut_down();
   }
   const auto now_steady = std::chrono::steady_clock::now();
-  if (closing_clients && hub->count() == 0) {
+  if (closing_clients && hub->count() == 0 && websockets->connections() == 0) {
     log::server().info(
         "drained in {} ms",
         std::chrono::duration_cast<std::chrono::milliseconds>(now_steady - drain_started).count());

@@ -261,6 +261,12 @@ TEST_CASE("bad input gets an error and the connection goes on", "[ws]") {
   CHECK_FALSE(ws.read(5s));
   CHECK(ws.closed());
   CHECK(ws.close_code() == 1009);
+  // Text that is not UTF-8: closed with 1007 (invalid payload).
+  ws_client garbled(b.http_port());
+  garbled.send("\xc3\x28");
+  CHECK_FALSE(garbled.read(5s));
+  CHECK(garbled.closed());
+  CHECK(garbled.close_code() == 1007);
   // Not an upgrade, an unknown format: 400 with a message.
   auto plain = http_call(b.http_port(), "GET", "/v1/ws");
   CHECK(plain.status == 400);
@@ -319,4 +325,25 @@ TEST_CASE("a client that stops reading is cut off and its deliveries go to other
   CHECK(stuck.closed());
   const auto metrics = http_call(b.http_port(), "GET", "/metrics").body;
   CHECK(metrics.find("\nferry_websocket_cut_off_total 1\n") != std::string::npos);
+}
+
+TEST_CASE("a broker that stops closes its WebSockets with 1001 and exits cleanly", "[ws]") {
+  broker_process b;
+  auto c = orders_and_audit(b);
+  publish(*c, "orders", "in flight at the stop");
+  ws_client ws(b.http_port());
+  subscribe(ws, 10);
+  REQUIRE(deliveries_until_quiet(ws, 300ms).size() == 1);
+  c.reset();
+  // The client answers the close handshake (it reads) while ferryd stops: no waiting for
+  // shutdown.grace_ms (8 s), which only a client that reads nothing costs.
+  const auto began = std::chrono::steady_clock::now();
+  int status = -2;
+  std::thread stopper([&] { status = b.stop(); });
+  CHECK_FALSE(ws.read(5s));
+  stopper.join();
+  CHECK(status == 0);
+  CHECK(std::chrono::steady_clock::now() - began < 4s);
+  CHECK(ws.closed());
+  CHECK(ws.close_code() == 1001);
 }
