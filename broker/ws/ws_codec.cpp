@@ -132,7 +132,7 @@ void append_event(std::string& out, const pending_delivery& p, const event_namer
                std::to_string(p.meta.offset);
       },
       made);
-  out += cloudevents::write_structured(f, headers);
+  cloudevents::append_structured(out, f, headers);
 }
 
 }  // namespace

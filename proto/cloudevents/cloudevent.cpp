@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include <boost/beast/core/string.hpp>
+#include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
@@ -311,28 +312,96 @@ void write_binary(const codec::message_fields& m, std::span<const codec::header_
     out.emplace_back("Content-Type", std::string(m.content_type));
 }
 
+namespace {
+
+// A JSON string as Boost.JSON's serializer writes it: '"', '\\' and control characters
+// escaped, everything else as it is.
+void append_json_string(std::string& out, std::string_view s) {
+  static constexpr char hex[] = "0123456789abcdef";
+  out += '"';
+  size_t plain = 0;  // the start of the run not yet copied
+  for (size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out.append(s.data() + plain, i - plain);
+    plain = i + 1;
+    out += '\\';
+    switch (c) {
+      case '"': out += '"'; break;
+      case '\\': out += '\\'; break;
+      case '\b': out += 'b'; break;
+      case '\f': out += 'f'; break;
+      case '\n': out += 'n'; break;
+      case '\r': out += 'r'; break;
+      case '\t': out += 't'; break;
+      default: out.append("u00").append(1, hex[c >> 4]).append(1, hex[c & 15]);
+    }
+  }
+  out.append(s.data() + plain, s.size() - plain);
+  out += '"';
+}
+
+// `text` as JSON data when it is one JSON value: as it is, or on one line when it spans
+// several (deliveries printed one per line stay one per line); false when it is not JSON.
+template <typename Before>
+bool append_json_data(std::string& out, std::string_view text, Before&& before) {
+  static thread_local unsigned char arena[16384];
+  json::monotonic_resource scratch(arena, sizeof arena);
+  boost::system::error_code ec;
+  const json::value v = json::parse(text, ec, &scratch);
+  if (ec) return false;
+  before();
+  if (text.find_first_of("\r\n") == std::string_view::npos) {
+    out += text;
+  } else {
+    out += json::serialize(v);
+  }
+  return true;
+}
+
+}  // namespace
+
 std::string write_structured(const codec::message_fields& m,
                              std::span<const codec::header_view> headers) {
-  json::object o;
-  each_attribute(m, headers,
-                 [&](std::string_view name, std::string_view value) { o[name] = value; });
-  if (!m.content_type.empty() && printable(m.content_type)) o["datacontenttype"] = m.content_type;
-  if (!m.payload.empty()) {
-    bool done = false;
-    if (m.content_type.empty() || is_json_media(m.content_type)) {
-      boost::system::error_code ec;
-      json::value data = json::parse(m.payload, ec);
-      if (!ec) {
-        o["data"] = std::move(data);
-        done = true;
-      }
-    } else if (textual(m.content_type) && wire::valid_utf8(m.payload)) {
-      o["data"] = m.payload;
-      done = true;
-    }
-    if (!done) o["data_base64"] = codec::base64(m.payload);
+  std::string out;
+  append_structured(out, m, headers);
+  return out;
+}
+
+// data is the payload's JSON text as it is when it is JSON, a string for text, else
+// data_base64.
+void append_structured(std::string& out, const codec::message_fields& m,
+                       std::span<const codec::header_view> headers) {
+  char sep = '{';
+  auto key = [&](std::string_view name) {
+    out += sep;
+    sep = ',';
+    append_json_string(out, name);
+    out += ':';
+  };
+  each_attribute(m, headers, [&](std::string_view name, std::string_view value) {
+    key(name);
+    append_json_string(out, value);
+  });
+  if (!m.content_type.empty() && printable(m.content_type)) {
+    key("datacontenttype");
+    append_json_string(out, m.content_type);
   }
-  return json::serialize(o);
+  auto data = [&] {
+    if (m.payload.empty()) return;
+    const bool json_type = m.content_type.empty() || is_json_media(m.content_type);
+    if (json_type && append_json_data(out, m.payload, [&] { key("data"); })) return;
+    if (textual(m.content_type) && wire::valid_utf8(m.payload)) {
+      key("data");
+      return append_json_string(out, m.payload);
+    }
+    key("data_base64");
+    out += '"';
+    codec::append_base64(out, m.payload);
+    out += '"';
+  };
+  data();
+  out += '}';
 }
 
 bool parse_time(std::string_view s, int64_t& unix_ms) {

@@ -62,6 +62,9 @@ void write_binary(const codec::message_fields& m, std::span<const codec::header_
 // and the payload parses), a string for text, else data_base64.
 std::string write_structured(const codec::message_fields& m,
                              std::span<const codec::header_view> headers);
+// The same, appended to `out` (no intermediate copies: for many events in one message).
+void append_structured(std::string& out, const codec::message_fields& m,
+                       std::span<const codec::header_view> headers);
 
 // What a message published without them gets as an event: source "/topics/<topic>", type
 // "ferry.message", and the id `make_id()` returns (the deliverer's: the same on every

@@ -1,8 +1,10 @@
 #include "proto/codec/text.h"
 
+#include <boost/beast/core/detail/base64.hpp>
 #include <catch2/catch.hpp>
 #include <rapidcheck.h>
 
+#include "proto/codec/base64.h"
 #include "proto/codec/wire.h"
 
 using namespace ferry;
@@ -24,4 +26,25 @@ TEST_CASE("sendable passes valid UTF-8 through unchanged", "[proto][text]") {
 
 TEST_CASE("whatever bytes go in, escape gives valid UTF-8", "[proto][text]") {
   rc::check([](const std::string& s) { RC_ASSERT(wire::valid_utf8(text::escape(s))); });
+}
+
+TEST_CASE("base64 writes what Beast's encoder writes, and reads back what it wrote", "[codec]") {
+  namespace b64 = boost::beast::detail::base64;
+  rc::check([](const std::string& raw) {
+    std::string beast(b64::encoded_size(raw.size()), '\0');
+    beast.resize(b64::encode(beast.data(), raw.data(), raw.size()));
+    const std::string ours = codec::base64(raw);
+    RC_ASSERT(ours == beast);
+    std::string back;
+    RC_ASSERT(codec::unbase64(ours, back));
+    RC_ASSERT(back == raw);
+  });
+  CHECK(codec::base64("") == "");
+  CHECK(codec::base64("f") == "Zg==");
+  CHECK(codec::base64("fo") == "Zm8=");
+  CHECK(codec::base64("foo") == "Zm9v");
+  CHECK(codec::base64("foobar") == "Zm9vYmFy");
+  std::string prefix = "x:";
+  codec::append_base64(prefix, std::string_view("\xff\x00\x80", 3));
+  CHECK(prefix == "x:/wCA");
 }
