@@ -39,14 +39,39 @@ class memory_meta_store final : public meta_store {
   std::map<std::string, std::string, std::less<>> records_;
 };
 
+// The reference implementation of schedule_store: an ordered map by key.
+class memory_schedule_store final : public schedule_store {
+ public:
+  ferry::error apply(std::span<const schedule_entry> add,
+                     std::span<const schedule_key> remove) override {
+    for (const auto& e : add)
+      entries_[e.key] = e.value;
+    for (const auto& k : remove)
+      entries_.erase(k);
+    return {};
+  }
+  ferry::error scan(const schedule_key& from, int64_t until_ms,
+                    const std::function<bool(const schedule_key&, std::string_view)>& fn) override {
+    for (auto it = entries_.lower_bound(from);
+         it != entries_.end() && it->first.due_ms <= until_ms && fn(it->first, it->second); ++it) {
+    }
+    return {};
+  }
+
+ private:
+  std::map<schedule_key, std::string> entries_;
+};
+
 class memory_engine final : public engine {
  public:
   meta_store& meta() override { return meta_; }
   log_store& log() override { return log_; }
+  schedule_store& schedule() override { return schedule_; }
 
  private:
   memory_meta_store meta_;
   memory_log_store log_;
+  memory_schedule_store schedule_;
 };
 
 }  // namespace

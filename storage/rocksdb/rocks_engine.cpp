@@ -12,13 +12,15 @@
 #include "storage/engine.h"
 #include "storage/rocksdb/rocks_log_store.h"
 #include "storage/rocksdb/rocks_options.h"
+#include "storage/rocksdb/rocks_schedule_store.h"
 #include "storage/rocksdb/rocks_status.h"
 
 namespace ferry::storage {
 namespace {
 
-const char* const column_families[] = {rocksdb::kDefaultColumnFamilyName.c_str(), "meta", "log"};
-enum cf_index { cf_default = 0, cf_meta = 1, cf_log = 2 };
+const char* const column_families[] = {rocksdb::kDefaultColumnFamilyName.c_str(), "meta", "log",
+                                       "schedule"};
+enum cf_index { cf_default = 0, cf_meta = 1, cf_log = 2, cf_schedule = 3 };
 
 const char* stall_name(rocksdb::WriteStallCondition c) {
   switch (c) {
@@ -96,7 +98,8 @@ class rocks_engine final : public engine {
       : db_(std::move(db)),
         handles_(std::move(handles)),
         meta_(db_.get(), handles_[cf_meta]),
-        log_(db_.get(), handles_[cf_log], handles_[cf_meta]) {}
+        log_(db_.get(), handles_[cf_log], handles_[cf_meta]),
+        schedule_(db_.get(), handles_[cf_schedule]) {}
   ~rocks_engine() override {
     for (auto* h : handles_)
       (void)db_->DestroyColumnFamilyHandle(h);
@@ -104,6 +107,7 @@ class rocks_engine final : public engine {
   }
   meta_store& meta() override { return meta_; }
   log_store& log() override { return log_; }
+  schedule_store& schedule() override { return schedule_; }
   storage_health health() const override {
     storage_health h;
     auto* db = db_.get();
@@ -130,6 +134,7 @@ class rocks_engine final : public engine {
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   rocks_meta_store meta_;
   rocks_log_store log_;
+  rocks_schedule_store schedule_;
 };
 
 }  // namespace
@@ -147,7 +152,9 @@ std::unique_ptr<engine> open_rocks_engine(const engine_options& opts, ferry::err
   }
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
   for (const char* name : column_families)
-    cfs.emplace_back(name, name == column_families[cf_log] ? log_cf_options() : meta_cf_options());
+    cfs.emplace_back(name, name == column_families[cf_log]        ? log_cf_options()
+                           : name == column_families[cf_schedule] ? schedule_cf_options()
+                                                                  : meta_cf_options());
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
   auto dbo = db_options(opts.create_if_missing);

@@ -63,6 +63,13 @@ rocksdb::ColumnFamilyOptions meta_cf_options() {
   return rocksdb::ColumnFamilyOptions();
 }
 
+rocksdb::ColumnFamilyOptions schedule_cf_options() {
+  rocksdb::ColumnFamilyOptions o = log_cf_options();
+  o.write_buffer_size = 8 << 20;
+  o.max_write_buffer_number = 2;
+  return o;
+}
+
 rocksdb::ColumnFamilyOptions log_cf_options() {
   rocksdb::ColumnFamilyOptions o;
   // Large memtables: the tail that live readers read stays in memory longer, and flushes

@@ -11,5 +11,8 @@ rocksdb::DBOptions db_options(bool create_if_missing);
 rocksdb::ColumnFamilyOptions meta_cf_options();
 // `log`: append-mostly records, read back in key order.
 rocksdb::ColumnFamilyOptions log_cf_options();
+// Messages waiting for their due time: the log's layout with small memtables, so a large
+// schedule lives on disk rather than in memory.
+rocksdb::ColumnFamilyOptions schedule_cf_options();
 
 }  // namespace ferry::storage

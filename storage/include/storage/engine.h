@@ -1,7 +1,9 @@
 // engine: the broker's one RocksDB instance and the stores over it.
 //
 // Column families are a fixed set opened at start (like Kvrocks): `meta` for definitions
-// and offsets, `log` for log-topic records (used by log topics). Opening fails with one
+// and offsets, `log` for log-topic records (used by log topics), `schedule` for messages
+// waiting for their due time (delayed delivery); one missing from an older data directory
+// is created at open. Opening fails with one
 // clear message when the directory cannot be used; the broker then exits non-zero.
 #pragma once
 
@@ -11,6 +13,7 @@
 #include "proto/codec/errc.h"
 #include "storage/log_store.h"
 #include "storage/meta_store.h"
+#include "storage/schedule_store.h"
 
 namespace ferry::storage {
 
@@ -33,6 +36,7 @@ class engine {
   virtual ~engine() = default;
   virtual meta_store& meta() = 0;
   virtual log_store& log() = 0;
+  virtual schedule_store& schedule() = 0;
   // Cheap (a few property reads): may be called every second.
   virtual storage_health health() const { return {}; }
 };
