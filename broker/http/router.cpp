@@ -77,8 +77,10 @@ ferry::error router::check_access(const route& r, http_request& req) const {
   if (r.access.open || authn_ == nullptr) return {};
   std::string_view auth = req.header("Authorization");
   // A browser's WebSocket cannot send headers: its token may come as ?access_token=
-  // (RFC 6750 2.3), on the upgrade only.
-  const std::string* in_query = req.websocket ? req.query_param("access_token") : nullptr;
+  // (RFC 6750 2.3), on the upgrade to GET /v1/ws only.
+  const bool ws_upgrade = req.websocket && req.segments.size() == 2 && req.segments[0] == "v1" &&
+                          req.segments[1] == "ws";
+  const std::string* in_query = ws_upgrade ? req.query_param("access_token") : nullptr;
   if (authn_->required()) {
     const bool bearer = auth.size() > 7 && boost::beast::iequals(auth.substr(0, 7), "Bearer ");
     if (bearer) {

@@ -253,7 +253,7 @@ void server::impl::build_http() {
        [this](int64_t ms, std::function<void()> fn) { after(ms, std::move(fn)); }});
   if (opts.auth.enabled) http_routes.secure(*creds, acl);
   websockets = std::make_unique<ws_server>(
-      ws_environment{*consuming, *group_requests, authz(), *hub, now, opts.http});
+      ws_environment{*consuming, *group_requests, authz(), *limits, *hub, now, opts.http});
   websockets->add_routes(http_routes);
   websockets->add_metrics(metrics);
   add_dashboard_routes(http_routes, metrics, FERRY_VERSION);

@@ -15,6 +15,7 @@
 #include "broker/http/metrics.h"
 #include "broker/http/router.h"
 #include "broker/net/transport_stream.h"
+#include "broker/security/quotas.h"
 
 namespace ferry::broker {
 
@@ -52,6 +53,7 @@ struct ws_server::impl {
 
   ws_environment env;
   ws_probe probe;
+  bool stopped = false;  // the broker is stopping: no new WebSockets
   uint64_t next_id = 0;
   std::unordered_map<uint64_t, std::weak_ptr<ws_connection>> open;
 };
@@ -63,8 +65,9 @@ namespace {
 class ws_connection final : public ws_output, public std::enable_shared_from_this<ws_connection> {
  public:
   ws_connection(std::unique_ptr<http_upgrade> u, std::shared_ptr<ws_server::impl> owner,
-                uint64_t id)
-      : transport_(std::move(u->stream)),
+                uint64_t id, std::shared_ptr<void> quota_lease)
+      : quota_lease_(std::move(quota_lease)),
+        transport_(std::move(u->stream)),
         ws_(*transport_),
         request_(std::move(u->request)),
         deadline_(transport_->executor()),
@@ -84,36 +87,52 @@ class ws_connection final : public ws_output, public std::enable_shared_from_thi
         [](websocket::response_type& res) { res.set(beast::http::field::server, "ferryd"); }));
     ws_.read_message_max(s.ws_max_message_bytes);
     ws_.auto_fragment(false);  // one frame per message: deliveries are batched already
+    // A pong (the answer to Beast's keep-alive ping) shows life, as a request does.
+    ws_.control_callback([this](websocket::frame_type kind, beast::string_view) {
+      if (kind == websocket::frame_type::pong && session_) session_->touched();
+    });
     session_ = std::make_shared<ws_session>(owner_->env, *this, id_, std::move(who),
                                             std::move(client_id), f);
     ws_.async_accept(request_, [self = shared_from_this()](beast::error_code ec) {
-      if (ec) return self->finish("handshake: " + ec.message());
+      if (ec || self->finished_) return self->finish("handshake: " + ec.message());
+      self->accepted_ = true;
+      if (self->closing_) return self->write_next();  // stopped during the handshake
       self->read();
     });
   }
 
   // ws_output
   void send(std::string message, bool text) override {
-    if (finished_ || closing_) return;
+    if (finished_ || closing_ || cutting_) return;
     unsent_ += message.size();
     queue_.push_back({std::move(message), text});
     if (!writing_) write_next();
   }
   size_t unsent_bytes() const override { return unsent_; }
   void close(uint16_t code, std::string reason) override {
-    if (finished_ || closing_) return;
+    if (finished_ || closing_ || cutting_) return;
     closing_ = true;
     close_reason_ = websocket::close_reason(static_cast<websocket::close_code>(code), reason);
-    if (!writing_) write_next();
+    if (!writing_ && accepted_) write_next();
   }
+  // The transport closes now (nothing more goes out); the session is torn down in an
+  // event of its own, never inside the call that found the client over its limit.
   void cut(std::string reason) override {
-    if (finished_) return;
+    if (finished_ || cutting_) return;
+    cutting_ = true;
     ++owner_->probe.cut_off;
-    finish(std::move(reason));
+    transport_->close();
+    asio::post(transport_->executor(), [self = shared_from_this(), why = std::move(reason)] {
+      self->owner_->env.clock.stamp();
+      self->finish(why);
+      self->owner_->env.hub.flush();
+    });
   }
 
-  // At shutdown.
+  // At shutdown: consumers closed first (deliveries back to the queue), requests read from
+  // now on are dropped, then the close handshake.
   void stop() {
+    stopping_ = true;
     if (session_) session_->close_consumers();
     close(websocket::close_code::going_away, "the broker is shutting down");
   }
@@ -123,13 +142,15 @@ class ws_connection final : public ws_output, public std::enable_shared_from_thi
     ws_.async_read(buffer_, [self = shared_from_this()](beast::error_code ec, size_t) {
       if (ec)
         return self->finish(ec == websocket::error::closed ? "closed by the client" : ec.message());
+      if (self->finished_) return;
       ++self->owner_->probe.messages_in;
       auto& env = self->owner_->env;
       env.clock.stamp();  // a request is an event: the clock first, the flush point after
       const auto data = self->buffer_.cdata();
-      self->session_->on_message(
-          std::string_view(static_cast<const char*>(data.data()), data.size()),
-          self->ws_.got_text());
+      if (!self->stopping_)
+        self->session_->on_message(
+            std::string_view(static_cast<const char*>(data.data()), data.size()),
+            self->ws_.got_text());
       self->buffer_.consume(self->buffer_.size());
       env.hub.flush();
       if (!self->finished_) self->read();
@@ -148,6 +169,7 @@ class ws_connection final : public ws_output, public std::enable_shared_from_thi
     ws_.async_write(asio::buffer(queue_.front().data),
                     [self = shared_from_this()](beast::error_code ec, size_t) {
                       self->writing_ = false;
+                      if (self->finished_) return;  // what it wrote is dropped with it
                       ++self->phase_;
                       self->deadline_.cancel();
                       if (ec) return self->finish("write: " + ec.message());
@@ -187,7 +209,7 @@ class ws_connection final : public ws_output, public std::enable_shared_from_thi
     deadline_.cancel();
     log::net().debug("ws {} ({}): {}", id_, transport_->peer(), why);
     if (session_) session_->on_close();
-    queue_.clear();
+    if (!writing_) queue_.clear();  // else the write under way still reads its buffer
     unsent_ = 0;
     transport_->close();
   }
@@ -197,6 +219,7 @@ class ws_connection final : public ws_output, public std::enable_shared_from_thi
     bool text;
   };
 
+  std::shared_ptr<void> quota_lease_;  // the principal's place among its connections
   std::unique_ptr<transport> transport_;
   websocket::stream<transport_stream> ws_;
   beast::http::request<beast::http::string_body> request_;
@@ -209,7 +232,10 @@ class ws_connection final : public ws_output, public std::enable_shared_from_thi
   std::deque<queued> queue_;
   size_t unsent_ = 0;
   bool writing_ = false;
+  bool accepted_ = false;  // the handshake's answer is written
   bool closing_ = false;
+  bool stopping_ = false;
+  bool cutting_ = false;
   bool finished_ = false;
   websocket::close_reason close_reason_;
 };
@@ -230,6 +256,8 @@ void open_websocket(const std::shared_ptr<ws_server::impl>& owner, const http_re
                                  "format: '" + *asked + "' is not json or protobuf"));
     }
   }
+  if (owner->stopped)
+    return done(error_response(errc::shutting_down, "the broker is shutting down"));
   if (owner->open.size() >= owner->env.settings.max_connections) {
     auto r = error_response(errc::resource_exhausted,
                             "the broker serves its maximum number of WebSockets "
@@ -237,14 +265,17 @@ void open_websocket(const std::shared_ptr<ws_server::impl>& owner, const http_re
     r.status = 503;
     return done(std::move(r));
   }
+  std::shared_ptr<void> lease;
+  if (auto err = owner->env.limits.connect(req.who, lease))
+    return done(error_response(errc::resource_exhausted, err.message));
   const uint64_t id = ++owner->next_id;
   const auto* named = req.query_param("client_id");
   std::string client_id = named != nullptr ? *named : "ws-" + std::to_string(id);
   http_response r;
   r.status = 101;
-  r.upgrade = [owner, id, who = req.who, client_id = std::move(client_id),
-               f](std::unique_ptr<http_upgrade> u) mutable {
-    auto conn = std::make_shared<ws_connection>(std::move(u), owner, id);
+  r.upgrade = [owner, id, who = req.who, client_id = std::move(client_id), f,
+               lease = std::move(lease)](std::unique_ptr<http_upgrade> u) mutable {
+    auto conn = std::make_shared<ws_connection>(std::move(u), owner, id, std::move(lease));
     owner->open.emplace(id, conn);
     ++owner->probe.connections_accepted;
     conn->start(std::move(who), std::move(client_id), f);
@@ -275,6 +306,7 @@ void ws_server::add_routes(router& r) {
 }
 
 void ws_server::stop() {
+  impl_->stopped = true;
   auto open = impl_->open;  // closing may erase
   for (auto& [id, weak] : open)
     if (auto c = weak.lock()) c->stop();

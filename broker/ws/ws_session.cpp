@@ -24,6 +24,7 @@ void targets_of(const v1::WsRequest& req, access_targets& t) {
       const auto& c = req.commit_offsets();
       return access::group_offsets(c.group(), operation::consume, c.topic(), operation::consume, t);
     }
+    case op::kPing: return t.add(resource_kind::broker, {}, operation::connect);
     default:  // settling, credit, seek: a consumer of this client, authorized when opened
       return t.add(resource_kind::consumer, {}, operation::consume);
   }
@@ -84,6 +85,11 @@ void ws_session::handle(const v1::WsRequest& req) {
                                         }));
     case op::kCredit: return env_.consume.credit(consumers_, req.credit());
     case op::kRevokeDone: return env_.groups.revoke_done(consumers_, req.revoke_done());
+    case op::kPing: {
+      v1::WsEvent e;
+      e.mutable_pong();
+      return answer(id, {}, e);
+    }
     case op::kUnsubscribe: {
       v1::WsEvent e;
       e.mutable_unsubscribe_ok();
@@ -121,12 +127,16 @@ void ws_session::answer(uint64_t id, const ferry::error& err, v1::WsEvent& event
   send(ws::write_event(event, format_));
 }
 
+// Over the outbound limit the client is cut off: the connection closes its transport at
+// once and tears the session down in an event of its own (on_close), never inside this
+// call, whose callers may be walking the consumers.
 void ws_session::send(std::string message) {
-  if (closed_) return;
+  if (closed_ || cut_off_) return;
   const size_t limit = env_.settings.ws_max_outbound_bytes;
   if (out_.unsent_bytes() + message.size() > limit) {
     log::net().info("ws {}: cut off: {} bytes unsent (http.ws_max_outbound_bytes)", id_,
                     out_.unsent_bytes());
+    cut_off_ = true;
     return out_.cut("the client does not read: http.ws_max_outbound_bytes unsent");
   }
   out_.send(std::move(message), format_ == ws::format::json);
@@ -136,7 +146,7 @@ void ws_session::send(std::string message) {
 
 void ws_session::deliver(consumer& c, const message_ref& m, const delivery_meta& meta) {
   c.outbox.push_back(pending_delivery{m, meta});
-  account_output(m.size());
+  account_output(output_estimate(m));
   if (!c.in_dirty_list) {
     c.in_dirty_list = true;
     dirty_consumers_.push_back(&c);
@@ -192,6 +202,10 @@ void ws_session::flush() {
   dirty_consumers_.clear();
 }
 
+size_t ws_session::output_estimate(const message_ref& m) const {
+  return format_ == ws::format::json ? m.size() / 3 * 4 + 320 : m.size() + 48;
+}
+
 // One message per run of deliveries of about http.ws_max_message_bytes.
 void ws_session::write_deliveries(consumer& c) {
   if (!closed_ && !c.outbox.empty()) {
@@ -201,9 +215,9 @@ void ws_session::write_deliveries(consumer& c) {
     size_t begin = 0;
     while (begin < all.size()) {
       size_t end = begin, bytes = 0;
-      for (; end < all.size() && (end == begin || bytes < env_.settings.ws_max_message_bytes / 2);
+      for (; end < all.size() && (end == begin || bytes < env_.settings.ws_max_message_bytes);
            ++end)
-        bytes += all[end].msg.size();
+        bytes += output_estimate(all[end].msg);
       std::string message;
       ws::write_deliveries(message, c.id(), all.subspan(begin, end - begin), names, format_);
       send(std::move(message));
@@ -215,7 +229,7 @@ void ws_session::write_deliveries(consumer& c) {
 
 void ws_session::clear_outbox(consumer& c) {
   for (const auto& p : c.outbox)
-    outbox_bytes_ -= p.msg.size();
+    outbox_bytes_ -= output_estimate(p.msg);
   c.outbox.clear();
 }
 
@@ -239,6 +253,10 @@ void ws_session::on_output_written() {
     if (consumer* c = consumers_.find(id); c != nullptr && c->source() != nullptr)
       c->source()->credit(*c, 0);
   env_.hub.flush();
+}
+
+void ws_session::touched() {
+  last_activity_ms_ = env_.clock.now();
 }
 
 void ws_session::on_close() {

@@ -29,6 +29,7 @@ namespace ferry::broker {
 class consume_service;
 class group_service;
 class loop_clock;
+class quotas;
 
 // The connection as a session writes to it.
 class ws_output {
@@ -51,6 +52,7 @@ struct ws_environment {
   consume_service& consume;
   group_service& groups;
   authorizer& authz;
+  quotas& limits;  // the principal's connection quota counts WebSockets too
   session_hub& hub;
   loop_clock& clock;
   const http_settings& settings;
@@ -69,6 +71,8 @@ class ws_session final : public delivery_sink,
   void on_message(std::string_view data, bool text);
   // Some queued output was written.
   void on_output_written();
+  // The client showed life without a request (a pong): group sessions see it.
+  void touched();
   // The connection closed: the consumers are closed, their deliveries requeued.
   void on_close();
 
@@ -98,6 +102,9 @@ class ws_session final : public delivery_sink,
   void write_deliveries(consumer& c);
   void clear_outbox(consumer& c);
   void account_output(size_t added);
+  // What a delivery of `m` adds to the output, about: JSON events carry base64 or escaped
+  // data and their attributes.
+  size_t output_estimate(const message_ref& m) const;
   void mark_dirty();
   size_t pause_bytes() const;
 
@@ -109,6 +116,7 @@ class ws_session final : public delivery_sink,
   ws::format format_;
   int64_t last_activity_ms_ = 0;
   bool closed_ = false;
+  bool cut_off_ = false;  // over the outbound limit: nothing more is sent
   bool dirty_ = false;
   std::vector<consumer*> dirty_consumers_;
   size_t outbox_bytes_ = 0;  // as the binary protocol's session counts them

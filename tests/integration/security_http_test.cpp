@@ -284,4 +284,16 @@ TEST_CASE(
   // Reading a topic bob may not consume: refused too.
   auto log = with_header.answer(with_header.request({{"consume_log", {{"topic", "t.mem"}}}}));
   CHECK(log.at("error").at("code") == "UNAUTHORIZED");
+  // The token in the query is taken on the WebSocket upgrade only.
+  auto elsewhere = http_call(port, "GET", "/v1/whoami?access_token=" + bob, "",
+                             {{"Upgrade", "websocket"}, {"Connection", "Upgrade"}});
+  CHECK(elsewhere.status == 401);
+  // WebSockets count against the principal's connection quota (two open: the limit).
+  const std::string admin = token_for(*root, "root");
+  auto quota = http_call(port, "PUT", "/v1/users/bob/quota", R"({"quota":{"max_connections":2}})",
+                         {{"Authorization", "Bearer " + admin}});
+  REQUIRE(quota.status == 200);
+  ws_client third(port, "/v1/ws?access_token=" + bob);
+  CHECK(third.refused().starts_with("429"));
+  CHECK(third.refused().find("RESOURCE_EXHAUSTED") != std::string::npos);
 }

@@ -254,8 +254,9 @@ TEST_CASE("bad input gets an error and the connection goes on", "[ws]") {
   auto bin = ws.read();
   REQUIRE(bin);
   CHECK(error_code(bin->json().as_object()) == "MALFORMED_FRAME");
-  // Still serving.
+  // Still serving; a ping is answered.
   CHECK(subscribe(ws, 1) > 0);
+  CHECK(ws.answer(ws.request({{"ping", json::object{}}})).contains("pong"));
   // Over http.ws_max_message_bytes: closed with 1009 (message too big).
   ws.send(std::string(8192, ' '));
   CHECK_FALSE(ws.read(5s));
@@ -346,4 +347,35 @@ TEST_CASE("a broker that stops closes its WebSockets with 1001 and exits cleanly
   CHECK(std::chrono::steady_clock::now() - began < 4s);
   CHECK(ws.closed());
   CHECK(ws.close_code() == 1001);
+}
+
+TEST_CASE("a client that sends requests and never reads is cut off at its outbound limit", "[ws]") {
+  broker_process b(
+      {"--set", "http.ws_max_outbound_bytes=65536", "--set", "http.ws_write_timeout_ms=60000"});
+  auto c = orders_and_audit(b);
+  ws_client stuck(b.http_port());
+  subscribe(stuck, 100'000);
+  const std::string body(16 << 10, 'x');
+  for (int i = 0; i < 300; ++i)  // 4.7 MiB: the socket buffers fill, deliveries pause
+    publish(*c, "orders", body);
+  // Requests whose answers pile up unread: past 64 KiB unsent, the client is cut off.
+  for (int i = 0; i < 3000; ++i)
+    stuck.send(R"({"id":1,"ping":{}})");
+  const auto until = std::chrono::steady_clock::now() + 10s;
+  std::string metrics;
+  while (std::chrono::steady_clock::now() < until) {
+    metrics = http_call(b.http_port(), "GET", "/metrics").body;
+    if (metrics.find("\nferry_websocket_cut_off_total 1\n") != std::string::npos) break;
+    std::this_thread::sleep_for(50ms);
+  }
+  CHECK(metrics.find("\nferry_websocket_cut_off_total 1\n") != std::string::npos);
+  // Its deliveries went back: a reader gets all 300, and the broker serves on.
+  auto reader = attach(*c, "audit", 1000);
+  size_t got = 0;
+  while (got < 300) {
+    auto d = reader.next(5s);
+    REQUIRE(d);
+    REQUIRE_FALSE(reader.ack(*d));
+    ++got;
+  }
 }
