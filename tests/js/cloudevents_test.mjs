@@ -5,11 +5,13 @@
 // what the SDK reads from its own request. The same events published to a memory topic
 // come out of two push subscriptions (binary and structured mode) to a Node HTTP server,
 // where the SDK reads them again, and both topics are read over a WebSocket (GET /v1/ws,
-// Node's own WebSocket client), whose CloudEvents the SDK parses too.
-// Usage: node --experimental-websocket cloudevents_test.mjs FERRYD FERRY
+// npm's `ws` client: Debian 12's Node 18 has no WebSocket of its own), whose CloudEvents
+// the SDK parses too.
+// Usage: node cloudevents_test.mjs FERRYD FERRY
 import { execFileSync } from "node:child_process";
 import { createServer } from "node:http";
 import { CloudEvent, HTTP } from "cloudevents";
+import WebSocket from "ws";
 import { check, startFerryd } from "./support.mjs";
 
 const [ferrydPath, ferryPath] = process.argv.slice(2);
@@ -136,7 +138,7 @@ try {
   const ws = new WebSocket(broker.url.replace("http:", "ws:") + "/v1/ws");
   const inbox = [];
   let wake = () => {};
-  ws.onmessage = (m) => { inbox.push(JSON.parse(m.data)); wake(); };
+  ws.onmessage = (m) => { inbox.push(JSON.parse(String(m.data))); wake(); };
   await new Promise((resolve, reject) => { ws.onopen = resolve; ws.onerror = reject; });
   const next = async (want) => {
     const until = Date.now() + 5000;
