@@ -34,7 +34,7 @@ bool same(const codec::message_fields& a, const codec::message_fields& b) {
          a.source == b.source && a.type == b.type && a.subject == b.subject &&
          a.time_ms == b.time_ms && a.content_type == b.content_type &&
          a.traceparent == b.traceparent && a.expiry_time_ms == b.expiry_time_ms &&
-         a.not_before_ms == b.not_before_ms;
+         a.not_before_ms == b.not_before_ms && a.delay_ms == b.delay_ms;
 }
 
 bool same_headers(const std::vector<codec::header_view>& a,
@@ -82,6 +82,7 @@ bool check_message(std::string_view m, std::string& reencoded) {
   FUZZ_CHECK(meta.ttl_ms == fields.ttl_ms);
   FUZZ_CHECK(meta.expiry_time_ms == fields.expiry_time_ms);
   FUZZ_CHECK(meta.not_before_ms == fields.not_before_ms);
+  FUZZ_CHECK(meta.delay_ms == fields.delay_ms);
 
   if (fuzz_strict) {
     // ... and so does every generated parser: scan_message exists so that consumers'

@@ -31,7 +31,7 @@ BROKER_FLOORS = {
     "queues": 4, "logs": 4,
     "groups": 5,
     "services": 6, "security": 6,
-    "session": 7,
+    "session": 7, "schedule": 7,
     "protocol": 8, "config": 8, "http": 8, "push": 8,
     "ws": 9,
     "server": 10,
@@ -154,8 +154,8 @@ INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 
 
 def room(path):
-    """A .cpp and its header are one room."""
-    return re.sub(r"\.(h|cpp)$", "", path)
+    """A .cpp and its header are one room, and a class's pimpl header (X_impl.h) is X's."""
+    return re.sub(r"(_impl)?\.(h|cpp)$", "", path)
 
 
 def resolve(include, root):

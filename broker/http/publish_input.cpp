@@ -64,6 +64,7 @@ ferry::error read_publish_json(const http_request& req, publish_input& out) {
     f.traceparent = m.traceparent();
     f.expiry_time_ms = m.expiry_time_ms();
     f.not_before_ms = m.not_before_ms();
+    f.delay_ms = m.delay_ms();
     for (const auto& h : m.headers())
       e.headers.push_back({h.key(), h.value()});
     out.batch.messages.push_back(std::move(e));
@@ -121,6 +122,14 @@ ferry::error read_publish_input(const http_request& req, publish_input& out) {
   if (ttl)
     for (auto& m : out.batch.messages)
       m.fields.ttl_ms = *ttl;
+  // Delayed delivery (PROTOCOL.md 5.7): every message of the request alike.
+  std::optional<uint64_t> delay, not_before;
+  if (auto e = number_option(req, "ferry-delay-ms", "delay_ms", delay)) return e;
+  if (auto e = number_option(req, "ferry-not-before-ms", "not_before_ms", not_before)) return e;
+  for (auto& m : out.batch.messages) {
+    if (delay) m.fields.delay_ms = *delay;
+    if (not_before) m.fields.not_before_ms = static_cast<int64_t>(*not_before);
+  }
   return {};
 }
 

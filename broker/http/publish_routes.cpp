@@ -223,6 +223,7 @@ v1::PublishOk http_publish::merge(const ferry::error& err, const v1::PublishOk& 
   all.set_accepted(ok.accepted());
   all.set_duplicates(all.duplicates() + ok.duplicates());
   all.set_subscriptions(ok.subscriptions());
+  *all.mutable_scheduled_ids() = ok.scheduled_ids();  // delayed ones this request stored
   return all;
 }
 

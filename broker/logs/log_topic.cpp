@@ -103,7 +103,7 @@ void log_topic::publish(publish_request& r, publish_done done) {
   for (uint32_t i = 0; i < r.messages.size(); ++i) {
     std::string_view bytes = r.messages[i];
     codec::message_meta meta;
-    if (!check_message(i, bytes, settings_.max_message_bytes, meta, job->ok)) {
+    if (!check_message(i, bytes, settings_.max_message_bytes, now, meta, job->ok)) {
       ++partition_ctx_.probe.records_refused;
       continue;
     }

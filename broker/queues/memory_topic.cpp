@@ -77,7 +77,8 @@ void memory_topic::publish(publish_request& r, publish_done done) {
   for (uint32_t i = 0; i < r.messages.size(); ++i) {
     // In the order of PROTOCOL.md 5.3: the message's own checks, duplicate, queue full.
     codec::message_meta meta;
-    if (!check_message(i, r.messages[i], ctx_.settings.max_message_bytes, meta, out)) continue;
+    if (!check_message(i, r.messages[i], ctx_.settings.max_message_bytes, wall, meta, out))
+      continue;
     const uint64_t sequence = r.head.first_sequence + i;
     if (producer != nullptr && producer->any && sequence <= producer->last_sequence) {
       ++duplicates;

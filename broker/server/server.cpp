@@ -2,129 +2,9 @@
 // takes it all down in an order that cannot dangle.
 #include "broker/server/server.h"
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/signal_set.hpp>
-#include <boost/asio/ssl/context.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/thread_pool.hpp>
-
-#include "broker/catalog/meta_catalog.h"
-#include "broker/core/clock.h"
-#include "broker/core/errors.h"
-#include "broker/core/log.h"
-#include "broker/groups/group_coordinator.h"
-#include "broker/http/broker_metrics.h"
-#include "broker/http/http_server.h"
-#include "broker/http/idempotency.h"
-#include "broker/http/metrics.h"
-#include "broker/http/openapi.h"
-#include "broker/http/routes.h"
-#include "broker/logs/log_registry.h"
-#include "broker/net/listener.h"
-#include "broker/net/tls_context.h"
-#include "broker/protocol/pipeline.h"
-#include "broker/push/push_registry.h"
-#include "broker/queues/queue_registry.h"
-#include "broker/security/acl_authorizer.h"
-#include "broker/security/bootstrap.h"
-#include "broker/security/credentials.h"
-#include "broker/security/quotas.h"
-#include "broker/security/security_service.h"
-#include "broker/server/storage_port.h"
-#include "broker/services/broker_services.h"
-#include "broker/session/session.h"
-#include "broker/session/session_hub.h"
-#include "broker/topics/topic_directory.h"
-#include "broker/ws/ws_server.h"
-#include "storage/engine.h"
+#include "broker/server/server_impl.h"
 
 namespace ferry::broker {
-
-namespace asio = boost::asio;
-
-// Members are declared in the order they are built; ~server takes them down explicitly.
-struct server::impl {
-  broker_options opts;
-  asio::io_context ioc{1};  // first: destroyed last, after everything that posts to it
-  asio::thread_pool storage_thread{1};
-  asio::thread_pool http_worker{1};  // renders /metrics scrapes off the loop
-  system_clock clock;
-  loop_clock now{clock};
-  std::unique_ptr<storage::engine> engine;
-  std::unique_ptr<storage_port> port;
-  std::unique_ptr<meta_catalog> catalog;
-  std::unique_ptr<queue_registry> queues;
-  std::unique_ptr<log_registry> logs;
-  std::unique_ptr<group_coordinator> groups;
-  topic_directory directory;
-  std::unique_ptr<topic_service> topics;
-  std::unique_ptr<publish_service> publishing;
-  std::unique_ptr<consume_service> consuming;
-  std::unique_ptr<group_service> group_requests;
-  std::unique_ptr<broker_services> services;
-  std::unique_ptr<credentials> creds;  // users and tokens (with auth off: everyone anonymous)
-  acl_authorizer acl;
-  allow_all no_rules;  // auth off
-  std::unique_ptr<security_service> security;
-  std::unique_ptr<quotas> limits;
-  std::unique_ptr<pipeline> requests;
-  std::unique_ptr<session_hub> hub;
-  std::unique_ptr<session::environment> session_env;  // what every session works with
-  std::unique_ptr<push_registry> pushes;              // the push subscriptions' endpoints
-  net_probe net;
-  std::unique_ptr<listener> lis;
-  router http_routes;
-  std::unique_ptr<idempotency_window> http_retries;  // retried HTTP publishes
-  metrics_registry metrics;
-  std::unique_ptr<http_server> http;
-  std::unique_ptr<ws_server> websockets;  // GET /v1/ws, taken over from the HTTP side
-  bool serving = false;                   // recovered, and both listeners up
-  asio::steady_timer ticker{ioc};
-  asio::steady_timer drain_timer{ioc};
-  asio::steady_timer health_timer{ioc};
-  storage::storage_health::stall last_stall = storage::storage_health::stall::none;
-  asio::signal_set signals{ioc, SIGINT, SIGTERM};
-  asio::signal_set hangups{ioc, SIGHUP};
-  // tls.enabled: the context new connections get; SIGHUP replaces it.
-  std::shared_ptr<asio::ssl::context> tls;
-  bool stopping = false;
-  bool closing_clients = false;  // the drain's second step: every request read is answered
-  std::chrono::steady_clock::time_point drain_started, drain_deadline;
-
-  explicit impl(broker_options o) : opts(std::move(o)) {}
-
-  // Work that comes back to the loop from another thread runs as an event of its own:
-  // the clock stamped first, the flush point after.
-  void post_event(std::function<void()> task) {
-    asio::post(ioc, [this, task = std::move(task)] {
-      now.stamp();
-      task();
-      hub->flush();
-    });
-  }
-
-  ferry::error open_storage();
-  ferry::error recover();
-  ferry::error start_security();
-  ferry::error load_tls();
-  void watch_hangups();
-  authorizer& authz() { return opts.auth.enabled ? static_cast<authorizer&>(acl) : no_rules; }
-  tls_source tls_for_new_connections() {
-    return [this] { return tls; };
-  }
-  void build_services();
-  void start_pushes();
-  void build_http();
-  void after(int64_t ms, std::function<void()> fn);
-  readiness ready() const;
-  void accept(std::unique_ptr<transport> stream);
-  void tick();
-  void watch_storage();
-  void log_summary();
-  void begin_stop();
-  void wait_drained();
-};
 
 ferry::error server::impl::open_storage() {
   ferry::error err;
@@ -198,6 +78,13 @@ void server::impl::watch_hangups() {
 void server::impl::build_services() {
   topics = std::make_unique<topic_service>(directory, *queues, *groups, *catalog);
   publishing = std::make_unique<publish_service>(directory);
+  schedule = std::make_unique<scheduler>(scheduler::environment{
+      engine->schedule(), *publishing, directory, now,
+      [this](scheduler::task t) { asio::post(storage_thread, std::move(t)); },
+      [this](scheduler::task t) { post_event(std::move(t)); },
+      [this](int64_t ms, scheduler::task t) { after(ms, std::move(t)); },
+      opts.queues.max_message_bytes});
+  publishing->set_scheduler(schedule.get());
   consuming = std::make_unique<consume_service>(directory, *queues, *logs, *groups, *topics);
   group_requests = std::make_unique<group_service>(*groups, *catalog);
   services = std::make_unique<broker_services>(
@@ -340,94 +227,7 @@ void server::impl::watch_storage() {
   });
 }
 
-// SIGTERM (docs/ARCHITECTURE.md, "Shutdown"): not ready, no new connections, no new
-// requests; the requests already read are answered (publishes once durable), then every
-// client is closed after its output is written; the loop stops when all are closed, when
-// shutdown.grace_ms has passed, or at a second signal.
-void server::impl::begin_stop() {
-  if (stopping) return;
-  stopping = true;
-  drain_started = std::chrono::steady_clock::now();
-  drain_deadline = drain_started + std::chrono::milliseconds(opts.shutdown_grace_ms);
-  health_timer.cancel();
-  log::server().info("stopping: draining {} connections (grace {} ms)", hub->count(),
-                     opts.shutdown_grace_ms);
-  lis->stop();
-  pushes->stop_all();  // no new requests to handlers; what they hold goes back to the queues
-  websockets->stop();
-  for (auto& s : hub->all())
-    s->begin_drain();
-  signals.async_wait([this](boost::system::error_code ec, int sig) {
-    if (ec) return;
-    log::server().warn("signal {} received again: stopping at once, {} connections cut", sig,
-                       hub->count());
-    ioc.stop();
-  });
-  wait_drained();
-}
-
-void server::impl::wait_drained() {
-  if (!closing_clients && port->in_flight() == 0 && catalog->in_flight() == 0) {
-    closing_clients = true;
-    for (auto& s : hub->all())
-      s->shut_down();
-  }
-  const auto now_steady = std::chrono::steady_clock::now();
-  if (closing_clients && hub->count() == 0 && websockets->connections() == 0) {
-    log::server().info(
-        "drained in {} ms",
-        std::chrono::duration_cast<std::chrono::milliseconds>(now_steady - drain_started).count());
-    ioc.stop();
-    return;
-  }
-  if (now_steady >= drain_deadline) {
-    log::server().warn(
-        "shutdown.grace_ms ({}) is over: stopping with {} connections open and {} storage "
-        "requests unanswered (finished before exit, not confirmed to clients)",
-        opts.shutdown_grace_ms, hub->count(), port->in_flight() + catalog->in_flight());
-    ioc.stop();
-    return;
-  }
-  drain_timer.expires_after(std::chrono::milliseconds(5));
-  drain_timer.async_wait([this](boost::system::error_code ec) {
-    if (!ec) wait_drained();
-  });
-}
-
 server::server(broker_options opts) : impl_(std::make_unique<impl>(std::move(opts))) {}
-
-server::~server() {
-  auto& i = *impl_;
-  i.lis.reset();  // no new connections
-  i.http.reset();
-  // Every thread that uses broker state finishes first: the catalog's writes, then the
-  // log committer and reader. What they post back to the loop never runs: it has stopped.
-  i.storage_thread.join();
-  i.http_worker.join();
-  if (i.port) i.port->stop();
-  // Then the state they used, top down: sessions let go of their consumers before the
-  // subscriptions and readers those point at go.
-  if (i.topics) i.topics->set_push_listener(nullptr);
-  i.pushes.reset();  // its consumers let go too
-  if (i.websockets) i.websockets->stop();
-  if (i.hub)
-    for (auto& s : i.hub->all())
-      s->close_consumers();
-  i.hub.reset();
-  i.requests.reset();
-  i.services.reset();
-  i.group_requests.reset();
-  i.consuming.reset();
-  i.publishing.reset();
-  i.topics.reset();
-  i.security.reset();
-  i.groups.reset();
-  i.logs.reset();
-  i.queues.reset();
-  i.catalog.reset();
-  i.port.reset();  // every acknowledged write is on disk before RocksDB closes
-  i.engine.reset();
-}
 
 ferry::error server::start() {
   auto& i = *impl_;
@@ -435,6 +235,7 @@ ferry::error server::start() {
   if (auto err = i.recover()) return err;
   if (auto err = i.load_tls()) return err;
   i.build_services();
+  if (auto err = i.schedule->recover()) return err;
   i.start_pushes();
   i.build_http();
   if (auto err = i.lis->bind(i.opts.listen)) return err;

@@ -7,6 +7,11 @@
 namespace ferry::broker {
 
 void publish_service::publish(publish_request& r, publish_done done) {
+  if (scheduler_ != nullptr && scheduler_->take(r, done)) return;
+  publish_due(r, std::move(done));
+}
+
+void publish_service::publish_due(publish_request& r, publish_done done) {
   topic* t = topics_.find(r.head.topic);
   if (t != nullptr) return t->publish(r, std::move(done));
   if (auto why = names::check_name(r.head.topic); !why.empty())

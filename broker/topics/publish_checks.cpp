@@ -36,8 +36,8 @@ void add_error(v1::PublishOk& ok, uint32_t index, const ferry::error& err,
   add_error(ok, index, codec::to_wire(err.code), message);
 }
 
-bool check_message(uint32_t i, std::string_view bytes, size_t max_message_bytes,
-                   codec::message_meta& meta, v1::PublishOk& out) {
+bool check_encoding(uint32_t i, std::string_view bytes, size_t max_message_bytes,
+                    codec::message_meta& meta, v1::PublishOk& out) {
   if (bytes.size() > max_message_bytes) {
     add_error(out, i, errc::message_too_large,
               "message of " + std::to_string(bytes.size()) + " bytes is above max_message_bytes " +
@@ -49,9 +49,16 @@ bool check_message(uint32_t i, std::string_view bytes, size_t max_message_bytes,
               "message is not a valid ferry.v1.Message (bad field or non-UTF-8 string)");
     return false;
   }
-  if (meta.not_before_ms != 0) {
-    add_error(out, i, errc::not_supported,
-              "delayed delivery (not_before_ms) is not available in this version of ferryd");
+  return true;
+}
+
+bool check_message(uint32_t i, std::string_view bytes, size_t max_message_bytes, int64_t now_ms,
+                   codec::message_meta& meta, v1::PublishOk& out) {
+  if (!check_encoding(i, bytes, max_message_bytes, meta, out)) return false;
+  if (due_ms(meta, now_ms) > now_ms) {
+    add_error(out, i, errc::invalid_argument,
+              "a delayed message follows an undelayed one in this Publish: the first message "
+              "decides, so send delayed messages first or in a Publish of their own");
     return false;
   }
   return true;

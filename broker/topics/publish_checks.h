@@ -2,6 +2,7 @@
 // bytes, check each message, and report refusals in PublishOk.errors.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <string_view>
 
@@ -27,10 +28,24 @@ void add_error(v1::PublishOk& ok, uint32_t index, errc code, std::string_view me
 void add_error(v1::PublishOk& ok, uint32_t index, const ferry::error& err,
                std::string_view message);
 
-// The checks every message of every topic passes (PROTOCOL.md 5.3): size, encoding,
-// delayed delivery. True when message `i` passed (`meta` then holds what routing reads);
-// else its refusal is in `out`.
-bool check_message(uint32_t i, std::string_view bytes, size_t max_message_bytes,
+// When a message is due (Unix ms, PROTOCOL.md 5.7): its not_before_ms, else `now_ms` plus
+// its delay_ms; 0 for a message that is not delayed.
+inline int64_t due_ms(const codec::message_meta& m, int64_t now_ms) {
+  if (m.not_before_ms != 0) return m.not_before_ms;
+  return m.delay_ms != 0 ? now_ms + static_cast<int64_t>(std::min<uint64_t>(m.delay_ms, max_ttl_ms))
+                         : 0;
+}
+
+// Size and encoding (PROTOCOL.md 5.3): true when message `i` passed (`meta` then holds
+// what routing reads); else its refusal is in `out`.
+bool check_encoding(uint32_t i, std::string_view bytes, size_t max_message_bytes,
+                    codec::message_meta& meta, v1::PublishOk& out);
+
+// The checks every message of every topic passes (PROTOCOL.md 5.3): size, encoding, and
+// not due later than `now_ms` (delayed messages go to the schedule: one that reaches a
+// topic follows an undelayed one in its Publish). True when message `i` passed (`meta`
+// then holds what routing reads); else its refusal is in `out`.
+bool check_message(uint32_t i, std::string_view bytes, size_t max_message_bytes, int64_t now_ms,
                    codec::message_meta& meta, v1::PublishOk& out);
 
 }  // namespace ferry::broker

@@ -141,6 +141,10 @@ errc scan_message(std::string_view message, message_meta& out) {
         if (f.type != wire_type::varint) return errc::malformed_frame;
         out.not_before_ms = static_cast<int64_t>(f.value);
         break;
+      case 16:
+        if (f.type != wire_type::varint) return errc::malformed_frame;
+        out.delay_ms = f.value;
+        break;
       default:
         // The string fields (5..10, 12, 13) must be UTF-8, or consumers' generated parsers
         // would refuse the whole delivery. Unknown fields pass through untouched.
@@ -172,6 +176,7 @@ enum message_field : uint32_t {
   f_traceparent = 13,
   f_expiry_time_ms = 14,
   f_not_before_ms = 15,
+  f_delay_ms = 16,
 };
 
 errc parse_header(std::string_view bytes, header_view& h) {
@@ -223,6 +228,7 @@ bool set_varint_field(message_fields& m, uint32_t number, uint64_t v) {
     case f_time_ms: m.time_ms = static_cast<int64_t>(v); return true;
     case f_expiry_time_ms: m.expiry_time_ms = static_cast<int64_t>(v); return true;
     case f_not_before_ms: m.not_before_ms = static_cast<int64_t>(v); return true;
+    case f_delay_ms: m.delay_ms = v; return true;
     default: return false;
   }
 }
@@ -263,6 +269,7 @@ size_t message_size(const message_fields& m, std::span<const header_view> header
   n += str_size(f_content_type, m.content_type) + str_size(f_traceparent, m.traceparent);
   n += wire::varint_field_size(f_expiry_time_ms, static_cast<uint64_t>(m.expiry_time_ms));
   n += wire::varint_field_size(f_not_before_ms, static_cast<uint64_t>(m.not_before_ms));
+  n += wire::varint_field_size(f_delay_ms, m.delay_ms);
   return n;
 }
 
@@ -286,6 +293,7 @@ void append_message(writer& w, const message_fields& m, std::span<const header_v
   w.bytes_field_nonempty(f_traceparent, m.traceparent);
   w.varint_field(f_expiry_time_ms, static_cast<uint64_t>(m.expiry_time_ms));
   w.varint_field(f_not_before_ms, static_cast<uint64_t>(m.not_before_ms));
+  w.varint_field(f_delay_ms, m.delay_ms);
 }
 
 void append_header_field(std::vector<uint8_t>& out, std::string_view key, std::string_view value) {

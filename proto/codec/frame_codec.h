@@ -157,6 +157,7 @@ struct message_meta {
   uint64_t ttl_ms = 0;
   int64_t expiry_time_ms = 0;
   int64_t not_before_ms = 0;
+  uint64_t delay_ms = 0;
   std::string_view key;
 };
 // Checks an encoded Message as a publisher sent it (known fields have their declared wire
@@ -185,6 +186,7 @@ struct message_fields {
   std::string_view traceparent;
   int64_t expiry_time_ms = 0;
   int64_t not_before_ms = 0;
+  uint64_t delay_ms = 0;
 };
 
 // Decodes a Message; headers are appended to *headers when it is not null.

@@ -1,0 +1,100 @@
+// scheduler: delayed delivery (PROTOCOL.md 5.7). A Publish whose first message is delayed
+// comes here instead of to its topic (publish_service asks take()): each message is
+// stored in the schedule (storage/schedule_store.h: RocksDB, time-ordered keys, synced)
+// and confirmed once durable; nothing of it stays in memory. A timer wakes at the earliest
+// due time, reads what is due from storage in key order (due time, then arrival), publishes
+// it to its topic as an ordinary publish (publish_service::publish_due, with not_before_ms
+// set to the due time), and erases it once the topics accepted it: a crash in between
+// publishes it again at the next start (at-least-once). Messages that came due while
+// ferryd was down are released at start. Storage calls run on the storage thread; all
+// else on the loop. Loop only.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "ferry/v1/publish.pb.h"
+
+#include "broker/services/publish_scheduler.h"
+#include "storage/schedule_store.h"
+#include "support/lifetime.h"
+
+namespace ferry::broker {
+
+class loop_clock;
+class publish_service;
+class topic_directory;
+
+class scheduler final : public publish_scheduler {
+ public:
+  using task = std::function<void()>;
+  struct environment {
+    storage::schedule_store& store;
+    publish_service& publishing;
+    topic_directory& topics;
+    loop_clock& clock;
+    std::function<void(task)> on_storage;         // runs a blocking call on the storage thread
+    std::function<void(task)> on_loop;            // back on the loop, as an event
+    std::function<void(int64_t ms, task)> after;  // on the loop after `ms`, as an event
+    size_t max_message_bytes;
+  };
+
+  explicit scheduler(environment env);
+
+  // At start, before serving (blocking): counts what waits, and releases what is due.
+  ferry::error recover();
+  // No more releases (at shutdown); what is scheduled stays stored.
+  void stop() { stopped_ = true; }
+
+  // publish_scheduler
+  bool take(publish_request& r, publish_done& done) override;
+
+  // Messages waiting, per topic and in all.
+  uint64_t waiting(const std::string& topic) const;
+  uint64_t waiting() const { return waiting_; }
+  // Released late by more than this many ms (the worst since start): a measure of the
+  // timer and of storage.
+  int64_t worst_lateness_ms() const { return worst_lateness_ms_; }
+
+ private:
+  struct write_batch {
+    std::vector<storage::schedule_entry> entries;
+    std::vector<std::string> topics;  // of each entry
+    std::vector<std::function<void(const ferry::error&)>> done;
+  };
+  struct due_round;
+
+  void write(std::vector<storage::schedule_entry> entries, std::vector<std::string> topics,
+             std::function<void(const ferry::error&)> done);
+  void start_write();
+  void written(write_batch& b, const ferry::error& err);
+  void arm(int64_t due_ms);
+  void release();
+  void publish_round(const std::shared_ptr<due_round>& round);
+  void settle_group(due_round& round, size_t first, size_t end, const ferry::error& err,
+                    const v1::PublishOk& ok);
+  void finish_round(const std::shared_ptr<due_round>& round);
+  void advance_low(const due_round& round);
+
+  environment env_;
+  uint64_t next_seq_ = 1;
+  std::unordered_map<std::string, uint64_t> per_topic_;
+  uint64_t waiting_ = 0;
+  write_batch pending_;
+  bool writing_ = false;
+  // The first key not yet released: scans start here, past released entries' tombstones.
+  storage::schedule_key low_;
+  storage::schedule_key lowered_{INT64_MAX, 0};  // written during a round, due before low_
+  int64_t armed_for_ = INT64_MAX;                // the due time the timer waits for
+  uint64_t timer_generation_ = 0;
+  bool releasing_ = false;
+  bool again_ = false;  // due entries were written during the round
+  bool stopped_ = false;
+  int64_t worst_lateness_ms_ = 0;
+  lifetime_token lifetime_;
+};
+
+}  // namespace ferry::broker
