@@ -114,7 +114,8 @@ uint64_t scheduler::waiting(const std::string& topic) const {
 // ---- scheduling ----
 
 bool scheduler::take(publish_request& r, publish_done& done) {
-  if (r.messages.empty() || stopped_) return false;
+  // Also while the broker drains (stopped_): a delayed message is stored, never published early.
+  if (r.messages.empty()) return false;
   codec::message_meta first;
   const int64_t now = env_.clock.wall_ms();
   if (codec::scan_message(r.messages[0], first) != errc::ok || due_ms(first, now) <= now)

@@ -46,7 +46,8 @@ class scheduler final : public publish_scheduler {
 
   // At start, before serving (blocking): counts what waits, and releases what is due.
   ferry::error recover();
-  // No more releases (at shutdown); what is scheduled stays stored.
+  // No more releases (at shutdown); what is scheduled stays stored, and what arrives
+  // during the drain is still stored.
   void stop() { stopped_ = true; }
 
   // publish_scheduler
