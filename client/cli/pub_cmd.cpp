@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "client/cli/common.h"
+#include "proto/cloudevents/cloudevent.h"
 
 namespace ferry::cli {
 
@@ -27,6 +28,8 @@ struct pub_args {
   uint64_t ttl_ms = 0;
   std::string reply_to, correlation_id;
   std::string ce_id, ce_source, ce_type, ce_subject;
+  uint64_t delay_ms = 0;
+  std::string not_before;  // RFC 3339, or Unix ms
   bool verbose = false;
 };
 
@@ -46,6 +49,7 @@ struct tracker {
 
 // Log topics: "PARTITION<TAB>OFFSET"; memory topics: "subscriptions=N".
 std::string confirm_text(const client::publish_result& r) {
+  if (!r.scheduled_id.empty()) return "scheduled " + r.scheduled_id;
   if (r.has_offset) return std::to_string(r.partition) + "\t" + std::to_string(r.offset);
   return "subscriptions=" + std::to_string(r.subscriptions) + (r.duplicate ? " duplicate" : "");
 }
@@ -66,7 +70,18 @@ bool make_template(const pub_args& a, client::message& m) {
   m.source = a.ce_source;
   m.type = a.ce_type;
   m.subject = a.ce_subject;
+  m.delay = std::chrono::milliseconds(a.delay_ms);
   return true;
+}
+
+// --not-before: an RFC 3339 time or Unix milliseconds; false when it is neither.
+bool read_not_before(const pub_args& a, client::message& m) {
+  if (a.not_before.empty()) return true;
+  if (a.not_before.find_first_not_of("0123456789") == std::string::npos) {
+    m.not_before_ms = std::stoll(a.not_before);
+    return true;
+  }
+  return cloudevents::parse_time(a.not_before, m.not_before_ms);
 }
 
 void on_batch(tracker& t, bool verbose, size_t first_line, size_t count, const error& e,
@@ -162,6 +177,8 @@ int publish_stdin(client::blocking_client& c, const pub_args& a, const client::m
 int run_pub(const globals& g, const pub_args& a) {
   client::message tmpl;
   if (!make_template(a, tmpl)) return usage_error("--header must be KEY=VALUE");
+  if (!read_not_before(a, tmpl))
+    return usage_error("--not-before must be an RFC 3339 time or Unix milliseconds");
   int status = exit_ok;
   auto c = connect(g, status);
   if (!c) return status;
@@ -192,6 +209,10 @@ void add_pub_command(CLI::App& app, context& ctx) {
   cmd->add_option("--ce-source", a->ce_source, "CloudEvents source");
   cmd->add_option("--ce-type", a->ce_type, "CloudEvents type");
   cmd->add_option("--ce-subject", a->ce_subject, "CloudEvents subject");
+  cmd->add_option("--delay-ms", a->delay_ms,
+                  "delayed delivery: the broker publishes it this long after receiving it");
+  cmd->add_option("--not-before", a->not_before,
+                  "delayed delivery: not before this time (RFC 3339, or Unix ms)");
   cmd->add_flag("--verbose,-v", a->verbose,
                 "print each confirm: subscriptions, or PARTITION<TAB>OFFSET for log topics");
   cmd->callback([&ctx, a] { ctx.run = [&ctx, a] { return run_pub(ctx.g, *a); }; });

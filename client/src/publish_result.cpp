@@ -126,6 +126,7 @@ void report(link& c, std::vector<publish_target>& targets, const v1::PublishOk& 
       publish_result r;
       r.subscriptions = ok.subscriptions();
       r.has_offset = pos.get(idx, r.partition, r.offset);
+      if (static_cast<int>(idx) < ok.scheduled_ids_size()) r.scheduled_id = ok.scheduled_ids(idx);
       if (idx < offset_unknown.size() && offset_unknown[idx]) {
         r.duplicate = true;
         r.has_offset = false;

@@ -27,6 +27,8 @@ codec::message_fields fields_of(const message& m) {
   f.content_type = m.content_type;
   f.traceparent = m.traceparent;
   f.expiry_time_ms = m.expiry_time_ms;
+  f.delay_ms = m.delay.count() > 0 ? static_cast<uint64_t>(m.delay.count()) : 0;
+  f.not_before_ms = m.not_before_ms;
   return f;
 }
 
@@ -221,7 +223,11 @@ error publisher::admit(topic_state& t, const message& m, publish_target& target)
                                                    std::to_string(c_.max_frame_bytes()));
   size_t limit = batch_limit(t);
   frame_buffer& fb = l->open;
-  if (fb.count > 0 && fb.messages.size() + field > limit) close_frame(*l);
+  // The broker schedules a Publish whose first message is delayed, whole: a delayed message
+  // goes alone (PROTOCOL.md 5.7).
+  const bool delayed = m.delay.count() > 0 || m.not_before_ms != 0;
+  if (fb.count > 0 && (delayed || fb.messages.size() + field > limit)) close_frame(*l);
+  fb.delayed = delayed;
   if (fb.count == 0) fb.opened = std::chrono::steady_clock::now();
   reserve_more(fb.messages, field);
   codec::append_publish_message(fb.messages, f, header_scratch_);
@@ -234,7 +240,7 @@ error publisher::admit(topic_state& t, const message& m, publish_target& target)
   } else {
     targets.push_back(std::move(target));
   }
-  if (fb.messages.size() >= limit)
+  if (delayed || fb.messages.size() >= limit)
     close_frame(*l);
   else
     mark_dirty(*l);
@@ -304,7 +310,9 @@ void publisher::send_frame(lane& l, frame_buffer& fb) {
   codec::publish_view head;
   head.topic = l.topic->name;
   head.partition = l.partition;
-  if (c_.options().idempotent) {
+  // A delayed frame takes no sequence: the broker stores it in its schedule, not in the
+  // topic whose producer state would then see a gap.
+  if (c_.options().idempotent && !fb.delayed) {
     if (l.producer.empty()) l.producer = c_.producer_id();
     head.producer_id = l.producer;
     head.first_sequence = l.next_sequence;
@@ -318,6 +326,7 @@ void publisher::send_frame(lane& l, frame_buffer& fb) {
   fb.targets.clear();
   fb.messages.clear();
   fb.count = 0;
+  fb.delayed = false;
   ++l.in_flight;
   c_.register_op(id,
                  make_publish_op(*this, std::move(frame), bytes, std::move(targets), l, l.epoch));

@@ -70,6 +70,7 @@ struct frame_buffer {
   uint32_t count = 0;
   std::vector<publish_target> targets;
   std::chrono::steady_clock::time_point opened;  // first message in (linger)
+  bool delayed = false;  // one delayed message, alone: sent without a producer sequence
 };
 
 struct topic_state;

@@ -207,3 +207,32 @@ TEST_CASE("over HTTP, ferry-delay-ms delays every message of the request", "[sch
   auto bad = http_call(b.http_port(), "POST", "/v1/topics/orders/messages?delay_ms=soon", "x");
   CHECK(bad.status == 400);
 }
+
+TEST_CASE(
+    "libferry: a delayed message between undelayed ones of an idempotent producer on a "
+    "log topic leaves no sequence gap",
+    "[schedule]") {
+  broker_process b;
+  auto c = connect(b);  // idempotent by default
+  create_log_topic(*c, "events", 1);
+  REQUIRE(c->publish("events", fc::message("before")));
+  fc::message later("later");
+  later.delay = 300ms;
+  const int64_t sent = wall_ms();
+  auto scheduled = c->publish("events", later);
+  REQUIRE(scheduled);
+  CHECK_FALSE(scheduled.value().scheduled_id.empty());
+  CHECK_FALSE(scheduled.value().has_offset);
+  auto after = c->publish("events", fc::message("after"));
+  REQUIRE(after);  // not SEQUENCE_GAP: the delayed frame took no sequence
+  CHECK(after.value().offset == 1);
+  v1::Position earliest;
+  earliest.set_kind(v1::Position::EARLIEST);
+  auto reader = read_partition(*c, "events", 0, earliest, 10);
+  auto records = take(reader, 3, 5s);
+  REQUIRE(records.size() == 3);
+  CHECK(records[0].payload == "before");
+  CHECK(records[1].payload == "after");
+  CHECK(records[2].payload == "later");
+  CHECK(wall_ms() >= sent + 300);
+}

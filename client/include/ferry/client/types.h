@@ -42,6 +42,12 @@ struct message {
   int64_t time_ms = 0;
   std::string content_type, traceparent;
   int64_t expiry_time_ms = 0;
+  // Delayed delivery (PROTOCOL.md 5.7): held by the broker until this long after it
+  // received the message, or until not_before_ms (Unix ms; it wins when both are set). A
+  // delayed message goes in a Publish of its own, without a producer sequence: idempotent
+  // producers do not deduplicate it.
+  std::chrono::milliseconds delay{0};
+  int64_t not_before_ms = 0;
 
   message() = default;
   explicit message(std::string p) : payload(std::move(p)) {}
@@ -97,6 +103,9 @@ struct publish_result {
   // Partition and offset were reported (log topics). False for a duplicate of a batch
   // older than the broker remembers (its original offset is unknown).
   bool has_offset = false;
+  // A delayed message: its id in the broker's schedule (partition and offset come when it
+  // is published, at its due time).
+  std::string scheduled_id;
 };
 
 struct batch_result {
