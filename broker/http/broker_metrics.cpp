@@ -10,6 +10,7 @@
 #include "broker/net/net_probe.h"
 #include "broker/protocol/pipeline.h"
 #include "broker/queues/queue_registry.h"
+#include "broker/schedule/scheduler.h"
 #include "broker/services/group_service.h"
 #include "broker/services/topic_service.h"
 #include "broker/session/session_hub.h"
@@ -409,6 +410,18 @@ double open_fds() {
 }
 
 }  // namespace
+
+void add_schedule_metrics(metrics_registry& reg, const scheduler& schedule) {
+  reg.add([&schedule]() -> metrics_registry::render_fn {
+    return [waiting = d(schedule.waiting()), late = schedule.lateness()](metric_set& s) {
+      s.gauge("ferry_schedule_waiting", "Delayed messages waiting for their due time.", waiting);
+      metric_set::add(s.histogram_family("ferry_schedule_release_lateness_seconds",
+                                         "How long after its due time a delayed message was "
+                                         "published to its topic."),
+                      late);
+    };
+  });
+}
 
 void add_process_metrics(metrics_registry& reg, std::string version) {
   const double started =

@@ -29,6 +29,7 @@ class queue_registry;
 class session_hub;
 class topic_service;
 struct net_probe;
+class scheduler;
 
 void add_net_metrics(metrics_registry& reg, const net_probe& net, const pipeline& requests,
                      const session_hub& sessions, const http_server& http);
@@ -41,5 +42,7 @@ void add_storage_metrics(metrics_registry& reg, std::function<storage::commit_st
                          std::function<storage::storage_health()> health,
                          const memory_accountant& memory);
 void add_process_metrics(metrics_registry& reg, std::string version);
+// Delayed delivery: messages waiting in the schedule, and how late releases were.
+void add_schedule_metrics(metrics_registry& reg, const scheduler& schedule);
 
 }  // namespace ferry::broker

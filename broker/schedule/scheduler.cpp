@@ -272,7 +272,9 @@ void scheduler::publish_round(const std::shared_ptr<due_round>& round) {
          ++j) {
       spans.emplace_back(body.size(), d.message.size());
       body += d.message;
-      worst_lateness_ms_ = std::max(worst_lateness_ms_, now - round->entries[j].key.due_ms);
+      const int64_t late = std::max<int64_t>(now - round->entries[j].key.due_ms, 0);
+      worst_lateness_ms_ = std::max(worst_lateness_ms_, late);
+      lateness_.observe(static_cast<double>(late) / 1000.0);
     }
     codec::publish_view head;
     head.topic = std::string_view(body).substr(0, first.topic.size());

@@ -20,6 +20,7 @@
 
 #include "broker/services/publish_scheduler.h"
 #include "storage/schedule_store.h"
+#include "support/histogram.h"
 #include "support/lifetime.h"
 
 namespace ferry::broker {
@@ -59,6 +60,8 @@ class scheduler final : public publish_scheduler {
   // Released late by more than this many ms (the worst since start): a measure of the
   // timer and of storage.
   int64_t worst_lateness_ms() const { return worst_lateness_ms_; }
+  // How late each release was, in seconds (for /metrics).
+  const histogram& lateness() const { return lateness_; }
 
  private:
   struct write_batch {
@@ -95,6 +98,7 @@ class scheduler final : public publish_scheduler {
   bool again_ = false;  // due entries were written during the round
   bool stopped_ = false;
   int64_t worst_lateness_ms_ = 0;
+  histogram lateness_{0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 30};
   lifetime_token lifetime_;
 };
 

@@ -152,6 +152,7 @@ void server::impl::build_http() {
   add_storage_metrics(
       metrics, [this] { return port->commit_stats(); }, [this] { return engine->health(); },
       queues->memory());
+  add_schedule_metrics(metrics, *schedule);
   add_process_metrics(metrics, FERRY_VERSION);
 }
 
