@@ -55,7 +55,7 @@ class scheduler final : public publish_scheduler {
   bool take(publish_request& r, publish_done& done) override;
 
   // Messages waiting, per topic and in all.
-  uint64_t waiting(const std::string& topic) const;
+  uint64_t waiting(const std::string& topic) const override;
   uint64_t waiting() const { return waiting_; }
   // Released late by more than this many ms (the worst since start): a measure of the
   // timer and of storage.

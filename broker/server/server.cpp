@@ -85,6 +85,7 @@ void server::impl::build_services() {
       [this](int64_t ms, scheduler::task t) { after(ms, std::move(t)); },
       opts.queues.max_message_bytes});
   publishing->set_scheduler(schedule.get());
+  topics->set_scheduler(schedule.get());
   consuming = std::make_unique<consume_service>(directory, *queues, *logs, *groups, *topics);
   group_requests = std::make_unique<group_service>(*groups, *catalog);
   services = std::make_unique<broker_services>(

@@ -78,12 +78,16 @@ ferry::error topic_service::describe_topic(std::string_view name, v1::TopicInfo&
   const topic* t = topics_.find(name);
   if (t == nullptr) return fail(errc::topic_not_found, "topic " + quoted(name) + " does not exist");
   t->describe(out);
+  if (scheduler_ != nullptr) out.set_scheduled(scheduler_->waiting(out.name()));
   return {};
 }
 
 void topic_service::list_topics(std::string_view pattern, v1::TopicList& out,
                                 const list_page& page) const {
   topics_.list(pattern, out, page);
+  if (scheduler_ != nullptr)
+    for (auto& t : *out.mutable_topics())
+      t.set_scheduled(scheduler_->waiting(t.name()));
 }
 
 void topic_service::session_closed(uint64_t session_id) {

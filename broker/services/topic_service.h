@@ -14,6 +14,7 @@
 
 #include "broker/catalog/catalog.h"
 #include "broker/core/list_page.h"
+#include "broker/services/publish_scheduler.h"
 #include "broker/services/push_definition.h"
 #include "broker/services/reply.h"
 
@@ -45,6 +46,8 @@ class topic_service {
   void set_subscription_push(const v1::SetSubscriptionPush& req, reply<v1::SubscriptionInfo> done);
   // Who is told of push endpoints as they change (push/push_registry), and describes them.
   void set_push_listener(push_listener* l) { push_ = l; }
+  // Where delayed messages wait: describing a topic counts them.
+  void set_scheduler(const publish_scheduler* s) { scheduler_ = s; }
 
   // The temporary topics of a closed session go.
   void session_closed(uint64_t session_id);
@@ -62,6 +65,7 @@ class topic_service {
   group_coordinator& groups_;
   catalog& catalog_;
   push_listener* push_ = nullptr;
+  const publish_scheduler* scheduler_ = nullptr;
 };
 
 }  // namespace ferry::broker

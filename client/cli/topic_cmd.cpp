@@ -92,9 +92,10 @@ int run_describe(const globals& g, const std::string& name) {
     std::printf("message_ttl_ms: %llu\n", static_cast<unsigned long long>(o.message_ttl_ms()));
   }
   std::printf("temporary: %s\n", o.temporary() ? "true" : "false");
-  std::printf("messages_published: %llu\nproducers: %llu\n",
+  std::printf("messages_published: %llu\nproducers: %llu\nscheduled: %llu\n",
               static_cast<unsigned long long>(t.messages_published()),
-              static_cast<unsigned long long>(t.producers()));
+              static_cast<unsigned long long>(t.producers()),
+              static_cast<unsigned long long>(t.scheduled()));
   std::string subs;
   for (const auto& s : t.subscriptions())
     subs += (subs.empty() ? "" : ", ") + s;

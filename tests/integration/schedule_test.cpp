@@ -77,6 +77,7 @@ TEST_CASE("a delayed message is confirmed at once and delivered at its due time,
   const int64_t sent = wall_ms();
   auto ok = publish_ok(raw, delayed("orders", {"later"}, 400));
   CHECK(ok.accepted() == 1);
+  CHECK(c->describe_topic("orders").value().scheduled() == 1);  // waiting, and counted
   REQUIRE(ok.scheduled_ids_size() == 1);
   CHECK(ok.offsets_size() == 0);
   CHECK(nothing_within(sub, 300ms));
@@ -85,6 +86,7 @@ TEST_CASE("a delayed message is confirmed at once and delivered at its due time,
   CHECK(a.at >= sent + 400);          // never early
   CHECK(a.not_before >= sent + 400);  // the message says when it was due
   CHECK(a.at - a.not_before < 250);   // and came soon after (the bound is 50 ms idle)
+  CHECK(c->describe_topic("orders").value().scheduled() == 0);
 }
 
 TEST_CASE("delayed messages come in order of due time, whatever order they were sent in",
