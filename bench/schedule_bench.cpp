@@ -74,6 +74,40 @@ double pct(std::vector<int64_t>& v, double p) {
   return static_cast<double>(v[i]);
 }
 
+// Consumes `expected` messages of the subscription `topic` while they are published; how
+// late each arrived after its due time (ms), and how many publishes failed.
+std::vector<int64_t> measure(fc::blocking_client& c, const std::string& topic, size_t rate,
+                             size_t seconds, int64_t delay_ms, size_t& failed) {
+  fc::subscribe_options so;
+  so.subscription = topic;
+  so.prefetch = 10'000;
+  so.auto_ack = true;
+  auto sub = c.subscribe(so);
+  std::vector<int64_t> late;
+  if (!sub) return late;
+  late.reserve(rate * seconds);
+  std::thread consumer([&] {
+    while (late.size() < rate * seconds)
+      if (auto d = sub.value().next(5s)) {
+        late.push_back(wall_ms() - d->fields().not_before_ms);
+      } else {
+        break;
+      }
+  });
+  failed = publish(c, topic, rate * seconds, delay_ms, rate);
+  consumer.join();
+  return late;
+}
+
+bool create(fc::blocking_client& c, const std::string& topic, bool subscribed) {
+  ferry::v1::CreateTopic t;
+  t.set_name(topic);
+  ferry::v1::CreateSubscription s;
+  s.set_name(topic);
+  s.set_pattern(topic);
+  return c.create_topic(t) && (!subscribed || c.create_subscription(s));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -100,39 +134,14 @@ int main(int argc, char** argv) {
   }
   auto& c = *connected.value();
   const std::string topic = "bench.schedule." + std::to_string(::getpid());
-  ferry::v1::CreateTopic t;
-  t.set_name(topic);
-  ferry::v1::CreateSubscription s;
-  s.set_name(topic);
-  s.set_pattern(topic);
-  if (!c.create_topic(t) || !c.create_subscription(s)) return 1;
-
+  if (!create(c, topic, true) || !create(c, topic + ".far", false)) return 1;
   std::this_thread::sleep_for(1s);
   const uint64_t rss_before = rss_bytes(pid);
-  ferry::v1::CreateTopic far;
-  far.set_name(topic + ".far");
-  if (!c.create_topic(far) || publish(c, topic + ".far", waiting, 3'600'000, 0) != 0) return 1;
+  if (publish(c, topic + ".far", waiting, 3'600'000, 0) != 0) return 1;
   std::this_thread::sleep_for(2s);
   const uint64_t rss_after = rss_bytes(pid);
-
-  fc::subscribe_options so;
-  so.subscription = topic;
-  so.prefetch = 10'000;
-  so.auto_ack = true;
-  auto sub = c.subscribe(so);
-  if (!sub) return 1;
-  std::vector<int64_t> late;
-  late.reserve(rate * seconds);
-  std::thread consumer([&] {
-    while (late.size() < rate * seconds)
-      if (auto d = sub.value().next(5s)) {
-        late.push_back(wall_ms() - d->fields().not_before_ms);
-      } else {
-        break;
-      }
-  });
-  const size_t failed = publish(c, topic, rate * seconds, delay_ms, rate);
-  consumer.join();
+  size_t failed = 0;
+  auto late = measure(c, topic, rate, seconds, delay_ms, failed);
   const double per_waiting =
       waiting == 0 ? 0.0
                    : (static_cast<double>(rss_after) - static_cast<double>(rss_before)) /
