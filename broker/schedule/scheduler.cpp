@@ -116,10 +116,13 @@ uint64_t scheduler::waiting(const std::string& topic) const {
 bool scheduler::take(publish_request& r, publish_done& done) {
   // Also while the broker drains (stopped_): a delayed message is stored, never published early.
   if (r.messages.empty()) return false;
+  // Every Publish passes here: the clock is read only for one whose first message asks.
   codec::message_meta first;
-  const int64_t now = env_.clock.wall_ms();
-  if (codec::scan_message(r.messages[0], first) != errc::ok || due_ms(first, now) <= now)
+  if (codec::scan_message(r.messages[0], first) != errc::ok ||
+      (first.not_before_ms == 0 && first.delay_ms == 0))
     return false;
+  const int64_t now = env_.clock.wall_ms();
+  if (due_ms(first, now) <= now) return false;
   // Whatever the topic would refuse for the whole frame, it refuses now.
   topic* t = env_.topics.find(r.head.topic);
   if (t == nullptr || (r.head.partition && t->kind() != v1::LOG)) return false;
