@@ -120,8 +120,9 @@ void append_protobuf(std::string& out, uint64_t consumer_id,
 
 void append_event(std::string& out, const pending_delivery& p, const event_namer& names) {
   codec::message_fields f;
-  std::vector<codec::header_view> headers;
-  (void)codec::parse_message(p.msg.bytes, f, &headers);  // checked when it was published
+  static thread_local std::vector<codec::header_view> headers;  // reused: no allocation
+  headers.clear();                                              // per delivery
+  (void)codec::parse_message(p.msg.bytes, f, &headers);         // checked when it was published
   cloudevents::made_attributes made;
   cloudevents::complete_required(
       f, p.msg.topic,
