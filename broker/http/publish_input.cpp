@@ -126,6 +126,8 @@ ferry::error read_publish_input(const http_request& req, publish_input& out) {
   std::optional<uint64_t> delay, not_before;
   if (auto e = number_option(req, "ferry-delay-ms", "delay_ms", delay)) return e;
   if (auto e = number_option(req, "ferry-not-before-ms", "not_before_ms", not_before)) return e;
+  if (not_before && *not_before > static_cast<uint64_t>(INT64_MAX))
+    return fail(errc::invalid_argument, "ferry-not-before-ms: not a Unix millisecond time");
   for (auto& m : out.batch.messages) {
     if (delay) m.fields.delay_ms = *delay;
     if (not_before) m.fields.not_before_ms = static_cast<int64_t>(*not_before);
