@@ -8,16 +8,15 @@
 //                        [--rate 10000] [--seconds 10] [--delay-ms 1000]
 #include <algorithm>
 #include <chrono>
-#include <condition_variable>
 #include <cstdio>
 #include <fstream>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include <CLI/CLI.hpp>
 
+#include "bench/publish_window.h"
 #include "ferry/client/blocking_client.h"
 
 namespace fc = ferry::client;
@@ -41,30 +40,11 @@ uint64_t rss_bytes(int pid) {
 // Publishes `count` messages due `delay_ms` after sending, `rate` a second (0: at once).
 size_t publish(fc::blocking_client& c, const std::string& topic, size_t count, int64_t delay_ms,
                size_t rate) {
-  std::mutex m;
-  std::condition_variable cv;
-  size_t pending = 0, failed = 0;
-  const auto start = std::chrono::steady_clock::now();
-  for (size_t i = 0; i < count; ++i) {
-    if (rate != 0)
-      std::this_thread::sleep_until(start + std::chrono::microseconds(i * 1'000'000 / rate));
-    {
-      std::unique_lock lock(m);
-      cv.wait(lock, [&] { return pending < 5000; });
-      ++pending;
-    }
+  return ferry::bench::publish_window(c, topic, count, 5000, rate, [&](size_t) {
     fc::message msg("scheduled");
     msg.delay = std::chrono::milliseconds(delay_ms);
-    c.publish_async(topic, std::move(msg), [&](const ferry::error& e, const fc::publish_result&) {
-      std::lock_guard lock(m);
-      --pending;
-      if (e) ++failed;
-      cv.notify_all();
-    });
-  }
-  std::unique_lock lock(m);
-  cv.wait(lock, [&] { return pending == 0; });
-  return failed;
+    return msg;
+  });
 }
 
 double pct(std::vector<int64_t>& v, double p) {

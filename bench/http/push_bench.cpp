@@ -9,10 +9,8 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdio>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -23,6 +21,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 
+#include "bench/publish_window.h"
 #include "ferry/client/blocking_client.h"
 
 namespace asio = boost::asio;
@@ -105,33 +104,12 @@ bool declare(ferry::client::blocking_client& c, const std::string& topic, const 
 }
 
 // Publishes `o.count` messages, each starting with its publish time; how many failed.
-size_t publish_all(ferry::client::blocking_client& c, const std::string& topic, const options& o,
-                   int64_t start) {
-  std::mutex m;
-  std::condition_variable cv;
-  size_t pending = 0, failed = 0;
-  for (size_t i = 0; i < o.count; ++i) {
-    if (o.rate != 0)
-      std::this_thread::sleep_until(steady::time_point(
-          std::chrono::nanoseconds(start + static_cast<int64_t>(i * 1'000'000'000ULL / o.rate))));
-    {
-      std::unique_lock lock(m);
-      cv.wait(lock, [&] { return pending < o.window; });
-      ++pending;
-    }
+size_t publish_all(ferry::client::blocking_client& c, const std::string& topic, const options& o) {
+  return ferry::bench::publish_window(c, topic, o.count, o.window, o.rate, [&](size_t) {
     std::string payload = std::to_string(now_ns());
     payload.resize(o.bytes, ' ');
-    c.publish_async(topic, ferry::client::message(std::move(payload)),
-                    [&](const ferry::error& e, const ferry::client::publish_result&) {
-                      std::lock_guard lock(m);
-                      --pending;
-                      if (e) ++failed;
-                      cv.notify_all();
-                    });
-  }
-  std::unique_lock lock(m);
-  cv.wait(lock, [&] { return pending == 0; });
-  return failed;
+    return ferry::client::message(std::move(payload));
+  });
 }
 
 }  // namespace
@@ -171,7 +149,7 @@ int main(int argc, char** argv) {
   }
   auto& c = *connected.value();
   const int64_t start = now_ns();
-  const size_t failed = publish_all(c, topic, o, start);
+  const size_t failed = publish_all(c, topic, o);
   const auto deadline = steady::now() + std::chrono::seconds(120);
   while (handler.received < o.count - failed && steady::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));

@@ -10,9 +10,7 @@
 // The JSON client finds the delivery ids by scanning for "delivery_id": (a real client
 // parses the JSON; this one keeps its own CPU out of the broker's way on 2 cores).
 #include <chrono>
-#include <condition_variable>
 #include <cstdio>
-#include <mutex>
 #include <string>
 #include <vector>
 
@@ -24,6 +22,7 @@
 
 #include "ferry/v1/websocket.pb.h"
 
+#include "bench/publish_window.h"
 #include "ferry/client/blocking_client.h"
 #include "ferry/client/client.h"
 #include "proto/codec/frame_codec.h"
@@ -52,27 +51,9 @@ std::pair<std::string, uint16_t> split(const std::string& hp) {
 
 // `o.count` messages on `topic`, as fast as confirms come back.
 bool prefill(fc::blocking_client& c, const std::string& topic, const options& o) {
-  std::mutex m;
-  std::condition_variable cv;
-  size_t pending = 0, failed = 0;
   const std::string payload(o.bytes, 'x');
-  for (size_t i = 0; i < o.count; ++i) {
-    {
-      std::unique_lock lock(m);
-      cv.wait(lock, [&] { return pending < 20'000; });
-      ++pending;
-    }
-    c.publish_async(topic, fc::message(payload),
-                    [&](const ferry::error& e, const fc::publish_result&) {
-                      std::lock_guard lock(m);
-                      --pending;
-                      if (e) ++failed;
-                      cv.notify_all();
-                    });
-  }
-  std::unique_lock lock(m);
-  cv.wait(lock, [&] { return pending == 0; });
-  return failed == 0;
+  return ferry::bench::publish_window(c, topic, o.count, 20'000, 0,
+                                      [&](size_t) { return fc::message(payload); }) == 0;
 }
 
 // The delivery ids of one delivery message, in either format.
