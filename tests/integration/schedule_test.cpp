@@ -63,21 +63,34 @@ arrival take(fc::blocking_consumer& c, std::chrono::milliseconds timeout = 5s) {
   return a;
 }
 
+// A ferryd with the memory topic `orders`, the subscription `audit` on it, a consumer of
+// `audit`, and a raw client for delayed Publish frames.
+struct orders_audit {
+  broker_process b;
+  std::unique_ptr<fc::blocking_client> c = connect(b);
+  fc::blocking_consumer sub = declare();
+  raw_client raw{b.host(), b.port()};
+
+  orders_audit() { raw.handshake(); }
+  fc::blocking_consumer declare() {
+    create_topic(*c, "orders");
+    create_subscription(*c, "audit", "orders");
+    return attach(*c, "audit", 10);
+  }
+};
+
 }  // namespace
 
 TEST_CASE("a delayed message is confirmed at once and delivered at its due time, not before",
           "[schedule]") {
-  broker_process b;
-  auto c = connect(b);
-  create_topic(*c, "orders");
-  create_subscription(*c, "audit", "orders");
-  auto sub = attach(*c, "audit", 10);
-  raw_client raw(b.host(), b.port());
-  raw.handshake();
+  orders_audit o;
+  auto& c = *o.c;
+  auto& raw = o.raw;
+  auto& sub = o.sub;
   const int64_t sent = wall_ms();
   auto ok = publish_ok(raw, delayed("orders", {"later"}, 400));
   CHECK(ok.accepted() == 1);
-  CHECK(c->describe_topic("orders").value().scheduled() == 1);  // waiting, and counted
+  CHECK(c.describe_topic("orders").value().scheduled() == 1);  // waiting, and counted
   REQUIRE(ok.scheduled_ids_size() == 1);
   CHECK(ok.offsets_size() == 0);
   CHECK(nothing_within(sub, 300ms));
@@ -88,21 +101,17 @@ TEST_CASE("a delayed message is confirmed at once and delivered at its due time,
   CHECK(a.at - a.not_before < 250);   // and came soon after (the bound is 50 ms idle)
   // No longer counted once erased from the schedule (a synced write after the release).
   const auto until = std::chrono::steady_clock::now() + 2s;
-  while (c->describe_topic("orders").value().scheduled() != 0 &&
+  while (c.describe_topic("orders").value().scheduled() != 0 &&
          std::chrono::steady_clock::now() < until)
     std::this_thread::sleep_for(10ms);
-  CHECK(c->describe_topic("orders").value().scheduled() == 0);
+  CHECK(c.describe_topic("orders").value().scheduled() == 0);
 }
 
 TEST_CASE("delayed messages come in order of due time, whatever order they were sent in",
           "[schedule]") {
-  broker_process b;
-  auto c = connect(b);
-  create_topic(*c, "orders");
-  create_subscription(*c, "audit", "orders");
-  auto sub = attach(*c, "audit", 10);
-  raw_client raw(b.host(), b.port());
-  raw.handshake();
+  orders_audit o;
+  auto& raw = o.raw;
+  auto& sub = o.sub;
   const int64_t now = wall_ms();
   publish_ok(raw, delayed("orders", {"third"}, 600));
   publish_ok(raw, delayed("orders", {"first"}, 150));
@@ -168,13 +177,9 @@ TEST_CASE(
     "the first message of a Publish decides: a delayed one behind an undelayed one is "
     "refused, never delivered early",
     "[schedule]") {
-  broker_process b;
-  auto c = connect(b);
-  create_topic(*c, "orders");
-  create_subscription(*c, "audit", "orders");
-  auto sub = attach(*c, "audit", 10);
-  raw_client raw(b.host(), b.port());
-  raw.handshake();
+  orders_audit o;
+  auto& raw = o.raw;
+  auto& sub = o.sub;
   auto mixed = delayed("orders", {"now", "later"}, 0);
   mixed.mutable_publish()->mutable_messages(1)->set_delay_ms(500);
   auto ok = publish_ok(raw, mixed);
@@ -197,13 +202,10 @@ TEST_CASE(
 }
 
 TEST_CASE("over HTTP, ferry-delay-ms delays every message of the request", "[schedule]") {
-  broker_process b;
-  auto c = connect(b);
-  create_topic(*c, "orders");
-  create_subscription(*c, "audit", "orders");
-  auto sub = attach(*c, "audit", 10);
+  orders_audit o;
+  auto& sub = o.sub;
   const int64_t sent = wall_ms();
-  auto r = http_call(b.http_port(), "POST", "/v1/topics/orders/messages", "over http",
+  auto r = http_call(o.b.http_port(), "POST", "/v1/topics/orders/messages", "over http",
                      {{"ferry-delay-ms", "300"}, {"Content-Type", "text/plain"}});
   INFO(r.body);
   REQUIRE(r.status == 201);
@@ -211,7 +213,7 @@ TEST_CASE("over HTTP, ferry-delay-ms delays every message of the request", "[sch
   auto a = take(sub);
   CHECK(a.payload == "over http");
   CHECK(a.at >= sent + 300);
-  auto bad = http_call(b.http_port(), "POST", "/v1/topics/orders/messages?delay_ms=soon", "x");
+  auto bad = http_call(o.b.http_port(), "POST", "/v1/topics/orders/messages?delay_ms=soon", "x");
   CHECK(bad.status == 400);
 }
 
