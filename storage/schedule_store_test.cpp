@@ -1,5 +1,6 @@
 // Contract tests: both schedule_store implementations keep entries in due-time order, scan
-// from a key up to a due time, apply adds and removes together; the RocksDB one keeps them
+// from a key up to a due time, list one group's entries and read one by key, apply adds
+// and removes together; the RocksDB one keeps them
 // across a reopen, and opens a data directory made before the `schedule` column family.
 #include <filesystem>
 #include <random>
@@ -13,6 +14,7 @@
 
 using ferry::storage::schedule_entry;
 using ferry::storage::schedule_key;
+using ferry::storage::schedule_ref;
 using ferry::storage::schedule_store;
 
 namespace {
@@ -28,19 +30,29 @@ std::vector<schedule_entry> scan(schedule_store& s, schedule_key from, int64_t u
                                  size_t limit = 1000) {
   std::vector<schedule_entry> out;
   auto err = s.scan(from, until, [&](const schedule_key& k, std::string_view v) {
-    out.push_back({k, std::string(v)});
+    out.push_back({k, std::string(v), {}});
     return out.size() < limit;
   });
   REQUIRE_FALSE(err);
   return out;
 }
 
+std::vector<schedule_entry> scan_group(schedule_store& s, std::string_view group,
+                                       schedule_key from = {}) {
+  std::vector<schedule_entry> out;
+  REQUIRE_FALSE(s.scan_group(group, from, [&](const schedule_key& k, std::string_view v) {
+    out.push_back({k, std::string(v), std::string(group)});
+    return true;
+  }));
+  return out;
+}
+
 void exercise(schedule_store& s) {
-  std::vector<schedule_entry> add{{{2000, 1}, "b"},
-                                  {{1000, 7}, "a2"},
-                                  {{1000, 3}, "a1"},
-                                  {{3000, 0}, "c"},
-                                  {{(int64_t{1} << 40), 9}, "far"}};
+  std::vector<schedule_entry> add{{{2000, 1}, "b", "t2"},
+                                  {{1000, 7}, "a2", "t1"},
+                                  {{1000, 3}, "a1", "t"},
+                                  {{3000, 0}, "c", "t1"},
+                                  {{(int64_t{1} << 40), 9}, "far", "t"}};
   REQUIRE_FALSE(s.apply(add, {}));
   auto due = scan(s, {}, 2000);
   REQUIRE(due.size() == 3);  // due by 2000, in due-time then sequence order
@@ -51,14 +63,34 @@ void exercise(schedule_store& s) {
   CHECK(scan(s, {}, INT64_MAX, 2).size() == 2);  // the callback stops the scan
   CHECK(scan(s, {1000, 4}, 2000).size() == 2);   // from a key on (inclusive)
   CHECK(scan(s, {}, INT64_MAX).back().value == "far");
+  CHECK(scan(s, {}, INT64_MAX).size() == 5);  // the group keys are not entries
+  // One group's entries, in key order; "t" is not a prefix of "t1" here.
+  auto t1 = scan_group(s, "t1");
+  REQUIRE(t1.size() == 2);
+  CHECK(t1[0].value == "a2");
+  CHECK(t1[1].value == "c");
+  CHECK(scan_group(s, "t1", {1000, 8}).size() == 1);
+  REQUIRE(scan_group(s, "t").size() == 2);
+  CHECK(scan_group(s, "t").back().value == "far");
+  CHECK(scan_group(s, "nothing").empty());
+  std::string v;
+  bool found = false;
+  REQUIRE_FALSE(s.get({2000, 1}, v, found));
+  CHECK(found);
+  CHECK(v == "b");
+  REQUIRE_FALSE(s.get({2000, 2}, v, found));
+  CHECK_FALSE(found);
   // Released and new ones in one batch.
-  std::vector<schedule_key> done{{1000, 3}, {1000, 7}};
-  std::vector<schedule_entry> more{{{1500, 2}, "m"}};
+  std::vector<schedule_ref> done{{{1000, 3}, "t"}, {{1000, 7}, "t1"}};
+  std::vector<schedule_entry> more{{{1500, 2}, "m", "t2"}};
   REQUIRE_FALSE(s.apply(more, done));
   due = scan(s, {}, 2000);
   REQUIRE(due.size() == 2);
   CHECK(due[0].value == "m");
   CHECK(due[1].value == "b");
+  CHECK(scan_group(s, "t1").size() == 1);
+  CHECK(scan_group(s, "t").size() == 1);
+  CHECK(scan_group(s, "t2").size() == 2);
 }
 
 }  // namespace
@@ -120,7 +152,7 @@ TEST_CASE("a data directory made before the schedule column family opens, and sc
   ferry::error err;
   auto e = ferry::storage::open_rocks_engine({dir}, err);
   REQUIRE(e);
-  std::vector<schedule_entry> one{{{5, 1}, "x"}};
+  std::vector<schedule_entry> one{{{5, 1}, "x", "t"}};
   REQUIRE_FALSE(e->schedule().apply(one, {}));
   CHECK(scan(e->schedule(), {}, 5).size() == 1);
   e.reset();

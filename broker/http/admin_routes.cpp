@@ -1,7 +1,10 @@
 // The REST admin API: topics, subscriptions and consumer groups, on the service layer.
 // Bodies and answers are the ferry.v1 admin messages as JSON (proto_json.h).
+#include <charconv>
+
 #include "ferry/v1/admin.pb.h"
 #include "ferry/v1/log.pb.h"
+#include "ferry/v1/publish.pb.h"
 
 #include "broker/http/http_errors.h"
 #include "broker/http/rest.h"
@@ -20,6 +23,17 @@ bool if_exists(const http_request& req, bool& out, const http_reply& done) {
   out = v && *v == "true";
   if (!v || *v == "true" || *v == "false") return true;
   done(error_response(errc::invalid_argument, "if_exists: expected true or false"));
+  return false;
+}
+
+// ?limit=N (decimal); false (after answering 400) when it is not a number.
+bool limit(const http_request& req, uint32_t& out, const http_reply& done) {
+  const std::string* v = req.query_param("limit");
+  out = 0;
+  if (v == nullptr) return true;
+  auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), out);
+  if (ec == std::errc() && end == v->data() + v->size()) return true;
+  done(error_response(errc::invalid_argument, "limit: expected a number"));
   return false;
 }
 
@@ -100,6 +114,42 @@ void add_topic_item_routes(router& r, topic_service& topics) {
          nullptr,
          v1::DeleteTopicOk::descriptor(),
          {"if_exists"},
+         200});
+}
+
+// A topic's delayed messages (PROTOCOL.md 5.7).
+void add_scheduled_routes(router& r, topic_service& topics) {
+  r.add({"GET",
+         "/v1/topics/{name}/scheduled",
+         "Lists a topic's delayed messages in due order (ScheduledList: how many wait, the "
+         "next due time, a page of ?limit= messages ?after= an id).",
+         on_param(resource_kind::topic, operation::describe),
+         [&topics](const http_request& req, http_reply done) {
+           v1::ListScheduled ls;
+           ls.set_topic(req.params[0]);
+           ls.set_after(query_or_empty(req, "after"));
+           uint32_t n = 0;
+           if (!limit(req, n, done)) return;
+           ls.set_limit(n);
+           topics.list_scheduled(ls, answer<v1::ScheduledList>(std::move(done)));
+         },
+         nullptr,
+         v1::ScheduledList::descriptor(),
+         {"after", "limit"},
+         200});
+  r.add({"DELETE",
+         "/v1/topics/{name}/scheduled/{id}",
+         "Cancels a delayed message that is not due yet (404 SCHEDULED_NOT_FOUND otherwise).",
+         on_param(resource_kind::topic, operation::publish),
+         [&topics](const http_request& req, http_reply done) {
+           v1::CancelScheduled cs;
+           cs.set_topic(req.params[0]);
+           cs.set_id(req.params[1]);
+           topics.cancel_scheduled(cs, answer<v1::CancelScheduledOk>(std::move(done)));
+         },
+         nullptr,
+         v1::CancelScheduledOk::descriptor(),
+         {},
          200});
 }
 
@@ -281,6 +331,7 @@ void add_group_routes(router& r, group_service& groups) {
 void add_admin_routes(router& r, topic_service& topics, group_service& groups) {
   add_topic_routes(r, topics);
   add_topic_item_routes(r, topics);
+  add_scheduled_routes(r, topics);
   add_subscription_routes(r, topics);
   add_subscription_item_routes(r, topics);
   add_purge_route(r, topics);

@@ -15,6 +15,7 @@ unsigned http_status(errc code) noexcept {
     case errc::subscription_not_found:
     case errc::partition_not_found:
     case errc::group_not_found:
+    case errc::scheduled_not_found:
     case errc::unknown_consumer:
     case errc::unknown_member: return 404;
     case errc::topic_exists:

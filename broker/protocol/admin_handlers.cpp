@@ -35,6 +35,15 @@ void describe_topic(request_context& ctx, const v1::DescribeTopic& req, responde
   r.answer(err, body::topic_info, out);
 }
 
+void list_scheduled(request_context& ctx, const v1::ListScheduled& req, responder r) {
+  ctx.services.topics.list_scheduled(req, answer_with<v1::ScheduledList>(body::scheduled_list, r));
+}
+
+void cancel_scheduled(request_context& ctx, const v1::CancelScheduled& req, responder r) {
+  ctx.services.topics.cancel_scheduled(
+      req, answer_with<v1::CancelScheduledOk>(body::cancel_scheduled_ok, r));
+}
+
 void create_subscription(request_context& ctx, const v1::CreateSubscription& req, responder r) {
   ctx.services.topics.create_subscription(
       req, answer_with<v1::SubscriptionInfo>(body::subscription_info, r));

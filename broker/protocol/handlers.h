@@ -11,6 +11,7 @@
 #include "ferry/v1/admin.pb.h"
 #include "ferry/v1/consume.pb.h"
 #include "ferry/v1/log.pb.h"
+#include "ferry/v1/publish.pb.h"
 #include "ferry/v1/security.pb.h"
 #include "ferry/v1/session.pb.h"
 
@@ -42,6 +43,8 @@ void create_topic(request_context& ctx, const v1::CreateTopic& req, responder r)
 void delete_topic(request_context& ctx, const v1::DeleteTopic& req, responder r);
 void list_topics(request_context& ctx, const v1::ListTopics& req, responder r);
 void describe_topic(request_context& ctx, const v1::DescribeTopic& req, responder r);
+void list_scheduled(request_context& ctx, const v1::ListScheduled& req, responder r);
+void cancel_scheduled(request_context& ctx, const v1::CancelScheduled& req, responder r);
 void create_subscription(request_context& ctx, const v1::CreateSubscription& req, responder r);
 void delete_subscription(request_context& ctx, const v1::DeleteSubscription& req, responder r);
 void list_subscriptions(request_context& ctx, const v1::ListSubscriptions& req, responder r);

@@ -127,6 +127,10 @@ const route routes[] = {
                                                                     R::topic, O::describe),
     row<v1::DescribeTopic, handlers::describe_topic, FERRY_FIELD(v1::DescribeTopic, name)>(
         body::describe_topic, "DescribeTopic", R::topic, O::describe),
+    row<v1::ListScheduled, handlers::list_scheduled, FERRY_FIELD(v1::ListScheduled, topic)>(
+        body::list_scheduled, "ListScheduled", R::topic, O::describe),
+    row<v1::CancelScheduled, handlers::cancel_scheduled, FERRY_FIELD(v1::CancelScheduled, topic)>(
+        body::cancel_scheduled, "CancelScheduled", R::topic, O::publish),
     row<v1::CreateSubscription, handlers::create_subscription, create_subscription_targets>(
         body::create_subscription, "CreateSubscription", R::subscription, O::create),
     row<v1::DeleteSubscription, handlers::delete_subscription,

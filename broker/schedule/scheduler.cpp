@@ -7,10 +7,10 @@
 #include "broker/core/clock.h"
 #include "broker/core/errors.h"
 #include "broker/core/log.h"
+#include "broker/schedule/schedule_value.h"
 #include "broker/services/publish_service.h"
 #include "broker/topics/publish_checks.h"
 #include "broker/topics/topic_directory.h"
-#include "proto/codec/wire.h"
 
 namespace ferry::broker {
 
@@ -18,6 +18,8 @@ namespace {
 
 using storage::schedule_entry;
 using storage::schedule_key;
+using storage::schedule_ref;
+namespace value = schedule_value;
 
 // Entries released per round: a backlog that came due at once goes in several rounds.
 constexpr size_t max_round = 512;
@@ -25,53 +27,6 @@ constexpr size_t max_round = 512;
 constexpr int64_t max_sleep_ms = 1000;
 // A round whose publish failed for a reason that may pass is tried again after this.
 constexpr int64_t retry_ms = 1000;
-// The not_before_ms field appended to a stored message: a tag and a varint.
-constexpr size_t due_field_bytes = 11;
-
-// An entry's value: version 1, whether a partition was asked for and which, the topic,
-// then the message as published with its due time appended as not_before_ms (protobuf:
-// the last value of a field wins), so the delivered message says when it was due.
-std::string encode_value(std::string_view topic, std::optional<uint32_t> partition,
-                         std::string_view message, int64_t due_ms) {
-  std::string v;
-  v.reserve(8 + topic.size() + message.size() + 12);
-  v += static_cast<char>(1);
-  v += static_cast<char>(partition ? 1 : 0);
-  const uint32_t p = partition.value_or(0);
-  v.append(reinterpret_cast<const char*>(&p), 4);
-  const auto n = static_cast<uint16_t>(topic.size());
-  v.append(reinterpret_cast<const char*>(&n), 2);
-  v += topic;
-  v += message;
-  std::vector<uint8_t> tail;
-  wire::writer(tail).varint_field(15, static_cast<uint64_t>(due_ms));
-  v.append(reinterpret_cast<const char*>(tail.data()), tail.size());
-  return v;
-}
-
-struct decoded {
-  std::string_view topic;
-  std::optional<uint32_t> partition;
-  std::string_view message;
-};
-
-bool decode_value(std::string_view v, decoded& out) {
-  if (v.size() < 8 || v[0] != 1) return false;
-  uint32_t p;
-  uint16_t n;
-  std::memcpy(&p, v.data() + 2, 4);
-  std::memcpy(&n, v.data() + 6, 2);
-  if (v.size() < 8u + n) return false;
-  out.partition = v[1] != 0 ? std::optional<uint32_t>(p) : std::nullopt;
-  out.topic = v.substr(8, n);
-  out.message = v.substr(8 + n);
-  return true;
-}
-
-std::string id_of(const schedule_key& k) {
-  return std::to_string(k.due_ms) + "-" + std::to_string(k.seq);
-}
-
 }  // namespace
 
 // One release: what is due, read from storage in key order, and how its publishes went.
@@ -82,8 +37,7 @@ struct scheduler::due_round {
   ferry::error err;              // reading failed
   size_t outstanding = 0;        // publishes not answered yet
   bool retry = false;            // a publish failed in a way that may pass: keep them all
-  std::vector<schedule_key> done;
-  std::vector<std::string> done_topics;
+  std::vector<schedule_ref> done;
 };
 
 scheduler::scheduler(environment env) : env_(std::move(env)) {}
@@ -91,8 +45,8 @@ scheduler::scheduler(environment env) : env_(std::move(env)) {}
 ferry::error scheduler::recover() {
   int64_t first = INT64_MAX;
   auto err = env_.store.scan({}, INT64_MAX, [&](const schedule_key& k, std::string_view v) {
-    decoded d;
-    if (decode_value(v, d)) ++per_topic_[std::string(d.topic)];
+    value::decoded d;
+    if (value::decode(v, d)) ++per_topic_[std::string(d.topic)];
     ++waiting_;
     next_seq_ = std::max(next_seq_, k.seq + 1);
     first = std::min(first, k.due_ms);
@@ -109,6 +63,12 @@ ferry::error scheduler::recover() {
 uint64_t scheduler::waiting(const std::string& topic) const {
   auto it = per_topic_.find(topic);
   return it == per_topic_.end() ? 0 : it->second;
+}
+
+void scheduler::forget(const std::string& topic) {
+  if (auto it = per_topic_.find(topic); it != per_topic_.end() && --it->second == 0)
+    per_topic_.erase(it);
+  if (waiting_ != 0) --waiting_;
 }
 
 // ---- scheduling ----
@@ -128,21 +88,21 @@ bool scheduler::take(publish_request& r, publish_done& done) {
   if (t == nullptr || (r.head.partition && t->kind() != v1::LOG)) return false;
   v1::PublishOk ok;
   std::vector<schedule_entry> entries;
-  std::vector<std::string> topics;
   for (uint32_t i = 0; i < r.messages.size(); ++i) {
     codec::message_meta meta;
     // Room for the due time appended to it (at most 11 bytes): released, it must still fit.
-    if (!check_encoding(i, r.messages[i], env_.max_message_bytes - due_field_bytes, meta, ok))
+    if (!check_encoding(i, r.messages[i], env_.max_message_bytes - value::due_field_bytes, meta,
+                        ok))
       continue;
     // An undelayed message after a delayed one is due now: released with the next round.
     const int64_t due = std::max(due_ms(meta, now), now);
     const schedule_key key{due, next_seq_++};
-    entries.push_back({key, encode_value(r.head.topic, r.head.partition, r.messages[i], due)});
-    topics.emplace_back(r.head.topic);
-    ok.add_scheduled_ids(id_of(key));
+    entries.push_back({key, value::encode(r.head.topic, r.head.partition, r.messages[i], due),
+                       std::string(r.head.topic)});
+    ok.add_scheduled_ids(value::id_of(key));
   }
   ok.set_accepted(static_cast<uint32_t>(entries.size()));
-  write(std::move(entries), std::move(topics),
+  write(std::move(entries),
         [ok = std::move(ok), done = std::move(done)](const ferry::error& err) mutable {
           if (err) return done(err, {});
           done({}, std::move(ok));
@@ -152,12 +112,10 @@ bool scheduler::take(publish_request& r, publish_done& done) {
 
 // Writes queue while one is under way and go together next: one synced RocksDB write for
 // all of them (group commit).
-void scheduler::write(std::vector<schedule_entry> entries, std::vector<std::string> topics,
+void scheduler::write(std::vector<schedule_entry> entries,
                       std::function<void(const ferry::error&)> done) {
   for (auto& e : entries)
     pending_.entries.push_back(std::move(e));
-  for (auto& t : topics)
-    pending_.topics.push_back(std::move(t));
   pending_.done.push_back(std::move(done));
   if (!writing_) start_write();
 }
@@ -179,9 +137,9 @@ void scheduler::written(write_batch& b, const ferry::error& err) {
   writing_ = false;
   if (!err) {
     int64_t first = INT64_MAX;
-    for (size_t i = 0; i < b.entries.size(); ++i) {
-      ++per_topic_[b.topics[i]];
-      first = std::min(first, b.entries[i].key.due_ms);
+    for (const auto& e : b.entries) {
+      ++per_topic_[e.group];
+      first = std::min(first, e.key.due_ms);
     }
     waiting_ += b.entries.size();
     // Due before what was released (a wall clock that went back): scans start there.
@@ -240,7 +198,7 @@ void scheduler::release() {
         round->more = true;
         return false;
       }
-      round->entries.push_back({k, std::string(v)});
+      round->entries.push_back({k, std::string(v), {}});
       return true;
     });
     to_loop([this, round, w] {
@@ -260,18 +218,18 @@ void scheduler::publish_round(const std::shared_ptr<due_round>& round) {
   const int64_t now = env_.clock.wall_ms();
   round->outstanding = 1;  // until every group is handed over
   for (size_t i = 0; i < round->entries.size();) {
-    decoded first;
-    if (!decode_value(round->entries[i].value, first)) {  // not ours: dropped
-      log::server().warn("schedule: entry {} is unreadable: dropped", id_of(round->entries[i].key));
-      round->done.push_back(round->entries[i++].key);
-      round->done_topics.emplace_back();
+    value::decoded first;
+    if (!value::decode(round->entries[i].value, first)) {  // not ours: dropped
+      log::server().warn("schedule: entry {} is unreadable: dropped",
+                         value::id_of(round->entries[i].key));
+      round->done.push_back({round->entries[i++].key, {}});
       continue;
     }
     std::string body(first.topic);
     std::vector<std::pair<size_t, size_t>> spans;  // each message's place in body
     size_t j = i;
-    for (decoded d; j < round->entries.size() && decode_value(round->entries[j].value, d) &&
-                    d.topic == first.topic && d.partition == first.partition;
+    for (value::decoded d; j < round->entries.size() && value::decode(round->entries[j].value, d) &&
+                           d.topic == first.topic && d.partition == first.partition;
          ++j) {
       spans.emplace_back(body.size(), d.message.size());
       body += d.message;
@@ -312,7 +270,8 @@ void scheduler::settle_group(due_round& round, size_t first, size_t end, const f
   if (err && !lasting(errc_of(err.code))) keep.assign(end - first, true);
   for (const auto& e : ok.errors())
     if (e.index() < keep.size() && !lasting(static_cast<errc>(e.code()))) keep[e.index()] = true;
-  if (decoded d; err && lasting(errc_of(err.code)) && decode_value(round.entries[first].value, d))
+  if (value::decoded d;
+      err && lasting(errc_of(err.code)) && value::decode(round.entries[first].value, d))
     log::server().warn("schedule: {} messages for topic '{}' dropped: {}", end - first, d.topic,
                        err.to_string());
   for (size_t k = first; k < end; ++k) {
@@ -320,9 +279,9 @@ void scheduler::settle_group(due_round& round, size_t first, size_t end, const f
       round.retry = true;
       continue;
     }
-    decoded d;
-    round.done.push_back(round.entries[k].key);
-    round.done_topics.emplace_back(decode_value(round.entries[k].value, d) ? d.topic : "");
+    value::decoded d;
+    round.done.push_back({round.entries[k].key,
+                          value::decode(round.entries[k].value, d) ? std::string(d.topic) : ""});
   }
 }
 
@@ -338,10 +297,8 @@ void scheduler::finish_round(const std::shared_ptr<due_round>& round) {
           releasing_ = false;
           if (err)
             log::server().warn("schedule: erasing released entries failed: {}", err.to_string());
-          for (const auto& t : round->done_topics)
-            if (auto it = per_topic_.find(t); it != per_topic_.end() && --it->second == 0)
-              per_topic_.erase(it);
-          waiting_ -= std::min<uint64_t>(waiting_, round->done.size());
+          for (const auto& r : round->done)
+            forget(r.group);
           advance_low(*round);
           if (round->retry) return arm(env_.clock.wall_ms() + retry_ms);
           if (round->more || again_) return release();
@@ -360,7 +317,8 @@ void scheduler::advance_low(const due_round& round) {
   }
   if (round.retry) {
     for (const auto& e : round.entries)
-      if (std::find(round.done.begin(), round.done.end(), e.key) == round.done.end()) {
+      if (std::none_of(round.done.begin(), round.done.end(),
+                       [&](const schedule_ref& r) { return r.key == e.key; })) {
         next = std::min(next, e.key);
         break;
       }

@@ -6,8 +6,9 @@
 // it to its topic as an ordinary publish (publish_service::publish_due, with not_before_ms
 // set to the due time), and erases it once the topics accepted it: a crash in between
 // publishes it again at the next start (at-least-once). Messages that came due while
-// ferryd was down are released at start. Storage calls run on the storage thread; all
-// else on the loop. Loop only.
+// ferryd was down are released at start. A topic's waiting messages are listed from
+// storage in due-time order, and one that is not due yet can be cancelled by its id.
+// Storage calls run on the storage thread; all else on the loop. Loop only.
 #pragma once
 
 #include <cstdint>
@@ -56,6 +57,9 @@ class scheduler final : public publish_scheduler {
 
   // Messages waiting, per topic and in all.
   uint64_t waiting(const std::string& topic) const override;
+  // Listing and cancelling (schedule_admin.cpp).
+  void list(const v1::ListScheduled& req, reply<v1::ScheduledList> done) override;
+  void cancel(const v1::CancelScheduled& req, reply<v1::CancelScheduledOk> done) override;
   uint64_t waiting() const { return waiting_; }
   // Released late by more than this many ms (the worst since start): a measure of the
   // timer and of storage.
@@ -66,13 +70,14 @@ class scheduler final : public publish_scheduler {
  private:
   struct write_batch {
     std::vector<storage::schedule_entry> entries;
-    std::vector<std::string> topics;  // of each entry
     std::vector<std::function<void(const ferry::error&)>> done;
   };
   struct due_round;
 
-  void write(std::vector<storage::schedule_entry> entries, std::vector<std::string> topics,
+  void write(std::vector<storage::schedule_entry> entries,
              std::function<void(const ferry::error&)> done);
+  // One entry of `topic` left the schedule (released, dropped or cancelled).
+  void forget(const std::string& topic);
   void start_write();
   void written(write_batch& b, const ferry::error& err);
   void arm(int64_t due_ms);

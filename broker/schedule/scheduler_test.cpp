@@ -211,3 +211,82 @@ TEST_CASE("scheduler: a message whose topic was deleted before it was due is dro
   CHECK(f.delivered().empty());
   CHECK(f.sched->waiting() == 0);
 }
+
+namespace {
+
+v1::ScheduledList list(fixture& f, const std::string& topic, const std::string& after = {},
+                       uint32_t limit = 0) {
+  v1::ListScheduled req;
+  req.set_topic(topic);
+  req.set_after(after);
+  req.set_limit(limit);
+  v1::ScheduledList out;
+  bool answered = false;
+  f.sched->list(req, [&](const ferry::error& e, const v1::ScheduledList& l) {
+    REQUIRE(!e);
+    out = l;
+    answered = true;
+  });
+  f.settle();
+  REQUIRE(answered);
+  return out;
+}
+
+ferry::error cancel(fixture& f, const std::string& topic, const std::string& id) {
+  v1::CancelScheduled req;
+  req.set_topic(topic);
+  req.set_id(id);
+  ferry::error out{make_error_code(ferry::errc::internal), "not answered"};
+  f.sched->cancel(req, [&](const ferry::error& e, const v1::CancelScheduledOk&) { out = e; });
+  f.settle();
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("scheduler: a topic's waiting messages are listed in due order, page by page",
+          "[schedule]") {
+  fixture f;
+  f.memory_topic_with_subscription("orders");
+  f.memory_topic_with_subscription("audit");
+  const auto c = f.publish("orders", "c", 3000).scheduled_ids(0);
+  const auto a = f.publish("orders", "a", 1000).scheduled_ids(0);
+  f.publish("audit", "x", 500);
+  const auto b = f.publish("orders", "b", 2000).scheduled_ids(0);
+  auto first = list(f, "orders", {}, 2);
+  CHECK(first.waiting() == 3);
+  CHECK(first.next_due_ms() == f.clk.wall_ms() + 1000);
+  REQUIRE(first.messages_size() == 2);
+  CHECK(first.messages(0).id() == a);
+  CHECK(first.messages(0).message().payload() == "a");
+  CHECK(first.messages(0).message().not_before_ms() == first.messages(0).due_ms());
+  CHECK(first.messages(1).id() == b);
+  CHECK(first.next_after() == b);
+  auto second = list(f, "orders", first.next_after(), 2);
+  REQUIRE(second.messages_size() == 1);
+  CHECK(second.messages(0).id() == c);
+  CHECK(second.next_after().empty());
+  CHECK(second.next_due_ms() == first.next_due_ms());  // the topic's, not the page's
+  CHECK(list(f, "audit").messages_size() == 1);
+  CHECK(list(f, "nothing").next_due_ms() == 0);
+  f.advance(1000);
+  CHECK(list(f, "orders").messages(0).id() == b);  // released ones are gone
+}
+
+TEST_CASE("scheduler: a cancelled message is never released, and other ids are refused",
+          "[schedule]") {
+  fixture f;
+  f.memory_topic_with_subscription("orders");
+  const auto gone = f.publish("orders", "cancelled", 1000).scheduled_ids(0);
+  const auto kept = f.publish("orders", "kept", 1000).scheduled_ids(0);
+  CHECK(cancel(f, "audit", gone).code == ferry::errc::scheduled_not_found);  // another topic
+  CHECK(cancel(f, "orders", "not-an-id").code == ferry::errc::invalid_argument);
+  CHECK(cancel(f, "orders", "1-").code == ferry::errc::invalid_argument);
+  REQUIRE_FALSE(cancel(f, "orders", gone));
+  CHECK(f.sched->waiting("orders") == 1);
+  CHECK(cancel(f, "orders", gone).code == ferry::errc::scheduled_not_found);  // twice
+  f.advance(1000);
+  CHECK(f.delivered() == std::vector<std::string>{"kept"});
+  CHECK(cancel(f, "orders", kept).code == ferry::errc::scheduled_not_found);  // released
+  CHECK(f.sched->waiting() == 0);
+}

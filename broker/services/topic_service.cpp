@@ -90,6 +90,26 @@ void topic_service::list_topics(std::string_view pattern, v1::TopicList& out,
       t.set_scheduled(scheduler_->waiting(t.name()));
 }
 
+void topic_service::list_scheduled(const v1::ListScheduled& req, reply<v1::ScheduledList> done) {
+  if (auto why = names::check_name(req.topic()); !why.empty())
+    return done(fail(errc::invalid_name, "topic name " + quoted(req.topic()) + ": " + why), {});
+  if (scheduler_ == nullptr) {
+    v1::ScheduledList empty;
+    empty.set_topic(req.topic());
+    return done({}, empty);
+  }
+  scheduler_->list(req, std::move(done));
+}
+
+void topic_service::cancel_scheduled(const v1::CancelScheduled& req,
+                                     reply<v1::CancelScheduledOk> done) {
+  if (auto why = names::check_name(req.topic()); !why.empty())
+    return done(fail(errc::invalid_name, "topic name " + quoted(req.topic()) + ": " + why), {});
+  if (scheduler_ == nullptr)
+    return done(fail(errc::scheduled_not_found, "no message " + quoted(req.id()) + " waits"), {});
+  scheduler_->cancel(req, std::move(done));
+}
+
 void topic_service::session_closed(uint64_t session_id) {
   queues_.session_closed(session_id);
 }

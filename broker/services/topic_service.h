@@ -47,7 +47,11 @@ class topic_service {
   // Who is told of push endpoints as they change (push/push_registry), and describes them.
   void set_push_listener(push_listener* l) { push_ = l; }
   // Where delayed messages wait: describing a topic counts them.
-  void set_scheduler(const publish_scheduler* s) { scheduler_ = s; }
+  void set_scheduler(publish_scheduler* s) { scheduler_ = s; }
+  // A topic's delayed messages, listed or cancelled; also those of a topic deleted since
+  // (dropped when due, unless cancelled first).
+  void list_scheduled(const v1::ListScheduled& req, reply<v1::ScheduledList> done);
+  void cancel_scheduled(const v1::CancelScheduled& req, reply<v1::CancelScheduledOk> done);
 
   // The temporary topics of a closed session go.
   void session_closed(uint64_t session_id);
@@ -65,7 +69,7 @@ class topic_service {
   group_coordinator& groups_;
   catalog& catalog_;
   push_listener* push_ = nullptr;
-  const publish_scheduler* scheduler_ = nullptr;
+  publish_scheduler* scheduler_ = nullptr;
 };
 
 }  // namespace ferry::broker

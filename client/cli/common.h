@@ -57,6 +57,7 @@ void add_sub_admin_commands(CLI::App& sub, context& ctx);
 void add_sub_push_command(CLI::App& sub, context& ctx);
 void add_subscribe_command(CLI::App& app, context& ctx);
 void add_pub_command(CLI::App& app, context& ctx);
+void add_scheduled_commands(CLI::App& app, context& ctx);
 void add_request_command(CLI::App& app, context& ctx);
 void add_consume_command(CLI::App& app, context& ctx);
 void add_group_commands(CLI::App& app, context& ctx);

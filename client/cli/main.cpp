@@ -87,6 +87,7 @@ int main(int argc, char** argv) {
   add_sub_admin_commands(*sub, ctx);
   add_subscribe_command(app, ctx);
   add_pub_command(app, ctx);
+  add_scheduled_commands(app, ctx);
   add_request_command(app, ctx);
   add_consume_command(app, ctx);
   add_group_commands(app, ctx);

@@ -228,6 +228,21 @@ result<v1::TopicInfo> blocking_client::describe_topic(const std::string& name) {
       *impl_->core, [req](client& c, auto done) { c.async_describe_topic(req, std::move(done)); });
 }
 
+result<v1::ScheduledList> blocking_client::list_scheduled(const v1::ListScheduled& req) {
+  return call<v1::ScheduledList>(
+      *impl_->core, [req](client& c, auto done) { c.async_list_scheduled(req, std::move(done)); });
+}
+
+result<v1::CancelScheduledOk> blocking_client::cancel_scheduled(const std::string& topic,
+                                                                const std::string& id) {
+  v1::CancelScheduled req;
+  req.set_topic(topic);
+  req.set_id(id);
+  return call<v1::CancelScheduledOk>(*impl_->core, [req](client& c, auto done) {
+    c.async_cancel_scheduled(req, std::move(done));
+  });
+}
+
 result<v1::SubscriptionInfo> blocking_client::create_subscription(
     const v1::CreateSubscription& req) {
   return call<v1::SubscriptionInfo>(*impl_->core, [req](client& c, auto done) {

@@ -15,6 +15,8 @@ codec::body response_kind(codec::body request) {
   switch (request) {
     case codec::body::create_topic: return codec::body::topic_info;
     case codec::body::describe_topic: return codec::body::topic_info;
+    case codec::body::list_scheduled: return codec::body::scheduled_list;
+    case codec::body::cancel_scheduled: return codec::body::cancel_scheduled_ok;
     case codec::body::delete_topic: return codec::body::delete_topic_ok;
     case codec::body::list_topics: return codec::body::topic_list;
     case codec::body::create_subscription: return codec::body::subscription_info;

@@ -41,6 +41,7 @@ class ferry_category_impl final : public std::error_category {
       case errc::unknown_member: return "unknown group member";
       case errc::rebalance_in_progress: return "rebalance in progress";
       case errc::disconnected: return "disconnected";
+      case errc::scheduled_not_found: return "scheduled message not found";
       case errc::storage_error: return "storage error";
       case errc::disk_full: return "disk full";
       case errc::shutting_down: return "broker shutting down";
@@ -92,6 +93,7 @@ const char* errc_name(errc e) noexcept {
     case errc::unknown_member: return "UNKNOWN_MEMBER";
     case errc::rebalance_in_progress: return "REBALANCE_IN_PROGRESS";
     case errc::disconnected: return "DISCONNECTED";
+    case errc::scheduled_not_found: return "SCHEDULED_NOT_FOUND";
     case errc::storage_error: return "STORAGE_ERROR";
     case errc::disk_full: return "DISK_FULL";
     case errc::shutting_down: return "SHUTTING_DOWN";

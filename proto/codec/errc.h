@@ -43,6 +43,7 @@ enum class errc : int {
   unknown_member = 30,
   rebalance_in_progress = 31,
   disconnected = 32,
+  scheduled_not_found = 33,
   storage_error = 40,
   disk_full = 41,
   shutting_down = 42,

@@ -110,6 +110,10 @@ enum class body : uint32_t {
   who_am_i = 109,
   who_am_i_ok = 110,
   set_user_quota = 111,
+  list_scheduled = 112,
+  scheduled_list = 113,
+  cancel_scheduled = 114,
+  cancel_scheduled_ok = 115,
 };
 
 // ---- framing ----

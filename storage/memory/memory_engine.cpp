@@ -1,4 +1,5 @@
 #include <map>
+#include <set>
 
 #include "storage/engine.h"
 #include "storage/memory/memory_log_store.h"
@@ -39,27 +40,45 @@ class memory_meta_store final : public meta_store {
   std::map<std::string, std::string, std::less<>> records_;
 };
 
-// The reference implementation of schedule_store: an ordered map by key.
+// The reference implementation of schedule_store: ordered maps by key, and by group.
 class memory_schedule_store final : public schedule_store {
  public:
   ferry::error apply(std::span<const schedule_entry> add,
-                     std::span<const schedule_key> remove) override {
-    for (const auto& e : add)
+                     std::span<const schedule_ref> remove) override {
+    for (const auto& e : add) {
       entries_[e.key] = e.value;
-    for (const auto& k : remove)
-      entries_.erase(k);
+      groups_.emplace(e.group, e.key);
+    }
+    for (const auto& r : remove) {
+      entries_.erase(r.key);
+      groups_.erase({r.group, r.key});
+    }
     return {};
   }
-  ferry::error scan(const schedule_key& from, int64_t until_ms,
-                    const std::function<bool(const schedule_key&, std::string_view)>& fn) override {
+  ferry::error scan(const schedule_key& from, int64_t until_ms, const schedule_visit& fn) override {
     for (auto it = entries_.lower_bound(from);
          it != entries_.end() && it->first.due_ms <= until_ms && fn(it->first, it->second); ++it) {
     }
     return {};
   }
+  ferry::error scan_group(std::string_view group, const schedule_key& from,
+                          const schedule_visit& fn) override {
+    for (auto it = groups_.lower_bound({std::string(group), from});
+         it != groups_.end() && it->first == group && fn(it->second, entries_.at(it->second));
+         ++it) {
+    }
+    return {};
+  }
+  ferry::error get(const schedule_key& key, std::string& value, bool& found) override {
+    auto it = entries_.find(key);
+    found = it != entries_.end();
+    if (found) value = it->second;
+    return {};
+  }
 
  private:
   std::map<schedule_key, std::string> entries_;
+  std::set<std::pair<std::string, schedule_key>> groups_;
 };
 
 class memory_engine final : public engine {

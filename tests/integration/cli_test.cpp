@@ -162,3 +162,30 @@ TEST_CASE("ferry CLI: group reset-offsets and sub purge", "[cli][log][group]") {
   CHECK(purged.out == "purged 2\n");
   CHECK(run_cli(b, "sub purge nobody").status == 1);
 }
+
+TEST_CASE("ferry CLI: pub --delay-ms, scheduled list and cancel", "[cli][schedule]") {
+  broker_process b;
+  REQUIRE(run_cli(b, "topic create orders").status == 0);
+  auto first = run_cli(b, "pub orders first --delay-ms 600000 --verbose");
+  auto second = run_cli(b, "pub orders second --delay-ms 900000 --key k2");
+  REQUIRE(first.status == 0);
+  REQUIRE(second.status == 0);
+  auto list = run_cli(b, "scheduled list orders");
+  INFO(list.out);
+  REQUIRE(list.status == 0);
+  CHECK(list.out.find("waiting: 2\n") != std::string::npos);
+  CHECK(list.out.find("next_due: ") != std::string::npos);
+  CHECK(list.out.find("key=k2") != std::string::npos);
+  // The first line after the header is the first due: its id is the first field.
+  const auto at = list.out.find('\n', list.out.find("next_due: ")) + 1;
+  const std::string id = list.out.substr(at, list.out.find('\t', at) - at);
+  CHECK(first.out.find(id) != std::string::npos);  // pub printed the same id
+  auto cancel = run_cli(b, "scheduled cancel orders " + id);
+  CHECK(cancel.status == 0);
+  CHECK(cancel.out == "cancelled " + id + "\n");
+  CHECK(run_cli(b, "scheduled list orders").out.find("waiting: 1\n") != std::string::npos);
+  auto again = run_cli(b, "scheduled cancel orders " + id);
+  CHECK(again.status == 1);
+  CHECK(again.out.find("SCHEDULED_NOT_FOUND") != std::string::npos);
+  CHECK(run_cli(b, "scheduled list orders --limit 0").status == 2);
+}

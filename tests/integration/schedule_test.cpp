@@ -245,3 +245,47 @@ TEST_CASE(
   CHECK(records[2].payload == "later");
   CHECK(wall_ms() >= sent + 300);
 }
+
+TEST_CASE(
+    "a cancelled message is never delivered, across a kill -9, and libferry and HTTP list what "
+    "waits in due order",
+    "[schedule]") {
+  orders_audit o;
+  auto later = publish_ok(o.raw, delayed("orders", {"later"}, 60'000)).scheduled_ids(0);
+  auto soon = publish_ok(o.raw, delayed("orders", {"cancelled"}, 400)).scheduled_ids(0);
+  auto kept = publish_ok(o.raw, delayed("orders", {"kept"}, 500)).scheduled_ids(0);
+  v1::ListScheduled req;
+  req.set_topic("orders");
+  auto page = o.c->list_scheduled(req);
+  REQUIRE(page);
+  CHECK(page->waiting() == 3);
+  REQUIRE(page->messages_size() == 3);
+  CHECK(page->messages(0).id() == soon);
+  CHECK(page->messages(1).id() == kept);
+  CHECK(page->messages(2).id() == later);
+  CHECK(page->messages(2).message().payload() == "later");
+  CHECK(page->next_due_ms() == page->messages(0).due_ms());
+  REQUIRE(o.c->cancel_scheduled("orders", soon));
+  auto again = o.c->cancel_scheduled("orders", soon);
+  REQUIRE_FALSE(again);
+  CHECK(again.err().code == ferry::errc::scheduled_not_found);
+  o.b.kill_hard();  // the cancel was synced before its answer
+  o.b.restart();
+  // libferry reconnects and attaches its consumer again.
+  CHECK(take(o.sub, 5s).payload == "kept");
+  CHECK(nothing_within(o.sub, 300ms));
+  // Over HTTP: the one left, then cancelled by DELETE.
+  auto listed = http_call(o.b.http_port(), "GET", "/v1/topics/orders/scheduled?limit=10", "");
+  INFO(listed.body);
+  REQUIRE(listed.status == 200);
+  CHECK(listed.json().at("waiting").to_number<int64_t>() == 1);
+  REQUIRE(listed.json().at("messages").as_array().size() == 1);
+  CHECK(listed.json().at("messages").at(0).at("id").as_string() == later);
+  auto bad = http_call(o.b.http_port(), "GET", "/v1/topics/orders/scheduled?limit=x", "");
+  CHECK(bad.status == 400);
+  auto gone = http_call(o.b.http_port(), "DELETE", "/v1/topics/orders/scheduled/" + later, "");
+  CHECK(gone.status == 200);
+  auto missing = http_call(o.b.http_port(), "DELETE", "/v1/topics/orders/scheduled/" + later, "");
+  CHECK(missing.status == 404);
+  CHECK(missing.json().at("error").at("code") == "SCHEDULED_NOT_FOUND");
+}

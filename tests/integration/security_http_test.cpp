@@ -74,6 +74,17 @@ std::map<std::string, route_case> cases() {
       "",
       false,
       {carol(K::RESOURCE_KIND_TOPIC, "t.gone", {O::OPERATION_DELETE})}};
+  c["GET /v1/topics/{name}/scheduled"] = {
+      "/v1/topics/t.mem/scheduled",
+      "",
+      false,
+      {carol(K::RESOURCE_KIND_TOPIC, "t.mem", {O::OPERATION_DESCRIBE})}};
+  c["DELETE /v1/topics/{name}/scheduled/{id}"] = {
+      // no such id: 404, but allowed
+      "/v1/topics/t.mem/scheduled/1-1",
+      "",
+      false,
+      {carol(K::RESOURCE_KIND_TOPIC, "t.mem", {O::OPERATION_PUBLISH})}};
   c["POST /v1/topics/{name}/messages"] = {
       "/v1/topics/t.mem/messages",
       "hello",

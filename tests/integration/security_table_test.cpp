@@ -113,6 +113,17 @@ void add_topic_cases(case_map& c) {
   c["DescribeTopic"] = {
       [] { return frame([](v1::Frame& f) { f.mutable_describe_topic()->set_name("t.mem"); }); },
       {on_topic("t.mem", {O::OPERATION_DESCRIBE})}};
+  c["ListScheduled"] = {
+      [] { return frame([](v1::Frame& f) { f.mutable_list_scheduled()->set_topic("t.mem"); }); },
+      {on_topic("t.mem", {O::OPERATION_DESCRIBE})}};
+  c["CancelScheduled"] = {
+      [] {
+        return frame([](v1::Frame& f) {
+          f.mutable_cancel_scheduled()->set_topic("t.mem");  // no such id: not found, allowed
+          f.mutable_cancel_scheduled()->set_id("1-1");
+        });
+      },
+      {on_topic("t.mem", {O::OPERATION_PUBLISH})}};
   c["CreateSubscription"] = {
       [] {
         return frame([](v1::Frame& f) {

@@ -122,6 +122,8 @@ class blocking_client {
   result<v1::DeleteTopicOk> delete_topic(const v1::DeleteTopic& req);
   result<v1::TopicList> list_topics(const v1::ListTopics& req = {});
   result<v1::TopicInfo> describe_topic(const std::string& name);
+  result<v1::ScheduledList> list_scheduled(const v1::ListScheduled& req);
+  result<v1::CancelScheduledOk> cancel_scheduled(const std::string& topic, const std::string& id);
   result<v1::SubscriptionInfo> create_subscription(const v1::CreateSubscription& req);
   result<v1::DeleteSubscriptionOk> delete_subscription(const v1::DeleteSubscription& req);
   result<v1::SubscriptionList> list_subscriptions(const v1::ListSubscriptions& req = {});

@@ -283,6 +283,15 @@ class client {
   auto async_describe_topic(v1::DescribeTopic req, Token&& token) {
     return admin<v1::TopicInfo>(codec::body::describe_topic, std::move(req), token);
   }
+  // Delayed messages waiting for a topic (PROTOCOL.md 5.7): a page of them, or one cancelled.
+  template <typename Token>
+  auto async_list_scheduled(v1::ListScheduled req, Token&& token) {
+    return admin<v1::ScheduledList>(codec::body::list_scheduled, std::move(req), token);
+  }
+  template <typename Token>
+  auto async_cancel_scheduled(v1::CancelScheduled req, Token&& token) {
+    return admin<v1::CancelScheduledOk>(codec::body::cancel_scheduled, std::move(req), token);
+  }
   template <typename Token>
   auto async_create_subscription(v1::CreateSubscription req, Token&& token) {
     return admin<v1::SubscriptionInfo>(codec::body::create_subscription, std::move(req), token);

@@ -15,6 +15,7 @@
 
 #include "ferry/v1/admin.pb.h"
 #include "ferry/v1/log.pb.h"
+#include "ferry/v1/publish.pb.h"
 #include "ferry/v1/security.pb.h"
 
 #include "proto/codec/errc.h"
