@@ -29,7 +29,7 @@ BROKER_FLOORS = {
     "net": 2, "catalog": 2,
     "topics": 3,
     "queues": 4, "logs": 4,
-    "groups": 5,
+    "groups": 5, "shares": 5,
     "services": 6, "security": 6,
     "session": 7, "schedule": 7,
     "protocol": 8, "config": 8, "http": 8, "push": 8,

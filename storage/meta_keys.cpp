@@ -58,6 +58,12 @@ std::string offset_prefix(std::string_view group) {
 std::string offset(std::string_view group, uint32_t partition) {
   return offset_prefix(group) + std::to_string(partition);
 }
+std::string share_prefix(std::string_view subscription) {
+  return join("share/", subscription) + "/";
+}
+std::string share(std::string_view subscription, uint32_t partition) {
+  return share_prefix(subscription) + std::to_string(partition);
+}
 
 std::string_view name_of(std::string_view key, std::string_view prefix) {
   return key.starts_with(prefix) ? key.substr(prefix.size()) : std::string_view{};

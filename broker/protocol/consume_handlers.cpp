@@ -8,11 +8,12 @@ namespace {
 
 void settle(request_context& ctx, uint64_t consumer_id, const subscription::settle_request& s,
             const google::protobuf::RepeatedField<uint64_t>& ids, const responder& r) {
-  v1::SettleOk ok;
-  auto err = ctx.services.consume.settle(
+  ctx.services.consume.settle(
       ctx.client.consumers(), consumer_id, s,
-      std::span<const uint64_t>(ids.data(), static_cast<size_t>(ids.size())), ok);
-  r.answer(err, codec::body::settle_ok, ok);
+      std::span<const uint64_t>(ids.data(), static_cast<size_t>(ids.size())),
+      [r](const ferry::error& err, const v1::SettleOk& ok) {
+        r.answer(err, codec::body::settle_ok, ok);
+      });
 }
 
 }  // namespace

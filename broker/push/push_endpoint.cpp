@@ -151,9 +151,9 @@ void push_endpoint::retry_later(const attempt& a, int64_t delay_ms) {
 }
 
 void push_endpoint::settle(const attempt& a, const subscription::settle_request& r) {
-  v1::SettleOk ignored;
   const uint64_t id = a.delivery_id;
-  (void)env_.consuming.settle(table_, a.consumer_id, r, std::span<const uint64_t>(&id, 1), ignored);
+  env_.consuming.settle(table_, a.consumer_id, r, std::span<const uint64_t>(&id, 1),
+                        [](const ferry::error&, const v1::SettleOk&) {});
 }
 
 void push_endpoint::consumer_cancelled(consumer& c, errc, std::string_view why) {

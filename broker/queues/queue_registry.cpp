@@ -34,8 +34,11 @@ ferry::error queue_registry::recover(const catalog_snapshot& snap) {
     subscription_options o;
     if (!names::check_pattern(rec.pattern()).empty() || resolve(rec.options(), o))
       return fail(errc::storage_error, "unreadable subscription record " + quoted(rec.name()));
+    std::unique_ptr<subscription_feed> feed;
+    if (feeds_ != nullptr && !names::is_wildcard(rec.pattern()) && !topics_.contains(rec.pattern()))
+      if (auto err = feeds_->make(rec.name(), rec.pattern(), o, true, feed)) return err;
     requested_options_[rec.name()] = rec.options();
-    add_subscription(rec.name(), rec.pattern(), std::move(o), false);
+    add_subscription(rec.name(), rec.pattern(), std::move(o), false, std::move(feed));
   }
   log::queues().info("recovered {} memory topics and {} subscriptions", topics_.size(),
                      subscriptions_.size());
@@ -90,7 +93,13 @@ void queue_registry::route_new_topic(memory_topic& t) {
 void queue_registry::remove(std::string_view name, catalog_batch& b) {
   auto it = topics_.find(name);
   if (it == topics_.end()) return;
-  // Subscriptions on exactly this name go with it.
+  remove_subscriptions_on(name, b);
+  if (!it->second->temporary()) b.erase_topic(name);
+  log::queues().info("topic {} deleted", name);
+  topics_.erase(it);
+}
+
+void queue_registry::remove_subscriptions_on(std::string_view name, catalog_batch& b) {
   std::vector<std::string> doomed;
   for (auto& [sname, s] : subscriptions_)
     if (s->pattern() == name) doomed.push_back(sname);
@@ -99,10 +108,8 @@ void queue_registry::remove(std::string_view name, catalog_batch& b) {
     if (!s->ephemeral()) b.erase_subscription(sname);
     s->cancel_consumers(errc::topic_not_found, "topic " + quoted(name) + " was deleted");
     erase_subscription(sname);
+    log::queues().info("subscription {} deleted with topic {}", sname, name);
   }
-  if (!it->second->temporary()) b.erase_topic(name);
-  log::queues().info("topic {} deleted ({} subscriptions with it)", name, doomed.size());
-  topics_.erase(it);
 }
 
 memory_topic* queue_registry::find(std::string_view name) {
@@ -155,7 +162,8 @@ ferry::error queue_registry::check_subscription_target(std::string_view pattern,
   if (!names::is_wildcard(pattern) && other_kind != nullptr)
     return fail(errc::wrong_topic_kind,
                 "topic " + quoted(pattern) +
-                    " is a log topic: read it with ConsumeLog, not a subscription");
+                    " is a log topic: read it with ConsumeLog, or through a named (durable) "
+                    "subscription");
   if (!names::is_wildcard(pattern) && !topics_.contains(pattern))
     return fail(errc::topic_not_found, "topic " + quoted(pattern) + " does not exist");
   if (!o.dead_letter_topic.empty() && !topics_.contains(o.dead_letter_topic))
@@ -185,13 +193,18 @@ ferry::error queue_registry::create_subscription(const v1::CreateSubscription& r
                 "subscription " + quoted(req.name()) + " already exists" +
                     (same ? "" : " with a different pattern or options"));
   }
-  if (auto err = check_subscription_target(req.pattern(), other_kind, o)) return err;
+  std::unique_ptr<subscription_feed> feed;
+  if (other_kind != nullptr && feeds_ != nullptr && !names::is_wildcard(req.pattern())) {
+    if (auto err = feeds_->make(req.name(), req.pattern(), o, false, feed)) return err;
+  } else if (auto err = check_subscription_target(req.pattern(), other_kind, o)) {
+    return err;
+  }
   if (auto* t = find(req.pattern()); t != nullptr && t->temporary())
     return fail(errc::invalid_argument,
                 "topic " + quoted(req.pattern()) +
                     " is temporary: only ephemeral subscriptions may name it");
   requested_options_[req.name()] = req.options();
-  auto* s = add_subscription(req.name(), req.pattern(), std::move(o), false);
+  auto* s = add_subscription(req.name(), req.pattern(), std::move(o), false, std::move(feed));
   v1::SubscriptionInfo rec;
   rec.set_name(s->name());
   rec.set_pattern(s->pattern());
@@ -204,10 +217,17 @@ ferry::error queue_registry::create_subscription(const v1::CreateSubscription& r
 }
 
 subscription* queue_registry::add_subscription(std::string name, std::string pattern,
-                                               subscription_options o, bool ephemeral) {
-  auto s = std::make_unique<subscription>(name, std::move(pattern), std::move(o), ephemeral, *this);
+                                               subscription_options o, bool ephemeral,
+                                               std::unique_ptr<subscription_feed> feed) {
+  subscription_env& env = feed ? static_cast<subscription_env&>(*feed) : *this;
+  auto s = std::make_unique<subscription>(name, std::move(pattern), std::move(o), ephemeral, env);
   auto* raw = s.get();
-  subscriptions_.emplace(std::move(name), std::move(s));
+  subscriptions_.emplace(name, std::move(s));
+  if (feed) {
+    feed->start(*raw);
+    feeds_by_name_.emplace(std::move(name), std::move(feed));
+    return raw;
+  }
   for (auto& [tname, t] : topics_)
     if (names::matches(raw->pattern(), tname)) t->subscriptions().push_back(raw);
   return raw;
@@ -220,6 +240,15 @@ void queue_registry::erase_subscription(const std::string& name) {
     std::erase(t->subscriptions(), raw);
   requested_options_.erase(name);
   subscriptions_.erase(it);
+  if (auto f = feeds_by_name_.find(name); f != feeds_by_name_.end()) {
+    feeds_by_name_.erase(f);
+    feeds_->removed(name);  // its stored delivery state goes too
+  }
+}
+
+subscription_feed* queue_registry::feed_of(std::string_view subscription) const {
+  auto it = feeds_by_name_.find(subscription);
+  return it == feeds_by_name_.end() ? nullptr : it->second.get();
 }
 
 ferry::error queue_registry::set_push(std::string_view name, const v1::PushEndpoint& push,
@@ -321,6 +350,7 @@ void queue_registry::describe(const subscription& s, v1::SubscriptionInfo& out) 
   const auto rates = s.sample_rates();
   out.set_deliver_rate(rates.delivered);
   out.set_ack_rate(rates.acked);
+  if (auto* f = feed_of(s.name())) f->describe(out);
 }
 
 void queue_registry::list_subscriptions(std::string_view topic, v1::SubscriptionList& out,

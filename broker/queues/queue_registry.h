@@ -21,6 +21,7 @@
 #include "broker/queues/memory_topic.h"
 #include "broker/queues/queue_settings.h"
 #include "broker/queues/subscription.h"
+#include "broker/queues/subscription_feed.h"
 #include "broker/topics/topic_family.h"
 
 namespace ferry::broker {
@@ -33,6 +34,12 @@ class queue_registry final : public topic_family, public subscription_env {
   const queue_settings& settings() const { return settings_; }
   const queue_probe& probe() const { return probe_; }
   memory_accountant& memory() { return memory_; }
+
+  // Shared subscriptions on log topics: where their feeds come from (shares/). Without
+  // it a subscription naming a log topic is WRONG_TOPIC_KIND. Before recover().
+  void set_feeds(subscription_feeds* f) { feeds_ = f; }
+  // The feed of a subscription on a log topic, or nullptr (a memory subscription).
+  subscription_feed* feed_of(std::string_view subscription) const;
 
   // ---- recovery ----
   // The memory topics and subscriptions of a catalog snapshot (log topics are skipped).
@@ -48,6 +55,9 @@ class queue_registry final : public topic_family, public subscription_env {
   // wildcard subscriptions stay.
   void remove(std::string_view name, catalog_batch& b) override;
   void for_each(const std::function<void(const topic&)>& fn) const override;
+  // The subscriptions whose pattern is exactly `topic` go (a topic of either kind is being
+  // deleted); their consumers are cancelled.
+  void remove_subscriptions_on(std::string_view topic, catalog_batch& b);
   // Deletes the temporary topics of a closed session.
   void session_closed(uint64_t session_id);
 
@@ -79,14 +89,14 @@ class queue_registry final : public topic_family, public subscription_env {
 
   // subscription_env
   int64_t now() const override { return clock_.now(); }
-  void dead_letter(subscription& from, const message_ref& m, uint32_t delivery_count,
+  void dead_letter(subscription& from, uint64_t seq, const message_ref& m, uint32_t delivery_count,
                    std::string_view reason, std::string_view detail) override;
 
  private:
   ferry::error check_subscription_target(std::string_view pattern, const topic* other_kind,
                                          const subscription_options& opts) const;
   subscription* add_subscription(std::string name, std::string pattern, subscription_options o,
-                                 bool ephemeral);
+                                 bool ephemeral, std::unique_ptr<subscription_feed> feed = {});
   void erase_subscription(const std::string& name);
   void route_new_topic(memory_topic& t);
   // CreateTopic for a name that exists: with if_not_exists and the same options, success
@@ -106,6 +116,9 @@ class queue_registry final : public topic_family, public subscription_env {
   std::map<std::string, std::unique_ptr<subscription>, std::less<>> subscriptions_;
   // The options as the client gave them (0 = default), to describe and store them.
   std::map<std::string, v1::SubscriptionOptions, std::less<>> requested_options_;
+  subscription_feeds* feeds_ = nullptr;
+  // The feeds of subscriptions on log topics (gone before the subscriptions they feed).
+  std::map<std::string, std::unique_ptr<subscription_feed>, std::less<>> feeds_by_name_;
 };
 
 }  // namespace ferry::broker

@@ -2,18 +2,19 @@
 #include <algorithm>
 
 #include "broker/core/log.h"
+#include "broker/queues/dead_letter.h"
 #include "broker/queues/queue_registry.h"
 
 namespace ferry::broker {
 namespace {
 
 constexpr int64_t producer_sweep_interval_ms = 1000;
-constexpr size_t max_detail_bytes = 1024;
 
 }  // namespace
 
-void queue_registry::dead_letter(subscription& from, const message_ref& m, uint32_t delivery_count,
-                                 std::string_view reason, std::string_view detail) {
+void queue_registry::dead_letter(subscription& from, uint64_t /*seq*/, const message_ref& m,
+                                 uint32_t delivery_count, std::string_view reason,
+                                 std::string_view detail) {
   const auto& dlt_name = from.options().dead_letter_topic;
   memory_topic* dlt = dlt_name.empty() ? nullptr : find(dlt_name);
   // A dead-letter that would itself dead-letter (a full dead-letter queue dropping into
@@ -25,21 +26,11 @@ void queue_registry::dead_letter(subscription& from, const message_ref& m, uint3
                         from.name(), reason);
     return;
   }
-  // The message's bytes plus headers saying why, and TTLs cleared: protobuf merges
-  // appended fields, so the result is the original Message with more headers.
   const int64_t wall = clock_.wall_ms();
   std::vector<uint8_t> b;
   b.reserve(dlt->name().size() + m.bytes.size() + 256);
   b.insert(b.end(), dlt->name().begin(), dlt->name().end());
-  b.insert(b.end(), m.bytes.begin(), m.bytes.end());
-  codec::append_header_field(b, "ferry-dead-letter-reason", reason);
-  if (!detail.empty())  // a client's text: bounded, so a message cannot grow without end
-    codec::append_header_field(b, "ferry-dead-letter-detail", detail.substr(0, max_detail_bytes));
-  codec::append_header_field(b, "ferry-original-topic", m.topic);
-  codec::append_header_field(b, "ferry-subscription", from.name());
-  codec::append_header_field(b, "ferry-delivery-count", std::to_string(delivery_count));
-  codec::append_header_field(b, "ferry-dead-lettered-at", std::to_string(wall));
-  codec::append_ttl_reset(b);
+  append_dead_letter(b, m.bytes, {reason, detail, m.topic, from.name(), delivery_count, wall});
 
   auto buf = bytes_ref::copy_of(wire::as_view(b), &memory_);
   std::string_view all = buf.get()->view();

@@ -33,11 +33,13 @@ bool subscription::would_reject(size_t bytes) const {
   return false;
 }
 
-void subscription::enqueue(const message_ref& m) {
-  ready_.push_back(queued{m, next_seq_++, 0});
+uint64_t subscription::enqueue(const message_ref& m, uint32_t delivery_count) {
+  const uint64_t seq = next_seq_++;
+  ready_.push_back(queued{m, seq, delivery_count});
   ready_bytes_ += m.size();
   dispatch();
   if (!opts_.reject_publish) drop_oldest_over_limit();
+  return seq;
 }
 
 bool subscription::over_limit() const {
@@ -48,7 +50,7 @@ bool subscription::over_limit() const {
 void subscription::drop_oldest_over_limit() {
   while (over_limit() && has_ready()) {
     queued q = pop_ready();
-    env_.dead_letter(*this, q.msg, q.delivery_count, "max_length", {});
+    env_.dead_letter(*this, q.seq, q.msg, q.delivery_count, "max_length", {});
   }
 }
 
@@ -93,7 +95,7 @@ void subscription::dispatch() {
       queued q = pop_ready();
       ++stats_.expired;
       stats_.expired_bytes += q.msg.size();
-      env_.dead_letter(*this, q.msg, q.delivery_count, "expired", {});
+      env_.dead_letter(*this, q.seq, q.msg, q.delivery_count, "expired", {});
       continue;
     }
     consumer* c = next_consumer();
@@ -109,10 +111,13 @@ void subscription::deliver(consumer& c, queued&& q) {
   ++stats_.delivered;
   stats_.delivered_bytes += q.msg.size();
   if (count > 1) ++stats_.redelivered;
-  c.sink().deliver(c, q.msg, delivery_meta{id, count, 0, 0});
+  delivery_meta meta{id, count, 0, 0};
+  env_.delivering(*this, q.seq, meta);
+  c.sink().deliver(c, q.msg, meta);
   if (c.auto_ack()) {
     ++stats_.acked;
     stats_.acked_bytes += q.msg.size();
+    env_.acked(*this, q.seq);
     return;  // at most once: the message is gone once sent
   }
   int64_t deadline = env_.now() + opts_.ack_timeout_ms;
@@ -133,7 +138,7 @@ void subscription::push_lease(const lease& l) {
 
 void subscription::requeue(uint64_t seq, message_ref msg, uint32_t delivery_count) {
   if (opts_.max_deliveries != 0 && delivery_count >= opts_.max_deliveries) {
-    env_.dead_letter(*this, msg, delivery_count, "max_deliveries", {});
+    env_.dead_letter(*this, seq, msg, delivery_count, "max_deliveries", {});
     return;
   }
   ready_bytes_ += msg.size();
@@ -244,6 +249,7 @@ ferry::error subscription::settle_one(consumer& c, const settle_request& r, uint
     case settle_kind::ack:
       ++stats_.acked;
       stats_.acked_bytes += msg.size();
+      env_.acked(*this, seq);
       break;
     case settle_kind::requeue:
       ++stats_.nacked;
@@ -251,7 +257,7 @@ ferry::error subscription::settle_one(consumer& c, const settle_request& r, uint
       break;
     case settle_kind::dead_letter:
       ++stats_.nacked;
-      env_.dead_letter(*this, msg, count, r.dead_letter_reason, r.reason);
+      env_.dead_letter(*this, seq, msg, count, r.dead_letter_reason, r.reason);
       break;
     case settle_kind::extend: break;
   }
@@ -308,7 +314,7 @@ void subscription::on_tick() {
     queued q = pop_ready();
     ++stats_.expired;
     stats_.expired_bytes += q.msg.size();
-    env_.dead_letter(*this, q.msg, q.delivery_count, "expired", {});
+    env_.dead_letter(*this, q.seq, q.msg, q.delivery_count, "expired", {});
   }
   if (requeued) dispatch();
 }

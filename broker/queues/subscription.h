@@ -34,14 +34,35 @@ namespace ferry::broker {
 
 class subscription;
 
-// What a subscription needs from its surroundings (the queue registry).
+// Settling waits for this before it is answered (a log share's delivery state, written to
+// storage); memory subscriptions have none.
+class settle_barrier {
+ public:
+  // `fn` once what was settled so far is durable (or its write failed).
+  virtual void after_durable(std::function<void(const ferry::error&)> fn) = 0;
+
+ protected:
+  ~settle_barrier() = default;
+};
+
+// What a subscription needs from its surroundings: the queue registry, or the feed of a
+// subscription on a log topic (queues/subscription_feed.h). `seq` names a message within
+// its subscription (enqueue's answer).
 class subscription_env {
  public:
   // The loop's current steady time in milliseconds, read once per event.
   virtual int64_t now() const = 0;
   // Takes a message out of `from` for good: to the dead-letter topic, or dropped.
-  virtual void dead_letter(subscription& from, const message_ref& m, uint32_t delivery_count,
-                           std::string_view reason, std::string_view detail) = 0;
+  virtual void dead_letter(subscription& from, uint64_t seq, const message_ref& m,
+                           uint32_t delivery_count, std::string_view reason,
+                           std::string_view detail) = 0;
+  // Message `seq` is being delivered: `meta` may gain what the feed knows of it (a log
+  // record's partition and offset).
+  virtual void delivering(subscription&, uint64_t /*seq*/, delivery_meta& /*meta*/) {}
+  // Message `seq` left for good by an ack (or by being sent to an auto-ack consumer).
+  virtual void acked(subscription&, uint64_t /*seq*/) {}
+  // What settling must wait for before it is answered, if anything.
+  virtual settle_barrier* barrier() { return nullptr; }
 
  protected:
   ~subscription_env() = default;
@@ -87,13 +108,17 @@ class subscription final : public consumer_source {
   const std::string& pattern() const { return pattern_; }
   const subscription_options& options() const { return opts_; }
   bool ephemeral() const { return ephemeral_; }
+  subscription_env& env() const { return env_; }
+  // The seq the next enqueue() will give.
+  uint64_t next_seq() const { return next_seq_; }
 
   // ---- publishing side ----
   // Whether a reject-publish limit refuses a message of `bytes` now.
   bool would_reject(size_t bytes) const;
   // Adds a message (drop-oldest makes room if a limit is passed) and hands out what
-  // consumers have credit for.
-  void enqueue(const message_ref& m);
+  // consumers have credit for; `delivery_count`: delivered that often before (a log
+  // record after a restart). Returns its seq (before it is handed out).
+  uint64_t enqueue(const message_ref& m, uint32_t delivery_count = 0);
 
   // ---- consumers ----
   void attach(consumer& c);

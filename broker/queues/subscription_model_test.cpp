@@ -25,7 +25,7 @@ struct model_env final : subscription_env {
   int64_t t = 1000;
   std::vector<int> dead;  // payloads, in order
   int64_t now() const override { return t; }
-  void dead_letter(subscription&, const message_ref& m, uint32_t, std::string_view,
+  void dead_letter(subscription&, uint64_t, const message_ref& m, uint32_t, std::string_view,
                    std::string_view) override {
     ferry::codec::message_fields f;
     (void)ferry::codec::parse_message(m.bytes, f, nullptr);

@@ -20,8 +20,8 @@ struct fake_env final : subscription_env {
   };
   std::vector<dead> dead_letters;
   int64_t now() const override { return t; }
-  void dead_letter(subscription&, const message_ref& m, uint32_t count, std::string_view reason,
-                   std::string_view) override {
+  void dead_letter(subscription&, uint64_t, const message_ref& m, uint32_t count,
+                   std::string_view reason, std::string_view) override {
     ferry::codec::message_fields f;
     (void)ferry::codec::parse_message(m.bytes, f, nullptr);
     dead_letters.push_back({std::string(f.payload), count, std::string(reason)});

@@ -24,11 +24,18 @@ ferry::error server::impl::recover() {
   queues = std::make_unique<queue_registry>(now, opts.queues);
   logs = std::make_unique<log_registry>(now, opts.logs, *catalog, port.get());
   groups = std::make_unique<group_coordinator>(now, *logs);
-  if (auto err = queues->recover(snap)) return err;
-  if (auto err = logs->recover(snap, &engine->log())) return err;
-  groups->recover(snap);
   directory.add_family(*queues);
   directory.add_family(*logs);
+  // Log topics first: the shared subscriptions on them start reading as they are recovered.
+  if (auto err = logs->recover(snap, &engine->log())) return err;
+  shares = std::make_unique<share_registry>(
+      *logs,
+      share_context{directory, engine->meta(), now,
+                    [this](share_context::task t) { asio::post(storage_thread, std::move(t)); },
+                    [this](share_context::task t) { post_event(std::move(t)); }});
+  queues->set_feeds(shares.get());
+  if (auto err = queues->recover(snap)) return err;
+  groups->recover(snap);
   creds = std::make_unique<credentials>(now, opts.auth.enabled);
   security = std::make_unique<security_service>(*catalog, *creds, acl, now);
   security->load(snap);

@@ -38,6 +38,7 @@
 #include "broker/services/broker_services.h"
 #include "broker/session/session.h"
 #include "broker/session/session_hub.h"
+#include "broker/shares/share_registry.h"
 #include "broker/topics/topic_directory.h"
 #include "broker/ws/ws_server.h"
 #include "storage/engine.h"
@@ -60,6 +61,7 @@ struct server::impl {
   std::unique_ptr<queue_registry> queues;
   std::unique_ptr<log_registry> logs;
   std::unique_ptr<group_coordinator> groups;
+  std::unique_ptr<share_registry> shares;  // the feeds of subscriptions on log topics
   topic_directory directory;
   std::unique_ptr<topic_service> topics;
   std::unique_ptr<publish_service> publishing;

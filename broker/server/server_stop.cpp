@@ -85,9 +85,10 @@ server::~server() {
   i.publishing.reset();
   i.topics.reset();
   i.security.reset();
+  i.queues.reset();  // before the log topics its shared subscriptions read
+  i.shares.reset();
   i.groups.reset();
   i.logs.reset();
-  i.queues.reset();
   i.catalog.reset();
   i.port.reset();  // every acknowledged write is on disk before RocksDB closes
   i.engine.reset();

@@ -85,21 +85,31 @@ void consume_service::subscribe(consumer_table& client, const v1::Subscribe& req
       });
 }
 
-ferry::error consume_service::settle(consumer_table& client, uint64_t consumer_id,
-                                     const subscription::settle_request& r,
-                                     std::span<const uint64_t> ids, v1::SettleOk& out) {
+void consume_service::settle(consumer_table& client, uint64_t consumer_id,
+                             const subscription::settle_request& r, std::span<const uint64_t> ids,
+                             reply<v1::SettleOk> done) {
   consumer* c = client.find(consumer_id);
-  if (c == nullptr || c->sub() == nullptr) return unknown_consumer(consumer_id);
+  if (c == nullptr || c->sub() == nullptr) return done(unknown_consumer(consumer_id), {});
   if (c->auto_ack())
-    return fail(errc::invalid_argument, "consumer " + std::to_string(consumer_id) +
-                                            " is auto_ack: its deliveries are settled when sent");
-  out.set_settled(c->sub()->settle(*c, r, ids, [&out](uint64_t id, const ferry::error& why) {
+    return done(
+        fail(errc::invalid_argument, "consumer " + std::to_string(consumer_id) +
+                                         " is auto_ack: its deliveries are settled when sent"),
+        {});
+  v1::SettleOk out;
+  subscription& sub = *c->sub();
+  out.set_settled(sub.settle(*c, r, ids, [&out](uint64_t id, const ferry::error& why) {
     auto* e = out.add_errors();
     e->set_delivery_id(id);
     e->set_code(codec::to_wire(why.code));
     e->set_message(why.message);
   }));
-  return {};
+  settle_barrier* barrier =
+      r.kind == subscription::settle_kind::extend ? nullptr : sub.env().barrier();
+  if (barrier == nullptr || out.settled() == 0) return done({}, out);
+  barrier->after_durable([watch = client.lifetime().watch(), out = std::move(out),
+                          done = std::move(done)](const ferry::error& err) {
+    if (!watch.expired()) done(err, out);
+  });
 }
 
 // ---- both kinds ----

@@ -45,10 +45,10 @@ class consume_service {
   // Attaches a new consumer to a subscription (creating it, durably, if asked). The
   // SubscribeOk is answered before anything is delivered to it.
   void subscribe(consumer_table& client, const v1::Subscribe& req, reply<v1::SubscribeOk> done);
-  // Settles deliveries of one ack consumer (PROTOCOL.md 6.4).
-  ferry::error settle(consumer_table& client, uint64_t consumer_id,
-                      const subscription::settle_request& r, std::span<const uint64_t> ids,
-                      v1::SettleOk& out);
+  // Settles deliveries of one ack consumer (PROTOCOL.md 6.4). Answered at once, or for a
+  // subscription on a log topic once what changed is stored (an extension: at once).
+  void settle(consumer_table& client, uint64_t consumer_id, const subscription::settle_request& r,
+              std::span<const uint64_t> ids, reply<v1::SettleOk> done);
 
   // ---- log topics ----
   // Opens a log reader at positions, or joins a consumer group (`client_id` names the

@@ -70,6 +70,7 @@ bool topic_service::remove_topic(std::string_view name, catalog_batch& b) {
   topic_family* family = topics_.family_of(name);
   if (family == nullptr) return false;
   groups_.topic_removed(name, b);  // a log topic's groups go first: their members are its readers
+  queues_.remove_subscriptions_on(name, b);  // and the subscriptions that name it
   family->remove(name, b);
   return true;
 }
@@ -200,6 +201,10 @@ ferry::error topic_service::purge_subscription(const v1::PurgeSubscription& req,
   if (s == nullptr)
     return fail(errc::subscription_not_found,
                 "subscription " + quoted(req.name()) + " does not exist");
+  if (queues_.feed_of(req.name()) != nullptr)
+    return fail(errc::invalid_argument, "subscription " + quoted(req.name()) +
+                                            " reads a log topic: its backlog is the log, and "
+                                            "a purge would not remove it");
   out.set_purged(s->purge());
   return {};
 }

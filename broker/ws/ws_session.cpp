@@ -113,12 +113,15 @@ void ws_session::handle(const v1::WsRequest& req) {
 void ws_session::settle(uint64_t request_id, uint64_t consumer_id,
                         const subscription::settle_request& s,
                         const google::protobuf::RepeatedField<uint64_t>& ids) {
-  v1::WsEvent e;
-  auto err =
-      env_.consume.settle(consumers_, consumer_id, s,
-                          std::span<const uint64_t>(ids.data(), static_cast<size_t>(ids.size())),
-                          *e.mutable_settle_ok());
-  answer(request_id, err, e);
+  // The answer may come later (a subscription on a log topic): the table's lifetime, which
+  // ends with this session, guards it.
+  env_.consume.settle(consumers_, consumer_id, s,
+                      std::span<const uint64_t>(ids.data(), static_cast<size_t>(ids.size())),
+                      [this, request_id](const ferry::error& err, const v1::SettleOk& ok) {
+                        v1::WsEvent e;
+                        *e.mutable_settle_ok() = ok;
+                        answer(request_id, err, e);
+                      });
 }
 
 void ws_session::answer(uint64_t id, const ferry::error& err, v1::WsEvent& event) {

@@ -38,6 +38,9 @@ std::string acl(std::string_view rule_id);
 // "offset/GROUP/": every committed offset of one group.
 std::string offset_prefix(std::string_view group);
 std::string offset(std::string_view group, uint32_t partition);
+// A shared subscription's delivery state of one partition (broker/shares/share_state.h).
+std::string share_prefix(std::string_view subscription);
+std::string share(std::string_view subscription, uint32_t partition);
 
 // The NAME of a key under `prefix` ("topic/orders" -> "orders").
 std::string_view name_of(std::string_view key, std::string_view prefix);
