@@ -106,6 +106,7 @@ const std::vector<key_row>& key_table() {
       {"consumers_per_subscription", uint_field(&workload::consumers_per_subscription, 1)},
       {"consumer_acks", bool_field(&workload::consumer_acks)},
       {"ephemeral", bool_field(&workload::ephemeral)},
+      {"shared", bool_field(&workload::shared)},
       {"producer_rate", uint_field(&workload::producer_rate)},
       {"warmup_s", real_field(&workload::warmup_s, 0, 3600)},
       {"duration_s", real_field(&workload::duration_s, 0.001, 24 * 3600)},
@@ -137,7 +138,9 @@ std::string check(const workload& w) {
   if (memory && w.durable != durability::none)
     return "durability: memory topics keep nothing on disk; use kind: log";
   if (memory && w.catchup_bytes != 0) return "catchup_bytes: catch-up reads need kind: log";
-  if (!memory && w.ephemeral) return "ephemeral: log topics have no subscriptions";
+  if (!memory && w.ephemeral) return "ephemeral: log topics have no ephemeral subscriptions";
+  if (memory && w.shared) return "shared: shared subscriptions read log topics; use kind: log";
+  if (w.shared && w.catchup_bytes != 0) return "catchup_bytes: catch-up runs use log readers";
   if (w.ephemeral && w.consumers_per_subscription != 1)
     return "consumers_per_subscription: an ephemeral subscription has one consumer";
   if (w.producers_per_topic == 0 && w.idle_connections == 0)

@@ -25,6 +25,7 @@ struct workload {
   uint32_t consumers_per_subscription = 1;
   bool consumer_acks = true;   // per-message acks (memory topics)
   bool ephemeral = false;      // ephemeral subscriptions (memory topics)
+  bool shared = false;         // log: shared subscriptions (per-record acks), not readers
   uint64_t producer_rate = 0;  // messages/s over all producers; 0 = max sustained
   double warmup_s = 2;
   double duration_s = 10;

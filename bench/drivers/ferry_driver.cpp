@@ -71,7 +71,9 @@ std::string ferry_driver::equivalence(const workload& w) const {
       case durability::fsync_interval: s.append("fsync: interval, every 1000 ms"); break;
       case durability::none: s.append("fsync: never"); break;
     }
-    s.append(", idempotent producer, manual readers from the earliest record");
+    s.append(w.shared ? ", idempotent producer, a shared subscription (per-record acks, the "
+                        "delivery state stored before each SettleOk)"
+                      : ", idempotent producer, manual readers from the earliest record");
   }
   return s.append(", publish confirms");
 }

@@ -67,7 +67,7 @@ ferry_load::ferry_load(asio::io_context& io, const workload& w, const endpoint& 
       run_id_(make_run_id()),
       pace_(io),
       max_rate_(w.producer_rate == 0),
-      acks_(w.kind == topic_kind::memory && w.consumer_acks),
+      acks_((w.kind == topic_kind::memory || w.shared) && w.consumer_acks),
       catchup_(w.catchup_bytes != 0) {
   for (uint32_t t = 0; t < w_.topics; ++t) {
     std::string name = "bench.";
@@ -160,6 +160,10 @@ void ferry_load::create_topic(size_t t) {
 // without a partition are not created.
 void ferry_load::plan_consumers() {
   uint32_t c_count = w_.consumers_per_subscription;
+  const bool competing = (w_.kind == topic_kind::memory || w_.shared) && c_count > 1;
+  if (competing && w_.client_threads)
+    for (uint32_t r = 0; r < w_.topics * w_.subscriptions_per_topic; ++r)
+      reader_locks_.push_back(std::make_unique<std::mutex>());
   for (uint32_t t = 0; t < w_.topics; ++t) {
     for (uint32_t s = 0; s < w_.subscriptions_per_topic; ++s) {
       for (uint32_t c = 0; c < c_count; ++c) {
@@ -168,7 +172,7 @@ void ferry_load::plan_consumers() {
         k->topic = t;
         k->subscription = s;
         k->consumer = c;
-        if (w_.kind == topic_kind::log && c_count > 1) {
+        if (w_.kind == topic_kind::log && !w_.shared && c_count > 1) {
           for (uint32_t p = c; p < w_.partitions_per_topic; p += c_count)
             k->partitions.push_back(p);
           if (k->partitions.empty()) continue;
@@ -193,7 +197,7 @@ void ferry_load::connect_consumer(size_t i) {
       if (closing_) return;
       if (e) return post_fail("connect consumer: " + e.to_string());
       slot& k2 = *slots_[i];
-      bool durable_sub = w_.kind == topic_kind::memory && !w_.ephemeral;
+      bool durable_sub = (w_.kind == topic_kind::memory && !w_.ephemeral) || w_.shared;
       if (!durable_sub || k2.consumer != 0) return attach_consumer(i);
       v1::CreateSubscription cs;
       cs.set_name(subscription_name(topics_[k2.topic], k2.subscription));
@@ -221,7 +225,7 @@ void ferry_load::consumer_ready(size_t i) {
 void ferry_load::attach_consumer(size_t i) {
   slot& k = *slots_[i];
   auto on_delivery_fn = [this, &k](const fc::delivery& d) { on_delivery(k, d); };
-  if (w_.kind == topic_kind::log) {
+  if (w_.kind == topic_kind::log && !w_.shared) {
     fc::consume_options o;
     o.topic = topics_[k.topic];  // no partitions: every partition, from the earliest record
     for (uint32_t p : k.partitions)
@@ -254,7 +258,12 @@ void ferry_load::attach_consumer(size_t i) {
 // ---- the hot path: one delivery, on the consumer's thread ----
 
 void ferry_load::on_delivery(slot& k, const fc::delivery& d) {
-  m_.on_message(k.reader, d.payload());
+  if (reader_locks_.empty()) {
+    m_.on_message(k.reader, d.payload());
+  } else {
+    std::lock_guard lock(*reader_locks_[k.reader]);
+    m_.on_message(k.reader, d.payload());
+  }
   if (acks_) k.sub.ack(d);
   if (catching_up_) {  // set before any reader was created
     if (m_.received(k.reader) * w_.topics + w_.topics > m_.sent() && m_.drained() &&
@@ -403,7 +412,7 @@ void ferry_load::start_teardown() {
 // Durable subscriptions first, then the topics; errors are ignored (best effort).
 void ferry_load::delete_next(size_t i) {
   if (torn_down_) return;
-  size_t subs = w_.kind == topic_kind::memory && !w_.ephemeral
+  size_t subs = (w_.kind == topic_kind::memory && !w_.ephemeral) || w_.shared
                     ? topics_.size() * w_.subscriptions_per_topic
                     : 0;
   if (i < subs) {

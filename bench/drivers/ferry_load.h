@@ -19,6 +19,7 @@
 
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -82,6 +83,9 @@ class ferry_load {
   std::vector<std::unique_ptr<client::client>> producers_;  // topic t: [t * P, t * P + P)
   std::vector<uint64_t> producer_turn_;                     // per topic: round robin
   std::vector<std::unique_ptr<slot>> slots_;
+  // Competing consumers of one subscription, each on its own thread, hand their deliveries
+  // to one measurement reader, which takes one thread at a time: one lock per reader.
+  std::vector<std::unique_ptr<std::mutex>> reader_locks_;
   boost::asio::steady_timer pace_;
   uint64_t inflight_ = 0;
   bool max_rate_, acks_, catchup_;

@@ -27,6 +27,7 @@ class jetstream_driver final : public driver {
   std::string unsupported(const workload& w) const override {
     if (w.idle_connections != 0)
       return "same server and connection handling as nats (see its connections row)";
+    if (w.shared) return "shared subscriptions on a log: not in this driver yet (issue 14)";
     return {};
   }
 

@@ -361,6 +361,7 @@ class rabbitmq_driver final : public driver {
 std::string rabbitmq_driver::unsupported(const workload& w) const {
   if (w.kind == topic_kind::log && w.partitions_per_topic > 1)
     return "RabbitMQ 3.10 has no partitioned queues (super streams arrive in 3.11)";
+  if (w.shared) return "shared subscriptions on a log: not in this driver yet (issue 14)";
   return {};
 }
 

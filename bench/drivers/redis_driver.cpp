@@ -379,6 +379,7 @@ std::string redis_driver::unsupported(const workload& w) const {
     return "a Redis stream has no partitions";
   if (w.kind == topic_kind::memory && !w.consumer_acks)
     return "no acks: redis-pubsub runs this (on streams it would be XREAD readers of a log)";
+  if (w.shared) return "shared subscriptions on a log: not in this driver yet (issue 14)";
   return {};
 }
 

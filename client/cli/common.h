@@ -47,6 +47,21 @@ bool parse_position(const std::string& s, v1::Position& out);
 // JSON format (proto/cloudevents), to stdout (no newline).
 void print_body(const client::delivery& d, bool cloudevent);
 
+// `ferry sub`'s loop (sub_cmd.cpp), also `ferry consume --subscription`: attach to a
+// subscription (created on `pattern` if missing) or an ephemeral one on `pattern`, print
+// each delivery, ack it unless `no_ack`.
+struct sub_args {
+  std::string pattern;
+  std::string subscription;
+  uint64_t count = 0;       // 0 = no limit
+  int64_t timeout_ms = -1;  // idle timeout; -1 = wait forever
+  bool no_ack = false;
+  uint32_t prefetch = 0;
+  bool verbose = false;
+  bool cloudevents = false;
+};
+int run_sub(const globals& g, const sub_args& a);
+
 // Prints "error: CODE_NAME: message" to stderr; returns exit_error.
 int fail(const error& e);
 // Prints "error: message" to stderr; returns exit_usage.

@@ -4,6 +4,8 @@
 // picks partitions; --group joins a consumer group (starting where the group committed,
 // else at --from) and commits what it printed before exiting. With --group and
 // --partition, the partitions are read as given and the offsets committed to the group.
+// --subscription reads through a shared subscription instead (PROTOCOL.md 9.9): records
+// compete among its consumers and each one printed is acked.
 #include <charconv>
 #include <cstdio>
 
@@ -18,6 +20,7 @@ namespace {
 struct consume_args {
   std::string topic;
   std::string group;
+  std::string subscription;
   std::string from = "earliest";
   std::vector<uint32_t> partitions;
   uint64_t count = 0;       // 0 = no limit
@@ -36,6 +39,17 @@ void print_record(const client::delivery& d, const consume_args& a) {
 }
 
 int run_consume(const globals& g, const consume_args& a) {
+  if (!a.subscription.empty()) {
+    sub_args s;
+    s.pattern = a.topic;
+    s.subscription = a.subscription;
+    s.count = a.count;
+    s.timeout_ms = a.timeout_ms;
+    s.prefetch = a.credit;
+    s.verbose = a.verbose;
+    s.cloudevents = a.cloudevents;
+    return run_sub(g, s);
+  }
   v1::Position start;
   if (!parse_position(a.from, start))
     return usage_error("--from must be earliest, latest, offset:N or time:UNIX_MS, got '" + a.from +
@@ -81,6 +95,10 @@ void add_consume_command(CLI::App& app, context& ctx) {
   cmd->add_option("TOPIC", a->topic, "log topic to read")->required();
   cmd->add_option("--group", a->group,
                   "join this consumer group (commits what was printed before exiting)");
+  cmd->add_option("--subscription", a->subscription,
+                  "read through this shared subscription (created on TOPIC if missing): "
+                  "records compete among its consumers, each one printed is acked")
+      ->excludes("--group");
   cmd->add_option("--from", a->from,
                   "where to start without a committed offset: earliest, latest, offset:N, "
                   "time:UNIX_MS")
@@ -88,7 +106,8 @@ void add_consume_command(CLI::App& app, context& ctx) {
   cmd->add_option("--partition", a->partitions,
                   "read this partition (repeatable); default: all of them, or the group's "
                   "assignment")
-      ->allow_extra_args(false);
+      ->allow_extra_args(false)
+      ->excludes("--subscription");
   cmd->add_option("--count", a->count, "exit after this many records");
   cmd->add_option("--timeout-ms", a->timeout_ms, "exit after this long without a record")
       ->check(CLI::NonNegativeNumber);

@@ -9,17 +9,6 @@ namespace ferry::cli {
 
 namespace {
 
-struct sub_args {
-  std::string pattern;
-  std::string subscription;
-  uint64_t count = 0;       // 0 = no limit
-  int64_t timeout_ms = -1;  // idle timeout; -1 = wait forever
-  bool no_ack = false;
-  uint32_t prefetch = 0;
-  bool verbose = false;
-  bool cloudevents = false;
-};
-
 void print_delivery(const client::delivery& d, const sub_args& a) {
   if (a.verbose)
     std::printf("%.*s\t%u\t%llu\t", static_cast<int>(d.topic().size()), d.topic().data(),
@@ -28,6 +17,8 @@ void print_delivery(const client::delivery& d, const sub_args& a) {
   std::fputc('\n', stdout);
   std::fflush(stdout);
 }
+
+}  // namespace
 
 int run_sub(const globals& g, const sub_args& a) {
   int status = exit_ok;
@@ -60,8 +51,6 @@ int run_sub(const globals& g, const sub_args& a) {
   cons.close();
   return exit_ok;
 }
-
-}  // namespace
 
 void add_subscribe_command(CLI::App& app, context& ctx) {
   auto a = std::make_shared<sub_args>();

@@ -1,4 +1,5 @@
 // The `ferry` CLI against a real ferryd: exit codes, output, and the broker's reasons.
+#include <algorithm>
 #include <cstdio>
 #include <string>
 
@@ -188,4 +189,23 @@ TEST_CASE("ferry CLI: pub --delay-ms, scheduled list and cancel", "[cli][schedul
   CHECK(again.status == 1);
   CHECK(again.out.find("SCHEDULED_NOT_FOUND") != std::string::npos);
   CHECK(run_cli(b, "scheduled list orders --limit 0").status == 2);
+}
+
+TEST_CASE("ferry CLI: a shared subscription on a log topic, through sub and consume",
+          "[cli][shares]") {
+  broker_process b;
+  REQUIRE(run_cli(b, "topic create events --kind log --partitions 2").status == 0);
+  REQUIRE(run_cli(b, "sub create events work").status == 0);
+  REQUIRE(run_cli(b, "pub events", "a\\nb\\nc\\nd\\n").status == 0);
+  auto two = run_cli(b, "consume events --subscription work --count 2 --timeout-ms 3000");
+  CHECK(two.status == 0);
+  CHECK(std::count(two.out.begin(), two.out.end(), '\n') == 2);
+  auto rest = run_cli(b, "sub events --subscription work --count 2 --timeout-ms 3000");
+  CHECK(rest.status == 0);
+  for (const char* line : {"a\n", "b\n", "c\n", "d\n"})  // each record once, acked
+    CHECK((two.out + rest.out).find(line) != std::string::npos);
+  CHECK(run_cli(b, "consume events --subscription work --timeout-ms 300").out.empty());
+  auto desc = run_cli(b, "sub describe work");
+  CHECK(desc.out.find("acked: 4") != std::string::npos);
+  CHECK(run_cli(b, "consume events --subscription work --group g").status == 2);
 }

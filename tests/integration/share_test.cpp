@@ -16,6 +16,7 @@
 #include "tests/integration/log_client_helpers.h"
 #include "tests/support/broker_process.h"
 #include "tests/support/client_helpers.h"
+#include "tests/support/push_handler.h"
 
 using namespace ferry::testing;
 using namespace std::chrono_literals;
@@ -247,4 +248,32 @@ TEST_CASE(
   REQUIRE(d);
   CHECK(payload(*d) == "r0");
   CHECK(d->header("ferry-delivery-count") == "3");
+}
+
+TEST_CASE("a push endpoint on a shared subscription gets each record, and a 2xx acks it for good",
+          "[shares][push]") {
+  push_handler handler;
+  broker_process b;
+  auto c = connect(b);
+  create_log_topic(*c, "events", 3);
+  v1::SubscriptionOptions o;
+  o.mutable_push()->set_url(handler.url());
+  o.mutable_push()->set_timeout_ms(2000);
+  create_subscription(*c, "work", "events", o);
+  publish_records(*c, "events", 20);
+  REQUIRE(handler.wait_for(20));
+  std::set<std::string> bodies;
+  for (const auto& r : handler.requests())
+    bodies.insert(r.body);
+  CHECK(bodies.size() == 20);
+  const auto until = std::chrono::steady_clock::now() + 5s;
+  while (c->describe_subscription("work").value().acked() < 20 &&
+         std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(20ms);
+  CHECK(c->describe_subscription("work").value().acked() == 20);
+  std::this_thread::sleep_for(500ms);  // the acks' state is written just after them
+  b.kill_hard();
+  b.restart();
+  std::this_thread::sleep_for(1s);
+  CHECK(handler.requests().size() == 20);  // nothing acked is pushed again
 }
