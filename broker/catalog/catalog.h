@@ -41,6 +41,10 @@ class catalog_batch {
   // `s` as stored: name, pattern, and the options as the client asked for them.
   void put_subscription(const v1::SubscriptionInfo& s);
   void erase_subscription(std::string_view name);
+  // A shared subscription's delivery state of one partition (broker/shares/), written with
+  // its definition when it is created; erased with it, for partitions [0, partitions).
+  void put_share_state(std::string_view subscription, uint32_t partition, std::string state);
+  void erase_share_state(std::string_view subscription, uint32_t partitions);
   // The group's record, naming the topic it reads (written with every commit).
   void put_group(std::string_view group, std::string_view topic);
   // A committed offset of a group.

@@ -30,6 +30,16 @@ void catalog_batch::erase_subscription(std::string_view name) {
   changes_.push_back({keys::subscription(name), std::nullopt});
 }
 
+void catalog_batch::put_share_state(std::string_view subscription, uint32_t partition,
+                                    std::string state) {
+  changes_.push_back({keys::share(subscription, partition), std::move(state)});
+}
+
+void catalog_batch::erase_share_state(std::string_view subscription, uint32_t partitions) {
+  for (uint32_t p = 0; p < partitions; ++p)
+    changes_.push_back({keys::share(subscription, p), std::nullopt});
+}
+
 void catalog_batch::put_group(std::string_view group, std::string_view topic) {
   changes_.push_back({keys::group(group), std::string(topic)});
 }

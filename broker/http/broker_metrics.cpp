@@ -95,6 +95,8 @@ void topic_series(metric_set& s, const v1::TopicList& list, size_t cap) {
                               "Messages published to a topic (accepted).");
   auto& bytes =
       s.counter("ferry_topic_published_bytes_total", "Bytes of the messages published to a topic.");
+  auto& scheduled = s.gauge("ferry_topic_scheduled_messages",
+                            "Delayed messages waiting for their due time, per topic.");
   auto& end = s.gauge("ferry_log_end_offset", "The next offset a log partition writes.");
   auto& start = s.gauge("ferry_log_start_offset", "The oldest offset a log partition keeps.");
   auto& kept = s.gauge("ferry_log_partition_bytes", "Bytes a log partition keeps (approximate).");
@@ -106,6 +108,7 @@ void topic_series(metric_set& s, const v1::TopicList& list, size_t cap) {
     const std::string kind = t.kind() == v1::LOG ? "log" : "memory";
     sum_into(published, {{"topic", name}, {"kind", kind}}, d(t.messages_published()));
     sum_into(bytes, {{"topic", name}, {"kind", kind}}, d(t.bytes_published()));
+    sum_into(scheduled, {{"topic", name}, {"kind", kind}}, d(t.scheduled()));
     for (const auto& p : t.partitions()) {
       metric_labels l{{"topic", name},
                       {"partition", name == other ? other : std::to_string(p.partition())}};
@@ -413,8 +416,12 @@ double open_fds() {
 
 void add_schedule_metrics(metrics_registry& reg, const scheduler& schedule) {
   reg.add([&schedule]() -> metrics_registry::render_fn {
-    return [waiting = d(schedule.waiting()), late = schedule.lateness()](metric_set& s) {
+    return [waiting = d(schedule.waiting()), next = schedule.next_due_ms(),
+            late = schedule.lateness()](metric_set& s) {
       s.gauge("ferry_schedule_waiting", "Delayed messages waiting for their due time.", waiting);
+      s.gauge("ferry_schedule_next_due_timestamp_seconds",
+              "When the earliest delayed message is due (Unix seconds); 0 when none waits.",
+              static_cast<double>(next) / 1000.0);
       metric_set::add(s.histogram_family("ferry_schedule_release_lateness_seconds",
                                          "How long after its due time a delayed message was "
                                          "published to its topic."),

@@ -40,7 +40,7 @@ void log_partition::deliver(log_reader& r, log_reader::cursor& cur, const messag
   consumer& c = r.owner();
   c.add_outstanding(1);
   ++ctx_.probe.records_read;
-  c.sink().deliver(c, ref, delivery_meta{offset, 1, index_, offset});
+  c.sink().deliver(c, ref, delivery_meta{offset, 1, index_, offset, true});
   cur.next = offset + 1;
 }
 

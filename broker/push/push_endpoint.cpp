@@ -63,16 +63,15 @@ void push_endpoint::stop() {
 }
 
 // The message as a CloudEvent. One published without the required attributes gets them:
-// its id is the subscription and its sequence there (the same on every redelivery), its
-// source the topic, its type "ferry.message".
+// its id names the message (delivery_name: the same on every redelivery), its source the
+// topic, its type "ferry.message".
 push_client::request push_endpoint::build(const message_ref& m, const delivery_meta& meta) const {
   codec::message_fields f;
   std::vector<codec::header_view> headers;
   (void)codec::parse_message(m.bytes, f, &headers);  // checked when it was published
   cloudevents::made_attributes made;
   cloudevents::complete_required(
-      f, m.topic, [&] { return subscription_ + "/" + std::to_string(meta.delivery_id >> 20); },
-      made);
+      f, m.topic, [&] { return delivery_name(m.topic, subscription_, meta); }, made);
   push_client::request r;
   if (settings_.structured) {
     r.headers.emplace_back("Content-Type", std::string(cloudevents::structured_media));

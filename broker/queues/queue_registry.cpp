@@ -106,6 +106,7 @@ void queue_registry::remove_subscriptions_on(std::string_view name, catalog_batc
   for (const auto& sname : doomed) {
     auto* s = subscriptions_.at(sname).get();
     if (!s->ephemeral()) b.erase_subscription(sname);
+    if (auto* f = feed_of(sname)) f->erase_state(b);
     s->cancel_consumers(errc::topic_not_found, "topic " + quoted(name) + " was deleted");
     erase_subscription(sname);
     log::queues().info("subscription {} deleted with topic {}", sname, name);
@@ -211,6 +212,7 @@ ferry::error queue_registry::create_subscription(const v1::CreateSubscription& r
   *rec.mutable_options() = req.options();
   b.expect_no_subscription(s->name());
   b.put_subscription(rec);
+  if (auto* f = feed_of(s->name())) f->record_state(b);
   describe(*s, info);
   log::queues().info("subscription {} created on {}", s->name(), s->pattern());
   return {};
@@ -240,10 +242,7 @@ void queue_registry::erase_subscription(const std::string& name) {
     std::erase(t->subscriptions(), raw);
   requested_options_.erase(name);
   subscriptions_.erase(it);
-  if (auto f = feeds_by_name_.find(name); f != feeds_by_name_.end()) {
-    feeds_by_name_.erase(f);
-    feeds_->removed(name);  // its stored delivery state goes too
-  }
+  feeds_by_name_.erase(name);
 }
 
 subscription_feed* queue_registry::feed_of(std::string_view subscription) const {
@@ -283,6 +282,7 @@ ferry::error queue_registry::delete_subscription(std::string_view name, bool if_
   s->cancel_consumers(errc::subscription_not_found,
                       "subscription " + quoted(name) + " was deleted");
   b.erase_subscription(key);
+  if (auto* f = feed_of(key)) f->erase_state(b);
   erase_subscription(key);
   log::queues().info("subscription {} deleted", key);
   deleted = true;

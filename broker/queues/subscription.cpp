@@ -111,7 +111,7 @@ void subscription::deliver(consumer& c, queued&& q) {
   ++stats_.delivered;
   stats_.delivered_bytes += q.msg.size();
   if (count > 1) ++stats_.redelivered;
-  delivery_meta meta{id, count, 0, 0};
+  delivery_meta meta{id, count, 0, 0, false};
   env_.delivering(*this, q.seq, meta);
   c.sink().deliver(c, q.msg, meta);
   if (c.auto_ack()) {

@@ -250,8 +250,7 @@ class subscription final : public consumer_source {
   mutable rate_meter deliver_rate_, ack_rate_;  // sampled by sample_rates()
 };
 
-// Delivery-id layout (see the class comment).
-constexpr unsigned delivery_count_bits = 20;
+// Delivery-id layout (see the class comment; delivery_count_bits is in topics/consumer.h).
 constexpr uint64_t make_delivery_id(uint64_t seq, uint32_t count) {
   return (seq << delivery_count_bits) | (count & ((1u << delivery_count_bits) - 1));
 }

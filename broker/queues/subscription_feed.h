@@ -10,6 +10,7 @@
 
 #include "ferry/v1/admin.pb.h"
 
+#include "broker/catalog/catalog.h"
 #include "broker/queues/subscription.h"
 #include "proto/codec/errc.h"
 
@@ -22,6 +23,11 @@ class subscription_feed : public subscription_env {
   virtual void start(subscription& s) = 0;
   // Adds what only the feed knows (the records not read yet count as ready).
   virtual void describe(v1::SubscriptionInfo& out) const = 0;
+  // What it keeps in storage, created with the subscription's definition (the start of a
+  // new one) or erased with it: in the same catalog batch, so neither is ever without
+  // the other.
+  virtual void record_state(catalog_batch& b) const = 0;
+  virtual void erase_state(catalog_batch& b) const = 0;
 };
 
 class subscription_feeds {
@@ -32,8 +38,6 @@ class subscription_feeds {
   virtual ferry::error make(const std::string& name, std::string_view target,
                             const subscription_options& o, bool recovered,
                             std::unique_ptr<subscription_feed>& out) = 0;
-  // Subscription `name` is gone for good (deleted): its stored state goes too.
-  virtual void removed(const std::string& name) = 0;
 
  protected:
   ~subscription_feeds() = default;

@@ -1,5 +1,6 @@
 // The scheduler's listing and cancelling (scheduler.h): both read storage on the storage
 // thread and answer on the loop.
+#include <algorithm>
 #include <limits>
 #include <memory>
 #include <vector>
@@ -100,9 +101,10 @@ void scheduler::cancel(const v1::CancelScheduled& req, reply<v1::CancelScheduled
     return fail(errc::scheduled_not_found, "no message " + quoted(id) + " waits for topic " +
                                                quoted(topic) + std::string(why));
   };
-  // A due entry may be in the round being released; one that is not due yet cannot be:
-  // its erase reaches the storage thread before any later round's scan.
-  if (releasing_ && key.due_ms <= env_.clock.wall_ms())
+  // An entry due by the round being released may be in it (by the round's clock, which a
+  // wall clock stepping back cannot undo); a later one cannot be: its erase reaches the
+  // storage thread before any later round's scan.
+  if (releasing_ && key.due_ms <= std::max(round_now_, env_.clock.wall_ms()))
     return done(not_found(": it is due and being released"), {});
   env_.on_storage([this, key, topic = req.topic(), not_found, &store = env_.store,
                    to_loop = env_.on_loop, w = lifetime_.watch(), done = std::move(done)] {

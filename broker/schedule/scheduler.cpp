@@ -187,6 +187,7 @@ void scheduler::release() {
   again_ = false;
   auto round = std::make_shared<due_round>();
   const int64_t now = env_.clock.wall_ms();
+  round_now_ = now;
   env_.on_storage([round, now, from = low_, &store = env_.store, to_loop = env_.on_loop, this,
                    w = lifetime_.watch()] {
     round->err = store.scan(from, INT64_MAX, [&](const schedule_key& k, std::string_view v) {
@@ -260,12 +261,7 @@ void scheduler::publish_round(const std::shared_ptr<due_round>& round) {
 // (erased), or refused for now (kept, and tried again).
 void scheduler::settle_group(due_round& round, size_t first, size_t end, const ferry::error& err,
                              const v1::PublishOk& ok) {
-  auto lasting = [](errc code) {
-    return code == errc::topic_not_found || code == errc::invalid_name ||
-           code == errc::invalid_argument || code == errc::wrong_topic_kind ||
-           code == errc::partition_not_found || code == errc::message_too_large ||
-           code == errc::malformed_frame;
-  };
+  const auto lasting = lasting_refusal;
   std::vector<bool> keep(end - first, false);
   if (err && !lasting(errc_of(err.code))) keep.assign(end - first, true);
   for (const auto& e : ok.errors())

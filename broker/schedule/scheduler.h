@@ -61,6 +61,9 @@ class scheduler final : public publish_scheduler {
   void list(const v1::ListScheduled& req, reply<v1::ScheduledList> done) override;
   void cancel(const v1::CancelScheduled& req, reply<v1::CancelScheduledOk> done) override;
   uint64_t waiting() const { return waiting_; }
+  // The earliest due time the release timer waits for (Unix ms); 0 when nothing waits or a
+  // release is under way.
+  int64_t next_due_ms() const { return armed_for_ == INT64_MAX ? 0 : armed_for_; }
   // Released late by more than this many ms (the worst since start): a measure of the
   // timer and of storage.
   int64_t worst_lateness_ms() const { return worst_lateness_ms_; }
@@ -100,7 +103,8 @@ class scheduler final : public publish_scheduler {
   int64_t armed_for_ = INT64_MAX;                // the due time the timer waits for
   uint64_t timer_generation_ = 0;
   bool releasing_ = false;
-  bool again_ = false;  // due entries were written during the round
+  int64_t round_now_ = 0;  // the round under way reads what is due by this (wall ms)
+  bool again_ = false;     // due entries were written during the round
   bool stopped_ = false;
   int64_t worst_lateness_ms_ = 0;
   histogram lateness_{0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 30};

@@ -32,7 +32,9 @@ void server::impl::begin_stop() {
 }
 
 void server::impl::wait_drained() {
-  if (!closing_clients && port->in_flight() == 0 && catalog->in_flight() == 0) {
+  // Acks of shared subscriptions are answered once their state is written: waited for too.
+  if (!closing_clients && port->in_flight() == 0 && catalog->in_flight() == 0 &&
+      shares->settles_waiting() == 0) {
     closing_clients = true;
     for (auto& s : hub->all())
       s->shut_down();

@@ -7,6 +7,7 @@
 #include "broker/core/log.h"
 #include "broker/logs/log_topic.h"
 #include "broker/queues/dead_letter.h"
+#include "broker/topics/publish_checks.h"
 #include "broker/topics/topic_directory.h"
 #include "storage/meta_keys.h"
 #include "storage/meta_store.h"
@@ -14,23 +15,25 @@
 namespace ferry::broker {
 
 log_share::log_share(std::string name, log_topic& t, std::vector<share_state> states,
-                     const share_context& ctx, bool fresh)
+                     const share_context& ctx)
     : name_(std::move(name)),
       topic_(t),
       states_(std::move(states)),
       ctx_(ctx),
       feeder_(0, *this, ctx.read_ahead, /*auto_ack=*/true),
-      fresh_(fresh),
-      dirty_(states_.size(), false) {}
+      dirty_(states_.size(), false) {
+  feeder_.set_output_gate(&full_);
+}
 
 log_share::~log_share() {
   if (attached_) topic_.detach(feeder_);
   // Settles still waiting for a write learn that the subscription went first.
   auto waiting = std::move(waiting_write_);
-  for (auto& fn : waiting_next_)
-    waiting.push_back(std::move(fn));
-  for (auto& fn : waiting)
-    fn(fail(errc::subscription_not_found, "subscription " + quoted(name_) + " was deleted"));
+  for (auto* more : {&waiting_next_, &waiting_dead_letters_})
+    for (auto& fn : *more)
+      waiting.push_back(std::move(fn));
+  answer(std::move(waiting),
+         fail(errc::subscription_not_found, "subscription " + quoted(name_) + " was deleted"));
 }
 
 int64_t log_share::now() const {
@@ -44,7 +47,6 @@ void log_share::start(subscription& s) {
   std::vector<v1::PartitionStart> starts;
   for (uint32_t p = 0; p < states_.size(); ++p) {
     const auto b = topic_.bounds(p);
-    if (fresh_) changed(p);            // where it starts is stored at once
     if (states_[p].low() < b.start) {  // retention took records it had not finished
       log::queues().warn("subscription {}: {}[{}] records {}..{} were removed by retention first",
                          name_, topic_.name(), p, states_[p].low(), b.start - 1);
@@ -68,10 +70,19 @@ void log_share::start(subscription& s) {
 void log_share::deliver(consumer&, const message_ref& m, const delivery_meta& meta) {
   ++feeding_;
   auto& st = states_[meta.partition];
+  if (const uint64_t start = topic_.bounds(meta.partition).start; st.low() < start) {
+    log::queues().warn("subscription {}: {}[{}] records {}..{} were removed by retention first",
+                       name_, topic_.name(), meta.partition, st.low(), start - 1);
+    st.skip_to(start);
+    changed(meta.partition);
+  }
   if (st.done(meta.offset)) {
     feeder_.remove_outstanding(1);  // finished before a restart: skipped
   } else {
-    positions_.emplace(sub_->next_seq(), position{meta.partition, meta.offset});
+    const auto bytes = static_cast<uint32_t>(m.size());
+    positions_.emplace(sub_->next_seq(), position{meta.partition, bytes, meta.offset});
+    held_bytes_ += bytes;
+    full_ = held_bytes_ >= ctx_.read_ahead_bytes;
     sub_->enqueue(m, st.delivered_count(meta.offset));
   }
   --feeding_;
@@ -92,6 +103,15 @@ void log_share::describe(v1::SubscriptionInfo& out) const {
   out.set_ready(out.ready() + unread);  // records not read yet wait too
 }
 
+void log_share::record_state(catalog_batch& b) const {
+  for (uint32_t p = 0; p < states_.size(); ++p)
+    b.put_share_state(name_, p, states_[p].encode());
+}
+
+void log_share::erase_state(catalog_batch& b) const {
+  b.erase_share_state(name_, static_cast<uint32_t>(states_.size()));
+}
+
 // ---- the subscription's events ----
 
 void log_share::delivering(subscription&, uint64_t seq, delivery_meta& meta) {
@@ -99,6 +119,7 @@ void log_share::delivering(subscription&, uint64_t seq, delivery_meta& meta) {
   if (it == positions_.end()) return;
   meta.partition = it->second.partition;
   meta.offset = it->second.offset;
+  meta.record = true;
   states_[meta.partition].delivered(meta.offset, meta.delivery_count);
   changed(meta.partition);
 }
@@ -110,11 +131,13 @@ void log_share::acked(subscription&, uint64_t seq) {
 void log_share::finish(uint64_t seq) {
   auto it = positions_.find(seq);
   if (it == positions_.end()) return;
-  const auto [p, offset] = it->second;
+  const auto [p, bytes, offset] = it->second;
   positions_.erase(it);
   states_[p].finish(offset);
   changed(p);
   feeder_.remove_outstanding(1);
+  held_bytes_ -= bytes;
+  full_ = held_bytes_ >= ctx_.read_ahead_bytes;
   // Inside the feeder's delivery the log is pumping already; else room came back.
   if (feeding_ == 0 && attached_) topic_.credit(feeder_, 0);
 }
@@ -136,6 +159,23 @@ void log_share::dead_letter(subscription& from, uint64_t seq, const message_ref&
   publish_dead_letter(seq, m, std::move(body));
 }
 
+namespace {
+
+// A dead-letter publish's answer, once: the topic's, or, when the topic dropped it (it was
+// deleted while writing), TOPIC_NOT_FOUND as the last copy of the callback goes.
+struct dead_letter_answer {
+  std::function<void(const ferry::error&, const v1::PublishOk&)> fn;
+  bool answered = false;
+  void operator()(const ferry::error& err, const v1::PublishOk& ok) {
+    if (!std::exchange(answered, true)) fn(err, ok);
+  }
+  ~dead_letter_answer() {
+    if (!answered) fn(fail(errc::topic_not_found, "the dead-letter topic went away"), {});
+  }
+};
+
+}  // namespace
+
 void log_share::publish_dead_letter(uint64_t seq, const message_ref& m, std::vector<uint8_t> body) {
   const std::string& dlt = sub_->options().dead_letter_topic;
   topic* t = ctx_.topics.find(dlt);
@@ -144,23 +184,47 @@ void log_share::publish_dead_letter(uint64_t seq, const message_ref& m, std::vec
   head.topic = all.substr(0, dlt.size());
   std::vector<std::string_view> messages{all.substr(dlt.size())};
   publish_request r{all, head, messages};
-  t->publish(r, [this, seq, m, w = lifetime_.watch()](const ferry::error& err, v1::PublishOk&& ok) {
-    if (w.expired()) return;
-    if (!err && ok.errors_size() == 0) {
-      sub_->count_dead_letter(true, m.size());
-      return finish(seq);
-    }
-    // Not taken: the record goes back to the queue (its count kept) and comes again.
+  ++dead_lettering_;
+  auto answer = std::make_shared<dead_letter_answer>();
+  answer->fn = [this, seq, m, w = lifetime_.watch()](const ferry::error& err,
+                                                     const v1::PublishOk& ok) {
+    if (!w.expired()) dead_lettered(seq, m, err, ok);
+  };
+  t->publish(r, [answer](const ferry::error& err, v1::PublishOk&& ok) { (*answer)(err, ok); });
+}
+
+// Taken: the record is done. Refused for good (the topic is gone, the record does not fit
+// it, a reject-publish queue is full): dropped, as a memory subscription drops it. Refused
+// for now: back to the queue, its count kept, to come again.
+void log_share::dead_lettered(uint64_t seq, const message_ref& m, const ferry::error& err,
+                              const v1::PublishOk& ok) {
+  --dead_lettering_;
+  const errc code = err                    ? errc_of(err.code)
+                    : ok.errors_size() > 0 ? static_cast<errc>(ok.errors(0).code())
+                                           : errc::ok;
+  if (code == errc::ok) {
+    sub_->count_dead_letter(true, m.size());
+    finish(seq);
+  } else if (lasting_refusal(code) || code == errc::queue_full) {
+    log::queues().warn("subscription {}: dead-letter topic {} refused a record ({}): dropped",
+                       name_, sub_->options().dead_letter_topic, errc_name(code));
+    sub_->count_dead_letter(false, m.size());
+    finish(seq);
+  } else if (auto it = positions_.find(seq); it != positions_.end()) {
     log::queues().warn("subscription {}: dead-lettering to {} failed ({}): requeued", name_,
-                       sub_->options().dead_letter_topic,
-                       err ? err.to_string() : ok.errors(0).message());
-    auto it = positions_.find(seq);
-    if (it == positions_.end()) return;
+                       sub_->options().dead_letter_topic, errc_name(code));
     const position pos = it->second;
     positions_.erase(it);
     positions_.emplace(sub_->next_seq(), pos);
     sub_->enqueue(m, states_[pos.partition].delivered_count(pos.offset));
-  });
+  }
+  if (dead_lettering_ != 0) return;
+  // Settles that waited for the dead letters now wait for the write of what they changed.
+  auto waiting = std::move(waiting_dead_letters_);
+  waiting_dead_letters_.clear();
+  *ctx_.settles_waiting -= waiting.size();
+  for (auto& fn : waiting)
+    after_durable(std::move(fn));
 }
 
 // ---- storage ----
@@ -178,9 +242,20 @@ void log_share::changed(uint32_t partition) {
 }
 
 void log_share::after_durable(std::function<void(const ferry::error&)> fn) {
-  if (any_dirty_) return waiting_next_.push_back(std::move(fn));
-  if (writing_) return waiting_write_.push_back(std::move(fn));
-  fn({});
+  // A nack's record is done only once its dead-letter topic took it.
+  auto& list = dead_lettering_ != 0 ? waiting_dead_letters_
+               : any_dirty_         ? waiting_next_
+               : writing_           ? waiting_write_
+                                    : waiting_none_;
+  if (&list == &waiting_none_) return fn({});
+  list.push_back(std::move(fn));
+  ++*ctx_.settles_waiting;
+}
+
+void log_share::answer(std::vector<waiter> who, const ferry::error& err) {
+  *ctx_.settles_waiting -= who.size();
+  for (auto& fn : who)
+    fn(err);
 }
 
 void log_share::write() {
@@ -218,8 +293,7 @@ void log_share::written(const ferry::error& err) {
       answered.push_back(std::move(fn));
     waiting_next_.clear();
   }
-  for (auto& fn : answered)
-    fn(err);
+  answer(std::move(answered), err);
   if (!err && any_dirty_) write();
 }
 

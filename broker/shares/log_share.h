@@ -20,6 +20,8 @@
 
 #include <boost/unordered/unordered_flat_map.hpp>
 
+#include "ferry/v1/publish.pb.h"
+
 #include "broker/queues/subscription_feed.h"
 #include "broker/shares/share_state.h"
 #include "broker/topics/consumer.h"
@@ -43,19 +45,23 @@ struct share_context {
   const loop_clock& clock;
   std::function<void(task)> on_storage;  // a blocking call on the storage thread
   std::function<void(task)> on_loop;     // back on the loop, as an event
-  uint32_t read_ahead = 10000;
+  uint32_t read_ahead = 10000;            // records held (read, not done) at most
+  uint64_t read_ahead_bytes = 64ull << 20;  // and their message bytes
+  size_t* settles_waiting = nullptr;  // settles of every share waiting for a write (a drain waits)
 };
 
 class log_share final : public subscription_feed, public delivery_sink, public settle_barrier {
  public:
-  // `states`: one per partition of `t`, recovered, or `fresh` ones (stored at start).
+  // `states`: one per partition of `t`, recovered or new.
   log_share(std::string name, log_topic& t, std::vector<share_state> states,
-            const share_context& ctx, bool fresh);
+            const share_context& ctx);
   ~log_share() override;
 
   // subscription_feed
   void start(subscription& s) override;
   void describe(v1::SubscriptionInfo& out) const override;
+  void record_state(catalog_batch& b) const override;
+  void erase_state(catalog_batch& b) const override;
 
   // subscription_env
   int64_t now() const override;
@@ -79,6 +85,7 @@ class log_share final : public subscription_feed, public delivery_sink, public s
  private:
   struct position {
     uint32_t partition;
+    uint32_t bytes;  // the record's message size, held until it is done
     uint64_t offset;
   };
   using waiter = std::function<void(const ferry::error&)>;
@@ -87,9 +94,13 @@ class log_share final : public subscription_feed, public delivery_sink, public s
   // read-ahead comes back.
   void finish(uint64_t seq);
   void changed(uint32_t partition);
+  // Answers settles that waited (and counts them out of ctx.settles_waiting).
+  void answer(std::vector<waiter> who, const ferry::error& err);
   void write();
   void written(const ferry::error& err);
   void publish_dead_letter(uint64_t seq, const message_ref& m, std::vector<uint8_t> body);
+  void dead_lettered(uint64_t seq, const message_ref& m, const ferry::error& err,
+                     const v1::PublishOk& ok);
 
   std::string name_;
   log_topic& topic_;
@@ -98,15 +109,19 @@ class log_share final : public subscription_feed, public delivery_sink, public s
   subscription* sub_ = nullptr;
   consumer feeder_;
   bool attached_ = false;
-  bool fresh_;
   int feeding_ = 0;  // inside the feeder's delivery: the log is pumping, do not credit it
+  uint64_t held_bytes_ = 0;
+  bool full_ = false;  // the feeder's gate: held_bytes_ reached read_ahead_bytes
   boost::unordered_flat_map<uint64_t, position> positions_;  // by seq, until done
 
   std::vector<bool> dirty_;
   bool any_dirty_ = false;
   bool writing_ = false;
-  std::vector<waiter> waiting_write_;  // answered by the write under way
-  std::vector<waiter> waiting_next_;   // need the next write (their change came after)
+  std::vector<waiter> waiting_write_;         // answered by the write under way
+  std::vector<waiter> waiting_next_;          // need the next write (their change came after)
+  size_t dead_lettering_ = 0;                 // dead-letter publishes under way
+  std::vector<waiter> waiting_dead_letters_;  // settles waiting for them first
+  std::vector<waiter> waiting_none_;          // (never holds any: nothing to wait for)
   lifetime_token lifetime_;
 };
 

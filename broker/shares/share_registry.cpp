@@ -34,7 +34,7 @@ ferry::error share_registry::make(const std::string& name, std::string_view topi
     for (uint32_t p = 0; p < t->partition_count(); ++p)
       states.emplace_back(t->bounds(p).next);  // from the log's end, as a new queue starts empty
   }
-  out = std::make_unique<log_share>(name, *t, std::move(states), ctx_, !recovered);
+  out = std::make_unique<log_share>(name, *t, std::move(states), ctx_);
   return {};
 }
 
@@ -47,33 +47,23 @@ ferry::error share_registry::load(const std::string& name, uint32_t partitions,
   auto err = ctx_.store.scan(prefix, [&](std::string_view key, std::string_view value) {
     auto p = storage::meta_keys::partition_of(key, prefix);
     share_state s;
-    if (!p || *p >= partitions || !share_state::decode(value, s)) {
+    if (!p || !share_state::decode(value, s)) {
       bad = fail(errc::storage_error, "unreadable delivery state " + quoted(key));
       return;
     }
+    if (*p >= partitions) return;  // left by an earlier subscription of the name: not ours
     out[*p] = std::move(s);
     found[*p] = true;
   });
   if (err) return err;
   if (bad) return bad;
-  // A partition never written (a crash right after creation): from its start, so nothing
-  // published since is missed (at least once).
+  // Written with the definition, so never missing; if it is anyway, the partition is read
+  // from its start: nothing is missed (at least once), some may come again.
   for (uint32_t p = 0; p < partitions; ++p)
-    if (!found[p]) log::queues().warn("subscription {}: no stored state for partition {}", name, p);
+    if (!found[p])
+      log::queues().error("subscription {}: no stored state for partition {}: read from its start",
+                          name, p);
   return {};
-}
-
-void share_registry::removed(const std::string& name) {
-  // Queued behind the share's own writes on the storage thread, so none lands after it.
-  ctx_.on_storage([prefix = storage::meta_keys::share_prefix(name), &store = ctx_.store] {
-    std::vector<storage::meta_change> erase;
-    (void)store.scan(prefix, [&](std::string_view key, std::string_view) {
-      erase.push_back({std::string(key), std::nullopt});
-    });
-    if (auto err = store.apply(erase))
-      log::queues().warn("deleting the delivery state under {} failed: {}", prefix,
-                         err.to_string());
-  });
 }
 
 }  // namespace ferry::broker

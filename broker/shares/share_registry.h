@@ -1,6 +1,7 @@
 // share_registry: makes the feeds of shared subscriptions on log topics (PROTOCOL.md 9.9)
 // for queue_registry (queues/subscription_feed.h): checks what a shared subscription may
-// be, loads a recovered one's delivery state from storage, and erases a deleted one's.
+// be, and loads a recovered one's delivery state from storage (a new one's is written with
+// its definition, a deleted one's erased with it: log_share::record_state, erase_state).
 // Owns the context every log_share works with; outlives them (the server resets the
 // queue registry first). Loop only.
 #pragma once
@@ -14,11 +15,15 @@ class log_registry;
 
 class share_registry final : public subscription_feeds {
  public:
-  share_registry(log_registry& logs, share_context ctx) : logs_(logs), ctx_(std::move(ctx)) {}
+  share_registry(log_registry& logs, share_context ctx) : logs_(logs), ctx_(std::move(ctx)) {
+    ctx_.settles_waiting = &settles_waiting_;
+  }
+  // Acks and nacks read but not answered yet, waiting for their state to be written (a
+  // drain waits for 0).
+  size_t settles_waiting() const { return settles_waiting_; }
 
   ferry::error make(const std::string& name, std::string_view topic, const subscription_options& o,
                     bool recovered, std::unique_ptr<subscription_feed>& out) override;
-  void removed(const std::string& name) override;
 
  private:
   // The stored states of `name`, one per partition (blocking: at start only).
@@ -27,6 +32,7 @@ class share_registry final : public subscription_feeds {
 
   log_registry& logs_;
   share_context ctx_;
+  size_t settles_waiting_ = 0;
 };
 
 }  // namespace ferry::broker

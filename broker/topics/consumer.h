@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -35,7 +36,26 @@ struct delivery_meta {
   uint32_t delivery_count = 0;
   uint32_t partition = 0;  // log topics
   uint64_t offset = 0;     // log topics
+  bool record = false;     // a log record: partition and offset name it
 };
+
+// Subscriptions' delivery ids: (sequence << delivery_count_bits) | (count mod 2^bits),
+// the sequence naming the message within its subscription (queues/subscription.h).
+constexpr unsigned delivery_count_bits = 20;
+
+// A stable name for a delivery's message, for a CloudEvent that lacks an id: a log
+// record's topic/partition/offset, else the subscription and the message's sequence there;
+// the same on every redelivery (for a log record also after a restart).
+inline std::string delivery_name(std::string_view topic, std::string_view subscription,
+                                 const delivery_meta& meta) {
+  std::string out;
+  if (meta.record || subscription.empty()) {
+    out.append(topic).append("/").append(std::to_string(meta.partition)).append("/");
+    return out.append(std::to_string(meta.offset));
+  }
+  out.append(subscription).append("/");
+  return out.append(std::to_string(meta.delivery_id >> delivery_count_bits));
+}
 
 class delivery_sink {
  public:

@@ -22,6 +22,17 @@ constexpr int64_t max_ttl_ms = 100LL * 365 * 24 * 3600 * 1000;
 // points the request's views into the copy: every message is a view into it from here on.
 bytes_ref adopt_frame(publish_request& r, memory_accountant* acct);
 
+// Whether a publish refused with `code` would be refused again (the topic is gone, the
+// message does not fit it), not only now (storage, a drain, a full queue): who publishes
+// on a client's behalf (the scheduler, dead-lettering) then drops the message rather than
+// trying again.
+constexpr bool lasting_refusal(errc code) {
+  return code == errc::topic_not_found || code == errc::invalid_name ||
+         code == errc::invalid_argument || code == errc::wrong_topic_kind ||
+         code == errc::partition_not_found || code == errc::message_too_large ||
+         code == errc::malformed_frame;
+}
+
 // One refused message of a publish batch, as its PublishOk reports it.
 void add_error(v1::PublishOk& ok, uint32_t index, errc code, std::string_view message);
 // The same for a failed write: its code, and `message`.

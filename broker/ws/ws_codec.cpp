@@ -125,14 +125,7 @@ void append_event(std::string& out, const pending_delivery& p, const event_namer
   (void)codec::parse_message(p.msg.bytes, f, &headers);         // checked when it was published
   cloudevents::made_attributes made;
   cloudevents::complete_required(
-      f, p.msg.topic,
-      [&] {
-        if (!names.subscription.empty())
-          return std::string(names.subscription) + "/" + std::to_string(p.meta.delivery_id >> 20);
-        return std::string(p.msg.topic) + "/" + std::to_string(p.meta.partition) + "/" +
-               std::to_string(p.meta.offset);
-      },
-      made);
+      f, p.msg.topic, [&] { return delivery_name(p.msg.topic, names.subscription, p.meta); }, made);
   cloudevents::append_structured(out, f, headers);
 }
 

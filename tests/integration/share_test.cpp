@@ -169,6 +169,36 @@ TEST_CASE("after max_deliveries a record is dead-lettered with its reason and co
   CHECK(refused.header("ferry-dead-letter-detail") == "bad input");
   CHECK(nothing_within(sub, 300ms));
   CHECK(admin->describe_subscription("work").value().dead_lettered() == 2);
+  // The nacks were answered once both records were done: after kill -9 neither comes back.
+  b.kill_hard();
+  b.restart();
+  auto after = connect(b);
+  auto again = attach(*after, "work", 10);
+  CHECK(nothing_within(again, 500ms));
+}
+
+TEST_CASE("a new shared subscription starts at the log's end, also when ferryd dies at once",
+          "[shares]") {
+  broker_process b;
+  {
+    auto c = connect(b);
+    create_log_topic(*c, "events", 2);
+    publish_records(*c, "events", 5);  // before the subscription: not its records
+    create_subscription(*c, "work", "events");
+    b.kill_hard();  // its start was stored with its definition
+  }
+  b.restart();
+  auto c = connect(b);
+  publish_records(*c, "events", 2, 5);
+  auto sub = attach(*c, "work", 10);
+  std::set<std::string> got;
+  for (int i = 0; i < 2; ++i) {
+    auto d = next(sub);
+    got.insert(payload(d));
+    REQUIRE_FALSE(sub.ack(d));
+  }
+  CHECK(got == std::set<std::string>{"r5", "r6"});
+  CHECK(nothing_within(sub, 300ms));
 }
 
 // Before the crash: "r0" delivered twice (nacked once), 150 records acked, 10 held
@@ -262,10 +292,14 @@ TEST_CASE("a push endpoint on a shared subscription gets each record, and a 2xx 
   create_subscription(*c, "work", "events", o);
   publish_records(*c, "events", 20);
   REQUIRE(handler.wait_for(20));
-  std::set<std::string> bodies;
-  for (const auto& r : handler.requests())
+  std::set<std::string> bodies, ids;
+  for (const auto& r : handler.requests()) {
     bodies.insert(r.body);
+    ids.insert(r.header("ce-id"));
+    CHECK(r.header("ce-id").starts_with("events/"));  // the record: topic/partition/offset
+  }
   CHECK(bodies.size() == 20);
+  CHECK(ids.size() == 20);
   const auto until = std::chrono::steady_clock::now() + 5s;
   while (c->describe_subscription("work").value().acked() < 20 &&
          std::chrono::steady_clock::now() < until)
