@@ -46,9 +46,10 @@ struct options {
 struct overrides {
   CLI::Option *warmup = nullptr, *duration = nullptr, *rate = nullptr, *bytes = nullptr,
               *catchup = nullptr, *idle = nullptr, *window = nullptr, *batch = nullptr,
-              *prefetch = nullptr, *readers = nullptr, *one_thread = nullptr;
+              *prefetch = nullptr, *readers = nullptr, *one_thread = nullptr, *refill = nullptr;
   fb::workload v;  // the values
   bool one_client_thread = false;
+  std::string refill_policy;
 };
 
 void add_overrides(CLI::App& app, overrides& o) {
@@ -64,6 +65,10 @@ void add_overrides(CLI::App& app, overrides& o) {
   o.window = app.add_option("--window", o.v.window, "Messages in flight (max-rate workloads)");
   o.batch = app.add_option("--batch", o.v.batch, "Messages per publish call (max-rate workloads)");
   o.prefetch = app.add_option("--prefetch", o.v.prefetch, "Consumer credit window");
+  o.refill = app.add_option("--refill", o.refill_policy,
+                            "How a full window refills, for every driver: half (once half of "
+                            "it emptied, the default) or each (as soon as a batch fits)")
+                 ->check(CLI::IsMember({"half", "each"}));
   o.readers = app.add_option("--readers", o.v.subscriptions_per_topic,
                              "Subscriptions (log: readers) per topic");
   o.one_thread = app.add_flag("--one-client-thread", o.one_client_thread,
@@ -82,6 +87,7 @@ std::string apply(const overrides& o, fb::workload& w) {
   if (given(o.window)) w.window = o.v.window;
   if (given(o.batch)) w.batch = o.v.batch;
   if (given(o.prefetch)) w.prefetch = o.v.prefetch;
+  if (given(o.refill)) w.refill_half = o.refill_policy == "half";
   if (given(o.readers)) w.subscriptions_per_topic = o.v.subscriptions_per_topic;
   if (given(o.one_thread)) w.client_threads = false;
   if (w.message_size < 16) return "--message-bytes: at least 16 (sequence and timestamp)";

@@ -37,6 +37,9 @@ struct workload {
   // slowest reader (or not yet confirmed), in batches of `batch`. Not workload keys:
   // ferry-bench options.
   uint32_t window = 20000;
+  // How a full window refills, the same for every driver: once half of it emptied (true),
+  // or as soon as there is room for a batch (false).
+  bool refill_half = true;
   uint32_t batch = 500;
   uint32_t prefetch = 10000;
   // ferry driver: each consumer on a thread of its own (as the peers' drivers run theirs),

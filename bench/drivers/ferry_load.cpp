@@ -300,6 +300,11 @@ void ferry_load::pump() {
   const uint32_t topics = w_.topics;
   // Catch-up runs write before any reader exists: only confirms bound the window then.
   auto unread = [&] { return catchup_ ? 0 : m_.sent() - m_.slowest_received(); };
+  // A full window refills as every driver's does (workload::refill_half).
+  if (refilling_ && w_.refill_half) {
+    if (inflight_ > w_.window / 2 || unread() > w_.window / 2) return;
+  }
+  refilling_ = false;
   while (!stopping_ && inflight_ < w_.window && unread() < w_.window) {
     bool done = catchup_ ? m_.sent() * w_.message_size >= w_.catchup_bytes
                          : m_.past_end(std::chrono::steady_clock::now());
@@ -325,6 +330,7 @@ void ferry_load::pump() {
     for (uint32_t t = 0; t < topics; ++t)
       if (!parts[t].empty()) publish_batch(t, std::move(parts[t]), sent_at);
   }
+  if (!stopping_) refilling_ = true;  // the window is full
   if (stopping_ && inflight_ == 0) publishing_done();
 }
 

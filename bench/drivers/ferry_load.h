@@ -86,6 +86,7 @@ class ferry_load {
   // Competing consumers of one subscription, each on its own thread, hand their deliveries
   // to one measurement reader, which takes one thread at a time: one lock per reader.
   std::vector<std::unique_ptr<std::mutex>> reader_locks_;
+  bool refilling_ = false;  // max rate: the window was full (see workload::refill_half)
   boost::asio::steady_timer pace_;
   uint64_t inflight_ = 0;
   bool max_rate_, acks_, catchup_;

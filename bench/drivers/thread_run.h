@@ -76,8 +76,9 @@ class thread_run {
   //
   // Max rate: at most `window` messages sent but not received by the slowest reader
   // (catch-up: not yet confirmed; each producer its share), in batches. Once full, the
-  // window must half empty before the next batch (as the ferry driver's pump), and the wait
-  // is a short sleep, not a wake-up per confirm.
+  // window refills as the workload says for every driver (refill_half: once half of it
+  // emptied; else as soon as a batch fits), the producer waiting in poll() for answers (at
+  // most 100 us: the readers' progress comes on no socket of its own).
   template <typename Unconfirmed, typename Poll, typename SendBatch>
   void publish_max_rate(Unconfirmed unconfirmed, Poll poll, SendBatch send_batch);
   // Fixed rate, open loop: message i is due at measurement::due(i) and stamped with that
@@ -117,11 +118,11 @@ void thread_run::publish_max_rate(Unconfirmed unconfirmed, Poll poll, SendBatch 
     auto now = clock::now();
     if (catchup ? m_.sent() * w_.message_size >= w_.catchup_bytes : m_.past_end(now)) return;
     uint64_t unread = catchup ? 0 : m_.sent() - m_.slowest_received();
-    if (unconfirmed() >= (waiting ? own_window / 2 + 1 : own_window) ||
-        unread >= (waiting ? w_.window / 2 + 1 : w_.window)) {
+    const bool half = waiting && w_.refill_half;
+    if (unconfirmed() >= (half ? own_window / 2 + 1 : own_window) ||
+        unread >= (half ? w_.window / 2 + 1 : w_.window)) {
       waiting = true;
-      std::this_thread::sleep_for(100us);
-      if (!poll(0us)) return;
+      if (!poll(100us)) return;
       continue;
     }
     waiting = false;
