@@ -18,10 +18,12 @@
 //
 // How ferry's workloads map (equivalence() says it per workload):
 // - A topic is a fanout exchange; a subscription is a queue bound to it (fan-out = several
-//   queues). Memory topics: classic non-durable queues, transient messages; ephemeral
-//   subscriptions are exclusive auto-delete queues declared by their consumer. Consumers
-//   with acks use basic.qos(prefetch) and ack every message, batched with multiple=true (at
-//   most 256 at once, and whenever no more input is buffered); others consume with no-ack.
+//   queues). A topic with one queue is published to through the default exchange, straight
+//   to that queue (as a RabbitMQ user would; the exchange costs a routing step). Memory topics:
+//   classic non-durable queues, transient messages; ephemeral subscriptions are exclusive
+//   auto-delete queues declared by their consumer. Consumers with acks use basic.qos(prefetch) and
+//   ack every message, batched with multiple=true (at most 256 at once, and whenever no more input
+//   is buffered); others consume with no-ack.
 // - Log topics with fsync-always: a quorum queue per reader (Raft log fsynced before the
 //   confirm), persistent messages; the reader consumes with qos and acks. Log topics without
 //   fsync (and catch-up): a stream queue per topic, read from x-stream-offset=first by every
@@ -88,6 +90,14 @@ struct topology {
                                                   : exchanges[t] + ".s" + std::to_string(r));
       topic_of.push_back(static_cast<uint32_t>(t));
     }
+    // A topic with one queue (one subscription, or a stream every reader shares) is published
+    // to through the default exchange, straight to that queue, as a RabbitMQ user would;
+    // a fan-out goes through the topic's fanout exchange.
+    for (uint32_t t = 0; t < w.topics; ++t) {
+      const bool one_queue = kind == queue_kind::stream || per_topic == 1;
+      const size_t first = t * std::max<size_t>(per_topic, 1);
+      direct.push_back(one_queue && first < queues.size() ? queues[first] : std::string());
+    }
     acks = kind != queue_kind::classic || w.consumer_acks;
     exclusive = kind == queue_kind::classic && w.ephemeral && w.consumers_per_subscription == 1;
     consumers_per_reader = kind == queue_kind::classic ? w.consumers_per_subscription : 1;
@@ -97,6 +107,7 @@ struct topology {
   queue_kind kind;
   uint32_t topics;
   std::vector<std::string> exchanges;  // per topic
+  std::vector<std::string> direct;     // per topic: its only queue, or empty (fan-out)
   std::vector<std::string> queues;     // per reader (a stream's readers share it)
   std::vector<uint32_t> topic_of;      // per reader
   bool acks, exclusive;
@@ -228,9 +239,11 @@ bool amqp_run::publish(rmq::amqp_link& link, rmq::confirm_tracker& conf, std::st
   amqp_basic_properties_t props{};
   props._flags = AMQP_BASIC_DELIVERY_MODE_FLAG;
   props.delivery_mode = topo_.kind == queue_kind::classic ? 1 : 2;  // transient : persistent
-  int rc =
-      amqp_basic_publish(link.get(), link.channel, rmq::bytes(topo_.exchanges[seq % topo_.topics]),
-                         amqp_empty_bytes, 0, 0, &props, rmq::bytes(payload));
+  const size_t t = seq % topo_.topics;
+  const bool direct = !topo_.direct[t].empty();  // the default exchange, to the one queue
+  int rc = amqp_basic_publish(
+      link.get(), link.channel, direct ? amqp_empty_bytes : rmq::bytes(topo_.exchanges[t]),
+      direct ? rmq::bytes(topo_.direct[t]) : amqp_empty_bytes, 0, 0, &props, rmq::bytes(payload));
   if (rc != AMQP_STATUS_OK) {
     fail(std::string("publish: ") + amqp_error_string2(rc));
     return false;
@@ -372,7 +385,9 @@ std::string rabbitmq_driver::equivalence(const workload& w) const {
   std::string s;
   switch (kind_of(w)) {
     case queue_kind::classic:
-      s = "fanout exchange, a classic non-durable queue per subscription";
+      s = w.subscriptions_per_topic == 1
+              ? "default exchange to a classic non-durable queue per subscription"
+              : "fanout exchange, a classic non-durable queue per subscription";
       if (w.ephemeral)
         s.append(w.consumers_per_subscription == 1 ? " (exclusive, auto-delete)"
                                                    : " (shared by its consumers, deleted after)");
