@@ -194,13 +194,30 @@ struct reader {
   measurement* m = nullptr;
   flow* fl = nullptr;
   size_t index = 0;
-  bool ack = false;     // JetStream explicit acks: ack each message after counting it
-  bool shared = false;  // more than one consumer (thread) feeds this reader
+  bool ack = false;      // JetStream acks: ack messages after counting them
+  bool ack_all = false;  // AckAll: one ack settles everything before it (one consumer)
+  bool shared = false;   // more than one consumer (thread) feeds this reader
+  uint32_t unacked = 0;  // ack_all: counted and not yet acked
   std::mutex mu;
 };
 
+// With AckAll a reader acks once per burst, as libferry sends one Ack frame per read:
+// when nothing more is buffered for it, or every 256 messages.
+inline void ack(reader& r, natsSubscription* sub, natsMsg* msg) {
+  if (!r.ack_all) {
+    natsMsg_Ack(msg, nullptr);  // fire and forget, as a consumer at speed would
+    return;
+  }
+  int pending = 0, bytes = 0;
+  if (++r.unacked < 256 && natsSubscription_GetPending(sub, &pending, &bytes) == NATS_OK &&
+      pending > 0)
+    return;
+  r.unacked = 0;
+  natsMsg_Ack(msg, nullptr);
+}
+
 // natsMsgHandler for every bench subscription (core and JetStream).
-inline void on_message(natsConnection*, natsSubscription*, natsMsg* msg, void* closure) {
+inline void on_message(natsConnection*, natsSubscription* sub, natsMsg* msg, void* closure) {
   auto* r = static_cast<reader*>(closure);
   std::string_view payload(natsMsg_GetData(msg), static_cast<size_t>(natsMsg_GetDataLength(msg)));
   if (r->shared) {
@@ -209,7 +226,7 @@ inline void on_message(natsConnection*, natsSubscription*, natsMsg* msg, void* c
   } else {
     r->m->on_message(r->index, payload);
   }
-  if (r->ack) natsMsg_Ack(msg, nullptr);  // fire and forget, as a consumer at speed would
+  if (r->ack) ack(*r, sub, msg);
   natsMsg_Destroy(msg);
   r->fl->delivered();
 }

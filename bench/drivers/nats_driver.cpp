@@ -10,7 +10,8 @@
 // jetstream: one stream, a subject per topic; the PubAck of js_PublishAsync is the
 //   confirm. Memory workloads use a memory stream: with consumer acks it plays the queue
 //   (interest retention: a message goes once every consumer acked it; one durable push
-//   consumer per subscription, explicit acks, one async +ACK per message); without acks each
+//   consumer per subscription, AckAll with one +ACK per burst of at most 256 (explicit
+//   per-message acks when several consumers share it); without acks each
 //   subscription is an ordered push consumer (no acks, flow control). Log workloads use a
 //   file stream with one ordered consumer per reader from the first message. nats-server
 //   2.9 fsyncs JetStream files every 2 minutes (sync_interval; not configurable before
