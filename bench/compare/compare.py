@@ -245,7 +245,10 @@ def measure(args, t_start):
             results["rounds"][w["name"]] = n
             log(f"{w['name']}: {len(todo)} systems × {n} round(s)")
             for rnd in range(1, n + 1):
-                for s in todo:
+                # Each round starts with the next system: none always runs first (on a warm
+                # or a cold machine, right after a given peer).
+                k = (rnd - 1) % max(len(todo), 1)
+                for s in todo[k:] + todo[:k]:
                     r = run.run(w, s, rnd)
                     results["cells"][w["name"]][s]["runs"].append(r)
             for s in todo:

@@ -239,9 +239,9 @@ def generated(res, root):
                f"--server-pid PID -w WORKLOAD --warmup-s {a['warmup_s']:g} "
                f"--duration-s {a['duration_s']:g} --json-out FILE\n```\n")
     out.append(f"Per workload the systems run in turn ({', '.join(res['systems'])}), "
-               f"{' or '.join(str(r) for r in rounds)} round(s), so drift of this shared "
-               "machine hits all alike; a cell is the mean of its rounds, with the range "
-               "in brackets. Catch-up and connection workloads take no warm-up or duration. "
+               f"{' or '.join(str(r) for r in rounds)} round(s), each round starting with the "
+               "next system, so drift of this shared machine hits all alike and none always "
+               "runs first; a cell is the mean of its rounds, with the range in brackets. Catch-up and connection workloads take no warm-up or duration. "
                "Server CPU seconds and peak RSS are the server process's (RabbitMQ: beam.smp) "
                "over the whole run. The load generator and the server share the machine's "
                f"cores. Every server runs with an open-files limit of {res.get('open_files', '?')} "
