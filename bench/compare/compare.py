@@ -244,13 +244,26 @@ def measure(args, t_start):
             n = max([1] + [r for r in range(1, args.rounds + 1) if this * r + later <= left])
             results["rounds"][w["name"]] = n
             log(f"{w['name']}: {len(todo)} systems × {n} round(s)")
-            for rnd in range(1, n + 1):
+            rnd = 0
+            while True:
+                rnd += 1
                 # Each round starts with the next system: none always runs first (on a warm
                 # or a cold machine, right after a given peer).
                 k = (rnd - 1) % max(len(todo), 1)
                 for s in todo[k:] + todo[:k]:
                     r = run.run(w, s, rnd)
                     results["cells"][w["name"]][s]["runs"].append(r)
+                if rnd < n:
+                    continue
+                # Past the planned rounds: one more while ferry's range and the best peer's
+                # overlap (which is ahead is not settled), if the budget still has room.
+                cells = results["cells"][w["name"]]
+                _, _, best, _, _ = report.ratio(w, cells, todo)
+                left = args.budget_s - (time.time() - t_start) - 60
+                if (rnd >= args.max_rounds or best is None or "ferry" not in todo
+                        or not report.overlap(w, cells, best) or this + later > left):
+                    break
+            results["rounds"][w["name"]] = rnd
             for s in todo:
                 c = results["cells"][w["name"]][s]
                 c["status"] = "measured" if any(not r.get("error") for r in c["runs"]) \
@@ -278,6 +291,9 @@ def main():
     ap.add_argument("--warmup-s", type=float, default=2)
     ap.add_argument("--duration-s", type=float, default=8)
     ap.add_argument("--rounds", type=int, default=2, help="rounds per workload, if time allows")
+    ap.add_argument("--max-rounds", type=int, default=4,
+                    help="more rounds, up to this, while ferry's range and the best peer's "
+                         "overlap (if time allows)")
     ap.add_argument("--budget-s", type=float, default=1800,
                     help="the whole of `make bench-compare`, counted from --started-at")
     ap.add_argument("--started-at", type=float, default=0,

@@ -98,7 +98,16 @@ def ratio(w, cells, systems):
     best, bv = (max if higher else min)(peers, key=lambda p: p[1])
     r = f / bv
     behind = r < 1 if higher else r > 1
-    return f"**{r:.2f}×** (vs {best})", f, best, bv, behind
+    settled = "" if not overlap(w, cells, best) else ", ranges overlap"
+    return f"**{r:.2f}×** (vs {best}{settled})", f, best, bv, behind
+
+
+def overlap(w, cells, best):
+    """Whether ferry's range of rounds and `best`'s overlap: the ratio's side is not settled."""
+    _, fn, _, _ = headline(w)
+    fv = [fn(r) for r in ok_runs(cells.get("ferry", {}))]
+    pv = [fn(r) for r in ok_runs(cells.get(best, {}))]
+    return bool(fv and pv) and min(fv) <= max(pv) and min(pv) <= max(fv)
 
 
 def escape_cell(s):
