@@ -218,7 +218,6 @@ asio::io_context& ferry_load::loop_of(slot& k) {
 
 void ferry_load::consumer_ready(size_t i) {
   if (closing_) return;
-  if (catching_up_ && i == 0) m_.catchup_started(std::chrono::steady_clock::now());
   connect_consumer(i + 1);
 }
 
@@ -397,6 +396,9 @@ void ferry_load::publishing_done() {
 // everything.
 void ferry_load::begin_catchup() {
   catching_up_ = true;
+  // Timed from before the reader connects, as every driver does: connecting and
+  // subscribing are part of catching up.
+  m_.catchup_started(std::chrono::steady_clock::now());
   connect_consumer(0);
 }
 

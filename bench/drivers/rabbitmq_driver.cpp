@@ -291,6 +291,8 @@ void amqp_run::read(size_t reader, uint32_t) {
     if (!e.empty()) fail("consumer: " + e);
     return e.empty();
   };
+  // Catch-up is timed from before the reader connects, as every driver does.
+  if (catching_up() && reader == 0) m_.catchup_started(steady_clock::now());
   if (!started(link.open(at_.host, at_.port, rpc_timeout))) return;
   auto c = link.get();
   track(amqp_get_sockfd(c));
@@ -307,7 +309,6 @@ void amqp_run::read(size_t reader, uint32_t) {
   amqp_basic_consume(c, link.channel, rmq::bytes(queue), amqp_empty_bytes, 0, !topo_.acks, 0,
                      offset.table());
   if (!started(link.check("basic.consume"))) return;
-  if (catching_up() && reader == 0) m_.catchup_started(steady_clock::now());
   reader_started();
 
   const uint64_t ack_batch = std::min<uint64_t>(max_ack_batch, std::max(1, topo_.prefetch / 2));

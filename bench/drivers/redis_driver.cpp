@@ -252,6 +252,8 @@ bool redis_run::poll_replies(rds::redis_link& link, rds::reply_tracker& replies,
 // ---- reading ----
 
 void redis_run::read(size_t reader, uint32_t consumer) {
+  // Catch-up is timed from before the reader connects, as every driver does.
+  if (catching_up() && reader == 0) m_.catchup_started(steady_clock::now());
   rds::redis_link link;
   if (auto e = link.open(at_.host, at_.port, io_timeout); !e.empty()) return fail("reader: " + e);
   track(link.fd());
@@ -330,7 +332,6 @@ void redis_run::read_group(rds::redis_link& link, size_t reader, uint32_t consum
 // A log reader: XREAD from the start, each read after the last id it got.
 void redis_run::read_log(rds::redis_link& link, size_t reader) {
   const std::string& key = lay_.keys[lay_.topic_of[reader]];
-  if (catching_up() && reader == 0) m_.catchup_started(steady_clock::now());
   reader_started();
   std::string last = "0-0";
   std::vector<std::string> ids;
