@@ -82,10 +82,23 @@ void log_share::deliver(consumer&, const message_ref& m, const delivery_meta& me
     const auto bytes = static_cast<uint32_t>(m.size());
     positions_.emplace(sub_->next_seq(), position{meta.partition, bytes, meta.offset});
     held_bytes_ += bytes;
-    full_ = held_bytes_ >= ctx_.read_ahead_bytes;
     sub_->enqueue(m, st.delivered_count(meta.offset));
   }
+  update_gate();
   --feeding_;
+}
+
+// The read-ahead is full at read_ahead records or read_ahead_bytes, and opens again only
+// once a quarter of it is free: storage reads then fetch a quarter at a time, not the one
+// record each ack makes room for.
+void log_share::update_gate() {
+  const uint64_t held = feeder_.outstanding();
+  if (held >= ctx_.read_ahead || held_bytes_ >= ctx_.read_ahead_bytes) {
+    full_ = true;
+  } else if (held + ctx_.read_ahead / 4 <= ctx_.read_ahead &&
+             held_bytes_ + ctx_.read_ahead_bytes / 4 <= ctx_.read_ahead_bytes) {
+    full_ = false;
+  }
 }
 
 void log_share::consumer_cancelled(consumer&, errc, std::string_view why) {
@@ -137,9 +150,10 @@ void log_share::finish(uint64_t seq) {
   changed(p);
   feeder_.remove_outstanding(1);
   held_bytes_ -= bytes;
-  full_ = held_bytes_ >= ctx_.read_ahead_bytes;
-  // Inside the feeder's delivery the log is pumping already; else room came back.
-  if (feeding_ == 0 && attached_) topic_.credit(feeder_, 0);
+  update_gate();
+  // Inside the feeder's delivery the log is pumping already; else room came back (none
+  // while the read-ahead stays full).
+  if (feeding_ == 0 && attached_ && !full_) topic_.credit(feeder_, 0);
 }
 
 // At least once: the record is done only once the dead-letter topic took it; a crash in

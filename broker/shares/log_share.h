@@ -43,9 +43,9 @@ struct share_context {
   topic_directory& topics;  // dead-letter topics, of either kind
   storage::meta_store& store;
   const loop_clock& clock;
-  std::function<void(task)> on_storage;  // a blocking call on the storage thread
-  std::function<void(task)> on_loop;     // back on the loop, as an event
-  uint32_t read_ahead = 10000;            // records held (read, not done) at most
+  std::function<void(task)> on_storage;     // a blocking call on the storage thread
+  std::function<void(task)> on_loop;        // back on the loop, as an event
+  uint32_t read_ahead = 10000;              // records held (read, not done) at most
   uint64_t read_ahead_bytes = 64ull << 20;  // and their message bytes
   size_t* settles_waiting = nullptr;  // settles of every share waiting for a write (a drain waits)
 };
@@ -94,6 +94,7 @@ class log_share final : public subscription_feed, public delivery_sink, public s
   // read-ahead comes back.
   void finish(uint64_t seq);
   void changed(uint32_t partition);
+  void update_gate();
   // Answers settles that waited (and counts them out of ctx.settles_waiting).
   void answer(std::vector<waiter> who, const ferry::error& err);
   void write();
@@ -111,7 +112,7 @@ class log_share final : public subscription_feed, public delivery_sink, public s
   bool attached_ = false;
   int feeding_ = 0;  // inside the feeder's delivery: the log is pumping, do not credit it
   uint64_t held_bytes_ = 0;
-  bool full_ = false;  // the feeder's gate: held_bytes_ reached read_ahead_bytes
+  bool full_ = false;  // the feeder's gate: the read-ahead is full (update_gate)
   boost::unordered_flat_map<uint64_t, position> positions_;  // by seq, until done
 
   std::vector<bool> dirty_;

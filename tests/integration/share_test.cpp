@@ -311,3 +311,26 @@ TEST_CASE("a push endpoint on a shared subscription gets each record, and a 2xx 
   std::this_thread::sleep_for(1s);
   CHECK(handler.requests().size() == 20);  // nothing acked is pushed again
 }
+
+TEST_CASE("a backlog larger than the read-ahead is read in steps, each record once", "[shares]") {
+  broker_process b;
+  auto c = connect(b);
+  create_log_topic(*c, "events", 2, v1::FSYNC_NEVER);
+  create_subscription(*c, "work", "events");
+  constexpr int total = 12'000;  // more than the read-ahead of 10,000 records
+  for (int from = 0; from < total; from += 1000) {
+    std::vector<fc::message> batch;
+    for (int i = from; i < from + 1000; ++i)
+      batch.push_back(keyed("k" + std::to_string(i % 7), "r" + std::to_string(i)));
+    REQUIRE(c->publish_batch("events", std::move(batch)));
+  }
+  auto sub = attach(*c, "work", 2000);
+  std::set<std::string> seen;
+  while (seen.size() < static_cast<size_t>(total)) {
+    auto d = next(sub);
+    CHECK(seen.insert(payload(d)).second);
+    REQUIRE_FALSE(sub.ack(d));
+  }
+  CHECK(nothing_within(sub, 300ms));
+  CHECK(c->describe_subscription("work").value().acked() == static_cast<uint64_t>(total));
+}
