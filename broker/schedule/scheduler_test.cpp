@@ -9,6 +9,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "broker/catalog/testing.h"
 #include "broker/groups/group_coordinator.h"
 #include "broker/logs/log_registry.h"
 #include "broker/logs/log_testing.h"
@@ -26,26 +27,10 @@ namespace v1 = ferry::v1;
 
 namespace {
 
-// Completes every catalog batch at once.
-class instant_catalog final : public catalog {
- public:
-  ferry::error load(catalog_snapshot&) override { return {}; }
-  uint32_t allocate_topic_id(catalog_batch& b) override {
-    b.put_next_topic_id(next_ + 1);
-    return next_++;
-  }
-  void apply(catalog_batch, done_fn done) override { done({}); }
-  uint64_t watch(watch_fn) override { return 0; }
-  void unwatch(uint64_t) override {}
-
- private:
-  uint32_t next_ = 1;
-};
-
 struct fixture {
   testing::manual_clock clk;
   loop_clock now{clk};
-  instant_catalog cat;
+  testing::held_catalog cat{/*instant=*/true};
   testing::testing_port port;
   queue_registry queues{now, {}};
   log_registry logs{now, {}, cat, &port};

@@ -3,10 +3,9 @@
 // whatever else was pending on it.
 #include "broker/security/security_service.h"
 
-#include <deque>
-
 #include <catch2/catch.hpp>
 
+#include "broker/catalog/testing.h"
 #include "proto/codec/scram.h"
 
 using namespace ferry::broker;
@@ -15,27 +14,12 @@ using ferry::errc;
 
 namespace {
 
-// Writes wait until the test answers them, oldest first (as the storage thread does).
-class held_catalog final : public catalog {
- public:
-  ferry::error load(catalog_snapshot&) override { return {}; }
-  uint32_t allocate_topic_id(catalog_batch&) override { return 1; }
-  void apply(catalog_batch, done_fn done) override { pending.push_back(std::move(done)); }
-  uint64_t watch(watch_fn) override { return 0; }
-  void unwatch(uint64_t) override {}
-
-  void answer(bool ok) {
-    auto done = std::move(pending.front());
-    pending.pop_front();
-    done(ok ? ferry::error{} : ferry::error{make_error_code(errc::disk_full), "disk full"});
-  }
-  std::deque<done_fn> pending;
-};
+const ferry::error disk_full{make_error_code(errc::disk_full), "disk full"};
 
 struct fixture {
   ferry::broker::testing::manual_clock clock;
   loop_clock now{clock};
-  held_catalog cat;
+  testing::held_catalog cat;
   credentials creds{now, true};
   acl_authorizer authz;
   security_service sec{cat, creds, authz, now};
@@ -69,28 +53,28 @@ struct fixture {
 TEST_CASE("security_service: a failed write goes back to what is stored, not what was seen") {
   fixture f;
   f.rule(v1::OPERATION_CONSUME, false);
-  f.cat.answer(true);  // stored: consume only
+  f.cat.answer();  // stored: consume only
   SECTION("both of two changes fail") {
     f.rule(v1::OPERATION_PUBLISH, false);  // A: + publish
     CHECK(f.may_publish());                // in force at once
     f.rule(v1::OPERATION_PUBLISH, true);   // B: - publish
     CHECK_FALSE(f.may_publish());
-    f.cat.answer(false);  // A fails while B is pending: nothing to restore yet
-    f.cat.answer(false);  // B fails: back to what is stored
+    f.cat.answer(disk_full);  // A fails while B is pending: nothing to restore yet
+    f.cat.answer(disk_full);  // B fails: back to what is stored
     CHECK_FALSE(f.may_publish());
   }
   SECTION("the first fails, the second is stored") {
     f.rule(v1::OPERATION_PUBLISH, false);
     f.rule(v1::OPERATION_DESCRIBE, false);
-    f.cat.answer(false);
-    f.cat.answer(true);  // B stored the rule as it stood, A's publish with it: memory = disk
+    f.cat.answer(disk_full);
+    f.cat.answer();  // B stored the rule as it stood, A's publish with it: memory = disk
     CHECK(f.may_publish());
   }
   SECTION("the first is stored, the second fails") {
     f.rule(v1::OPERATION_PUBLISH, false);
     f.rule(v1::OPERATION_PUBLISH, true);
-    f.cat.answer(true);
-    f.cat.answer(false);
+    f.cat.answer();
+    f.cat.answer(disk_full);
     CHECK(f.may_publish());  // what A stored
   }
 }
@@ -110,8 +94,8 @@ TEST_CASE("security_service: a user whose creation failed is gone, its tokens to
   v1::CreateToken ct;
   ct.set_principal("alice");
   f.sec.create_token(ct, f.alice, [](const ferry::error&, const v1::TokenCreated&) {});
-  f.cat.answer(false);
-  f.cat.answer(false);
+  f.cat.answer(disk_full);
+  f.cat.answer(disk_full);
   CHECK(outcome.code == errc::disk_full);
   CHECK_FALSE(f.sec.has_user("alice"));
   CHECK(f.creds.tokens().empty());

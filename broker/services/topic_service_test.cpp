@@ -4,6 +4,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "broker/catalog/testing.h"
 #include "broker/groups/group_coordinator.h"
 #include "broker/logs/log_registry.h"
 #include "broker/logs/log_testing.h"
@@ -21,39 +22,10 @@ namespace v1 = ferry::v1;
 
 namespace {
 
-// A catalog that keeps the batches it was asked to apply and completes them when told:
-// with success, or with the error the test chooses.
-class held_catalog final : public catalog {
- public:
-  ferry::error load(catalog_snapshot&) override { return {}; }
-  uint32_t allocate_topic_id(catalog_batch& b) override {
-    b.put_next_topic_id(next_ + 1);
-    return next_++;
-  }
-  void apply(catalog_batch b, done_fn done) override {
-    applied.push_back(std::move(b));
-    pending.push_back(std::move(done));
-  }
-  uint64_t watch(watch_fn) override { return 0; }
-  void unwatch(uint64_t) override {}
-
-  void complete_all(const ferry::error& err = {}) {
-    auto p = std::move(pending);
-    pending.clear();
-    for (auto& d : p)
-      d(err);
-  }
-  std::vector<catalog_batch> applied;
-  std::vector<done_fn> pending;
-
- private:
-  uint32_t next_ = 1;
-};
-
 struct fixture {
   testing::manual_clock clk;
   loop_clock now{clk};
-  held_catalog cat;
+  testing::held_catalog cat;
   testing::testing_port port;
   queue_registry queues{now, {}};
   log_registry logs{now, {}, cat, &port};

@@ -132,9 +132,7 @@ TEST_CASE("a log topic gets a delayed record at its due time, with an offset the
   auto ok = publish_ok(raw, delayed("events", {"later-1", "later-2"}, 300));
   CHECK(ok.accepted() == 2);
   CHECK(ok.scheduled_ids_size() == 2);
-  v1::Position earliest;
-  earliest.set_kind(v1::Position::EARLIEST);
-  auto reader = read_partition(*c, "events", 0, earliest, 10);
+  auto reader = read_partition(*c, "events", 0, fc::position::earliest(), 10);
   auto records = take(reader, 3, 5s);
   REQUIRE(records.size() == 3);
   CHECK(records[0].payload == "now");
@@ -235,9 +233,7 @@ TEST_CASE(
   auto after = c->publish("events", fc::message("after"));
   REQUIRE(after);  // not SEQUENCE_GAP: the delayed frame took no sequence
   CHECK(after.value().offset == 1);
-  v1::Position earliest;
-  earliest.set_kind(v1::Position::EARLIEST);
-  auto reader = read_partition(*c, "events", 0, earliest, 10);
+  auto reader = read_partition(*c, "events", 0, fc::position::earliest(), 10);
   auto records = take(reader, 3, 5s);
   REQUIRE(records.size() == 3);
   CHECK(records[0].payload == "before");

@@ -150,9 +150,7 @@ TEST_CASE("after max_deliveries a record is dead-lettered with its reason and co
     CHECK(d.delivery_count() == static_cast<uint32_t>(round));
     REQUIRE_FALSE(sub.nack(d));  // requeue; the second time it is dead-lettered instead
   }
-  v1::Position earliest;
-  earliest.set_kind(v1::Position::EARLIEST);
-  auto dlq = read_partition(*admin, "events.dlq", 0, earliest, 10);
+  auto dlq = read_partition(*admin, "events.dlq", 0, fc::position::earliest(), 10);
   std::map<std::string, fc::delivery> dead;
   for (int i = 0; i < 2; ++i) {
     auto d = dlq.next(5s);
@@ -271,9 +269,7 @@ TEST_CASE(
   CHECK(again.size() + before.acked.size() == before.published.size());
   for (const auto& p : before.held)
     CHECK(again.contains(p));
-  v1::Position earliest;
-  earliest.set_kind(v1::Position::EARLIEST);
-  auto dlq = read_partition(*c, "events.dlq", 0, earliest, 10);
+  auto dlq = read_partition(*c, "events.dlq", 0, fc::position::earliest(), 10);
   auto d = dlq.next(5s);
   REQUIRE(d);
   CHECK(payload(*d) == "r0");
