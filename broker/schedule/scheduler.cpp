@@ -261,13 +261,13 @@ void scheduler::publish_round(const std::shared_ptr<due_round>& round) {
 // (erased), or refused for now (kept, and tried again).
 void scheduler::settle_group(due_round& round, size_t first, size_t end, const ferry::error& err,
                              const v1::PublishOk& ok) {
-  const auto lasting = lasting_refusal;
   std::vector<bool> keep(end - first, false);
-  if (err && !lasting(errc_of(err.code))) keep.assign(end - first, true);
+  if (err && !lasting_refusal(errc_of(err.code))) keep.assign(end - first, true);
   for (const auto& e : ok.errors())
-    if (e.index() < keep.size() && !lasting(static_cast<errc>(e.code()))) keep[e.index()] = true;
+    if (e.index() < keep.size() && !lasting_refusal(static_cast<errc>(e.code())))
+      keep[e.index()] = true;
   if (value::decoded d;
-      err && lasting(errc_of(err.code)) && value::decode(round.entries[first].value, d))
+      err && lasting_refusal(errc_of(err.code)) && value::decode(round.entries[first].value, d))
     log::server().warn("schedule: {} messages for topic '{}' dropped: {}", end - first, d.topic,
                        err.to_string());
   for (size_t k = first; k < end; ++k) {

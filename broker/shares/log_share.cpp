@@ -257,12 +257,12 @@ void log_share::changed(uint32_t partition) {
 
 void log_share::after_durable(std::function<void(const ferry::error&)> fn) {
   // A nack's record is done only once its dead-letter topic took it.
-  auto& list = dead_lettering_ != 0 ? waiting_dead_letters_
-               : any_dirty_         ? waiting_next_
-               : writing_           ? waiting_write_
-                                    : waiting_none_;
-  if (&list == &waiting_none_) return fn({});
-  list.push_back(std::move(fn));
+  std::vector<waiter>* list = dead_lettering_ != 0 ? &waiting_dead_letters_
+                              : any_dirty_         ? &waiting_next_
+                              : writing_           ? &waiting_write_
+                                                   : nullptr;
+  if (list == nullptr) return fn({});  // nothing to wait for
+  list->push_back(std::move(fn));
   ++*ctx_.settles_waiting;
 }
 

@@ -122,7 +122,6 @@ class log_share final : public subscription_feed, public delivery_sink, public s
   std::vector<waiter> waiting_next_;          // need the next write (their change came after)
   size_t dead_lettering_ = 0;                 // dead-letter publishes under way
   std::vector<waiter> waiting_dead_letters_;  // settles waiting for them first
-  std::vector<waiter> waiting_none_;          // (never holds any: nothing to wait for)
   lifetime_token lifetime_;
 };
 

@@ -330,3 +330,34 @@ TEST_CASE("a backlog larger than the read-ahead is read in steps, each record on
   CHECK(nothing_within(sub, 300ms));
   CHECK(c->describe_subscription("work").value().acked() == static_cast<uint64_t>(total));
 }
+
+TEST_CASE("what a shared subscription cannot be is refused with a code and a reason", "[shares]") {
+  broker_process b;
+  auto c = connect(b);
+  create_log_topic(*c, "events", 2);
+  auto refused = [&](const std::string& name, const v1::SubscriptionOptions& o) {
+    v1::CreateSubscription req;
+    req.set_name(name);
+    req.set_pattern("events");
+    *req.mutable_options() = o;
+    auto r = c->create_subscription(req);
+    REQUIRE_FALSE(r);
+    INFO(r.err().to_string());
+    CHECK_FALSE(r.err().message.empty());
+    return r.err().code;
+  };
+  v1::SubscriptionOptions bounded;
+  bounded.set_max_messages(10);  // the backlog is the log
+  CHECK(refused("a", bounded) == ferry::errc::invalid_argument);
+  CHECK(refused("b", options(0, "events")) == ferry::errc::invalid_argument);  // itself
+  CHECK(refused("c", options(0, "nowhere")) == ferry::errc::topic_not_found);
+  fc::subscribe_options ephemeral;  // no name: a log topic is read with ConsumeLog
+  ephemeral.pattern = "events";
+  auto e = c->subscribe(ephemeral);
+  REQUIRE_FALSE(e);
+  CHECK(e.err().code == ferry::errc::wrong_topic_kind);
+  create_subscription(*c, "work", "events");
+  auto purge = c->purge_subscription("work");
+  REQUIRE_FALSE(purge);
+  CHECK(purge.err().code == ferry::errc::invalid_argument);
+}
