@@ -33,13 +33,11 @@ bool subscription::would_reject(size_t bytes) const {
   return false;
 }
 
-uint64_t subscription::enqueue(const message_ref& m, uint32_t delivery_count) {
-  const uint64_t seq = next_seq_++;
-  ready_.push_back(queued{m, seq, delivery_count});
+void subscription::enqueue(const message_ref& m, uint32_t delivery_count) {
+  ready_.push_back(queued{m, next_seq_++, delivery_count});
   ready_bytes_ += m.size();
   dispatch();
   if (!opts_.reject_publish) drop_oldest_over_limit();
-  return seq;
 }
 
 bool subscription::over_limit() const {

@@ -117,8 +117,8 @@ class subscription final : public consumer_source {
   bool would_reject(size_t bytes) const;
   // Adds a message (drop-oldest makes room if a limit is passed) and hands out what
   // consumers have credit for; `delivery_count`: delivered that often before (a log
-  // record after a restart). Returns its seq (before it is handed out).
-  uint64_t enqueue(const message_ref& m, uint32_t delivery_count = 0);
+  // record after a restart). Its seq is next_seq() as it is called.
+  void enqueue(const message_ref& m, uint32_t delivery_count = 0);
 
   // ---- consumers ----
   void attach(consumer& c);
