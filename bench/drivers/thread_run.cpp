@@ -15,6 +15,8 @@ void thread_run::fail(const std::string& why) {
   std::lock_guard lock(mu_);
   if (failure_.empty()) failure_ = why;
   failed_ = true;
+  go_ = true;  // producers waiting for the start see the failure
+  go_.notify_all();
 }
 
 void thread_run::track(int fd) {
@@ -38,8 +40,9 @@ bool thread_run::wait_for(const std::atomic<uint32_t>& count, uint32_t n, clock:
 }
 
 bool thread_run::wait_for_go() {
-  while (!go_ && !failed())
-    std::this_thread::sleep_for(100us);
+  // Asleep until woken: 1,000 producers polling a flag would starve the server of CPU
+  // while the others still connect.
+  go_.wait(false);
   return !failed();
 }
 
@@ -99,6 +102,7 @@ void thread_run::run_phases() {
   if (!wait_for(producers_ready_, producers, limits_.start)) return fail("producers did not start");
   m_.start(clock::now());
   go_ = true;
+  go_.notify_all();
   // Publishing ends by itself (past the window, or everything written); this only bounds it.
   auto limit = std::chrono::duration<double>(w_.warmup_s + w_.duration_s) + limits_.confirm +
                (catchup ? 600s : 20s);
