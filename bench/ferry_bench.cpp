@@ -9,6 +9,7 @@
 // Exit status: 0 when every run finished with nothing lost, duplicated or refused (a
 // workload the system has no equivalent of counts as fine: its row says why), 1 otherwise,
 // 2 on usage errors.
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <memory>
@@ -75,6 +76,17 @@ void add_overrides(CLI::App& app, overrides& o) {
                               "ferry: every client on one thread (default: a thread per consumer)");
 }
 
+// The window also bounds bytes in flight (1 MB messages in 20,000 slots would be 20 GB),
+// and a batch fits in each producer's share of it; the same for every driver.
+void bound_window(fb::workload& w) {
+  constexpr uint64_t max_window_bytes = uint64_t{64} << 20;
+  uint64_t by_bytes =
+      std::max<uint64_t>(4, max_window_bytes / std::max<uint32_t>(1, w.message_size));
+  w.window = static_cast<uint32_t>(std::min<uint64_t>(w.window, by_bytes));
+  uint32_t producers = std::max<uint32_t>(1, w.topics * w.producers_per_topic);
+  w.batch = std::max<uint32_t>(1, std::min(w.batch, w.window / producers / 2));
+}
+
 // Returns an error naming the option, or empty.
 std::string apply(const overrides& o, fb::workload& w) {
   auto given = [](const CLI::Option* opt) { return opt->count() != 0; };
@@ -97,6 +109,7 @@ std::string apply(const overrides& o, fb::workload& w) {
     return "--rate: a catch-up run writes as fast as it can";
   if (w.catchup_bytes != 0 && w.subscriptions_per_topic == 0)
     return "--readers: a catch-up run needs a reader";
+  bound_window(w);
   return {};
 }
 
@@ -173,6 +186,10 @@ fb::measurement::result run_one(const options& o, fb::driver& d, const fb::workl
   auto after = fb::read_broker_stats(at.server_pid);
   auto r = m.finish(d.name(), after.cpu_seconds - before.cpu_seconds, after.peak_rss_bytes);
   r.equivalence = d.equivalence(w);
+  if (w.kind == fb::topic_kind::memory && w.catchup_bytes != 0 && r.sent != 0 &&
+      after.peak_rss_bytes > before.rss_bytes)
+    r.bytes_per_message =
+        static_cast<double>(after.peak_rss_bytes - before.rss_bytes) / static_cast<double>(r.sent);
   if (e) r.error = e.message.empty() ? e.to_string() : e.message;
   return r;
 }
