@@ -216,19 +216,35 @@ inline void ack(reader& r, natsSubscription* sub, natsMsg* msg) {
   natsMsg_Ack(msg, nullptr);
 }
 
-// natsMsgHandler for every bench subscription (core and JetStream).
+// Counts one message for reader `r`.
+inline void count(reader& r, natsMsg* msg) {
+  std::string_view payload(natsMsg_GetData(msg), static_cast<size_t>(natsMsg_GetDataLength(msg)));
+  if (r.shared) {
+    std::lock_guard lock(r.mu);
+    r.m->on_message(r.index, payload);
+  } else {
+    r.m->on_message(r.index, payload);
+  }
+}
+
+// natsMsgHandler for every bench push subscription (core and JetStream).
 inline void on_message(natsConnection*, natsSubscription* sub, natsMsg* msg, void* closure) {
   auto* r = static_cast<reader*>(closure);
-  std::string_view payload(natsMsg_GetData(msg), static_cast<size_t>(natsMsg_GetDataLength(msg)));
-  if (r->shared) {
-    std::lock_guard lock(r->mu);
-    r->m->on_message(r->index, payload);
-  } else {
-    r->m->on_message(r->index, payload);
-  }
+  count(*r, msg);
   if (r->ack) ack(*r, sub, msg);
   natsMsg_Destroy(msg);
   r->fl->delivered();
+}
+
+// One batch of a pull subscription (JetStream): every message counted, then acked (with
+// AckAll, one ack of the batch's last message settles the batch). The list stays the
+// caller's.
+inline void on_batch(reader& r, const natsMsgList& list) {
+  for (int k = 0; k < list.Count; ++k) {
+    count(r, list.Msgs[k]);
+    if (r.ack && (!r.ack_all || k + 1 == list.Count)) natsMsg_Ack(list.Msgs[k], nullptr);
+  }
+  if (list.Count > 0) r.fl->delivered();
 }
 
 // The intended send time stamped into a payload (measurement.h: bytes 8..16).

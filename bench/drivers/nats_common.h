@@ -19,7 +19,12 @@ using namespace std::chrono_literals;
 namespace nc = ferry::bench::nats;
 
 inline constexpr const char* subject_prefix = "ferry-bench.";
-inline constexpr const char* stream_name = "FERRY_BENCH";
+// JetStream: a stream per topic, "FERRY_BENCH_<k>" holding subject "ferry-bench.<k>" (as
+// a user with 1,000 queues would make 1,000 streams; one stream with 1,000 filtered
+// consumers tests every message against every consumer).
+inline std::string stream_name(uint32_t topic) {
+  return "FERRY_BENCH_" + std::to_string(topic);
+}
 inline constexpr auto drain_time = 5s;
 inline constexpr auto catchup_limit = 600s;
 

@@ -7,18 +7,21 @@
 //   natsConnection_Publish returns (it sits in the client's buffer then), and no consumer
 //   acks, so workloads with consumer acks and every log workload are unsupported.
 //   connections-N opens N raw TCP connections that complete the NATS handshake.
-// jetstream: one stream, a subject per topic; the PubAck of js_PublishAsync is the
-//   confirm. Memory workloads use a memory stream: with consumer acks it plays the queue
-//   (interest retention: a message goes once every consumer acked it; one durable push
-//   consumer per subscription, AckAll with one +ACK per burst of at most 256 (explicit
-//   per-message acks when several consumers share it); without acks each
-//   subscription is an ordered push consumer (no acks, flow control). Log workloads use a
-//   file stream with one ordered consumer per reader from the first message. nats-server
-//   2.9 fsyncs JetStream files every 2 minutes (sync_interval; not configurable before
-//   2.10): a PubAck means the record reached the OS page cache, not the disk.
+// jetstream: a stream per topic; the PubAck of js_PublishAsync is the confirm, a
+//   publishing connection per producer. Memory workloads use memory streams: with consumer
+//   acks a stream plays the queue (interest retention: a message goes once every consumer
+//   acked it; one durable pull consumer per subscription fetching batches, AckAll with one
+//   +ACK per batch (explicit per-message acks when several consumers share it); without
+//   acks each subscription is an ordered push consumer (no acks, flow control). Log
+//   workloads use a file stream with one ordered consumer per reader from the first
+//   message. nats-server 2.9 fsyncs JetStream files every 2 minutes (sync_interval; not
+//   configurable before 2.10): a PubAck means the record reached the OS page cache, not the
+//   disk.
 //
-// Threads: the publisher is the thread that calls run(); cnats calls every subscription's
-// handler on that subscription's own delivery thread, and JetStream PubAcks on one more.
+// Threads: the publisher is the thread that calls run() (JetStream: driving every
+// producer's connection in turn); cnats calls every push subscription's handler on that
+// subscription's own delivery thread, PubAcks on one per connection; a pull consumer
+// fetches on a thread of its own.
 // A max-rate publisher keeps a window against the slowest reader (nats_client.h: flow),
 // like bench/run.cpp.
 #include <algorithm>

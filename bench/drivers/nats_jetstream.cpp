@@ -1,8 +1,10 @@
 // The JetStream driver of ferry-bench (see nats_driver.cpp for how workloads map onto
-// NATS): one stream, a subject per topic, the PubAck of js_PublishAsync as the confirm.
+// NATS): a stream per topic (its one subject), the PubAck of js_PublishAsync as the confirm.
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -16,6 +18,14 @@ namespace {
 
 using namespace std::chrono_literals;
 using namespace nats_shared;
+
+// Whether reader subscriptions of `w` are pull consumers that ack (else push consumers).
+// Each where it is faster, measured in one run (docs/BENCHMARKS.md): pull with batched
+// fetch at max rate (+20% with one consumer, 2.1x with four), push at a fixed rate (pull
+// adds about 0.6 ms to p99 at 5,000 msg/s).
+bool pulls(const workload& w) {
+  return w.kind == topic_kind::memory && w.consumer_acks && w.producer_rate == 0;
+}
 
 // ---------------------------------------------------------------------------------------
 // JetStream
@@ -34,6 +44,12 @@ class jetstream_driver final : public driver {
   std::string equivalence(const workload& w) const override {
     if (w.idle_connections != 0) return "see nats";
     std::string confirm = "confirm = PubAck (js_PublishAsync)";
+    if (w.catchup_bytes != 0 && w.kind == topic_kind::memory)
+      return "JetStream memory stream (interest retention) written with " +
+             std::to_string(w.catchup_bytes) +
+             " bytes into a durable pull consumer made first, which then fetches (batches of " +
+             std::to_string(w.batch) + ", AckAll per batch) until it has everything, timed; " +
+             confirm;
     if (w.catchup_bytes != 0)
       return "JetStream file stream (R1) written with " + std::to_string(w.catchup_bytes) +
              " bytes, then one ordered consumer from the first message, timed; " + confirm;
@@ -43,7 +59,7 @@ class jetstream_driver final : public driver {
                                : w.durable == durability::fsync_interval
                                    ? "ferry fsyncs on its topic's interval"
                                    : "ferry does not fsync either (durability none)";
-      return "JetStream file stream (R1), one subject per topic, " + confirm + ", " +
+      return "JetStream file stream (R1) per topic, " + confirm + ", " +
              std::to_string(w.subscriptions_per_topic) +
              " ordered consumer(s) from the first message; NOT fsynced per publish: "
              "nats-server 2.9 fsyncs its files every 2 min (sync_interval), so an acked "
@@ -53,9 +69,12 @@ class jetstream_driver final : public driver {
     std::string subs = std::to_string(w.subscriptions_per_topic);
     if (w.consumer_acks)
       return "JetStream memory stream plays the queue (interest retention), " + subs +
-             " durable push consumer(s), AckAll with one +ACK per burst (at most 256; "
-             "explicit acks per message for competing consumers), " +
-             confirm;
+             (pulls(w) ? " durable pull consumer(s) fetching batches of up to " +
+                             std::to_string(w.batch) +
+                             " (as `nats bench`), AckAll with one +ACK per batch"
+                       : std::string(" durable push consumer(s) (faster than pull at a fixed "
+                                     "rate), AckAll with one +ACK per burst (at most 256)")) +
+             " (competing consumers: explicit acks per message), " + confirm;
     return "JetStream memory stream (limits retention, 1M messages kept), " + subs +
            " ordered push consumer(s) (no acks, flow control), " + confirm;
   }
@@ -65,12 +84,15 @@ class jetstream_driver final : public driver {
  private:
   // What the PubAck handler uses.
   struct pub_state {
-    pub_state(measurement& mm, uint64_t window) : m(&mm), fl(mm, window) {}
+    pub_state(measurement& mm, uint64_t window, bool several)
+        : m(&mm), fl(mm, window), shared(several) {}
     measurement* m;
     nc::flow fl;
+    bool shared;    // several publishing connections: their PubAcks come on several threads
+    std::mutex mu;  // then serializes the measurement's confirming side
   };
   static void on_pub_ack(jsCtx*, natsMsg* msg, jsPubAck* pa, jsPubAckErr*, void* closure);
-  static ferry::error make_stream(jsCtx* js, const workload& w);
+  static ferry::error make_stream(jsCtx* js, const workload& w, uint32_t topic);
   static ferry::error subscribe(jsCtx* js, const workload& w, uint32_t i, uint32_t consumer,
                                 nc::reader& r, nc::sub_ptr& out);
   struct js_run;
@@ -79,23 +101,29 @@ class jetstream_driver final : public driver {
 // The PubAck (or its failure) of one js_PublishAsync, on cnats' reply-subscription thread.
 void jetstream_driver::on_pub_ack(jsCtx*, natsMsg* msg, jsPubAck* pa, jsPubAckErr*, void* closure) {
   auto* p = static_cast<pub_state*>(closure);
-  if (pa != nullptr) {
-    p->m->confirmed(1, nc::intended_of(*p->m, natsMsg_GetData(msg), natsMsg_GetDataLength(msg)));
-  } else {
-    p->m->publish_failed(1);
+  {
+    std::unique_lock lock(p->mu, std::defer_lock);
+    if (p->shared) lock.lock();
+    if (pa != nullptr) {
+      p->m->confirmed(1, nc::intended_of(*p->m, natsMsg_GetData(msg), natsMsg_GetDataLength(msg)));
+    } else {
+      p->m->publish_failed(1);
+    }
   }
   natsMsg_Destroy(msg);
   p->fl.confirmed_one();
 }
 
-// A fresh stream for the run (a leftover one of the same name is deleted first).
-ferry::error jetstream_driver::make_stream(jsCtx* js, const workload& w) {
-  js_DeleteStream(js, stream_name, nullptr, nullptr);
+// Topic `topic`'s fresh stream for the run (a leftover one of the same name is deleted
+// first).
+ferry::error jetstream_driver::make_stream(jsCtx* js, const workload& w, uint32_t topic) {
+  std::string name = stream_name(topic);
+  js_DeleteStream(js, name.c_str(), nullptr, nullptr);
   jsStreamConfig cfg;
   jsStreamConfig_Init(&cfg);
-  std::string all = std::string(subject_prefix) + "*";
-  const char* subject_list[] = {all.c_str()};
-  cfg.Name = stream_name;
+  std::string subject = subject_prefix + std::to_string(topic);
+  const char* subject_list[] = {subject.c_str()};
+  cfg.Name = name.c_str();
   cfg.Subjects = subject_list;
   cfg.SubjectsLen = 1;
   cfg.Replicas = 1;
@@ -105,9 +133,11 @@ ferry::error jetstream_driver::make_stream(jsCtx* js, const workload& w) {
   } else {
     cfg.Storage = js_MemoryStorage;
     // With acks the stream is the queue; without, readers stay within the window of the
-    // head, so keeping the last million bounds memory without losing anything.
+    // head, so keeping the last million (over all topics) bounds memory without losing
+    // anything.
     cfg.Retention = w.consumer_acks ? js_InterestPolicy : js_LimitsPolicy;
-    if (!w.consumer_acks) cfg.MaxMsgs = std::max<int64_t>(1'000'000, 4 * int64_t{w.window});
+    if (!w.consumer_acks)
+      cfg.MaxMsgs = std::max<int64_t>(1'000'000, 4 * int64_t{w.window}) / std::max(w.topics, 1u);
     cfg.Discard = js_DiscardOld;
   }
   jsErrCode jerr = jsErrCode(0);
@@ -118,25 +148,28 @@ ferry::error jetstream_driver::make_stream(jsCtx* js, const workload& w) {
   return {};
 }
 
-// Reader `i`'s consumer number `consumer` (several = a queue group on one durable).
+// Reader `i`'s consumer number `consumer`: a pull consumer on the reader's durable
+// (several: they share it), or a push consumer (several: a queue group).
 ferry::error jetstream_driver::subscribe(jsCtx* js, const workload& w, uint32_t i,
                                          uint32_t consumer, nc::reader& r, nc::sub_ptr& out) {
   (void)consumer;
-  bool acks = w.kind == topic_kind::memory && w.consumer_acks && w.catchup_bytes == 0;
+  const bool pull = pulls(w);
+  bool acks = w.kind == topic_kind::memory && w.consumer_acks;
   bool grouped = w.consumers_per_subscription > 1 && w.catchup_bytes == 0;
   std::string durable = "bench-" + std::to_string(i);
   jsSubOptions so;
   jsSubOptions_Init(&so);
-  so.Stream = stream_name;
+  std::string stream = stream_name(topic_of_reader(w, i));
+  so.Stream = stream.c_str();
   if (acks || grouped) {
     so.Config.Durable = durable.c_str();
     so.Config.DeliverPolicy = js_DeliverAll;
-    // One consumer: AckAll, acks batched (JetStream's guidance and `nats bench`); a queue
-    // group's members hold different messages, so each is acked on its own.
+    // One consumer: AckAll, one ack per fetched batch (JetStream's guidance and `nats
+    // bench`); consumers sharing a durable hold different messages, so each is acked.
     so.Config.AckPolicy = !acks ? js_AckNone : grouped ? js_AckExplicit : js_AckAll;
     so.Config.MaxAckPending = 2 * int64_t{std::max<uint32_t>(w.window, 1000)};
     so.ManualAck = acks;
-    if (grouped) so.Queue = durable.c_str();
+    if (grouped && !pull) so.Queue = durable.c_str();  // push: a queue group
   } else {
     so.Ordered = true;  // ephemeral, in order, no acks; flow control and heartbeats
   }
@@ -145,9 +178,9 @@ ferry::error jetstream_driver::subscribe(jsCtx* js, const workload& w, uint32_t 
   natsSubscription* s = nullptr;
   jsErrCode jerr = jsErrCode(0);
   std::string sj = subject_prefix + std::to_string(topic_of_reader(w, i));
-  if (auto st = js_Subscribe(&s, js, sj.c_str(), nc::on_message, &r, nullptr, &so, &jerr);
-      st != NATS_OK)
-    return nc::fail("subscribe", st, jerr);
+  natsStatus st = pull ? js_PullSubscribe(&s, js, sj.c_str(), durable.c_str(), nullptr, &so, &jerr)
+                       : js_Subscribe(&s, js, sj.c_str(), nc::on_message, &r, nullptr, &so, &jerr);
+  if (st != NATS_OK) return nc::fail("subscribe", st, jerr);
   out.reset(s);
   natsSubscription_SetPendingLimits(s, 1 << 22, 1 << 30);
   return {};
@@ -161,38 +194,61 @@ struct jetstream_driver::js_run {
   // On the heap: if PubAcks are still due at the end, it is leaked with the connection.
   std::unique_ptr<pub_state> st;
   bool paced;
-  nc::conn_ptr pub_conn;
-  nc::js_ptr js;
+  // A publishing connection and context per producer (producers_per_topic of each topic),
+  // all driven from the calling thread in turn, as the ferry driver drives its clients.
+  std::vector<nc::conn_ptr> pub_conns;
+  std::vector<nc::js_ptr> pub_js;
+  std::vector<uint64_t> turn;  // per topic: its next producer
   std::vector<std::string> subj;
   std::vector<std::unique_ptr<nc::reader>> readers;
   std::vector<nc::conn_ptr> reader_conns;
   std::vector<nc::js_ptr> reader_js;
   std::vector<nc::sub_ptr> subs;
+  // Pull consumers: a thread each, fetching batches until stop_pulling().
+  std::vector<std::pair<natsSubscription*, nc::reader*>> pulled;
+  std::vector<std::thread> pullers;
+  std::atomic<bool> stop_pull{false};
+  std::mutex pull_mu;
+  ferry::error pull_error;  // the first failed fetch
 
   js_run(const workload& wl, const endpoint& e, measurement& mm)
       : w(wl),
         at(e),
         m(mm),
-        st(std::make_unique<pub_state>(mm, wl.window)),
+        st(std::make_unique<pub_state>(mm, wl.window, producers(wl) > 1)),
         paced(wl.producer_rate != 0),
         subj(subjects(wl)) {}
 
+  static uint32_t producers(const workload& wl) {
+    return std::max<uint32_t>(wl.topics, 1) * std::max<uint32_t>(wl.producers_per_topic, 1);
+  }
+
   ferry::error open() {
-    if (auto e = nc::connect(at.host, at.port, "ferry-bench-pub", paced, pub_conn)) return e;
+    const uint32_t n = producers(w);
     jsOptions jo;
     jsOptions_Init(&jo);
     jo.PublishAsync.AckHandler = on_pub_ack;
     jo.PublishAsync.AckHandlerClosure = st.get();
     // Our window bounds what is unconfirmed at max rate; open loop never waits for confirms.
-    jo.PublishAsync.MaxPending = paced ? (1 << 22) : int64_t{w.window} + w.batch + 1;
-    jsCtx* raw_js = nullptr;
-    if (auto s = natsConnection_JetStream(&raw_js, pub_conn.get(), &jo); s != NATS_OK)
-      return nc::fail("JetStream context", s);
-    js.reset(raw_js);
-    return make_stream(js.get(), w);
+    jo.PublishAsync.MaxPending = paced ? (1 << 22) : int64_t{w.window} / n + w.batch + 1;
+    for (uint32_t k = 0; k < n; ++k) {
+      auto& conn = pub_conns.emplace_back();
+      if (auto e = nc::connect(at.host, at.port, "ferry-bench-pub", paced, conn)) return e;
+      jsCtx* raw_js = nullptr;
+      if (auto s = natsConnection_JetStream(&raw_js, conn.get(), &jo); s != NATS_OK)
+        return nc::fail("JetStream context", s);
+      pub_js.emplace_back(raw_js);
+    }
+    turn.assign(std::max<uint32_t>(w.topics, 1), 0);
+    for (uint32_t t = 0; t < std::max<uint32_t>(w.topics, 1); ++t)
+      if (auto e = make_stream(pub_js.front().get(), w, t)) return e;
+    return {};
   }
 
-  ferry::error attach_readers() {
+  // With `fetch` false, pull consumers are made but fetch only after start_pulling() (a
+  // memory backlog: the durable consumer must exist before the writing, or an interest
+  // stream keeps nothing).
+  ferry::error attach_readers(bool fetch = true) {
     uint32_t consumers =
         w.catchup_bytes != 0 ? 1 : std::max<uint32_t>(w.consumers_per_subscription, 1);
     for (uint32_t i = 0; i < reader_count(w); ++i) {
@@ -209,15 +265,51 @@ struct jetstream_driver::js_run {
           return nc::fail("JetStream context", s);
         reader_js.emplace_back(rj);
         if (auto e = subscribe(rj, w, i, c, r, subs.emplace_back())) return e;
+        if (pulls(w)) pulled.emplace_back(subs.back().get(), &r);
       }
     }
+    if (fetch) start_pulling();
     return {};
+  }
+
+  void start_pulling() {
+    for (auto [s, r] : pulled)
+      pullers.emplace_back([this, s = s, r = r] { pull(s, *r); });
+  }
+
+  // A pull consumer's thread: fetches up to a batch (--batch, like the publishers'), waiting
+  // at most 100 ms, until stopped.
+  void pull(natsSubscription* s, nc::reader& r) {
+    const int batch = static_cast<int>(std::max<uint32_t>(w.batch, 1));
+    while (!stop_pull.load(std::memory_order_relaxed)) {
+      natsMsgList list{};
+      jsErrCode jerr = jsErrCode(0);
+      natsStatus status = natsSubscription_Fetch(&list, s, batch, 100, &jerr);
+      if (status == NATS_TIMEOUT) continue;
+      if (status != NATS_OK) {
+        std::lock_guard lock(pull_mu);
+        if (!pull_error && !stop_pull) pull_error = nc::fail("fetch", status, jerr);
+        return;
+      }
+      nc::on_batch(r, list);
+      natsMsgList_Destroy(&list);
+    }
+  }
+
+  void stop_pulling() {
+    stop_pull = true;
+    for (auto& t : pullers)
+      t.join();
+    pullers.clear();
   }
 
   ferry::error publish(uint64_t seq, const std::string& p) {
     st->fl.add_unconfirmed(1);
-    const char* sj = subj[seq % subj.size()].c_str();
-    if (auto s = js_PublishAsync(js.get(), sj, p.data(), static_cast<int>(p.size()), nullptr);
+    const size_t topic = seq % subj.size();
+    const uint32_t per_topic = std::max<uint32_t>(w.producers_per_topic, 1);
+    jsCtx* js = pub_js[topic * per_topic + turn[topic]++ % per_topic].get();
+    if (auto s =
+            js_PublishAsync(js, subj[topic].c_str(), p.data(), static_cast<int>(p.size()), nullptr);
         s != NATS_OK) {
       st->fl.confirmed_one();
       m.publish_failed(1);
@@ -239,14 +331,23 @@ struct jetstream_driver::js_run {
       std::this_thread::sleep_for(1ms);
   }
 
-  // Write everything first (confirms only), then time one reader from the first message.
+  // Write everything first (confirms only), then time one reader from the first message
+  // (a memory backlog: its durable consumer is made first and fetches after the writing).
   ferry::error catch_up() {
+    const bool backlog = w.kind == topic_kind::memory;
+    if (backlog)
+      if (auto e = attach_readers(false)) return e;
     m.start(steady::now());
     uint64_t total = (w.catchup_bytes + w.message_size - 1) / std::max<uint32_t>(w.message_size, 1);
     if (auto e = publish_all(total)) return e;
     wait_confirmed(60s);
     m.catchup_started(steady::now());
-    auto e = attach_readers();
+    ferry::error e;
+    if (backlog) {
+      start_pulling();
+    } else {
+      e = attach_readers();
+    }
     auto done_by = steady::now() + catchup_limit;
     while (!e && !m.drained() && steady::now() < done_by)
       std::this_thread::sleep_for(200us);
@@ -265,12 +366,17 @@ struct jetstream_driver::js_run {
   // No handler may run once the flow, the pub state and the readers go.
   ferry::error close(ferry::error e) {
     wait_confirmed(drain_time);
+    stop_pulling();
+    if (!e) e = pull_error;
     nc::close_subscriptions(subs);
-    js_DeleteStream(js.get(), stream_name, nullptr, nullptr);
+    for (uint32_t t = 0; t < std::max<uint32_t>(w.topics, 1); ++t)
+      js_DeleteStream(pub_js.front().get(), stream_name(t).c_str(), nullptr, nullptr);
     if (st->fl.unconfirmed() != 0) {
-      // PubAcks still due: leave the connection (and what its handler uses) to the process.
-      (void)js.release();
-      (void)pub_conn.release();
+      // PubAcks still due: leave the connections (and what their handler uses) to the process.
+      for (auto& j : pub_js)
+        (void)j.release();
+      for (auto& c : pub_conns)
+        (void)c.release();
       (void)st.release();
       if (!e) e = {make_error_code(errc::timeout), "PubAcks outstanding at the end"};
     }
