@@ -267,6 +267,7 @@ std::string to_json(const measurement::result& r) {
   num("server_peak_rss_bytes", std::to_string(r.server_peak_rss_bytes));
   num("idle_connections", std::to_string(r.idle_connections));
   num("bytes_per_connection", number(r.bytes_per_connection, 0));
+  num("bytes_per_message", number(r.bytes_per_message, 1));
   append_latency(j, "ack_latency_ns", r.ack_latency_ns);
   append_latency(j, "e2e_latency_ns", r.e2e_latency_ns);
   append_latency(j, "send_lag_ns", r.send_lag_ns);

@@ -86,6 +86,8 @@ class measurement {
     uint64_t server_peak_rss_bytes = 0;
     uint64_t idle_connections = 0;
     double bytes_per_connection = 0;
+    // Memory backlogs: the server's peak RSS less its RSS at the start, per message.
+    double bytes_per_message = 0;
     std::string error;  // the run failed: why
   };
   result finish(const std::string& system, double server_cpu_s,

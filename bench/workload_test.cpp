@@ -91,6 +91,12 @@ TEST_CASE("workload errors name the key", "[bench][workload]") {
   CHECK_THAT(error_of("ephemeral: true\nconsumers_per_subscription: 2\n"),
              Catch::Contains("consumers_per_subscription:"));
   CHECK_THAT(error_of("producers_per_topic: 0\n"), Catch::Contains("producers_per_topic:"));
+  // A memory backlog waits in durable subscriptions that are drained with acks.
+  CHECK(error_of("catchup_bytes: 1000\n").empty());
+  CHECK_THAT(error_of("catchup_bytes: 1000\nephemeral: true\n"),
+             Catch::Contains("catchup_bytes: a memory backlog"));
+  CHECK_THAT(error_of("catchup_bytes: 1000\nconsumer_acks: false\n"),
+             Catch::Contains("catchup_bytes: a memory backlog"));
   CHECK_THAT(error_of("- a\n- b\n"), Catch::Contains("expected a map"));
   std::string err;
   CHECK(!fb::load_workload("/nonexistent/x.yaml", w, err));

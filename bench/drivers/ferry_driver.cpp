@@ -63,6 +63,10 @@ std::string ferry_driver::equivalence(const workload& w) const {
     s.append(w.ephemeral ? "ephemeral subscription" : "durable subscription");
     s.append(w.consumer_acks ? ", per-message acks (libferry batches one Ack frame per turn)"
                              : ", auto-ack");
+    if (w.catchup_bytes != 0)
+      s.append(
+          ", the backlog published into the subscription before its consumer starts, timed "
+          "from before the consumer connects until it has every message");
   } else {
     s = "log topic, ";
     s.append(std::to_string(w.partitions_per_topic)).append(" partition(s), ");

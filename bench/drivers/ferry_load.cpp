@@ -135,6 +135,7 @@ void ferry_load::connect_producer(size_t i) {
 void ferry_load::create_topic(size_t t) {
   if (t == topics_.size()) {
     plan_consumers();
+    if (catchup_ && w_.kind == topic_kind::memory) return create_backlog_subscription(0);
     if (catchup_) return begin_phases();  // readers come after the writing
     return connect_consumer(0);
   }
@@ -152,6 +153,22 @@ void ferry_load::create_topic(size_t t) {
     if (closing_) return;
     if (e) return fail("create topic: " + e.to_string());
     create_topic(t + 1);
+  });
+}
+
+// A memory backlog is written into durable subscriptions that exist before the first
+// publish (their consumers come after the writing).
+void ferry_load::create_backlog_subscription(uint32_t r) {
+  if (r == w_.topics * w_.subscriptions_per_topic) return begin_phases();
+  const std::string& topic = topics_[r / w_.subscriptions_per_topic];
+  v1::CreateSubscription cs;
+  cs.set_name(subscription_name(topic, r % w_.subscriptions_per_topic));
+  cs.set_pattern(topic);
+  cs.set_if_not_exists(true);
+  producers_[0]->async_create_subscription(cs, [this, r](ferry::error e, v1::SubscriptionInfo) {
+    if (closing_) return;
+    if (e) return fail("create subscription: " + e.to_string());
+    create_backlog_subscription(r + 1);
   });
 }
 

@@ -55,6 +55,7 @@ class ferry_load {
   client::client_options client_options() const;
   void connect_producer(size_t i);
   void create_topic(size_t t);
+  void create_backlog_subscription(uint32_t reader);
   void plan_consumers();
   void connect_consumer(size_t i);
   void attach_consumer(size_t i);

@@ -396,6 +396,10 @@ std::string rabbitmq_driver::equivalence(const workload& w) const {
       s.append(w.consumer_acks ? "manual acks with " + qos +
                                      ", every message, batched with multiple=true (<= 256)"
                                : std::string("no-ack consumers"));
+      if (w.catchup_bytes != 0)
+        s.append(
+            "; the backlog is published into the queue before its consumer starts, timed "
+            "from before the consumer connects until every message arrived");
       return s;
     case queue_kind::quorum:
       return "quorum queue per reader (1 node; Raft WAL fsynced before the confirm), persistent "

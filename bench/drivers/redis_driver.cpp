@@ -83,8 +83,8 @@ struct layout {
     consumers_per_reader = md == mode::streams && !log ? w.consumers_per_subscription : 1;
     count = std::to_string(std::clamp<uint32_t>(w.prefetch, 1, 10000));
     // Memory streams are trimmed; never below what max-rate publishers keep unread, nor
-    // below 10 s of a fixed rate.
-    if (md == mode::streams && !log)
+    // below 10 s of a fixed rate; a backlog is kept whole.
+    if (md == mode::streams && !log && w.catchup_bytes == 0)
       maxlen = std::to_string(
           std::max<uint64_t>({100'000, uint64_t{w.window} * 5, w.producer_rate * 10}));
   }
@@ -392,11 +392,14 @@ std::string redis_driver::equivalence(const workload& w) const {
     return "PUBLISH/SUBSCRIBE, a channel per topic, a subscriber connection per subscription; "
            "at most once (no acks, no durable subscriptions); the PUBLISH reply is the confirm";
   if (w.kind == topic_kind::memory)
-    return "a stream plays the queue (XADD MAXLEN ~, AOF off for the run), a consumer group per "
-           "subscription, XREADGROUP COUNT " +
-           count +
+    return std::string("a stream plays the queue (") +
+           (w.catchup_bytes != 0 ? "untrimmed" : "XADD MAXLEN ~") +
+           ", AOF off for the run), a consumer group per subscription, XREADGROUP COUNT " + count +
            ", every message acked by one XACK per read batch (sent with the next read); the "
-           "XADD reply is the confirm";
+           "XADD reply is the confirm" +
+           (w.catchup_bytes != 0 ? "; the backlog is written before the consumer starts, timed "
+                                   "from before it connects until it has every message"
+                                 : "");
   std::string s = "a stream per topic, XADD with appendonly yes, appendfsync ";
   s.append(rds::aof_for(w).appendfsync);
   if (w.durable == durability::fsync_always) s.append(" (fsync before the reply, one per loop)");
