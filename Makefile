@@ -65,9 +65,13 @@ bench: build
 # installs the peers and their C clients (scripts/install-bench-deps.sh), configures again so
 # that ferry-bench gains their drivers, runs the standard suite interleaved within a
 # 30-minute budget counted from here, and rewrites the generated part of docs/BENCHMARKS.md
-# and docs/bench/*.svg. Raw results: $(BUILD_DIR)/bench-compare/.
+# and docs/bench/*.svg. Raw results: $(BUILD_DIR)/bench-compare/. BENCH_FULL=1: longer
+# runs, more rounds, backlogs at full size (hours, not bounded to 30 minutes).
 BENCH_COMPARE_START := $(shell date +%s)
 BENCH_COMPARE_ARGS ?=
+ifeq ($(BENCH_FULL),1)
+BENCH_COMPARE_ARGS += --full
+endif
 bench-compare: deps
 	./scripts/install-bench-deps.sh
 	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(CMAKE_ARGS)

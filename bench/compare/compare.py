@@ -11,7 +11,8 @@ docs/BENCHMARKS.md (between its bench-compare markers) is rewritten with the mac
 versions, the settings, the tables and SVG plots (report.py); the hand-written rest stays.
 
 Usage (`make bench-compare` runs it after building and installing the peers):
-  bench/compare/compare.py [--warmup-s 2] [--duration-s 8] [--rounds 2] [--budget-s 1800]
+  bench/compare/compare.py [--warmup-s 1] [--duration-s 5] [--rounds 2] [--budget-s 1800]
+  bench/compare/compare.py --full        (BENCH_FULL=1: longer runs, more rounds)
   bench/compare/compare.py --report-only build/bench-compare/results.json
 
 Python 3 standard library only. Every server is stopped on exit, Ctrl-C and errors.
@@ -38,6 +39,13 @@ SYSTEMS = ["ferry", "rabbitmq", "nats", "jetstream", "redis-pubsub", "redis-stre
 STANDARD = ["mem-throughput-100B", "mem-pubsub-100B", "mem-fanout-8", "mem-latency-5k",
             "mem-latency-5k-acks", "log-durable-1KiB", "log-latency-5k", "log-catchup-1GiB",
             "connections-10k"]
+# The rate sweep: these max-rate workloads run again at fixed rates, each system at these
+# fractions of its own maximum measured in the same run (latency against load).
+SWEEPS = ["mem-throughput-100B", "log-durable-1KiB"]
+SWEEP_FRACTIONS = [0.1, 0.5, 0.8, 0.95]
+# Smaller than the workload file in the 30-minute run (--full runs the files as they are):
+# RabbitMQ takes about a minute per million backlogged messages here.
+QUICK = {"mem-backlog-10M": ["--catchup-bytes", "100000000"]}
 ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 
 
@@ -127,13 +135,17 @@ class runner:
         self.ferryd = snapshot(os.path.join(args.build_dir, "broker", "ferryd"), workdir)
         self.current = None  # the running server, for cleanup
 
-    def command(self, w, system, broker, pid, json_out):
+    def command(self, w, system, broker, pid, json_out, rate=None):
         cmd = [self.bench, "--system", system, "--broker", broker, "--server-pid", str(pid),
                "--workloads-dir", self.args.workloads_dir, "-w", w["name"],
                "--json-out", json_out]
         if not w.get("catchup_bytes") and not w.get("idle_connections"):
             cmd += ["--warmup-s", str(self.args.warmup_s),
                     "--duration-s", str(self.args.duration_s)]
+        if rate is not None:
+            cmd += ["--rate", str(rate)]
+        if not self.args.full:
+            cmd += QUICK.get(w["name"], [])
         return cmd
 
     def probe(self, w, system):
@@ -148,8 +160,9 @@ class runner:
             return None
         return last_json(out)
 
-    def run(self, w, system, rnd):
-        name = f"{w['name']}-{system}-r{rnd}"
+    def run(self, w, system, rnd, rate=None):
+        """One run; `rnd` names it (a round number, or e.g. "sweep50"); `rate`: fixed."""
+        name = f"{w['name']}-{system}-{rnd if rate is not None else 'r' + str(rnd)}"
         out = os.path.join(self.raw_dir, name + ".jsonl")
         if os.path.exists(out):
             os.remove(out)
@@ -162,9 +175,9 @@ class runner:
             except (RuntimeError, OSError, subprocess.SubprocessError) as e:
                 return {"error": f"server did not start: {e}"}
             started = time.time() - t0
-            limit = 900 if w.get("catchup_bytes") else \
+            limit = (1800 if self.args.full else 900) if w.get("catchup_bytes") else \
                 self.args.warmup_s + self.args.duration_s + 120
-            cmd = self.command(w, system, f"{host}:{port}", pid, out)
+            cmd = self.command(w, system, f"{host}:{port}", pid, out, rate)
             with open(os.path.join(self.raw_dir, name + ".log"), "wb") as lf:
                 lf.write((" ".join(cmd) + "\n").encode())
                 lf.flush()
@@ -192,11 +205,45 @@ def estimate_s(w, system, args):
     catch-up runs took 5-10 s, RabbitMQ's 39 s), with some margin."""
     rabbit = system == "rabbitmq"
     start = 9 if rabbit else 0.5
+    if w.get("catchup_bytes") and w.get("kind") != "log":
+        # A memory backlog (run of 2026-12-07, 2 million 100 B messages: RabbitMQ 119 s,
+        # JetStream 31 s, Redis 6.5 s, ferry 3 s).
+        size = w["catchup_bytes"]
+        if not args.full and w["name"] in QUICK:
+            size = int(QUICK[w["name"]][1])
+        return start + size / 1e9 * {"rabbitmq": 600, "jetstream": 160}.get(system, 40)
     if w.get("catchup_bytes"):
         return start + (w["catchup_bytes"] / 2**30) * (40 if rabbit else 15)
     if w.get("idle_connections"):
         return start + 5 + (w["idle_connections"] / 10000) * (5 if rabbit else 2)
     return start + args.warmup_s + args.duration_s + 0.5
+
+
+def sweep_estimate_s(plan, args):
+    """Wall time of the rate sweep (run after every workload), for the time budget."""
+    return sum(len(SWEEP_FRACTIONS) * estimate_s({}, s, args)
+               for w, todo in plan if w["name"] in SWEEPS for s in todo)
+
+
+def sweep(run, results, plan):
+    """Runs each sweep workload at SWEEP_FRACTIONS of every system's own maximum of this run
+    (its headline figure: delivered or acked msg/s), fixed rate, open loop."""
+    for w, todo in plan:
+        if w["name"] not in SWEEPS:
+            continue
+        _, fn, _, _ = report.headline(w)
+        per = results["sweeps"].setdefault(w["name"], {})
+        for s in todo:
+            runs = report.ok_runs(results["cells"][w["name"]][s])
+            top = report.mean([fn(r) for r in runs])
+            if not top:
+                continue
+            log(f"{w['name']} sweep, {s}: maximum {top:,.0f}/s")
+            per[s] = []
+            for f in SWEEP_FRACTIONS:
+                rate = max(1, int(top * f))
+                r = run.run(w, s, f"sweep{round(f * 100)}", rate=rate)
+                per[s].append({"fraction": f, "rate": rate, "result": r})
 
 
 def measure(args, t_start):
@@ -207,7 +254,8 @@ def measure(args, t_start):
     workdir = tempfile.mkdtemp(prefix="bench-compare-", dir=args.tmp_dir)
     results = {"started": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
                "args": {k: v for k, v in vars(args).items() if k != "report_only"},
-               "workloads": ws, "systems": systems, "cells": {}, "rounds": {}}
+               "workloads": ws, "systems": systems, "cells": {}, "rounds": {}, "sweeps": {},
+               "sweep_fractions": SWEEP_FRACTIONS}
     t_measure = time.time()
     run = None
     try:
@@ -233,12 +281,14 @@ def measure(args, t_start):
                 todo.append(s)
             plan.append((w, todo))
         one_round = sum(estimate_s(w, s, args) for w, todo in plan for s in todo)
+        sweep_s = sweep_estimate_s(plan, args)
         left = args.budget_s - (time.time() - t_start) - 60
-        log(f"one round ≈ {one_round / 60:.1f} min, {left / 60:.1f} min of the budget left")
+        log(f"one round ≈ {one_round / 60:.1f} min, the rate sweep ≈ {sweep_s / 60:.1f} min, "
+            f"{left / 60:.1f} min of the budget left")
         # Every workload gets one round; more where the budget still has room for them and
         # for one round of everything after.
         for i, (w, todo) in enumerate(plan):
-            later = sum(estimate_s(x, s, args) for x, t in plan[i + 1:] for s in t)
+            later = sum(estimate_s(x, s, args) for x, t in plan[i + 1:] for s in t) + sweep_s
             this = sum(estimate_s(w, s, args) for s in todo)
             left = args.budget_s - (time.time() - t_start) - 60
             n = max([1] + [r for r in range(1, args.rounds + 1) if this * r + later <= left])
@@ -270,6 +320,7 @@ def measure(args, t_start):
                     else "failed"
                 if c["status"] == "failed":
                     c["note"] = c["runs"][-1].get("error", "failed")
+        sweep(run, results, plan)
     finally:
         if run is not None and run.current is not None:
             run.current.stop()
@@ -288,13 +339,17 @@ def main():
     ap.add_argument("--workloads-dir", default=os.path.join(ROOT, "bench", "workloads"))
     ap.add_argument("--workloads", nargs="*", help="names (default: every workload file)")
     ap.add_argument("--systems", nargs="*", default=SYSTEMS)
-    ap.add_argument("--warmup-s", type=float, default=2)
-    ap.add_argument("--duration-s", type=float, default=8)
-    ap.add_argument("--rounds", type=int, default=2, help="rounds per workload, if time allows")
+    ap.add_argument("--full", action="store_true",
+                    help="the long run (BENCH_FULL=1): 2 s warm-up, 10 s measured, 3 rounds, "
+                         "backlogs at full size, a 4-hour budget (defaults of the options below "
+                         "otherwise: 1 s, 5 s, 2 rounds, 30 min)")
+    ap.add_argument("--warmup-s", type=float)
+    ap.add_argument("--duration-s", type=float)
+    ap.add_argument("--rounds", type=int, help="rounds per workload, if time allows")
     ap.add_argument("--max-rounds", type=int, default=4,
                     help="more rounds, up to this, while ferry's range and the best peer's "
                          "overlap (if time allows)")
-    ap.add_argument("--budget-s", type=float, default=1800,
+    ap.add_argument("--budget-s", type=float,
                     help="the whole of `make bench-compare`, counted from --started-at")
     ap.add_argument("--started-at", type=float, default=0,
                     help="epoch seconds when `make bench-compare` began (default: now)")
@@ -305,6 +360,10 @@ def main():
     ap.add_argument("--report-only", metavar="RESULTS_JSON",
                     help="rewrite the report from a previous run's results.json")
     args = ap.parse_args()
+    for k, quick, full in (("warmup_s", 1, 2), ("duration_s", 5, 10), ("rounds", 2, 3),
+                           ("budget_s", 1800, 4 * 3600)):
+        if getattr(args, k) is None:
+            setattr(args, k, full if args.full else quick)
 
     if args.report_only:
         with open(args.report_only) as f:

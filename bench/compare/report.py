@@ -14,7 +14,7 @@ END = "<!-- bench-compare:end -->"
 GROUPS = [
     ("throughput", "Throughput at max rate"),
     ("latency", "Latency at a fixed rate (open loop)"),
-    ("catch-up", "Catch-up read"),
+    ("catch-up", "Catch-up read and backlog drain"),
     ("connections", "Idle connections"),
 ]
 
@@ -35,6 +35,8 @@ def headline(w):
     if g == "connections":
         return ("server memory per idle connection, bytes", lambda r: r["bytes_per_connection"],
                 False, "B")
+    if g == "catch-up" and w.get("kind") != "log":
+        return ("drain rate of the backlog, msg/s", lambda r: r["delivered_per_s"], True, "/s")
     if g == "catch-up":
         return ("read rate from the first record, MB/s", lambda r: r["mb_per_s"], True, "MB/s")
     if g == "latency":
@@ -42,6 +44,8 @@ def headline(w):
             return ("publish-ack p99, µs", lambda r: r["ack_latency_ns"]["p99"] / 1e3, False,
                     "µs")
         return ("end-to-end p99, µs", lambda r: r["e2e_latency_ns"]["p99"] / 1e3, False, "µs")
+    if w.get("message_size", 0) >= 65536:
+        return ("acked MB/s", lambda r: r["mb_per_s"], True, "MB/s")
     if w.get("kind") == "log":
         return ("acked records/s", lambda r: r["acked_per_s"], True, "/s")
     return ("delivered msg/s", lambda r: r["delivered_per_s"], True, "/s")
@@ -166,6 +170,8 @@ def detail_table(res, w, out):
                       if idle else [num(m(lambda r: r["acked_per_s"])),
                                     num(m(lambda r: r["delivered_per_s"])),
                                     num(m(lambda r: r["mb_per_s"]), "MB/s")])
+        if w.get("catchup_bytes") and w.get("kind") != "log":
+            rate_cells[2] += f"; server memory {num(m(lambda r: r.get('bytes_per_message', 0)))} B per queued message"
         lat = ["", ""] if idle else [pct("ack_latency_ns"), pct("e2e_latency_ns")]
         # Fixed-rate runs: how late the load generator sent against its schedule (a late
         # send is counted in the latencies too, so a high figure here blames the client).
@@ -217,6 +223,56 @@ def plots(res, plots_dir, out):
             f.write(body)
         out.append(f"![{w['name']}](bench/{fname})")
     out.append("")
+
+
+def sweep_section(res, plots_dir, out):
+    """Latency at fractions of each system's own maximum: a table and a plot per workload."""
+    sweeps = res.get("sweeps") or {}
+    if not sweeps:
+        return
+    out.append("### Latency against load (rate sweep)\n")
+    fractions = ", ".join(f"{f:.0%}" for f in res.get("sweep_fractions", []))
+    out.append(f"Each max-rate workload below runs again open loop at {fractions} of each "
+               "system's own maximum from the table above (its mean over the rounds), so every "
+               "system is compared at the same share of what it can do, not at one rate that is "
+               "easy for some and past the limit of others. One run per point.\n")
+    by_name = {w["name"]: w for w in res["workloads"]}
+    for name, per in sweeps.items():
+        w = by_name.get(name, {"name": name})
+        log_kind = w.get("kind") == "log"
+        key, what = ("ack_latency_ns", "publish-ack") if log_kind else ("e2e_latency_ns",
+                                                                        "end-to-end")
+        rate_key = "acked_per_s" if log_kind else "delivered_per_s"
+        out.append(f"**`{name}`** ({what} latency; a point that missed its rate shows the rate "
+                   "it reached)\n")
+        out.append("| system | share of its max | asked /s | reached /s | p50 µs | p99 µs "
+                   "| p99.9 µs | send lag p99 µs | lost | dup |")
+        out.append("|---|---|---|---|---|---|---|---|---|---|")
+        series = []
+        for system, points in per.items():
+            pts = []
+            for p in points:
+                r = p["result"]
+                if r.get("error"):
+                    out.append(f"| {system} | {p['fraction']:.0%} | {p['rate']:,} | "
+                               f"failed: {escape_cell(r['error'])} | | | | | | |")
+                    continue
+                lat = [r[key][q] / 1e3 for q in ("p50", "p99", "p999")]
+                lag = r.get("send_lag_ns", {}).get("p99", 0) / 1e3
+                out.append(f"| {system} | {p['fraction']:.0%} | {p['rate']:,} | "
+                           f"{num(r[rate_key])} | " + " | ".join(num(v, "µs") for v in lat) +
+                           f" | {num(lag, 'µs')} | {r.get('lost', 0)} | {r.get('duplicated', 0)} |")
+                if lat[1] > 0:
+                    pts.append((r[rate_key], lat[1]))
+            series.append((system, pts))
+        out.append("")
+        fname = f"sweep-{name}.svg"
+        body = svg.curves(f"{name}: {what} p99 against throughput",
+                          "each system at 10-95% of its own maximum; log scale", series,
+                          "msg/s reached", "µs")
+        with open(os.path.join(plots_dir, fname), "w") as f:
+            f.write(body)
+        out.append(f"![{name} rate sweep](bench/{fname})\n")
 
 
 def generated(res, root):
@@ -275,6 +331,7 @@ def generated(res, root):
     out.append("### Plots\n")
     plots(res, os.path.join(root, "docs", "bench") if "plots_dir" not in res else
           res["plots_dir"], out)
+    sweep_section(res, res["plots_dir"], out)
     out.append("### Details\n")
     for w in res["workloads"]:
         detail_table(res, w, out)

@@ -1,6 +1,7 @@
 """Hand-written SVG charts (no plotting library): horizontal bars, one row per system.
 
 bars():    one value per system (throughput), linear axis from 0.
+curves():  latency against throughput, a line per system (the rate sweep).
 grouped(): several values per system (latency p50 / p99 / p99.9), log axis.
 Missing values (unsupported, failed) are drawn as a labelled empty row, so every system of
 the table appears in the chart too.
@@ -132,4 +133,64 @@ def grouped(title, subtitle, rows, series, unit):
         lx += 80
     out.append(f'<text x="{lx + 10}" y="{height - 9}" {FONT} font-size="12" fill="#555">'
                f'(ferry in orange; log scale)</text>')
+    return _frame(title, subtitle, width, height, "\n".join(out) + "\n")
+
+
+def curves(title, subtitle, series, x_unit, y_unit):
+    """Latency against throughput: series [(system, [(x, y), ...])], one line with points
+    per system; linear x from 0, log y."""
+    left, right, top, bottom = 80, 140, 50, 50
+    width, height = 720, 400
+    plot_w, plot_h = width - left - right, height - top - bottom
+    xs = [x for _, pts in series for x, _ in pts]
+    ys = [y for _, pts in series for _, y in pts if y > 0]
+    step, n = _ticks(max(xs or [1]))
+    xmax = step * n
+    lo = 10 ** math.floor(math.log10(min(ys))) if ys else 1
+    hi = 10 ** math.ceil(math.log10(max(ys))) if ys else 10
+    if hi <= lo:
+        hi = lo * 10
+
+    def xpos(x):
+        return left + plot_w * x / xmax
+
+    def ypos(y):
+        frac = (math.log10(max(y, lo)) - math.log10(lo)) / (math.log10(hi) - math.log10(lo))
+        return top + plot_h * (1 - frac)
+
+    out = []
+    for i in range(n + 1):
+        x = xpos(step * i)
+        out.append(f'<line x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{top + plot_h}" stroke="#ddd"/>')
+        out.append(f'<text x="{x:.1f}" y="{top + plot_h + 16}" {FONT} font-size="12" '
+                   f'text-anchor="middle" fill="#555">{escape(_fmt(step * i, ""))}</text>')
+    decade = lo
+    while decade <= hi * 1.0001:
+        y = ypos(decade)
+        out.append(f'<line x1="{left}" y1="{y:.1f}" x2="{left + plot_w}" y2="{y:.1f}" stroke="#ddd"/>')
+        out.append(f'<text x="{left - 6}" y="{y + 4:.1f}" {FONT} font-size="12" text-anchor="end" '
+                   f'fill="#555">{escape(_fmt(decade, y_unit))}</text>')
+        decade *= 10
+    out.append(f'<text x="{left + plot_w / 2:.1f}" y="{height - 12}" {FONT} font-size="12" '
+               f'text-anchor="middle">{escape(x_unit)}</text>')
+    palette = ["#4263eb", "#0ca678", "#ae3ec9", "#f59f00", "#495057"]
+    k = 0
+    for i, (system, pts) in enumerate(series):
+        if system == "ferry":
+            color = FERRY
+        else:
+            color = palette[k % len(palette)]
+            k += 1
+        pts = sorted(pts)
+        if not pts:
+            continue
+        path = " ".join(f"{xpos(x):.1f},{ypos(y):.1f}" for x, y in pts)
+        out.append(f'<polyline points="{path}" fill="none" stroke="{color}" stroke-width="2"/>')
+        for x, y in pts:
+            out.append(f'<circle cx="{xpos(x):.1f}" cy="{ypos(y):.1f}" r="3" fill="{color}"/>')
+        ly = top + 14 + i * 18
+        out.append(f'<line x1="{left + plot_w + 12}" y1="{ly - 4}" x2="{left + plot_w + 30}" '
+                   f'y2="{ly - 4}" stroke="{color}" stroke-width="2"/>')
+        out.append(f'<text x="{left + plot_w + 34}" y="{ly}" {FONT} font-size="12">'
+                   f'{escape(system)}</text>')
     return _frame(title, subtitle, width, height, "\n".join(out) + "\n")
