@@ -29,14 +29,19 @@ void storage_port::on_reader(task t) {
   boost::asio::post(reader_->pool, std::move(t));
 }
 
+// An unsynced append is written here on the loop when the committer is idle (no hand-off
+// to its thread and back); otherwise, and for every synced one, the committer takes it.
+// Either way the completion runs as a loop event of its own.
 void storage_port::append(storage::partition_append a, bool sync, done_fn done) {
   ++in_flight_;
-  committer_.submit(std::move(a), sync, [this, done = std::move(done)](const ferry::error& err) {
+  auto finish = [this, done = std::move(done)](const ferry::error& err) {
     on_loop_([this, done, err] {
       finished();
       done(err);
     });
-  });
+  };
+  if (!sync && committer_.write_now(a, finish)) return;
+  committer_.submit(std::move(a), sync, std::move(finish));
 }
 
 void storage_port::sync_wal(done_fn done) {

@@ -1,5 +1,6 @@
 // storage_port: log_port over real threads. Appends go to the group committer (one writer
-// thread: group commit); reads, time lookups and retention deletes run on one reader
+// thread: group commit; an unsynced append while it is idle is written on the loop, see
+// group_committer::write_now); reads, time lookups and retention deletes run on one reader
 // thread. Every completion is handed back to the broker loop through `on_loop`, which
 // runs it as a loop event (fresh clock, flush after).
 #pragma once

@@ -20,6 +20,24 @@ void group_committer::submit(partition_append append, bool sync, callback done) 
   enqueue({std::move(append), sync, false, std::move(done)});
 }
 
+bool group_committer::write_now(partition_append& append, const callback& done, size_t max_bytes) {
+  if (append.data.size() > max_bytes) return false;
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_ || writing_ || !queue_.empty()) return false;
+    writing_ = true;
+  }
+  ferry::error err = check_append(append);
+  if (!err && fence_.admit(append, err)) err = write({&append}, false, 1);
+  {
+    std::lock_guard lock(mu_);
+    writing_ = false;
+    if (!queue_.empty()) cv_.notify_one();  // submitted meanwhile: the committer's turn
+  }
+  done(err);
+  return true;
+}
+
 void group_committer::sync(callback done) {
   enqueue({partition_append{}, true, true, std::move(done)});
 }
@@ -59,12 +77,15 @@ void group_committer::run() {
   for (;;) {
     {
       std::unique_lock lock(mu_);
-      cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      cv_.wait(lock, [this] { return !writing_ && (stopping_ || !queue_.empty()); });
       if (queue_.empty()) return;  // stopping, and everything submitted is answered
       take_batch(batch);
+      writing_ = true;
     }
     commit(batch);
     batch.clear();
+    std::lock_guard lock(mu_);
+    writing_ = false;
   }
 }
 
@@ -86,32 +107,37 @@ void group_committer::commit(std::vector<request>& batch) {
   appends.reserve(batch.size());
   std::vector<ferry::error> refused(batch.size());
   bool want_sync = false;
-  uint64_t records = 0;
   for (size_t i = 0; i < batch.size(); ++i) {
     const auto& r = batch[i];
     want_sync = want_sync || r.sync;
     if (r.sync_only) continue;
     if (!fence_.admit(r.append, refused[i])) continue;  // behind a failed write: not written
     appends.push_back(&r.append);
-    records += r.append.count();
   }
+  ferry::error err = write(appends, want_sync, batch.size());
+  for (size_t i = 0; i < batch.size(); ++i)
+    batch[i].done(refused[i] ? refused[i] : err);
+}
+
+ferry::error group_committer::write(const std::vector<const partition_append*>& appends, bool sync,
+                                    size_t requests) {
+  uint64_t records = 0;
+  for (const auto* a : appends)
+    records += a->count();
   const auto started = std::chrono::steady_clock::now();
-  ferry::error err = appends.empty() ? store_.sync_wal() : store_.append(appends, want_sync);
+  ferry::error err = appends.empty() ? store_.sync_wal() : store_.append(appends, sync);
   const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
   if (err)
     for (const auto* a : appends)
       fence_.failed(*a, err);
-  {
-    std::lock_guard lock(mu_);
-    stats_.batches += appends.empty() ? 0 : 1;
-    stats_.requests += batch.size();
-    stats_.records += records;
-    stats_.syncs += want_sync ? 1 : 0;
-    if (want_sync) stats_.sync_seconds.observe(took.count());
-    if (!appends.empty()) stats_.batch_records.observe(static_cast<double>(records));
-  }
-  for (size_t i = 0; i < batch.size(); ++i)
-    batch[i].done(refused[i] ? refused[i] : err);
+  std::lock_guard lock(mu_);
+  stats_.batches += appends.empty() ? 0 : 1;
+  stats_.requests += requests;
+  stats_.records += records;
+  stats_.syncs += sync ? 1 : 0;
+  if (sync) stats_.sync_seconds.observe(took.count());
+  if (!appends.empty()) stats_.batch_records.observe(static_cast<double>(records));
+  return err;
 }
 
 }  // namespace ferry::storage

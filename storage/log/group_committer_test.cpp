@@ -278,3 +278,69 @@ TEST_CASE("group_committer over RocksDB: concurrent writers, every record in ord
   }
   std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("group_committer writes an unsynced append on the caller's thread while idle",
+          "[storage][committer]") {
+  gated_store store;
+  group_committer gc(store);
+  std::thread::id answered_on;
+  int calls = 0;
+  auto mine = [&](const ferry::error& err) {
+    CHECK_FALSE(err);
+    answered_on = std::this_thread::get_id();
+    ++calls;
+  };
+  for (uint64_t i = 0; i < 3; ++i) {
+    auto a = one_record({1, 0}, i);
+    REQUIRE(gc.write_now(a, mine));
+  }
+  CHECK(calls == 3);  // answered before write_now returned
+  CHECK(answered_on == std::this_thread::get_id());
+  CHECK(store.synced_appends() == 0);
+  auto st = gc.stats();
+  CHECK((st.batches == 3 && st.requests == 3 && st.records == 3 && st.syncs == 0));
+  check_dense(store, {1, 0}, 3);
+  // After a write_now the committer still takes what is submitted, in order behind it.
+  answers done(1);
+  gc.submit(one_record({1, 0}, 3), false, done.slot(0));
+  gc.stop();
+  CHECK(done.all_once());
+  check_dense(store, {1, 0}, 4);
+}
+
+TEST_CASE("group_committer leaves to the committer what finds it busy, large or stopped",
+          "[storage][committer]") {
+  gated_store store;
+  group_committer gc(store);
+  int calls = 0;
+  auto mine = [&](const ferry::error&) { ++calls; };
+  answers done(2);
+  store.close();
+  gc.submit(one_record({1, 0}, 0), false, done.slot(0));
+  store.wait_entered();  // a write in flight
+  auto busy = one_record({1, 0}, 1);
+  CHECK_FALSE(gc.write_now(busy, mine));
+  gc.submit(std::move(busy), false, done.slot(1));  // what the caller then does
+  auto large = one_record({1, 1}, 0, group_committer::kWriteNowBytes + 1);
+  CHECK_FALSE(gc.write_now(large, mine));
+  store.open();
+  gc.stop();
+  auto late = one_record({1, 0}, 2);
+  CHECK_FALSE(gc.write_now(late, mine));
+  CHECK(calls == 0);
+  CHECK(done.all_once());
+  check_dense(store, {1, 0}, 2);
+}
+
+TEST_CASE("group_committer's write_now refuses a malformed append without writing it",
+          "[storage][committer]") {
+  gated_store store;
+  group_committer gc(store);
+  std::error_code got;
+  auto mine = [&](const ferry::error& err) { got = err.code; };
+  auto bad = one_record({1, 0}, 0);
+  bad.ends.push_back(1 << 20);  // past the data: refused by check_append
+  REQUIRE(gc.write_now(bad, mine));
+  CHECK(got == make_error_code(errc::invalid_argument));
+  CHECK(store.appends() == 0);
+}
