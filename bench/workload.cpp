@@ -105,6 +105,7 @@ const std::vector<key_row>& key_table() {
       {"subscriptions_per_topic", uint_field(&workload::subscriptions_per_topic)},
       {"consumers_per_subscription", uint_field(&workload::consumers_per_subscription, 1)},
       {"consumer_acks", bool_field(&workload::consumer_acks)},
+      {"confirms", bool_field(&workload::confirms)},
       {"ephemeral", bool_field(&workload::ephemeral)},
       {"shared", bool_field(&workload::shared)},
       {"producer_rate", uint_field(&workload::producer_rate)},

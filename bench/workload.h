@@ -23,7 +23,10 @@ struct workload {
   uint32_t producers_per_topic = 1;
   uint32_t subscriptions_per_topic = 1;  // memory: subscriptions; log: independent readers
   uint32_t consumers_per_subscription = 1;
-  bool consumer_acks = true;   // per-message acks (memory topics)
+  bool consumer_acks = true;  // per-message acks (memory topics)
+  // Publishers have each publish confirmed (false: at most once, confirms off where the
+  // system can publish without them; ferry always confirms).
+  bool confirms = true;
   bool ephemeral = false;      // ephemeral subscriptions (memory topics)
   bool shared = false;         // log: shared subscriptions (per-record acks), not readers
   uint64_t producer_rate = 0;  // messages/s over all producers; 0 = max sustained

@@ -45,14 +45,15 @@ TEST_CASE("the standard workload files load", "[bench][workload]") {
 
 TEST_CASE("a workload file sets every key", "[bench][workload]") {
   fb::workload w;
-  auto err = load_text("all-keys",
-                       "name: all-keys\ndescription: d\nkind: log\ntopics: 3\n"
-                       "partitions_per_topic: 4\nmessage_size: 512\nrandom_payload_ratio: 0.5\n"
-                       "producers_per_topic: 2\nsubscriptions_per_topic: 5\n"
-                       "consumers_per_subscription: 2\nconsumer_acks: false\nephemeral: false\n"
-                       "producer_rate: 7000\nwarmup_s: 1.5\nduration_s: 30\n"
-                       "durability: fsync-interval\ncatchup_bytes: 0\nidle_connections: 100\n",
-                       w);
+  auto err = load_text(
+      "all-keys",
+      "name: all-keys\ndescription: d\nkind: log\ntopics: 3\n"
+      "partitions_per_topic: 4\nmessage_size: 512\nrandom_payload_ratio: 0.5\n"
+      "producers_per_topic: 2\nsubscriptions_per_topic: 5\n"
+      "consumers_per_subscription: 2\nconsumer_acks: false\nconfirms: false\nephemeral: false\n"
+      "producer_rate: 7000\nwarmup_s: 1.5\nduration_s: 30\n"
+      "durability: fsync-interval\ncatchup_bytes: 0\nidle_connections: 100\n",
+      w);
   REQUIRE(err.empty());
   CHECK(w.name == "all-keys");
   CHECK(w.kind == fb::topic_kind::log);
@@ -64,6 +65,7 @@ TEST_CASE("a workload file sets every key", "[bench][workload]") {
   CHECK(w.subscriptions_per_topic == 5);
   CHECK(w.consumers_per_subscription == 2);
   CHECK(!w.consumer_acks);
+  CHECK(!w.confirms);
   CHECK(w.producer_rate == 7000);
   CHECK(w.warmup_s == 1.5);
   CHECK(w.duration_s == 30);

@@ -162,6 +162,8 @@ def detail_table(res, w, out):
             return mean([fn(r) for r in runs])
 
         def pct(key):
+            if not any(r[key].get("count") for r in runs):
+                return "—"  # nothing of the kind (e.g. no publish confirms)
             return " / ".join(num(m(lambda r, q=q: r[key][q] / 1e3), "µs")
                               for q in ("p50", "p99", "p999"))
 

@@ -79,7 +79,9 @@ std::string ferry_driver::equivalence(const workload& w) const {
                         "delivery state stored before each SettleOk)"
                       : ", idempotent producer, manual readers from the earliest record");
   }
-  return s.append(", publish confirms");
+  return s.append(w.confirms ? ", publish confirms"
+                             : ", publish confirms all the same (ferry's protocol confirms "
+                               "every publish; the workload asks for none)");
 }
 
 ferry::error ferry_driver::run(const workload& w, const endpoint& at, measurement& m) {

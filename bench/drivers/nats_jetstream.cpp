@@ -75,6 +75,10 @@ class jetstream_driver final : public driver {
                        : std::string(" durable push consumer(s) (faster than pull at a fixed "
                                      "rate), AckAll with one +ACK per burst (at most 256)")) +
              " (competing consumers: explicit acks per message), " + confirm;
+    if (!w.confirms)
+      confirm =
+          "no PubAck (a plain publish into the stream's subject; ferry "
+          "confirms every publish all the same)";
     return "JetStream memory stream (limits retention, 1M messages kept), " + subs +
            " ordered push consumer(s) (no acks, flow control), " + confirm;
   }
@@ -304,10 +308,18 @@ struct jetstream_driver::js_run {
   }
 
   ferry::error publish(uint64_t seq, const std::string& p) {
-    st->fl.add_unconfirmed(1);
     const size_t topic = seq % subj.size();
     const uint32_t per_topic = std::max<uint32_t>(w.producers_per_topic, 1);
-    jsCtx* js = pub_js[topic * per_topic + turn[topic]++ % per_topic].get();
+    const size_t k = topic * per_topic + turn[topic]++ % per_topic;
+    if (!w.confirms) {  // a plain publish into the stream's subject: no PubAck
+      if (auto s = natsConnection_Publish(pub_conns[k].get(), subj[topic].c_str(), p.data(),
+                                          static_cast<int>(p.size()));
+          s != NATS_OK)
+        return nc::fail("publish", s);
+      return {};
+    }
+    st->fl.add_unconfirmed(1);
+    jsCtx* js = pub_js[k].get();
     if (auto s =
             js_PublishAsync(js, subj[topic].c_str(), p.data(), static_cast<int>(p.size()), nullptr);
         s != NATS_OK) {
@@ -359,6 +371,8 @@ struct jetstream_driver::js_run {
     if (auto e = attach_readers()) return e;
     m.start(steady::now());
     auto e = publish_all(0);
+    for (auto& c : pub_conns)
+      if (!w.confirms) natsConnection_FlushTimeout(c.get(), 5000);
     drain(m, st->fl, drain_time);
     return e;
   }

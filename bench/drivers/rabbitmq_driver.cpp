@@ -202,8 +202,10 @@ void amqp_run::produce() {
   if (auto e = link.open(at_.host, at_.port, rpc_timeout); !e.empty())
     return fail("producer: " + e);
   track(amqp_get_sockfd(link.get()));
-  amqp_confirm_select(link.get(), link.channel);
-  if (auto e = link.check("confirm.select"); !e.empty()) return fail("producer: " + e);
+  if (w_.confirms) {
+    amqp_confirm_select(link.get(), link.channel);
+    if (auto e = link.check("confirm.select"); !e.empty()) return fail("producer: " + e);
+  }
   rmq::confirm_tracker conf(m_, report_mu_);
   producer_started();
   wait_for_go();
@@ -248,7 +250,7 @@ bool amqp_run::publish(rmq::amqp_link& link, rmq::confirm_tracker& conf, std::st
     fail(std::string("publish: ") + amqp_error_string2(rc));
     return false;
   }
-  conf.published(intended);
+  if (w_.confirms) conf.published(intended);
   return true;
 }
 
@@ -392,7 +394,9 @@ std::string rabbitmq_driver::equivalence(const workload& w) const {
       if (w.ephemeral)
         s.append(w.consumers_per_subscription == 1 ? " (exclusive, auto-delete)"
                                                    : " (shared by its consumers, deleted after)");
-      s.append(", transient messages, publisher confirms; ");
+      s.append(w.confirms ? ", transient messages, publisher confirms; "
+                          : ", transient messages, no publisher confirms (the workload asks "
+                            "for none; ferry confirms every publish all the same); ");
       s.append(w.consumer_acks ? "manual acks with " + qos +
                                      ", every message, batched with multiple=true (<= 256)"
                                : std::string("no-ack consumers"));

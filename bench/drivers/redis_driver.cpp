@@ -168,6 +168,11 @@ void redis_run::produce() {
   if (auto e = link.open(at_.host, at_.port, io_timeout); !e.empty()) return fail("producer: " + e);
   track(link.fd());
   rds::reply_tracker replies(m_, report_mu_);
+  if (!w_.confirms) {  // no replies at all, so none is waited for (OFF itself gets none)
+    rds::args off{"CLIENT", "REPLY", "OFF"};
+    if (auto e = link.append(off); !e.empty()) return fail("producer: " + e);
+    if (auto e = link.flush(); !e.empty()) return fail("producer: " + e);
+  }
   producer_started();
   wait_for_go();
   auto poll = [&](std::chrono::microseconds wait) { return poll_replies(link, replies, wait); };
@@ -223,7 +228,7 @@ bool redis_run::append_publish(rds::redis_link& link, rds::reply_tracker& replie
     fail("publish: " + e);
     return false;
   }
-  replies.sent(intended);
+  if (w_.confirms) replies.sent(intended);
   return true;
 }
 
@@ -389,8 +394,12 @@ std::string redis_driver::equivalence(const workload& w) const {
     return "idle TCP connections, each answered one PING, nothing else";
   std::string count = std::to_string(std::clamp<uint32_t>(w.prefetch, 1, 10000));
   if (md_ == mode::pubsub)
-    return "PUBLISH/SUBSCRIBE, a channel per topic, a subscriber connection per subscription; "
-           "at most once (no acks, no durable subscriptions); the PUBLISH reply is the confirm";
+    return std::string(
+               "PUBLISH/SUBSCRIBE, a channel per topic, a subscriber connection per "
+               "subscription; at most once (no acks, no durable subscriptions); ") +
+           (w.confirms ? "the PUBLISH reply is the confirm"
+                       : "CLIENT REPLY OFF on the publishing connection (the workload asks "
+                         "for no confirms; ferry confirms every publish all the same)");
   if (w.kind == topic_kind::memory)
     return std::string("a stream plays the queue (") +
            (w.catchup_bytes != 0 ? "untrimmed" : "XADD MAXLEN ~") +
