@@ -100,7 +100,8 @@ struct topology {
     }
     acks = kind != queue_kind::classic || w.consumer_acks;
     exclusive = kind == queue_kind::classic && w.ephemeral && w.consumers_per_subscription == 1;
-    consumers_per_reader = kind == queue_kind::classic ? w.consumers_per_subscription : 1;
+    // Competing consumers of a queue (a stream's readers each read all of it).
+    consumers_per_reader = kind != queue_kind::stream ? w.consumers_per_subscription : 1;
     prefetch = static_cast<uint16_t>(std::clamp<uint32_t>(w.prefetch, 1, 65535));
   }
 
@@ -375,9 +376,10 @@ class rabbitmq_driver final : public driver {
 };
 
 std::string rabbitmq_driver::unsupported(const workload& w) const {
-  if (w.kind == topic_kind::log && w.partitions_per_topic > 1)
+  // A shared subscription is one queue of competing consumers: ferry's partitions are how
+  // it spreads the work, not something its users read.
+  if (w.kind == topic_kind::log && w.partitions_per_topic > 1 && !w.shared)
     return "RabbitMQ 3.10 has no partitioned queues (super streams arrive in 3.11)";
-  if (w.shared) return "shared subscriptions on a log: not in this driver yet (issue 14)";
   return {};
 }
 
@@ -406,6 +408,14 @@ std::string rabbitmq_driver::equivalence(const workload& w) const {
             "from before the consumer connects until every message arrived");
       return s;
     case queue_kind::quorum:
+      if (w.shared)
+        return "a quorum queue plays the shared subscription (1 node; Raft WAL fsynced before "
+               "the confirm; one queue, where ferry spreads the subscription over " +
+               std::to_string(w.partitions_per_topic) +
+               " partitions), persistent messages, publisher confirms; " +
+               std::to_string(w.consumers_per_subscription) + " competing consumer(s) with " + qos +
+               ", acks batched with multiple=true (RabbitMQ stores acks lazily; ferry " +
+               "stores the delivery state before each SettleOk)";
       return "quorum queue per reader (1 node; Raft WAL fsynced before the confirm), persistent "
              "messages, publisher confirms; reader: consumer with " +
              qos + ", acks batched with multiple=true";

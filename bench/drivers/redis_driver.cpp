@@ -69,7 +69,7 @@ enum class mode { pubsub, streams };
 // What a run creates and how it reads: names and settings.
 struct layout {
   layout(mode how, const workload& w, size_t readers)
-      : md(how), log(w.kind == topic_kind::log), topics(w.topics) {
+      : md(how), log(w.kind == topic_kind::log && !w.shared), topics(w.topics) {
     static std::atomic<uint32_t> runs{0};
     std::string base = "ferry-bench:" + std::to_string(::getpid()) + ":" +
                        std::to_string(runs.fetch_add(1)) + ":t";
@@ -84,7 +84,7 @@ struct layout {
     count = std::to_string(std::clamp<uint32_t>(w.prefetch, 1, 10000));
     // Memory streams are trimmed; never below what max-rate publishers keep unread, nor
     // below 10 s of a fixed rate; a backlog is kept whole.
-    if (md == mode::streams && !log && w.catchup_bytes == 0)
+    if (md == mode::streams && w.kind == topic_kind::memory && w.catchup_bytes == 0)
       maxlen = std::to_string(
           std::max<uint64_t>({100'000, uint64_t{w.window} * 5, w.producer_rate * 10}));
   }
@@ -381,11 +381,10 @@ std::string redis_driver::unsupported(const workload& w) const {
       return "a Redis pub/sub subscription cannot be shared by several consumers";
     return {};
   }
-  if (w.kind == topic_kind::log && w.partitions_per_topic > 1)
+  if (w.kind == topic_kind::log && w.partitions_per_topic > 1 && !w.shared)
     return "a Redis stream has no partitions";
   if (w.kind == topic_kind::memory && !w.consumer_acks)
     return "no acks: redis-pubsub runs this (on streams it would be XREAD readers of a log)";
-  if (w.shared) return "shared subscriptions on a log: not in this driver yet (issue 14)";
   return {};
 }
 
@@ -409,13 +408,22 @@ std::string redis_driver::equivalence(const workload& w) const {
            (w.catchup_bytes != 0 ? "; the backlog is written before the consumer starts, timed "
                                    "from before it connects until it has every message"
                                  : "");
-  std::string s = "a stream per topic, XADD with appendonly yes, appendfsync ";
+  std::string s = w.shared ? "a stream per topic read by a consumer group as the shared "
+                             "subscription (one stream where ferry has " +
+                                 std::to_string(w.partitions_per_topic) + " partitions), " +
+                                 std::to_string(w.consumers_per_subscription) +
+                                 " consumer(s) XREADGROUP COUNT " + count +
+                                 " with one XACK per read batch; "
+                           : std::string("a stream per topic, ");
+  s.append("XADD with appendonly yes, appendfsync ");
   s.append(rds::aof_for(w).appendfsync);
   if (w.durable == durability::fsync_always) s.append(" (fsync before the reply, one per loop)");
   if (w.durable == durability::fsync_interval)
     s.append(" (fsync every second, ferry's interval may differ)");
   if (w.durable == durability::none) s.append(" (written, never fsynced)");
-  s.append("; the XADD reply is the confirm; readers XREAD COUNT ").append(count);
+  s.append("; the XADD reply is the confirm");
+  if (w.shared) return s;
+  s.append("; readers XREAD COUNT ").append(count);
   s.append(w.catchup_bytes != 0 ? " from 0 once everything is written, timed until the last"
                                 : " from the start");
   return s;
