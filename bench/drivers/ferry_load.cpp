@@ -379,7 +379,12 @@ void ferry_load::paced() {
     return;
   }
   const uint32_t topics = w_.topics;
-  for (auto due = m_.due(m_.sent()); due <= now; due = m_.due(m_.sent())) {
+  // At most a batch per turn: a producer behind its schedule must still let the loop write
+  // what it published (sending everything due at once snowballed past 1 M msg/s: the
+  // client built messages for seconds and wrote none).
+  uint32_t sent_now = 0;
+  for (auto due = m_.due(m_.sent()); due <= now && sent_now < w_.batch;
+       due = m_.due(m_.sent()), ++sent_now) {
     uint64_t seq = m_.next_sequence();
     auto topic = static_cast<uint32_t>(seq % topics);
     fc::message msg;
@@ -397,6 +402,12 @@ void ferry_load::paced() {
                          }
                          if (stopping_ && inflight_ == 0) publishing_done();
                        });
+  }
+  if (sent_now == w_.batch) {  // still behind: the next batch after the loop's I/O
+    asio::post(io_, [this] {
+      if (!closing_) paced();
+    });
+    return;
   }
   pace_.expires_at(m_.due(m_.sent()));
   pace_.async_wait([this](boost::system::error_code ec) {
