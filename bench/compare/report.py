@@ -239,11 +239,16 @@ def sweep_section(res, plots_dir, out):
                "system is compared at the same share of what it can do, not at one rate that is "
                "easy for some and past the limit of others. One run per point. Fixed-rate "
                "producers publish one message per call (no batching, in every driver), so at "
-               "the top of the fastest systems' range the load generator falls behind its "
-               "schedule (a point sent more than 100 ms late at p99 is marked and left out "
-               "of the plot), and a system's ceiling at one message per publish is below its "
-               "batched maximum (a point that reached less than 90% of its rate is marked "
-               "*fell behind*).\n")
+               "the top of a system's range the producers fall behind their schedule, held "
+               "back by the system (its back-pressure) or by the load generator itself: a "
+               "point sent more than 100 ms late at p99 is marked *sent late* and left out of "
+               "the plot, which so ends where the system saturates. A point that reached less "
+               "than 90% of its rate without sending late is marked *fell behind*. A system's "
+               "ceiling at one message per publish is below its batched maximum.\n")
+    if res.get("sweep_rerun"):
+        out.append(f"The sweep below was run again on its own ({res['sweep_rerun']}), with the "
+                   "same binaries as the tables but for a fixed load-generator bug, against "
+                   "the maxima of the tables' run.\n")
     by_name = {w["name"]: w for w in res["workloads"]}
     for name, per in sweeps.items():
         w = by_name.get(name, {"name": name})
@@ -267,11 +272,11 @@ def sweep_section(res, plots_dir, out):
                     continue
                 lat = [r[key][q] / 1e3 for q in ("p50", "p99", "p999")]
                 lag = r.get("send_lag_ns", {}).get("p99", 0) / 1e3
-                # The open-loop producers send one message per call: past some rate the load
-                # generator, not the system, falls behind. Such points are shown, not drawn.
+                # Past some rate the open-loop producers (one message per call) send late,
+                # held back by the system or by the generator. Such points are shown, not drawn.
                 generator = lag > 100_000
                 reached = num(r[rate_key]) + (
-                    " (load generator behind: not plotted)" if generator else
+                    " (sent late: not plotted)" if generator else
                     " (fell behind)" if r[rate_key] < 0.9 * p["rate"] else "")
                 out.append(f"| {system} | {p['fraction']:.0%} | {p['rate']:,} | {reached} | " +
                            " | ".join(num(v, "µs") for v in lat) +
