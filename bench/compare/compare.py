@@ -43,9 +43,9 @@ STANDARD = ["mem-throughput-100B", "mem-pubsub-100B", "mem-fanout-8", "mem-laten
 # fractions of its own maximum measured in the same run (latency against load).
 SWEEPS = ["mem-throughput-100B", "log-durable-1KiB"]
 SWEEP_FRACTIONS = [0.1, 0.5, 0.8, 0.95]
-# Smaller than the workload file in the 30-minute run (--full runs the files as they are):
+# Memory backlogs are cut to this in the 30-minute run (--full runs the files as they are):
 # RabbitMQ takes about a minute per million backlogged messages here.
-QUICK = {"mem-backlog-10M": ["--catchup-bytes", "100000000"]}
+QUICK_BACKLOG_BYTES = 100_000_000
 ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 
 
@@ -144,8 +144,8 @@ class runner:
                     "--duration-s", str(self.args.duration_s)]
         if rate is not None:
             cmd += ["--rate", str(rate)]
-        if not self.args.full:
-            cmd += QUICK.get(w["name"], [])
+        if report.is_backlog(w):
+            cmd += ["--catchup-bytes", str(backlog_bytes(w, self.args))]
         return cmd
 
     def probe(self, w, system):
@@ -160,9 +160,9 @@ class runner:
             return None
         return last_json(out)
 
-    def run(self, w, system, rnd, rate=None):
-        """One run; `rnd` names it (a round number, or e.g. "sweep50"); `rate`: fixed."""
-        name = f"{w['name']}-{system}-{rnd if rate is not None else 'r' + str(rnd)}"
+    def run(self, w, system, label, rate=None):
+        """One run, named by `label` ("r1", "sweep50"); `rate`: fixed, open loop."""
+        name = f"{w['name']}-{system}-{label}"
         out = os.path.join(self.raw_dir, name + ".jsonl")
         if os.path.exists(out):
             os.remove(out)
@@ -199,19 +199,21 @@ class runner:
             log(f"  {name}: {time.time() - t0:.1f} s")
 
 
+def backlog_bytes(w, args):
+    """What a memory-backlog workload writes in this run."""
+    return w["catchup_bytes"] if args.full else min(w["catchup_bytes"], QUICK_BACKLOG_BYTES)
+
+
 def estimate_s(w, system, args):
     """Rough wall time of one run, for the time budget: measured on a 2-core machine (run
     of 2026-11-23: RabbitMQ takes 7-8 s to start and stop, the others under 0.5 s; 1 GiB
     catch-up runs took 5-10 s, RabbitMQ's 39 s), with some margin."""
     rabbit = system == "rabbitmq"
     start = 9 if rabbit else 0.5
-    if w.get("catchup_bytes") and w.get("kind") != "log":
+    if report.is_backlog(w):
         # A memory backlog (run of 2026-12-07, 2 million 100 B messages: RabbitMQ 119 s,
         # JetStream 31 s, Redis 6.5 s, ferry 3 s).
-        size = w["catchup_bytes"]
-        if not args.full and w["name"] in QUICK:
-            size = int(QUICK[w["name"]][1])
-        return start + size / 1e9 * {"rabbitmq": 600, "jetstream": 160}.get(system, 40)
+        return start + backlog_bytes(w, args) / 1e9 * {"rabbitmq": 600, "jetstream": 160}.get(system, 40)
     if w.get("catchup_bytes"):
         return start + (w["catchup_bytes"] / 2**30) * (40 if rabbit else 15)
     if w.get("idle_connections"):
@@ -225,9 +227,10 @@ def sweep_estimate_s(plan, args):
                for w, todo in plan if w["name"] in SWEEPS for s in todo)
 
 
-def sweep(run, results, plan):
+def sweep(run, results, plan, args, t_start):
     """Runs each sweep workload at SWEEP_FRACTIONS of every system's own maximum of this run
-    (its headline figure: delivered or acked msg/s), fixed rate, open loop."""
+    (its headline figure: delivered or acked msg/s), fixed rate, open loop; a point the time
+    budget has no room for is left out (and logged)."""
     for w, todo in plan:
         if w["name"] not in SWEEPS:
             continue
@@ -241,6 +244,9 @@ def sweep(run, results, plan):
             log(f"{w['name']} sweep, {s}: maximum {top:,.0f}/s")
             per[s] = []
             for f in SWEEP_FRACTIONS:
+                if args.budget_s - (time.time() - t_start) - 60 < estimate_s({}, s, args):
+                    log(f"  {w['name']} sweep, {s} at {f:.0%}: no time left in the budget")
+                    continue
                 rate = max(1, int(top * f))
                 r = run.run(w, s, f"sweep{round(f * 100)}", rate=rate)
                 per[s].append({"fraction": f, "rate": rate, "result": r})
@@ -301,7 +307,7 @@ def measure(args, t_start):
                 # or a cold machine, right after a given peer).
                 k = (rnd - 1) % max(len(todo), 1)
                 for s in todo[k:] + todo[:k]:
-                    r = run.run(w, s, rnd)
+                    r = run.run(w, s, f"r{rnd}")
                     results["cells"][w["name"]][s]["runs"].append(r)
                 if rnd < n:
                     continue
@@ -320,7 +326,7 @@ def measure(args, t_start):
                     else "failed"
                 if c["status"] == "failed":
                     c["note"] = c["runs"][-1].get("error", "failed")
-        sweep(run, results, plan)
+        sweep(run, results, plan, args, t_start)
     finally:
         if run is not None and run.current is not None:
             run.current.stop()

@@ -19,6 +19,17 @@ GROUPS = [
 ]
 
 
+def is_backlog(w):
+    """A memory backlog: catch-up bytes published into a subscription, then drained."""
+    return bool(w.get("catchup_bytes")) and w.get("kind") != "log"
+
+
+def latency_of(w):
+    """(histogram key, name) of a workload's latency figure: publish-ack for logs."""
+    return ("ack_latency_ns", "publish-ack") if w.get("kind") == "log" else \
+        ("e2e_latency_ns", "end-to-end")
+
+
 def group(w):
     if w.get("idle_connections", 0):
         return "connections"
@@ -35,7 +46,7 @@ def headline(w):
     if g == "connections":
         return ("server memory per idle connection, bytes", lambda r: r["bytes_per_connection"],
                 False, "B")
-    if g == "catch-up" and w.get("kind") != "log":
+    if g == "catch-up" and is_backlog(w):
         return ("drain rate of the backlog, msg/s", lambda r: r["delivered_per_s"], True, "/s")
     if g == "catch-up":
         return ("read rate from the first record, MB/s", lambda r: r["mb_per_s"], True, "MB/s")
@@ -45,7 +56,7 @@ def headline(w):
                     "µs")
         return ("end-to-end p99, µs", lambda r: r["e2e_latency_ns"]["p99"] / 1e3, False, "µs")
     if w.get("message_size", 0) >= 65536:
-        return ("acked MB/s", lambda r: r["mb_per_s"], True, "MB/s")
+        return ("delivered MB/s", lambda r: r["mb_per_s"], True, "MB/s")
     if w.get("kind") == "log":
         return ("acked records/s", lambda r: r["acked_per_s"], True, "/s")
     return ("delivered msg/s", lambda r: r["delivered_per_s"], True, "/s")
@@ -172,8 +183,10 @@ def detail_table(res, w, out):
                       if idle else [num(m(lambda r: r["acked_per_s"])),
                                     num(m(lambda r: r["delivered_per_s"])),
                                     num(m(lambda r: r["mb_per_s"]), "MB/s")])
-        if w.get("catchup_bytes") and w.get("kind") != "log":
-            rate_cells[2] += f"; server memory {num(m(lambda r: r.get('bytes_per_message', 0)))} B per queued message"
+        if is_backlog(w):
+            per_message = mean([r["bytes_per_message"] for r in runs
+                                if r.get("bytes_per_message")])
+            rate_cells[2] += f"; server memory {num(per_message)} B per queued message"
         lat = ["", ""] if idle else [pct("ack_latency_ns"), pct("e2e_latency_ns")]
         # Fixed-rate runs: how late the load generator sent against its schedule (a late
         # send is counted in the latencies too, so a high figure here blames the client).
@@ -200,14 +213,13 @@ def plots(res, plots_dir, out):
         g = group(w)
         note = lambda c: cell_text(c, fn, unit) if not ok_runs(c) else ""  # noqa: E731
         if g == "latency":
-            key = "ack_latency_ns" if w.get("kind") == "log" else "e2e_latency_ns"
+            key, what = latency_of(w)
             rows = []
             for s in systems:
                 runs = ok_runs(cells.get(s, {}))
                 vals = [mean([r[key][q] / 1e3 for r in runs]) for q in ("p50", "p99", "p999")] \
                     if runs else None
                 rows.append((s, vals, note(cells.get(s, {}))))
-            what = "publish-ack" if key == "ack_latency_ns" else "end-to-end"
             body = svg.grouped(f"{w['name']}: {what} latency", w.get("description", ""), rows,
                                ["p50", "p99", "p99.9"], "µs")
             fname = f"latency-{w['name']}.svg"
@@ -245,17 +257,11 @@ def sweep_section(res, plots_dir, out):
                "the plot, which so ends where the system saturates. A point that reached less "
                "than 90% of its rate without sending late is marked *fell behind*. A system's "
                "ceiling at one message per publish is below its batched maximum.\n")
-    if res.get("sweep_rerun"):
-        out.append(f"The sweep below was run again on its own ({res['sweep_rerun']}), with the "
-                   "same binaries as the tables but for a fixed load-generator bug, against "
-                   "the maxima of the tables' run.\n")
     by_name = {w["name"]: w for w in res["workloads"]}
     for name, per in sweeps.items():
         w = by_name.get(name, {"name": name})
-        log_kind = w.get("kind") == "log"
-        key, what = ("ack_latency_ns", "publish-ack") if log_kind else ("e2e_latency_ns",
-                                                                        "end-to-end")
-        rate_key = "acked_per_s" if log_kind else "delivered_per_s"
+        key, what = latency_of(w)
+        rate_key = "acked_per_s" if w.get("kind") == "log" else "delivered_per_s"
         out.append(f"**`{name}`** ({what} latency; a point that missed its rate shows the rate "
                    "it reached)\n")
         out.append("| system | share of its max | asked /s | reached /s | p50 µs | p99 µs "
@@ -287,7 +293,7 @@ def sweep_section(res, plots_dir, out):
         out.append("")
         fname = f"sweep-{name}.svg"
         body = svg.curves(f"{name}: {what} p99 against throughput",
-                          "each system at 10-95% of its own maximum; log scale", series,
+                          f"each system at {fractions} of its own maximum; log scale", series,
                           "msg/s reached", "µs")
         with open(os.path.join(plots_dir, fname), "w") as f:
             f.write(body)
@@ -348,8 +354,7 @@ def generated(res, root):
         out.append("\nWhy, from the profiles: see the hand-written *Where ferry is behind a "
                    "peer, and why* after this generated part.\n")
     out.append("### Plots\n")
-    plots(res, os.path.join(root, "docs", "bench") if "plots_dir" not in res else
-          res["plots_dir"], out)
+    plots(res, res["plots_dir"], out)
     sweep_section(res, res["plots_dir"], out)
     out.append("### Details\n")
     for w in res["workloads"]:
