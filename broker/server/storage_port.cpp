@@ -29,19 +29,35 @@ void storage_port::on_reader(task t) {
   boost::asio::post(reader_->pool, std::move(t));
 }
 
-// An unsynced append is written here on the loop when the committer is idle (no hand-off
-// to its thread and back); otherwise, and for every synced one, the committer takes it.
-// Either way the completion runs as a loop event of its own.
+// An unsynced append is written here on the loop when load is low: no append of this
+// port is in flight and the committer is idle (no hand-off to its thread and back). In a
+// burst, the appends after the first find one in flight and go to the committer, which
+// batches them, as it takes every synced one. Completions come back as loop events and
+// are handed on in submission order (complete()): one written here may be answered after
+// a later one the committer wrote, whose completion was posted from its thread first.
 void storage_port::append(storage::partition_append a, bool sync, done_fn done) {
+  const bool alone = appends_.empty();
   ++in_flight_;
-  auto finish = [this, done = std::move(done)](const ferry::error& err) {
-    on_loop_([this, done, err] {
-      finished();
-      done(err);
-    });
+  const uint64_t ticket = first_ticket_ + appends_.size();
+  appends_.push_back({std::move(done), std::nullopt});
+  auto finish = [this, ticket](const ferry::error& err) {
+    on_loop_([this, ticket, err] { complete(ticket, err); });
   };
-  if (!sync && committer_.write_now(a, finish)) return;
+  if (!sync && alone)
+    if (auto err = committer_.write_now(a)) return finish(*err);
   committer_.submit(std::move(a), sync, std::move(finish));
+}
+
+// Loop. Records append `ticket`'s result, then answers every finished append at the front.
+void storage_port::complete(uint64_t ticket, const ferry::error& err) {
+  appends_[ticket - first_ticket_].result = err;
+  while (!appends_.empty() && appends_.front().result) {
+    pending_append p = std::move(appends_.front());
+    appends_.pop_front();
+    ++first_ticket_;
+    finished();
+    p.done(*p.result);  // may append again: the queue is consistent by now
+  }
 }
 
 void storage_port::sync_wal(done_fn done) {

@@ -5,8 +5,11 @@
 // runs it as a loop event (fresh clock, flush after).
 #pragma once
 
+#include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 
 #include "broker/logs/log_port.h"
 #include "storage/group_committer.h"
@@ -39,12 +42,20 @@ class storage_port final : public log_port {
   void on_reader(task t);
   // On the loop, first thing in each completion.
   void finished() { --in_flight_; }
+  void complete(uint64_t ticket, const ferry::error& err);
 
   storage::log_store& store_;
   std::function<void(task)> on_loop_;
   storage::group_committer committer_;
   std::unique_ptr<reader_thread> reader_;
   size_t in_flight_ = 0;
+  // Appends not answered yet, in submission order; ticket t is appends_[t - first_ticket_].
+  struct pending_append {
+    done_fn done;
+    std::optional<ferry::error> result;  // set once written (or refused)
+  };
+  std::deque<pending_append> appends_;
+  uint64_t first_ticket_ = 0;
 };
 
 }  // namespace ferry::broker

@@ -20,22 +20,28 @@ void group_committer::submit(partition_append append, bool sync, callback done) 
   enqueue({std::move(append), sync, false, std::move(done)});
 }
 
-bool group_committer::write_now(partition_append& append, const callback& done, size_t max_bytes) {
-  if (append.data.size() > max_bytes) return false;
+std::optional<ferry::error> group_committer::write_now(const partition_append& append) {
+  if (append.data.size() > kWriteNowBytes) return std::nullopt;
+  if (auto err = check_append(append)) return err;  // refused alone, as submit() does
   {
     std::lock_guard lock(mu_);
-    if (stopping_ || writing_ || !queue_.empty()) return false;
+    if (stopping_ || writing_ || !queue_.empty()) return std::nullopt;
     writing_ = true;
   }
-  ferry::error err = check_append(append);
-  if (!err && fence_.admit(append, err)) err = write({&append}, false, 1);
-  {
+  ferry::error refused;
+  if (!fence_.admit(append, refused)) {  // behind a failed write: not written
     std::lock_guard lock(mu_);
-    writing_ = false;
-    if (!queue_.empty()) cv_.notify_one();  // submitted meanwhile: the committer's turn
+    release_store();
+    return refused;
   }
-  done(err);
-  return true;
+  const partition_append* one = &append;
+  return write({&one, 1}, false, 1);
+}
+
+// Lock held. Whoever waits for the store (the committer, or stop() through it) goes on.
+void group_committer::release_store() {
+  writing_ = false;
+  if (stopping_ || !queue_.empty()) cv_.notify_one();
 }
 
 void group_committer::sync(callback done) {
@@ -82,10 +88,8 @@ void group_committer::run() {
       take_batch(batch);
       writing_ = true;
     }
-    commit(batch);
+    commit(batch);  // lets go of the store once written
     batch.clear();
-    std::lock_guard lock(mu_);
-    writing_ = false;
   }
 }
 
@@ -119,18 +123,20 @@ void group_committer::commit(std::vector<request>& batch) {
     batch[i].done(refused[i] ? refused[i] : err);
 }
 
-ferry::error group_committer::write(const std::vector<const partition_append*>& appends, bool sync,
+ferry::error group_committer::write(std::span<const partition_append* const> appends, bool sync,
                                     size_t requests) {
+  using clock = std::chrono::steady_clock;
   uint64_t records = 0;
   for (const auto* a : appends)
     records += a->count();
-  const auto started = std::chrono::steady_clock::now();
+  const auto started = sync ? clock::now() : clock::time_point{};  // only syncs are timed
   ferry::error err = appends.empty() ? store_.sync_wal() : store_.append(appends, sync);
-  const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
+  const std::chrono::duration<double> took = sync ? clock::now() - started : clock::duration{};
   if (err)
     for (const auto* a : appends)
       fence_.failed(*a, err);
   std::lock_guard lock(mu_);
+  release_store();
   stats_.batches += appends.empty() ? 0 : 1;
   stats_.requests += requests;
   stats_.records += records;

@@ -10,9 +10,10 @@
 //
 // An unsynced append may instead be written on the caller's thread (write_now) when the
 // committer is idle: at low load that saves two thread hand-offs (caller -> committer ->
-// caller), which dominated the tail of unsynced publishes; under load the committer
-// batches as before. Only one writer holds the store at a time (the committer's batch or
-// one write_now), so one partition's appends still land in submission order.
+// caller), which dominated the tail of unsynced publishes. The caller decides when load is
+// low (storage_port: no append of its own in flight), so bursts still go to the committer
+// and are batched. Only one writer holds the store at a time (the committer's batch or one
+// write_now), so one partition's appends still land in submission order.
 //
 // Lifecycle: construct (starts the thread), submit..., stop() (finishes everything
 // submitted, then joins). The destructor stops. After stop(), submit() and sync() call
@@ -24,6 +25,8 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <optional>
+#include <span>
 #include <thread>
 #include <vector>
 
@@ -58,10 +61,11 @@ class group_committer {
   // malformed append (see log_store::append) is refused at once: `done` runs on the
   // caller's thread with INVALID_ARGUMENT.
   void submit(partition_append append, bool sync, callback done);
-  // Writes an unsynced append of at most `max_bytes` of data right here, on the caller's
-  // thread, if the committer is idle (nothing queued, no write in flight) and not stopped;
-  // `done` runs before it returns. False (nothing done, `done` not called): submit it.
-  bool write_now(partition_append& append, const callback& done, size_t max_bytes = kWriteNowBytes);
+  // Writes an unsynced append of at most kWriteNowBytes of data right here, on the
+  // caller's thread, if the committer is idle (nothing queued, no write in flight) and not
+  // stopped, and returns its result (a malformed append: INVALID_ARGUMENT, not written).
+  // Empty: nothing was done, submit it.
+  std::optional<ferry::error> write_now(const partition_append& append);
   static constexpr size_t kWriteNowBytes = 64 << 10;
   // Queues an fsync of everything written so far (fsync: interval); `done` after it.
   void sync(callback done);
@@ -79,10 +83,11 @@ class group_committer {
   void run();
   void take_batch(std::vector<request>& batch);
   void commit(std::vector<request>& batch);
-  // Writes admitted appends (none: a WAL sync) for `requests` requests and counts it;
-  // the store's error. Only while holding the store (writing_).
-  ferry::error write(const std::vector<const partition_append*>& appends, bool sync,
-                     size_t requests);
+  // Writes admitted appends (none: a WAL sync) for `requests` requests, counts it and
+  // lets go of the store, in one critical section; the store's error. Only while holding
+  // the store (writing_).
+  ferry::error write(std::span<const partition_append* const> appends, bool sync, size_t requests);
+  void release_store();  // lock held
 
   log_store& store_;
   size_t max_batch_bytes_;
