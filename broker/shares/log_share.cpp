@@ -42,17 +42,23 @@ int64_t log_share::now() const {
 
 // ---- reading the log ----
 
+// Records of partition `p` below `start` were removed by retention before they were
+// done: the state moves past them (said in the log).
+void log_share::skip_retained(uint32_t p, uint64_t start) {
+  auto& st = states_[p];
+  if (st.low() >= start) return;
+  log::queues().warn("subscription {}: {}[{}] records {}..{} were removed by retention first",
+                     name_, topic_.name(), p, st.low(), start - 1);
+  st.skip_to(start);
+  changed(p);
+}
+
 void log_share::start(subscription& s) {
   sub_ = &s;
   std::vector<v1::PartitionStart> starts;
   for (uint32_t p = 0; p < states_.size(); ++p) {
     const auto b = topic_.bounds(p);
-    if (states_[p].low() < b.start) {  // retention took records it had not finished
-      log::queues().warn("subscription {}: {}[{}] records {}..{} were removed by retention first",
-                         name_, topic_.name(), p, states_[p].low(), b.start - 1);
-      states_[p].skip_to(b.start);
-      changed(p);
-    }
+    skip_retained(p, b.start);
     auto& start = starts.emplace_back();
     start.set_partition(p);
     start.mutable_start()->set_kind(v1::Position::OFFSET);
@@ -69,13 +75,8 @@ void log_share::start(subscription& s) {
 
 void log_share::deliver(consumer&, const message_ref& m, const delivery_meta& meta) {
   ++feeding_;
+  skip_retained(meta.partition, topic_.bounds(meta.partition).start);
   auto& st = states_[meta.partition];
-  if (const uint64_t start = topic_.bounds(meta.partition).start; st.low() < start) {
-    log::queues().warn("subscription {}: {}[{}] records {}..{} were removed by retention first",
-                       name_, topic_.name(), meta.partition, st.low(), start - 1);
-    st.skip_to(start);
-    changed(meta.partition);
-  }
   if (st.done(meta.offset)) {
     feeder_.remove_outstanding(1);  // finished before a restart: skipped
   } else {

@@ -94,6 +94,7 @@ class log_share final : public subscription_feed, public delivery_sink, public s
   // read-ahead comes back.
   void finish(uint64_t seq);
   void changed(uint32_t partition);
+  void skip_retained(uint32_t partition, uint64_t start);
   void update_gate();
   // Answers settles that waited (and counts them out of ctx.settles_waiting).
   void answer(std::vector<waiter> who, const ferry::error& err);
