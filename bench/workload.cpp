@@ -134,6 +134,9 @@ const std::vector<key_row>& key_table() {
 // Settings that contradict each other; the error names the key to change.
 std::string check(const workload& w) {
   bool memory = w.kind == topic_kind::memory;
+  // A catch-up or backlog writer has nothing but confirms bounding what it has in flight.
+  if (!w.confirms && w.catchup_bytes != 0)
+    return "confirms: a catch-up or backlog run writes with confirms (set true)";
   if (memory && w.partitions_per_topic != 1)
     return "partitions_per_topic: memory topics have one queue; use kind: log";
   if (memory && w.durable != durability::none)

@@ -93,6 +93,7 @@ TEST_CASE("workload errors name the key", "[bench][workload]") {
   CHECK_THAT(error_of("ephemeral: true\nconsumers_per_subscription: 2\n"),
              Catch::Contains("consumers_per_subscription:"));
   CHECK_THAT(error_of("producers_per_topic: 0\n"), Catch::Contains("producers_per_topic:"));
+  CHECK_THAT(error_of("catchup_bytes: 1000\nconfirms: false\n"), Catch::Contains("confirms:"));
   // A memory backlog waits in durable subscriptions that are drained with acks.
   CHECK(error_of("catchup_bytes: 1000\n").empty());
   CHECK_THAT(error_of("catchup_bytes: 1000\nephemeral: true\n"),

@@ -236,15 +236,15 @@ inline void on_message(natsConnection*, natsSubscription* sub, natsMsg* msg, voi
   r->fl->delivered();
 }
 
-// One batch of a pull subscription (JetStream): every message counted, then acked (with
-// AckAll, one ack of the batch's last message settles the batch). The list stays the
-// caller's.
+// One batch of a pull subscription (JetStream; only a lone consumer pulls, with AckAll):
+// every message counted, then one ack of the batch's last message settles the batch. The
+// list stays the caller's.
 inline void on_batch(reader& r, const natsMsgList& list) {
-  for (int k = 0; k < list.Count; ++k) {
+  if (list.Count == 0) return;
+  for (int k = 0; k < list.Count; ++k)
     count(r, list.Msgs[k]);
-    if (r.ack && (!r.ack_all || k + 1 == list.Count)) natsMsg_Ack(list.Msgs[k], nullptr);
-  }
-  if (list.Count > 0) r.fl->delivered();
+  natsMsg_Ack(list.Msgs[list.Count - 1], nullptr);
+  r.fl->delivered();
 }
 
 // The intended send time stamped into a payload (measurement.h: bytes 8..16).

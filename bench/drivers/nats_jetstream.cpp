@@ -46,7 +46,9 @@ class jetstream_driver final : public driver {
 
   std::string equivalence(const workload& w) const override {
     if (w.idle_connections != 0) return "see nats";
-    std::string confirm = "confirm = PubAck (js_PublishAsync)";
+    std::string confirm = w.confirms ? "confirm = PubAck (js_PublishAsync)"
+                                     : "no PubAck (a plain publish into the stream's subject; "
+                                       "ferry confirms every publish all the same)";
     if (w.catchup_bytes != 0 && w.kind == topic_kind::memory)
       return "JetStream memory stream (interest retention) written with " +
              std::to_string(w.catchup_bytes) +
@@ -92,10 +94,6 @@ class jetstream_driver final : public driver {
                   : std::string(" durable push consumer(s) (faster than pull at a fixed "
                                 "rate), AckAll with one +ACK per burst (at most 256)")) +
              ", " + confirm;
-    if (!w.confirms)
-      confirm =
-          "no PubAck (a plain publish into the stream's subject; ferry "
-          "confirms every publish all the same)";
     return "JetStream memory stream (limits retention, 1M messages kept), " + subs +
            " ordered push consumer(s) (no acks, flow control), " + confirm;
   }
@@ -169,8 +167,8 @@ ferry::error jetstream_driver::make_stream(jsCtx* js, const workload& w, uint32_
   return {};
 }
 
-// Reader `i`'s consumer number `consumer`: a pull consumer on the reader's durable
-// (several: they share it), or a push consumer (several: a queue group).
+// Reader `i`'s consumer number `consumer`: a lone pull consumer on the reader's durable, or
+// a push consumer (several: a queue group).
 ferry::error jetstream_driver::subscribe(jsCtx* js, const workload& w, uint32_t i,
                                          uint32_t consumer, nc::reader& r, nc::sub_ptr& out) {
   (void)consumer;
@@ -190,7 +188,7 @@ ferry::error jetstream_driver::subscribe(jsCtx* js, const workload& w, uint32_t 
     so.Config.AckPolicy = !acks ? js_AckNone : grouped ? js_AckExplicit : js_AckAll;
     so.Config.MaxAckPending = 2 * int64_t{std::max<uint32_t>(w.window, 1000)};
     so.ManualAck = acks;
-    if (grouped && !pull) so.Queue = durable.c_str();  // push: a queue group
+    if (grouped) so.Queue = durable.c_str();  // push (pulls() is false): a queue group
   } else {
     so.Ordered = true;  // ephemeral, in order, no acks; flow control and heartbeats
   }
@@ -219,7 +217,6 @@ struct jetstream_driver::js_run {
   // all driven from the calling thread in turn, as the ferry driver drives its clients.
   std::vector<nc::conn_ptr> pub_conns;
   std::vector<nc::js_ptr> pub_js;
-  std::vector<uint64_t> turn;  // per topic: its next producer
   std::vector<std::string> subj;
   std::vector<std::unique_ptr<nc::reader>> readers;
   std::vector<nc::conn_ptr> reader_conns;
@@ -260,7 +257,6 @@ struct jetstream_driver::js_run {
         return nc::fail("JetStream context", s);
       pub_js.emplace_back(raw_js);
     }
-    turn.assign(std::max<uint32_t>(w.topics, 1), 0);
     for (uint32_t t = 0; t < std::max<uint32_t>(w.topics, 1); ++t)
       if (auto e = make_stream(pub_js.front().get(), w, t)) return e;
     return {};
@@ -327,7 +323,7 @@ struct jetstream_driver::js_run {
   ferry::error publish(uint64_t seq, const std::string& p) {
     const size_t topic = seq % subj.size();
     const uint32_t per_topic = std::max<uint32_t>(w.producers_per_topic, 1);
-    const size_t k = topic * per_topic + turn[topic]++ % per_topic;
+    const size_t k = topic * per_topic + (seq / subj.size()) % per_topic;  // in turn
     if (!w.confirms) {  // a plain publish into the stream's subject: no PubAck
       if (auto s = natsConnection_Publish(pub_conns[k].get(), subj[topic].c_str(), p.data(),
                                           static_cast<int>(p.size()));

@@ -257,8 +257,6 @@ bool redis_run::poll_replies(rds::redis_link& link, rds::reply_tracker& replies,
 // ---- reading ----
 
 void redis_run::read(size_t reader, uint32_t consumer) {
-  // Catch-up is timed from before the reader connects, as every driver does.
-  if (catching_up() && reader == 0) m_.catchup_started(steady_clock::now());
   rds::redis_link link;
   if (auto e = link.open(at_.host, at_.port, io_timeout); !e.empty()) return fail("reader: " + e);
   track(link.fd());

@@ -110,6 +110,8 @@ void thread_run::run_phases() {
     return fail("publishing did not finish in time");
   if (catchup) {
     catching_up_ = true;
+    // Timed from before the readers connect, as every driver does.
+    m_.catchup_started(clock::now());
     start_readers();
     auto until = clock::now() + 600s;
     while (!catchup_done_ && !failed() && clock::now() < until)
