@@ -2,6 +2,7 @@
 // file in bench/workloads/ (every key below; see bench/workloads/README.md).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -49,6 +50,13 @@ struct workload {
   // or every client on one thread (--one-client-thread).
   bool client_threads = true;
 };
+
+// How far a full window must empty before a max-rate publisher sends again, the same for
+// every driver (refill_half): below half of it, or as soon as a batch fits.
+inline uint64_t refill_below(const workload& w) {
+  const uint64_t window = std::max<uint64_t>(w.window, 2);
+  return w.refill_half ? window / 2 : window - std::min<uint64_t>(w.batch, window - 1);
+}
 
 // Parses a workload file; on error returns false and sets `err` (naming the key).
 bool load_workload(const std::string& path, workload& out, std::string& err);

@@ -291,7 +291,7 @@ void ferry_load::on_delivery(slot& k, const fc::delivery& d) {
   }
   if (!max_rate_ || stopping_) return;
   uint64_t got = m_.received(k.reader) * w_.topics;
-  if (got + w_.window / 2 >= m_.sent()) post_pump();
+  if (got + refill_below(w_) >= m_.sent()) post_pump();
 }
 
 // ---- publishing ----
@@ -318,7 +318,7 @@ void ferry_load::pump() {
   auto unread = [&] { return catchup_ ? 0 : m_.sent() - m_.slowest_received(); };
   // A full window refills as every driver's does (workload::refill_half).
   if (refilling_ && w_.refill_half) {
-    if (inflight_ > w_.window / 2 || unread() > w_.window / 2) return;
+    if (inflight_ > refill_below(w_) || unread() > refill_below(w_)) return;
   }
   refilling_ = false;
   while (!stopping_ && inflight_ < w_.window && unread() < w_.window) {

@@ -123,11 +123,12 @@ inline ferry::error connect(const std::string& host, uint16_t port, const std::s
 // ---- flow between the publishing thread and the readers ----
 // A max-rate publisher keeps at most `window` messages sent but not yet received by the
 // slowest reader (nor, with JetStream, not yet confirmed by a PubAck): it sleeps on `cv_`
-// and readers (on cnats' threads) wake it once the lag is back under half the window, as
-// bench/run.cpp does with libferry.
+// and readers (on cnats' threads) wake it once the lag is back under `refill_below`
+// (workload.h: the refill policy every driver follows).
 class flow {
  public:
-  flow(measurement& m, uint64_t window) : m_(m), window_(std::max<uint64_t>(window, 2)) {}
+  flow(measurement& m, const workload& w)
+      : m_(m), window_(std::max<uint64_t>(w.window, 2)), resume_(refill_below(w)) {}
 
   // Messages whose confirm is still outstanding (JetStream; core NATS confirms at once).
   void add_unconfirmed(uint64_t n) { unconfirmed_ += n; }
@@ -148,7 +149,7 @@ class flow {
     if (room(window_)) return true;
     std::unique_lock lock(mu_);
     waiting_ = true;
-    while (!room(window_ / 2)) {
+    while (!room(resume_)) {
       if (steady::now() >= deadline) {
         waiting_ = false;
         return false;
@@ -173,13 +174,14 @@ class flow {
            sent - std::min(sent, m_.slowest_received()) < limit;
   }
   void wake_if_ready(uint64_t leaving) {
-    if (!waiting_.load(std::memory_order_relaxed) || !room(window_ / 2, leaving)) return;
+    if (!waiting_.load(std::memory_order_relaxed) || !room(resume_, leaving)) return;
     std::lock_guard lock(mu_);
     cv_.notify_one();
   }
 
   measurement& m_;
   const uint64_t window_;
+  const uint64_t resume_;  // a full window sends again below this
   std::atomic<uint64_t> unconfirmed_{0};
   std::atomic<bool> waiting_{false};
   std::atomic<bool> count_readers_{true};

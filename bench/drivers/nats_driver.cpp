@@ -129,7 +129,7 @@ class nats_driver final : public driver {
   ferry::error run(const workload& w, const endpoint& at, measurement& m) override {
     if (auto why = unsupported(w); !why.empty()) return not_supported(why);
     if (w.idle_connections != 0) return run_idle(w, at, m);
-    nc::flow fl(m, w.window);
+    nc::flow fl(m, w);
     bool paced = w.producer_rate != 0;
     auto subj = subjects(w);
 

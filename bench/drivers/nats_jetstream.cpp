@@ -103,8 +103,8 @@ class jetstream_driver final : public driver {
  private:
   // What the PubAck handler uses.
   struct pub_state {
-    pub_state(measurement& mm, uint64_t window, bool several)
-        : m(&mm), fl(mm, window), shared(several) {}
+    pub_state(measurement& mm, const workload& w, bool several)
+        : m(&mm), fl(mm, w), shared(several) {}
     measurement* m;
     nc::flow fl;
     bool shared;    // several publishing connections: their PubAcks come on several threads
@@ -233,7 +233,7 @@ struct jetstream_driver::js_run {
       : w(wl),
         at(e),
         m(mm),
-        st(std::make_unique<pub_state>(mm, wl.window, producers(wl) > 1)),
+        st(std::make_unique<pub_state>(mm, wl, producers(wl) > 1)),
         paced(wl.producer_rate != 0),
         subj(subjects(wl)) {}
 
