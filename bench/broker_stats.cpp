@@ -39,6 +39,19 @@ broker_stats read_broker_stats(pid_t pid) {
   return s;
 }
 
+uint64_t open_files_limit(pid_t pid) {
+  if (pid <= 0) return 0;
+  std::ifstream limits("/proc/" + std::to_string(pid) + "/limits");
+  std::string line;
+  while (std::getline(limits, line)) {
+    if (line.rfind("Max open files", 0) != 0) continue;
+    std::istringstream fields(line.substr(14));
+    uint64_t soft = 0;
+    return (fields >> soft) ? soft : 0;
+  }
+  return 0;
+}
+
 uint64_t raise_open_files_limit() {
   rlimit l{};
   if (::getrlimit(RLIMIT_NOFILE, &l) != 0) return 0;
@@ -50,12 +63,30 @@ uint64_t raise_open_files_limit() {
   return static_cast<uint64_t>(l.rlim_cur);
 }
 
-ferryd_process::ferryd_process(const std::string& binary, const std::vector<std::string>& args) {
+ferryd_process::ferryd_process(const std::string& binary, const std::vector<std::string>& args)
+    : binary_(binary), args_(args) {
   dir_ = (std::filesystem::temp_directory_path() / ("ferry-bench-" + std::to_string(::getpid())))
              .string();
   std::filesystem::create_directories(dir_);
+  spawn("127.0.0.1:0");
+}
+
+bool ferryd_process::restart() {
+  if (pid_ > 0) {
+    ::kill(pid_, SIGKILL);
+    int status;
+    ::waitpid(pid_, &status, 0);
+  }
+  spawn(host_ + ":" + std::to_string(port_));
+  return ok();
+}
+
+void ferryd_process::spawn(const std::string& listen) {
   int out[2];
-  if (::pipe(out) != 0) return;
+  if (::pipe(out) != 0) {
+    pid_ = -1;
+    return;
+  }
   pid_ = ::fork();
   if (pid_ == 0) {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive the benchmark
@@ -63,15 +94,15 @@ ferryd_process::ferryd_process(const std::string& binary, const std::vector<std:
     ::close(out[0]);
     ::close(out[1]);
     // The HTTP listener on a free port too: measured as users run it.
-    std::vector<std::string> all = {binary,   "--listen",    "127.0.0.1:0",
+    std::vector<std::string> all = {binary_,  "--listen",    listen,
                                     "--http", "127.0.0.1:0", "--data-dir",
                                     dir_,     "--log-level", "warn"};
-    all.insert(all.end(), args.begin(), args.end());
+    all.insert(all.end(), args_.begin(), args_.end());
     std::vector<char*> argv;
     for (auto& a : all)
       argv.push_back(a.data());
     argv.push_back(nullptr);
-    ::execv(binary.c_str(), argv.data());
+    ::execv(binary_.c_str(), argv.data());
     ::_exit(127);
   }
   ::close(out[1]);

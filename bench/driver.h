@@ -25,6 +25,7 @@ struct endpoint {
   std::string host = "127.0.0.1";
   uint16_t port = 0;
   pid_t server_pid = 0;  // for CPU and memory figures; 0 = unknown
+  std::string data_dir;  // the server's data files, for cold reads; empty = unknown
   // ferry only: TLS with this CA file (empty: plain TCP); a user to log in as (SCRAM).
   std::string tls_ca_file, user, password;
 };
@@ -45,6 +46,10 @@ class driver {
   // bounded: it returns within warmup + duration + a fixed margin (catch-up runs: their
   // write and read). An error means the run failed (m is then not meaningful).
   virtual ferry::error run(const workload& w, const endpoint& at, measurement& m) = 0;
+  // Workloads with idle_topics: before run(), creates w.idle_topics topics that nothing
+  // uses (each the system's persistent equivalent of a one-partition log topic, empty),
+  // left to the server. Blocking and bounded.
+  virtual ferry::error create_idle_topics(const workload& w, const endpoint& at) = 0;
 };
 
 // Every driver compiled in, by name.

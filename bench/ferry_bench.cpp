@@ -10,16 +10,22 @@
 // workload the system has no equivalent of counts as fine: its row says why), 1 otherwise,
 // 2 on usage errors.
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <iostream>
 #include <memory>
+#include <string>
+#include <thread>
 
 #include <CLI/CLI.hpp>
 #include <sys/prctl.h>
 
 #include "bench/broker_stats.h"
 #include "bench/driver.h"
+#include "bench/idle_connections.h"
 #include "bench/measurement.h"
+#include "bench/page_cache.h"
 #include "bench/workload.h"
 
 namespace fb = ferry::bench;
@@ -32,7 +38,8 @@ namespace {
 
 struct options {
   std::vector<std::string> workloads;
-  std::string system = "ferry", broker, ferryd, json_out;
+  std::string system = "ferry", broker, ferryd, json_out, server_data_dir;
+  bool restart_via_stdio = false;
   std::vector<std::string> ferryd_sets;  // KEY=VALUE for every ferryd started
   std::string tls_ca_file, user, password;
   std::string workloads_dir = FERRY_BENCH_WORKLOADS_DIR;
@@ -47,7 +54,8 @@ struct options {
 struct overrides {
   CLI::Option *warmup = nullptr, *duration = nullptr, *rate = nullptr, *bytes = nullptr,
               *catchup = nullptr, *idle = nullptr, *window = nullptr, *batch = nullptr,
-              *prefetch = nullptr, *readers = nullptr, *one_thread = nullptr, *refill = nullptr;
+              *prefetch = nullptr, *readers = nullptr, *one_thread = nullptr, *refill = nullptr,
+              *idle_topics = nullptr;
   fb::workload v;  // the values
   bool one_client_thread = false;
   std::string refill_policy;
@@ -63,6 +71,8 @@ void add_overrides(CLI::App& app, overrides& o) {
                              "Bytes written before the read, in catch-up workloads");
   o.idle = app.add_option("--idle-connections", o.v.idle_connections,
                           "Idle connections, in idle-connection workloads");
+  o.idle_topics =
+      app.add_option("--idle-topics", o.v.idle_topics, "Idle topics, in idle-topic workloads");
   o.window = app.add_option("--window", o.v.window, "Messages in flight (max-rate workloads)");
   o.batch = app.add_option("--batch", o.v.batch, "Messages per publish call (max-rate workloads)");
   o.prefetch = app.add_option("--prefetch", o.v.prefetch, "Consumer credit window");
@@ -96,6 +106,7 @@ std::string apply(const overrides& o, fb::workload& w) {
   if (given(o.bytes)) w.message_size = o.v.message_size;
   if (given(o.catchup) && w.catchup_bytes != 0) w.catchup_bytes = o.v.catchup_bytes;
   if (given(o.idle) && w.idle_connections != 0) w.idle_connections = o.v.idle_connections;
+  if (given(o.idle_topics) && w.idle_topics != 0) w.idle_topics = o.v.idle_topics;
   if (given(o.window)) w.window = o.v.window;
   if (given(o.batch)) w.batch = o.v.batch;
   if (given(o.prefetch)) w.prefetch = o.v.prefetch;
@@ -145,52 +156,120 @@ size_t reader_count(const fb::workload& w) {
   return w.producers_per_topic == 0 ? 0 : size_t{w.topics} * w.subscriptions_per_topic;
 }
 
+// Where the run's server is: a ferryd of our own (--ferryd) or --broker's. Empty, or why
+// not.
+std::string locate(const options& o, const fb::workload& w,
+                   std::unique_ptr<fb::ferryd_process>& own, fb::endpoint& at) {
+  at.tls_ca_file = o.tls_ca_file;
+  at.user = o.user;
+  at.password = o.password;
+  if (o.ferryd.empty()) {
+    auto colon = o.broker.rfind(':');
+    at.host = o.broker.substr(0, colon);
+    at.port = static_cast<uint16_t>(std::stoi(o.broker.substr(colon + 1)));
+    at.server_pid = o.server_pid;
+    at.data_dir = o.server_data_dir;
+    return {};
+  }
+  std::vector<std::string> args;
+  if (w.idle_connections > 9000) {
+    std::string set = "limits.max_connections=";
+    args = {"--set", set.append(std::to_string(w.idle_connections + 1000))};
+  }
+  for (const auto& kv : o.ferryd_sets)
+    args.insert(args.end(), {"--set", kv});
+  own = std::make_unique<fb::ferryd_process>(o.ferryd, args);
+  if (!own->ok()) return "ferryd did not start";
+  at.host = own->host();
+  at.port = own->port();
+  at.server_pid = own->pid();
+  at.data_dir = own->data_dir();
+  return {};
+}
+
+// Kills the server and starts it again on the same port and data: ours directly, --broker's
+// by asking whoever started it (bench/compare/compare.py): "ferry-bench: restart-server" on
+// stdout, answered "restarted PID" on stdin once it serves again. Empty, or why not.
+std::string restart_server(const options& o, fb::ferryd_process* own, fb::endpoint& at) {
+  if (own != nullptr) {
+    if (!own->restart()) return "ferryd did not start again";
+    at.server_pid = own->pid();
+    return {};
+  }
+  if (!o.restart_via_stdio)
+    return "a restart needs --ferryd, or --restart-via-stdio with whoever started the server";
+  std::printf("ferry-bench: restart-server\n");
+  std::fflush(stdout);
+  std::string line;
+  if (!std::getline(std::cin, line) || line.rfind("restarted ", 0) != 0)
+    return "the server was not restarted: " + line;
+  at.server_pid = static_cast<pid_t>(std::stol(line.substr(10)));
+  return {};
+}
+
+// What happens between a catch-up run's writing and its reading: a restart, a cold page
+// cache. A failure lands in `error`.
+void plan_catchup(const options& o, const fb::workload& w, fb::ferryd_process* own,
+                  fb::endpoint& at, fb::measurement& m, std::string& error) {
+  if (!w.restart && !w.cold_read) return;
+  m.before_catchup([&o, &w, own, &at, &m, &error] {
+    if (w.restart) {
+      auto t0 = std::chrono::steady_clock::now();
+      error = restart_server(o, own, at);
+      m.restarted(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+      if (!error.empty()) return;
+    }
+    if (w.cold_read) {
+      auto drop = fb::drop_page_cache(at.data_dir);
+      m.cache_dropped(drop.file_bytes, drop.resident_bytes);
+      if (!drop.error.empty()) error = "cold read: " + drop.error;
+    }
+  });
+}
+
 // One workload against the system; the result carries any failure in `error`.
 fb::measurement::result run_one(const options& o, fb::driver& d, const fb::workload& w) {
+  fb::measurement m(w, reader_count(w));
+  auto failed = [&](const std::string& why) {
+    auto r = m.finish(d.name(), 0, 0);
+    r.error = why;
+    return r;
+  };
   if (auto why = d.unsupported(w); !why.empty()) {
-    auto r = fb::measurement(w, 0).finish(d.name(), 0, 0);
+    auto r = m.finish(d.name(), 0, 0);
     r.unsupported = why;
     return r;
   }
   fb::endpoint at;
   std::unique_ptr<fb::ferryd_process> own;
-  if (!o.ferryd.empty()) {
-    std::vector<std::string> args;
-    if (w.idle_connections > 9000) {
-      std::string set = "limits.max_connections=";
-      args = {"--set", set.append(std::to_string(w.idle_connections + 1000))};
-    }
-    for (const auto& kv : o.ferryd_sets)
-      args.insert(args.end(), {"--set", kv});
-    own = std::make_unique<fb::ferryd_process>(o.ferryd, args);
-    if (!own->ok()) {
-      auto r = fb::measurement(w, 0).finish(d.name(), 0, 0);
-      r.error = "ferryd did not start";
-      return r;
-    }
-    at.host = own->host();
-    at.port = own->port();
-    at.server_pid = own->pid();
-  } else {
-    auto colon = o.broker.rfind(':');
-    at.host = o.broker.substr(0, colon);
-    at.port = static_cast<uint16_t>(std::stoi(o.broker.substr(colon + 1)));
-    at.server_pid = o.server_pid;
+  if (auto why = locate(o, w, own, at); !why.empty()) return failed(why);
+  if (w.cold_read && at.data_dir.empty())
+    return failed("a cold read needs the server's data dir (--server-data-dir, or --ferryd)");
+  std::string between;  // what plan_catchup's step between writing and reading failed with
+  plan_catchup(o, w, own.get(), at, m, between);
+  if (w.idle_topics != 0) {
+    auto rss = fb::read_broker_stats(at.server_pid).rss_bytes;
+    if (auto e = d.create_idle_topics(w, at)) return failed("idle topics: " + e.message);
+    std::this_thread::sleep_for(fb::idle_settle);
+    m.idle_topics(w.idle_topics, static_cast<int64_t>(rss),
+                  static_cast<int64_t>(fb::read_broker_stats(at.server_pid).rss_bytes));
   }
-  at.tls_ca_file = o.tls_ca_file;
-  at.user = o.user;
-  at.password = o.password;
-  fb::measurement m(w, reader_count(w));
+  const pid_t first_pid = at.server_pid;
   auto before = fb::read_broker_stats(at.server_pid);
   auto e = d.run(w, at, m);
   auto after = fb::read_broker_stats(at.server_pid);
-  auto r = m.finish(d.name(), after.cpu_seconds - before.cpu_seconds, after.peak_rss_bytes);
+  // A restarted server's figures are its second process's alone.
+  double cpu = after.cpu_seconds - (at.server_pid == first_pid ? before.cpu_seconds : 0);
+  auto r = m.finish(d.name(), cpu, after.peak_rss_bytes);
   r.equivalence = d.equivalence(w);
   if (w.kind == fb::topic_kind::memory && w.catchup_bytes != 0 && r.sent != 0 &&
       after.peak_rss_bytes > before.rss_bytes)
     r.bytes_per_message =
         static_cast<double>(after.peak_rss_bytes - before.rss_bytes) / static_cast<double>(r.sent);
-  if (e) r.error = e.message.empty() ? e.to_string() : e.message;
+  if (!between.empty())
+    r.error = between;
+  else if (e)
+    r.error = e.message.empty() ? e.to_string() : e.message;
   return r;
 }
 
@@ -257,6 +336,11 @@ void add_options(CLI::App& app, options& o) {
   app.add_option("--broker", o.broker, "HOST:PORT of a running server");
   app.add_option("--server-pid,--broker-pid", o.server_pid,
                  "PID of the --broker server, for its CPU and memory figures");
+  app.add_option("--server-data-dir", o.server_data_dir,
+                 "The --broker server's data directory (cold reads drop its page cache)");
+  app.add_flag("--restart-via-stdio", o.restart_via_stdio,
+               "Restart runs: ask for the --broker server's restart on stdout, wait for "
+               "\"restarted PID\" on stdin");
   app.add_option("--ferryd", o.ferryd,
                  "Start this ferryd binary for each workload (loopback, temp data dir)");
   app.add_option("--workloads-dir", o.workloads_dir, "Where workload names are looked up");

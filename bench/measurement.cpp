@@ -57,12 +57,17 @@ measurement::~measurement() = default;
 void measurement::start(steady::time_point t0) {
   t0_ = t0;
   if (w_.catchup_bytes != 0) {
-    // Catch-up runs time the reading (catchup_started/finished), not a window.
+    // Catch-up runs time the reading (begin_catchup/catchup_finished), not a window.
     window_start_ = window_end_ = steady::time_point::max();
     return;
   }
   window_start_ = t0 + seconds(w_.warmup_s);
   window_end_ = window_start_ + seconds(w_.duration_s);
+}
+
+void measurement::begin_catchup() {
+  if (prepare_) prepare_();
+  catchup_start_ = steady::now();
 }
 
 steady::time_point measurement::due(uint64_t seq) const {
@@ -155,6 +160,12 @@ bool measurement::drained() const {
   return true;
 }
 
+void measurement::idle_topics(uint64_t created, int64_t rss_before, int64_t rss_after) {
+  idle_topics_ = created;
+  if (created != 0)
+    bytes_per_topic_ = static_cast<double>(rss_after - rss_before) / static_cast<double>(created);
+}
+
 void measurement::idle_connections(uint64_t opened, int64_t rss_before, int64_t rss_after) {
   idle_opened_ = opened;
   rss_before_ = rss_before;
@@ -192,6 +203,11 @@ measurement::result measurement::finish(const std::string& system, double server
   r.server_cpu_s = server_cpu_s;
   r.server_peak_rss_bytes = server_peak_rss_bytes;
   r.idle_connections = idle_opened_;
+  r.cold_file_bytes = cold_file_bytes_;
+  r.cold_resident_bytes = cold_resident_bytes_;
+  r.restart_s = restart_s_;
+  r.idle_topics = idle_topics_;
+  r.bytes_per_topic = bytes_per_topic_;
   if (idle_opened_ != 0)
     r.bytes_per_connection =
         static_cast<double>(rss_after_ - rss_before_) / static_cast<double>(idle_opened_);
@@ -268,6 +284,11 @@ std::string to_json(const measurement::result& r) {
   num("idle_connections", std::to_string(r.idle_connections));
   num("bytes_per_connection", number(r.bytes_per_connection, 0));
   num("bytes_per_message", number(r.bytes_per_message, 1));
+  num("cold_file_bytes", std::to_string(r.cold_file_bytes));
+  num("cold_resident_bytes", std::to_string(r.cold_resident_bytes));
+  num("restart_s", number(r.restart_s, 3));
+  num("idle_topics", std::to_string(r.idle_topics));
+  num("bytes_per_topic", number(r.bytes_per_topic, 0));
   append_latency(j, "ack_latency_ns", r.ack_latency_ns);
   append_latency(j, "e2e_latency_ns", r.e2e_latency_ns);
   append_latency(j, "send_lag_ns", r.send_lag_ns);

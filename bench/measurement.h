@@ -19,6 +19,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -69,11 +70,24 @@ class measurement {
   bool drained() const;
 
   // ---- catch-up runs ----
-  void catchup_started(steady::time_point t) { catchup_start_ = t; }
+  // Run when the reading begins, before its clock starts (a cold read drops the server's
+  // page cache here).
+  void before_catchup(std::function<void()> prepare) { prepare_ = std::move(prepare); }
+  // The reading begins: `before_catchup`'s preparation, then the catch-up clock starts.
+  void begin_catchup();
+  // A restart before the read: how long from the kill until the server served again.
+  void restarted(double seconds) { restart_s_ = seconds; }
+  // A cold read's preparation: the server's data files and what of them stayed cached.
+  void cache_dropped(uint64_t file_bytes, uint64_t resident_bytes) {
+    cold_file_bytes_ = file_bytes;
+    cold_resident_bytes_ = resident_bytes;
+  }
   void catchup_finished(steady::time_point t) { catchup_end_ = t; }
 
   // ---- idle-connection runs ----
   void idle_connections(uint64_t opened, int64_t rss_before, int64_t rss_after);
+  // ---- idle topics ----
+  void idle_topics(uint64_t created, int64_t rss_before, int64_t rss_after);
 
   // ---- results ----
   struct result {
@@ -86,9 +100,15 @@ class measurement {
     uint64_t server_peak_rss_bytes = 0;
     uint64_t idle_connections = 0;
     double bytes_per_connection = 0;
+    uint64_t idle_topics = 0;
+    double bytes_per_topic = 0;  // the server's RSS growth per idle topic
     // Memory backlogs: the server's peak RSS less its RSS at the start, per message.
     double bytes_per_message = 0;
-    std::string error;  // the run failed: why
+    // Cold catch-up reads: the server's data files, and what of them stayed in the page
+    // cache after the drop.
+    uint64_t cold_file_bytes = 0, cold_resident_bytes = 0;
+    double restart_s = 0;  // restart runs: from the kill until the server served again
+    std::string error;     // the run failed: why
   };
   result finish(const std::string& system, double server_cpu_s,
                 uint64_t server_peak_rss_bytes) const;
@@ -101,8 +121,13 @@ class measurement {
   std::atomic<uint64_t> confirmed_{0}, confirmed_in_window_{0}, publish_errors_{0};
   histogram ack_latency_, send_lag_;  // publishing thread only
   steady::time_point t0_, window_start_, window_end_, catchup_start_, catchup_end_;
+  std::function<void()> prepare_;
+  uint64_t cold_file_bytes_ = 0, cold_resident_bytes_ = 0;
+  double restart_s_ = 0;
   uint64_t idle_opened_ = 0;
   int64_t rss_before_ = 0, rss_after_ = 0;
+  uint64_t idle_topics_ = 0;
+  double bytes_per_topic_ = 0;
   std::string filler_;
 };
 

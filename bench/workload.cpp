@@ -108,6 +108,8 @@ const std::vector<key_row>& key_table() {
       {"confirms", bool_field(&workload::confirms)},
       {"ephemeral", bool_field(&workload::ephemeral)},
       {"shared", bool_field(&workload::shared)},
+      {"request_reply", bool_field(&workload::request_reply)},
+      {"group_churn", bool_field(&workload::group_churn)},
       {"producer_rate", uint_field(&workload::producer_rate)},
       {"warmup_s", real_field(&workload::warmup_s, 0, 3600)},
       {"duration_s", real_field(&workload::duration_s, 0.001, 24 * 3600)},
@@ -127,6 +129,9 @@ const std::vector<key_row>& key_table() {
        }},
       {"catchup_bytes", uint_field(&workload::catchup_bytes)},
       {"idle_connections", uint_field(&workload::idle_connections)},
+      {"idle_topics", uint_field(&workload::idle_topics)},
+      {"cold_read", bool_field(&workload::cold_read)},
+      {"restart", bool_field(&workload::restart)},
   };
   return rows;
 }
@@ -153,6 +158,20 @@ std::string check(const workload& w) {
     return "producers_per_topic: 0 publishes nothing (only for idle_connections workloads)";
   if (w.catchup_bytes != 0 && w.producer_rate != 0)
     return "producer_rate: a catch-up run writes as fast as it can (set 0)";
+  if (w.request_reply && (!memory || w.topics != 1 || w.subscriptions_per_topic != 1 ||
+                          w.producer_rate != 0 || w.catchup_bytes != 0 || w.consumer_acks))
+    return "request_reply: one memory topic, one subscription of auto-acking responders, "
+           "requesters at max rate (topics: 1, subscriptions_per_topic: 1, consumer_acks: "
+           "false, producer_rate: 0, no catchup_bytes)";
+  if (w.group_churn && (memory || w.shared || w.topics != 1 || w.subscriptions_per_topic != 1 ||
+                        w.producers_per_topic != 1 || w.producer_rate == 0 || w.catchup_bytes != 0))
+    return "group_churn: one log topic, one producer at a fixed rate, one consumer group "
+           "(topics: 1, producers_per_topic: 1, subscriptions_per_topic: 1, producer_rate > 0)";
+  if (w.cold_read && (memory || w.catchup_bytes == 0))
+    return "cold_read: only log catch-up runs (kind: log, catchup_bytes) read cold";
+  if (w.idle_topics != 0 && memory) return "idle_topics: idle topics are log topics (kind: log)";
+  if (w.restart && (memory || w.catchup_bytes == 0))
+    return "restart: only log catch-up runs (kind: log, catchup_bytes) restart the server";
   if (w.catchup_bytes != 0 && w.subscriptions_per_topic == 0)
     return "subscriptions_per_topic: a catch-up run needs a reader";
   return {};

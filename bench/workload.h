@@ -28,14 +28,29 @@ struct workload {
   // Publishers have each publish confirmed (false: at most once, confirms off where the
   // system can publish without them; ferry always confirms).
   bool confirms = true;
-  bool ephemeral = false;      // ephemeral subscriptions (memory topics)
-  bool shared = false;         // log: shared subscriptions (per-record acks), not readers
+  bool ephemeral = false;  // ephemeral subscriptions (memory topics)
+  bool shared = false;     // log: shared subscriptions (per-record acks), not readers
+  // Memory: request/reply round trips. The producers are requesters, each with one request
+  // outstanding; the consumers are responders answering each request to its sender.
+  bool request_reply = false;
+  // Log: the consumers are one consumer group's members; during the measured window one
+  // joins and one leaves (the rebalance pause shows as end-to-end latency).
+  bool group_churn = false;
   uint64_t producer_rate = 0;  // messages/s over all producers; 0 = max sustained
   double warmup_s = 2;
   double duration_s = 10;
   durability durable = durability::none;
-  uint64_t catchup_bytes = 0;     // log: write this much first, then time one reader
+  uint64_t catchup_bytes = 0;  // log: write this much first, then time one reader
+  // Catch-up runs: the server's data files leave the page cache between the writing and
+  // the reading (a cold read; ferry-bench needs the server's data dir for it).
+  bool cold_read = false;
+  // Catch-up runs: the server is killed (SIGKILL) and started again between the writing and
+  // the reading; the result adds how long it took to serve again.
+  bool restart = false;
   uint32_t idle_connections = 0;  // open this many idle connections; measure memory
+  // Log: create this many topics nothing uses first; measure memory (and, with restart,
+  // the restart with them).
+  uint32_t idle_topics = 0;
 
   // Max-rate publishers keep at most this many messages sent but not yet received by the
   // slowest reader (or not yet confirmed), in batches of `batch`. Not workload keys:

@@ -27,6 +27,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -46,6 +47,8 @@ SWEEP_FRACTIONS = [0.1, 0.5, 0.8, 0.95]
 # Memory backlogs are cut to this in the 30-minute run (--full runs the files as they are):
 # RabbitMQ takes about a minute per million backlogged messages here.
 QUICK_BACKLOG_BYTES = 100_000_000
+# Restart workloads write this much in the 30-minute run (--full: the file's 10 GB).
+QUICK_RESTART_BYTES = 2**29
 ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 
 
@@ -135,16 +138,18 @@ class runner:
         self.ferryd = snapshot(os.path.join(args.build_dir, "broker", "ferryd"), workdir)
         self.current = None  # the running server, for cleanup
 
-    def command(self, w, system, broker, pid, json_out, rate=None):
+    def command(self, w, system, broker, pid, json_out, rate=None, data_dir=None):
         cmd = [self.bench, "--system", system, "--broker", broker, "--server-pid", str(pid),
                "--workloads-dir", self.args.workloads_dir, "-w", w["name"],
                "--json-out", json_out]
+        if data_dir:
+            cmd += ["--server-data-dir", data_dir]  # cold reads drop its page cache
         if not w.get("catchup_bytes") and not w.get("idle_connections"):
             cmd += ["--warmup-s", str(self.args.warmup_s),
                     "--duration-s", str(self.args.duration_s)]
         if rate is not None:
             cmd += ["--rate", str(rate)]
-        if report.is_backlog(w):
+        if report.is_backlog(w) or w.get("restart"):
             cmd += ["--catchup-bytes", str(backlog_bytes(w, self.args))]
         return cmd
 
@@ -177,13 +182,15 @@ class runner:
             started = time.time() - t0
             limit = (1800 if self.args.full else 900) if w.get("catchup_bytes") else \
                 self.args.warmup_s + self.args.duration_s + 120
-            cmd = self.command(w, system, f"{host}:{port}", pid, out, rate)
+            cmd = self.command(w, system, f"{host}:{port}", pid, out, rate, srv.dir)
             with open(os.path.join(self.raw_dir, name + ".log"), "wb") as lf:
                 lf.write((" ".join(cmd) + "\n").encode())
                 lf.flush()
                 try:
-                    p = subprocess.run(cmd, stdout=lf, stderr=lf, timeout=limit)
-                    rc = p.returncode
+                    if w.get("restart"):
+                        rc = run_with_restarts(cmd + ["--restart-via-stdio"], lf, limit, srv, w)
+                    else:
+                        rc = subprocess.run(cmd, stdout=lf, stderr=lf, timeout=limit).returncode
                 except subprocess.TimeoutExpired:
                     return {"error": f"ferry-bench did not finish in {limit:.0f} s"}
                 except OSError as e:
@@ -199,9 +206,41 @@ class runner:
             log(f"  {name}: {time.time() - t0:.1f} s")
 
 
+def run_with_restarts(cmd, lf, limit, srv, w):
+    """Runs ferry-bench for a restart workload: when it prints "ferry-bench: restart-server",
+    the server is killed and started again (servers.py restart()) and ferry-bench is told
+    "restarted PID" (or "failed WHY"). Its output goes to `lf`. Returns the exit status."""
+    p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=lf)
+    killer = threading.Timer(limit, p.kill)
+    killer.start()
+    try:
+        for line in p.stdout:
+            lf.write(line)
+            lf.flush()
+            if line.strip() != b"ferry-bench: restart-server":
+                continue
+            try:
+                _, _, pid = srv.restart(w)
+                answer = f"restarted {pid}\n"
+            except (RuntimeError, OSError, subprocess.SubprocessError) as e:
+                answer = f"failed {e}\n".replace("\n", " ").strip() + "\n"
+            p.stdin.write(answer.encode())
+            p.stdin.flush()
+        rc = p.wait()
+    finally:
+        killer.cancel()
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    if rc == -signal.SIGKILL:
+        raise subprocess.TimeoutExpired(cmd, limit)
+    return rc
+
+
 def backlog_bytes(w, args):
-    """What a memory-backlog workload writes in this run."""
-    return w["catchup_bytes"] if args.full else min(w["catchup_bytes"], QUICK_BACKLOG_BYTES)
+    """What a memory-backlog or restart workload writes in this run."""
+    quick = QUICK_RESTART_BYTES if w.get("restart") else QUICK_BACKLOG_BYTES
+    return w["catchup_bytes"] if args.full else min(w["catchup_bytes"], quick)
 
 
 def estimate_s(w, system, args):
@@ -214,6 +253,11 @@ def estimate_s(w, system, args):
         # A memory backlog (run of 2026-12-07, 2 million 100 B messages: RabbitMQ 119 s,
         # JetStream 31 s, Redis 6.5 s, ferry 3 s).
         return start + backlog_bytes(w, args) / 1e9 * {"rabbitmq": 600, "jetstream": 160}.get(system, 40)
+    if w.get("restart"):
+        # A catch-up run, the server started a second time, idle topics created first
+        # (10,000: RabbitMQ ~100 s with its wait for the stream, the others under 5 s).
+        return (2 * start + (backlog_bytes(w, args) / 2**30) * (40 if rabbit else 15) +
+                w.get("idle_topics", 0) / 10000 * (100 if rabbit else 5))
     if w.get("catchup_bytes"):
         return start + (w["catchup_bytes"] / 2**30) * (40 if rabbit else 15)
     if w.get("idle_connections"):

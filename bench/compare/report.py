@@ -46,10 +46,21 @@ def headline(w):
     if g == "connections":
         return ("server memory per idle connection, bytes", lambda r: r["bytes_per_connection"],
                 False, "B")
+    if w.get("idle_topics"):
+        return ("server memory per idle topic, bytes", lambda r: r["bytes_per_topic"], False,
+                "B")
+    if w.get("restart"):
+        return ("restart after kill -9: until it serves again, s", lambda r: r["restart_s"],
+                False, "s")
     if g == "catch-up" and is_backlog(w):
         return ("drain rate of the backlog, msg/s", lambda r: r["delivered_per_s"], True, "/s")
     if g == "catch-up":
         return ("read rate from the first record, MB/s", lambda r: r["mb_per_s"], True, "MB/s")
+    if w.get("group_churn"):
+        return ("longest end-to-end delay (the rebalance pause), ms",
+                lambda r: r["e2e_latency_ns"]["max"] / 1e6, False, "ms")
+    if w.get("request_reply"):
+        return ("round trips/s", lambda r: r["delivered_per_s"], True, "/s")
     if g == "latency":
         if w.get("kind") == "log":
             return ("publish-ack p99, µs", lambda r: r["ack_latency_ns"]["p99"] / 1e3, False,
@@ -187,6 +198,17 @@ def detail_table(res, w, out):
             per_message = mean([r["bytes_per_message"] for r in runs
                                 if r.get("bytes_per_message")])
             rate_cells[2] += f"; server memory {num(per_message)} B per queued message"
+        if w.get("idle_topics"):
+            rate_cells[2] += (f"; {w['idle_topics']:,} idle topics: server memory "
+                              f"{num(m(lambda r: r['bytes_per_topic']))} B per topic")
+        if w.get("restart"):
+            rate_cells[2] += (f"; kill -9 and restart: serving again after "
+                              f"{m(lambda r: r['restart_s']):.2f} s")
+        if w.get("cold_read"):
+            data = m(lambda r: r.get("cold_file_bytes", 0))
+            resident = m(lambda r: r.get("cold_resident_bytes", 0))
+            rate_cells[2] += (f"; page cache dropped: {num(data / 1e6)} MB of data files, "
+                              f"{num(resident / 1e6)} MB still cached")
         lat = ["", ""] if idle else [pct("ack_latency_ns"), pct("e2e_latency_ns")]
         # Fixed-rate runs: how late the load generator sent against its schedule (a late
         # send is counted in the latencies too, so a high figure here blames the client).

@@ -69,6 +69,21 @@ def wait_port(port, deadline):
     return False
 
 
+def wait_redis(port, deadline):
+    """Redis listens before it has loaded its data (and answers -LOADING meanwhile): ready
+    once a PING gets +PONG."""
+    while time.time() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=2) as c:
+                c.sendall(b"PING\r\n")
+                if c.recv(64).startswith(b"+PONG"):
+                    return True
+        except OSError:
+            pass
+        time.sleep(0.05)
+    return False
+
+
 def children(pid):
     """Direct child pids of `pid` (from /proc)."""
     out = []
@@ -109,10 +124,32 @@ class server:
         self.log = log
         self.proc = None
         self.dir = None
+        self.port = None
+        self.restarting = False
+        self.log_from = 0  # where server.log's lines of the running process begin
 
     def _mkdir(self):
         self.dir = tempfile.mkdtemp(prefix=f"{self.name}-", dir=self.workdir)
         return self.dir
+
+    def restart(self, w):
+        """A crash and a start again: SIGKILL to the server's process group, then start()
+        on the same data dir and port, returning once the server serves again."""
+        if self.proc is not None and self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                self.proc.kill()
+            self.proc.wait(timeout=30)
+        try:
+            self.log_from = os.path.getsize(os.path.join(self.dir, "server.log"))
+        except OSError:
+            self.log_from = 0
+        self.restarting = True
+        try:
+            return self.start(w)
+        finally:
+            self.restarting = False
 
     def _spawn(self, argv, env=None, stdout=None):
         out = open(os.path.join(self.dir, "server.log"), "ab")
@@ -129,8 +166,10 @@ class server:
             self.dir = None
 
     def log_tail(self, n=5):
+        """The last `n` lines the running server process logged."""
         try:
             with open(os.path.join(self.dir, "server.log"), errors="replace") as f:
+                f.seek(self.log_from)
                 return " / ".join(f.read().strip().splitlines()[-n:])
         except (OSError, TypeError):
             return ""
@@ -144,9 +183,9 @@ class ferry_server(server):
         self.ferryd = ferryd
 
     def start(self, w):
-        d = self._mkdir()
-        argv = [self.ferryd, "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0",
-                "--data-dir", os.path.join(d, "data")]
+        d = self.dir if self.restarting else self._mkdir()
+        argv = [self.ferryd, "--listen", f"127.0.0.1:{self.port if self.restarting else 0}",
+                "--http", "127.0.0.1:0", "--data-dir", os.path.join(d, "data")]
         if w.get("idle_connections", 0) > 9000:
             argv += ["--set", f"limits.max_connections={w['idle_connections'] + 1000}"]
         p = self._spawn(argv, stdout=subprocess.PIPE)
@@ -157,7 +196,8 @@ class ferry_server(server):
                 break
             m = re.search(r"listening on (\S+):(\d+)", line)
             if m:
-                return m.group(1), int(m.group(2)), p.pid
+                self.port = int(m.group(2))
+                return m.group(1), self.port, p.pid
         raise RuntimeError("ferryd did not report its address: " + self.log_tail())
 
 
@@ -165,16 +205,17 @@ class nats_server(server):
     name = "nats"
 
     def start(self, w):
-        d = self._mkdir()
-        self._spawn(["nats-server", "-a", "127.0.0.1", "-p", "-1", "-js",
+        d = self.dir if self.restarting else self._mkdir()
+        self._spawn(["nats-server", "-a", "127.0.0.1", "-p",
+                     str(self.port) if self.restarting else "-1", "-js",
                      "-sd", os.path.join(d, "js")])
         deadline = time.time() + 30
         while time.time() < deadline:
             m = re.search(r"Listening for client connections on [\d.]+:(\d+)", self.log_tail(50))
             if m:
-                port = int(m.group(1))
-                if wait_port(port, deadline):
-                    return "127.0.0.1", port, self.proc.pid
+                self.port = int(m.group(1))
+                if wait_port(self.port, deadline):
+                    return "127.0.0.1", self.port, self.proc.pid
             if self.proc.poll() is not None:
                 break
             time.sleep(0.05)
@@ -191,15 +232,15 @@ class redis_server(server):
         self.streams = streams
 
     def start(self, w):
-        d = self._mkdir()
-        port = free_port()
+        d = self.dir if self.restarting else self._mkdir()
+        port = self.port = self.port if self.restarting else free_port()
         # As bench/drivers/redis_driver.cpp expects: redis-streams sets the AOF per workload.
         argv = ["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--dir", d,
                 "--save", "", "--appendonly", "yes", "--appendfsync", "always",
                 "--maxclients", "15000", "--daemonize", "no",
                 "--logfile", os.path.join(d, "server.log")]
         self._spawn(argv)
-        if not wait_port(port, time.time() + 30):
+        if not wait_redis(port, time.time() + (600 if self.restarting else 30)):
             raise RuntimeError("redis-server did not start: " + self.log_tail())
         return "127.0.0.1", port, self.proc.pid
 
@@ -222,6 +263,8 @@ class rabbitmq_server(server):
                               timeout=timeout, stdin=subprocess.DEVNULL)
 
     def start(self, w):
+        if self.restarting:
+            return self._start_node()
         d = self._mkdir()
         rabbitmq_server.counter += 1
         self.node = f"fb{os.getpid()}x{rabbitmq_server.counter}@localhost"
@@ -264,7 +307,13 @@ class rabbitmq_server(server):
                                      start_new_session=True)
         log.close()
         wait_port(epmd_port, time.time() + 10)
-        self._spawn([os.path.join(RABBIT_BIN, "rabbitmq-server")], env=env)
+        self.port = port
+        return self._start_node()
+
+    def _start_node(self):
+        """Starts the node of this server's dir and env; returns once it serves AMQP."""
+        port = self.port
+        self._spawn([os.path.join(RABBIT_BIN, "rabbitmq-server")], env=self.env)
         deadline = time.time() + 90
         while time.time() < deadline:
             if self.proc.poll() is not None or "Kernel pid terminated" in self.log_tail(20):

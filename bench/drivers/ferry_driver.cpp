@@ -1,6 +1,7 @@
 // The ferry driver: ferryd through libferry's async client, everything on one thread
 // (ferry_load.h for the load generator, ferry_idle.h for idle connections).
 #include <chrono>
+#include <future>
 #include <memory>
 #include <string>
 #include <thread>
@@ -10,8 +11,11 @@
 
 #include "bench/broker_stats.h"
 #include "bench/driver.h"
+#include "bench/drivers/ferry_group.h"
 #include "bench/drivers/ferry_idle.h"
 #include "bench/drivers/ferry_load.h"
+#include "bench/drivers/ferry_loop.h"
+#include "bench/drivers/ferry_request.h"
 #include "bench/idle_connections.h"
 
 namespace ferry::bench {
@@ -21,10 +25,6 @@ namespace asio = boost::asio;
 namespace {
 
 using steady_clock = std::chrono::steady_clock;
-
-ferry::error run_error(const std::string& why) {
-  return {make_error_code(errc::internal), why};
-}
 
 // Runs `io` until `done()` or `limit` passed; false on timeout.
 template <typename Done>
@@ -46,6 +46,7 @@ class ferry_driver final : public driver {
   std::string unsupported(const workload&) const override { return {}; }
   std::string equivalence(const workload& w) const override;
   ferry::error run(const workload& w, const endpoint& at, measurement& m) override;
+  ferry::error create_idle_topics(const workload& w, const endpoint& at) override;
 
  private:
   ferry::error run_idle(const workload& w, const endpoint& at, measurement& m, asio::io_context& io,
@@ -58,6 +59,18 @@ std::string ferry_driver::equivalence(const workload& w) const {
   std::string s;
   if (w.idle_connections != 0 && w.producers_per_topic == 0)
     return "idle connections after the Hello handshake (raw frames), no subscriptions";
+  if (w.request_reply)
+    return "client::async_request (a temporary inbox topic per requester, reply_to and "
+           "correlation id; PROTOCOL.md 8), the responders on one " +
+           std::string(w.consumers_per_subscription > 1 ? "shared durable" : "ephemeral") +
+           " auto-ack subscription; requests and replies publish-confirmed (ferry's protocol "
+           "confirms every publish)";
+  if (w.group_churn)
+    return "log topic, " + std::to_string(w.partitions_per_topic) +
+           " partitions, one consumer group (broker-side assignment, auto-commit each second "
+           "and on revoke; PROTOCOL.md 10): " +
+           std::to_string(w.consumers_per_subscription) +
+           " member(s), one more joins at 1/3 of the window, the first leaves cleanly at 2/3";
   if (w.kind == topic_kind::memory) {
     s = "memory topic, ";
     s.append(w.ephemeral ? "ephemeral subscription" : "durable subscription");
@@ -91,7 +104,39 @@ ferry::error ferry_driver::run(const workload& w, const endpoint& at, measuremen
     if (auto e = run_idle(w, at, m, io, idle)) return e;
   }
   if (w.producers_per_topic == 0) return {};
+  if (w.request_reply) return run_ferry_requests(w, at, m);
+  if (w.group_churn) return run_ferry_group_churn(w, at, m);
   return run_load(w, at, m, io);
+}
+
+// Every CreateTopic sent at once on one connection (the broker answers them in order).
+ferry::error ferry_driver::create_idle_topics(const workload& w, const endpoint& at) {
+  client_loop l;
+  auto& c = l.add_client(at);
+  if (auto e = l.call([&] { return c.async_connect(asio::use_future); }, "connect")) return e;
+  auto done = std::make_shared<std::promise<ferry::error>>();
+  auto all = done->get_future();
+  asio::post(l.io, [&w, &c, done, prefix = "idle-" + make_run_id() + "-"] {
+    struct tally {
+      uint32_t left;
+      ferry::error first;
+    };
+    auto t = std::make_shared<tally>(tally{w.idle_topics, {}});
+    for (uint32_t i = 0; i < w.idle_topics; ++i) {
+      v1::CreateTopic req;
+      req.set_name(prefix + std::to_string(i));
+      req.set_kind(v1::LOG);
+      req.mutable_options()->set_partitions(1);
+      req.mutable_options()->set_fsync(fsync_policy(w.durable));
+      c.async_create_topic(req, [done, t](ferry::error e, v1::TopicInfo) {
+        if (e && !t->first) t->first = e;
+        if (--t->left == 0) done->set_value(t->first);
+      });
+    }
+  });
+  if (all.wait_for(std::chrono::seconds(300)) != std::future_status::ready)
+    return ferry_run_error("creating idle topics took over 300 s");
+  return all.get();
 }
 
 // Opens the idle connections, holds them ~1 s, and reports the broker's RSS growth.
@@ -112,7 +157,7 @@ ferry::error ferry_driver::run_idle(const workload& w, const endpoint& at, measu
     }
     return idle->opened();
   });
-  return e.empty() ? ferry::error{} : run_error(e);
+  return e.empty() ? ferry::error{} : ferry_run_error(e);
 }
 
 ferry::error ferry_driver::run_load(const workload& w, const endpoint& at, measurement& m,
@@ -136,7 +181,7 @@ ferry::error ferry_driver::run_load(const workload& w, const endpoint& at, measu
   load.start_teardown();
   run_until(
       io, [&] { return load.torn_down(); }, std::chrono::seconds(5));
-  if (load.failed()) return run_error(load.failure());
+  if (load.failed()) return ferry_run_error(load.failure());
   return {};
 }
 

@@ -34,9 +34,6 @@ struct ferry_load::slot {
   }
 };
 
-namespace {
-
-// Unique per process and run, so runs against one long-lived broker never share names.
 std::string make_run_id() {
   static std::atomic<uint32_t> runs{0};
   std::string id = "r";
@@ -51,6 +48,8 @@ v1::FsyncPolicy fsync_policy(durability d) {
   }
   return v1::FSYNC_NEVER;
 }
+
+namespace {
 
 std::string subscription_name(const std::string& topic, uint32_t s) {
   std::string n = topic;
@@ -84,17 +83,21 @@ ferry_load::~ferry_load() {
   slots_.clear();
 }
 
-fc::client_options ferry_load::client_options() const {
+fc::client_options ferry_client_options(const endpoint& at) {
   fc::client_options o;
-  o.host = at_.host;
-  o.port = at_.port;
+  o.host = at.host;
+  o.port = at.port;
   o.client_id = "ferry-bench";
   o.max_unconfirmed_bytes = 64 << 20;
-  o.tls.enabled = !at_.tls_ca_file.empty();
-  o.tls.ca_file = at_.tls_ca_file;
-  o.creds.username = at_.user;
-  o.creds.password = at_.password;
+  o.tls.enabled = !at.tls_ca_file.empty();
+  o.tls.ca_file = at.tls_ca_file;
+  o.creds.username = at.user;
+  o.creds.password = at.password;
   return o;
+}
+
+fc::client_options ferry_load::client_options() const {
+  return ferry_client_options(at_);
 }
 
 void ferry_load::fail(const std::string& why) {
@@ -426,7 +429,7 @@ void ferry_load::begin_catchup() {
   catching_up_ = true;
   // Timed from before the reader connects, as every driver does: connecting and
   // subscribing are part of catching up.
-  m_.catchup_started(std::chrono::steady_clock::now());
+  m_.begin_catchup();
   connect_consumer(0);
 }
 

@@ -33,6 +33,13 @@
 
 namespace ferry::bench {
 
+// Unique per process and run, so runs against one long-lived broker never share names.
+std::string make_run_id();
+// The topic option for a workload's durability.
+v1::FsyncPolicy fsync_policy(durability d);
+// How the ferry driver's clients connect to `at` (TLS, credentials, a 64 MiB publish window).
+client::client_options ferry_client_options(const endpoint& at);
+
 class ferry_load {
  public:
   ferry_load(boost::asio::io_context& io, const workload& w, const endpoint& at, measurement& m);

@@ -37,6 +37,7 @@
 #include "bench/drivers/nats_client.h"
 #include "bench/drivers/nats_common.h"
 #include "bench/drivers/nats_idle.h"
+#include "bench/drivers/nats_request.h"
 #include "bench/idle_connections.h"
 
 namespace ferry::bench {
@@ -80,6 +81,11 @@ class nats_driver final : public driver {
       return std::to_string(w.idle_connections) +
              " raw TCP connections, each through CONNECT and PING/PONG; server VmRSS "
              "before/after";
+    if (w.request_reply)
+      return "natsConnection_Request (the reply on an inbox subject, one request outstanding "
+             "per requester thread), the responders " +
+             std::string(w.consumers_per_subscription > 1 ? "a queue group" : "a subscription") +
+             " answering on the reply subject; at most once: no publish confirm exists";
     std::string subs = std::to_string(w.subscriptions_per_topic) +
                        (w.consumers_per_subscription > 1 ? " queue groups" : " subscriptions");
     return "core NATS subject per topic, " + subs +
@@ -126,9 +132,14 @@ class nats_driver final : public driver {
     return {};
   }
 
+  ferry::error create_idle_topics(const workload&, const endpoint&) override {
+    return not_supported("NATS core keeps no topics: see jetstream");
+  }
+
   ferry::error run(const workload& w, const endpoint& at, measurement& m) override {
     if (auto why = unsupported(w); !why.empty()) return not_supported(why);
     if (w.idle_connections != 0) return run_idle(w, at, m);
+    if (w.request_reply) return run_nats_requests(w, at, m);
     nc::flow fl(m, w);
     bool paced = w.producer_rate != 0;
     auto subj = subjects(w);

@@ -9,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/broker_stats.h"
 #include "bench/driver.h"
 #include "bench/drivers/nats_client.h"
 #include "bench/drivers/nats_common.h"
@@ -41,6 +42,11 @@ class jetstream_driver final : public driver {
   std::string unsupported(const workload& w) const override {
     if (w.idle_connections != 0)
       return "same server and connection handling as nats (see its connections row)";
+    if (w.group_churn)
+      return "JetStream consumers assign no partitions (the clients of a consumer compete for "
+             "messages; nothing to rebalance)";
+    if (w.request_reply)
+      return "request/reply is core NATS's (see nats); JetStream adds storage, not replies";
     return {};
   }
 
@@ -99,6 +105,28 @@ class jetstream_driver final : public driver {
   }
 
   ferry::error run(const workload& w, const endpoint& at, measurement& m) override;
+  // File streams (log workloads), added one after the other.
+  ferry::error create_idle_topics(const workload& w, const endpoint& at) override {
+    // A file stream holds two files open: past the server's limit it cannot create more.
+    if (uint64_t limit = open_files_limit(at.server_pid);
+        limit != 0 && 2 * uint64_t{w.idle_topics} + 256 > limit)
+      return {make_error_code(errc::internal),
+              "a JetStream file stream keeps 2 files open: " + std::to_string(w.idle_topics) +
+                  " streams need more than nats-server's open-files limit (" +
+                  std::to_string(limit) + ")"};
+    nc::conn_ptr conn;
+    if (auto e = nc::connect(at.host, at.port, "ferry-bench-idle", false, conn)) return e;
+    jsCtx* raw = nullptr;
+    if (auto s = natsConnection_JetStream(&raw, conn.get(), nullptr); s != NATS_OK)
+      return nc::fail("jetstream context", s);
+    nc::js_ptr js(raw);
+    const std::string id = std::to_string(::getpid()) + "-";
+    for (uint32_t i = 0; i < w.idle_topics; ++i)
+      if (auto e = add_stream(js.get(), w, "idle-" + id + std::to_string(i),
+                              std::string(subject_prefix) + "idle." + id + std::to_string(i)))
+        return e;
+    return {};
+  }
 
  private:
   // What the PubAck handler uses.
@@ -112,6 +140,8 @@ class jetstream_driver final : public driver {
   };
   static void on_pub_ack(jsCtx*, natsMsg* msg, jsPubAck* pa, jsPubAckErr*, void* closure);
   static ferry::error make_stream(jsCtx* js, const workload& w, uint32_t topic);
+  static ferry::error add_stream(jsCtx* js, const workload& w, const std::string& name,
+                                 const std::string& subject);
   static ferry::error subscribe(jsCtx* js, const workload& w, uint32_t i, uint32_t consumer,
                                 nc::reader& r, nc::sub_ptr& out);
   struct js_run;
@@ -138,9 +168,14 @@ void jetstream_driver::on_pub_ack(jsCtx*, natsMsg* msg, jsPubAck* pa, jsPubAckEr
 ferry::error jetstream_driver::make_stream(jsCtx* js, const workload& w, uint32_t topic) {
   std::string name = stream_name(topic);
   js_DeleteStream(js, name.c_str(), nullptr, nullptr);
+  return add_stream(js, w, name, subject_prefix + std::to_string(topic));
+}
+
+// A stream named `name` on `subject`, as `w`'s topics are.
+ferry::error jetstream_driver::add_stream(jsCtx* js, const workload& w, const std::string& name,
+                                          const std::string& subject) {
   jsStreamConfig cfg;
   jsStreamConfig_Init(&cfg);
-  std::string subject = subject_prefix + std::to_string(topic);
   const char* subject_list[] = {subject.c_str()};
   cfg.Name = name.c_str();
   cfg.Subjects = subject_list;
@@ -366,7 +401,7 @@ struct jetstream_driver::js_run {
     uint64_t total = (w.catchup_bytes + w.message_size - 1) / std::max<uint32_t>(w.message_size, 1);
     if (auto e = publish_all(total)) return e;
     wait_confirmed(60s);
-    m.catchup_started(steady::now());
+    m.begin_catchup();
     ferry::error e;
     if (backlog) {
       start_pulling();

@@ -1,5 +1,5 @@
 // rabbitmq_idle: many idle AMQP connections, for what a connection costs RabbitMQ (the
-// RabbitMQ driver's connections-N workloads).
+// RabbitMQ driver's connections-N workloads), and many idle queues (idle_topics).
 //
 // Each connection logs in (connection.open, heartbeats off) and opens no channel. A few
 // threads open them at once; the destructor closes them politely, in parallel. Owned and
@@ -13,6 +13,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <unistd.h>
 
 #include "bench/driver.h"
 #include "bench/drivers/rabbitmq_amqp.h"
@@ -96,6 +98,22 @@ inline ferry::error run_idle(const workload& w, const endpoint& at, measurement&
     return idle.opened();
   });
   return e.empty() ? ferry::error{} : idle_error(e);
+}
+
+// Idle topics: `n` durable queues of `queue_type` ("stream", "classic"), declared one
+// after the other on one channel.
+inline ferry::error create_idle_queues(const endpoint& at, uint32_t n, const char* queue_type) {
+  amqp_link link;
+  if (auto e = link.open(at.host, at.port, std::chrono::seconds(30)); !e.empty())
+    return idle_error(e);
+  one_arg type("x-queue-type", queue_type);
+  const std::string prefix = "ferry-bench-idle-" + std::to_string(::getpid()) + "-";
+  for (uint32_t i = 0; i < n; ++i) {
+    std::string name = prefix + std::to_string(i);
+    amqp_queue_declare(link.get(), link.channel, bytes(name), 0, 1, 0, 0, type.table());
+    if (auto e = link.check("queue.declare"); !e.empty()) return idle_error(e);
+  }
+  return {};
 }
 
 }  // namespace ferry::bench::rabbitmq

@@ -46,6 +46,7 @@
 #include "bench/drivers/redis_idle.h"
 #include "bench/drivers/redis_link.h"
 #include "bench/drivers/redis_replies.h"
+#include "bench/drivers/redis_request.h"
 #include "bench/drivers/thread_run.h"
 #include "proto/codec/errc.h"
 
@@ -363,6 +364,11 @@ class redis_driver final : public driver {
   std::string unsupported(const workload& w) const override;
   std::string equivalence(const workload& w) const override;
   ferry::error run(const workload& w, const endpoint& at, measurement& m) override;
+  ferry::error create_idle_topics(const workload& w, const endpoint& at) override {
+    if (md_ == mode::pubsub) return run_error("Redis pub/sub keeps no topics");
+    auto e = rds::create_idle_streams(at, w.idle_topics);
+    return e.empty() ? ferry::error{} : run_error(e);
+  }
 
  private:
   mode md_;
@@ -370,6 +376,11 @@ class redis_driver final : public driver {
 
 std::string redis_driver::unsupported(const workload& w) const {
   if (w.producers_per_topic == 0) return {};  // idle connections only
+  if (w.group_churn && md_ == mode::streams)
+    return "a Redis consumer group assigns no partitions (its consumers compete for entries; "
+           "nothing to rebalance)";
+  if (w.request_reply && md_ == mode::streams)
+    return "request/reply needs no storage: redis-pubsub runs it";
   if (md_ == mode::pubsub) {
     if (w.kind == topic_kind::log)
       return "Redis pub/sub keeps no messages: no log (redis-streams runs log workloads)";
@@ -390,6 +401,10 @@ std::string redis_driver::equivalence(const workload& w) const {
   if (w.idle_connections != 0 && w.producers_per_topic == 0)
     return "idle TCP connections, each answered one PING, nothing else";
   std::string count = std::to_string(std::clamp<uint32_t>(w.prefetch, 1, 10000));
+  if (w.request_reply)
+    return "PUBLISH of \"<reply channel>|<payload>\" to a request channel, the requester "
+           "SUBSCRIBEd to a reply channel of its own (two connections each), the responder "
+           "PUBLISHing the payload back; at most once";
   if (md_ == mode::pubsub)
     return std::string(
                "PUBLISH/SUBSCRIBE, a channel per topic, a subscriber connection per "
@@ -433,6 +448,7 @@ ferry::error redis_driver::run(const workload& w, const endpoint& at, measuremen
     if (auto e = rds::run_idle(w, at, m, idle)) return e;
   }
   if (w.producers_per_topic == 0) return {};
+  if (w.request_reply) return run_redis_requests(w, at, m);
   redis_run r(md_, w, at, m);
   auto e = r.execute();
   return e.empty() ? ferry::error{} : run_error(e);

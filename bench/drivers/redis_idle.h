@@ -1,11 +1,12 @@
 // redis_idle: many idle TCP connections to Redis, for what a connection costs the server
-// (the Redis drivers' connections-N workloads).
+// (the Redis drivers' connections-N workloads), and many idle streams (idle_topics).
 //
 // Raw sockets (Redis allocates its client state at accept): each sends one PING and waits
 // for +PONG, so the server has accepted and served it, then stays silent. Opened one after
 // the other (loopback: ~0.1 ms each); closed on destruction. One thread.
 #pragma once
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -20,6 +21,7 @@
 #include <unistd.h>
 
 #include "bench/driver.h"
+#include "bench/drivers/redis_link.h"
 #include "bench/idle_connections.h"
 #include "proto/codec/errc.h"
 
@@ -88,6 +90,32 @@ inline ferry::error run_idle(const workload& w, const endpoint& at, measurement&
     return idle.opened();
   });
   return e.empty() ? ferry::error{} : idle_error(e);
+}
+
+// Idle topics: `n` empty streams (XGROUP CREATE ... MKSTREAM: a stream with a consumer
+// group and no entries), pipelined on one connection. Empty, or why not.
+inline std::string create_idle_streams(const endpoint& at, uint32_t n) {
+  redis_link link;
+  if (auto e = link.open(at.host, at.port, std::chrono::seconds(30)); !e.empty()) return e;
+  const std::string prefix = "ferry-bench-idle-" + std::to_string(::getpid()) + "-";
+  constexpr uint32_t batch = 1000;
+  for (uint32_t from = 0; from < n; from += batch) {
+    uint32_t to = std::min(n, from + batch);
+    std::vector<std::string> keys;
+    for (uint32_t i = from; i < to; ++i)
+      keys.push_back(prefix + std::to_string(i));
+    for (auto& k : keys) {
+      args a{"XGROUP", "CREATE", k, "g", "$", "MKSTREAM"};
+      if (auto e = link.append(a); !e.empty()) return e;
+    }
+    if (auto e = link.flush(); !e.empty()) return e;
+    for (uint32_t i = from; i < to; ++i) {
+      reply_ptr r;
+      if (auto e = link.wait_reply(r); !e.empty()) return e;
+      if (r->type == REDIS_REPLY_ERROR) return "XGROUP CREATE: " + std::string(text_of(r.get()));
+    }
+  }
+  return {};
 }
 
 }  // namespace ferry::bench::redis

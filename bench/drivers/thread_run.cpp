@@ -111,7 +111,7 @@ void thread_run::run_phases() {
   if (catchup) {
     catching_up_ = true;
     // Timed from before the readers connect, as every driver does.
-    m_.catchup_started(clock::now());
+    m_.begin_catchup();
     start_readers();
     auto until = clock::now() + 600s;
     while (!catchup_done_ && !failed() && clock::now() < until)
