@@ -30,21 +30,38 @@ steady::duration seconds(double s) {
   return std::chrono::duration_cast<steady::duration>(std::chrono::duration<double>(s));
 }
 
-// The payload after the header: `ratio` of it random (one fixed seed: runs compare), the rest
-// 'x'. The random bytes are at the end, where the header does not overwrite them.
-std::string make_filler(uint32_t size, double ratio) {
-  std::string f(std::max<uint32_t>(size, 16), 'x');
-  auto random = static_cast<size_t>(std::llround(ratio * static_cast<double>(f.size())));
+// How far apart, in payload bytes, the random bytes of two messages repeat: past LZ4's
+// 64 KiB window and any storage block, so a log's compression finds nothing to shrink.
+constexpr size_t random_pool_span = 1 << 20;
+
+// The payload after the header: `ratio` of it random, the rest 'x' (the random bytes at the
+// end, where the header does not overwrite them). The random bytes differ from message to
+// message: each takes its own slice of a pool (one fixed seed: runs compare) that repeats
+// only every random_pool_span bytes. The pool holds the 'x' part, then the random bytes.
+size_t payload_size(const workload& w) {
+  return std::max<uint32_t>(w.message_size, 16);
+}
+
+size_t random_bytes(const workload& w) {
+  size_t n = payload_size(w);
+  return std::min(
+      n, static_cast<size_t>(std::llround(w.random_payload_ratio * static_cast<double>(n))));
+}
+
+std::string make_filler(const workload& w) {
+  size_t n = payload_size(w), random = random_bytes(w);
+  std::string f(n, 'x');
+  if (random == 0) return f;
+  f.resize(n + random_pool_span);
   std::mt19937 gen(20261123);
-  for (size_t i = f.size() - std::min(random, f.size()); i < f.size(); ++i)
+  for (size_t i = n - random; i < f.size(); ++i)
     f[i] = static_cast<char>(gen() & 0xff);
   return f;
 }
 
 }  // namespace
 
-measurement::measurement(const workload& w, size_t readers)
-    : w_(w), filler_(make_filler(w.message_size, w.random_payload_ratio)) {
+measurement::measurement(const workload& w, size_t readers) : w_(w), filler_(make_filler(w)) {
   size_t per_topic = std::max<size_t>(1, readers / std::max<uint32_t>(1, w_.topics));
   for (size_t i = 0; i < readers; ++i) {
     readers_.push_back(std::make_unique<reader>());
@@ -86,7 +103,17 @@ std::string measurement::make_payload(uint64_t seq, steady::time_point intended)
 void measurement::stamp(std::string& payload, uint64_t seq, steady::time_point intended) {
   if (w_.producer_rate != 0 && in_window(intended))
     send_lag_.record(static_cast<uint64_t>(std::max<int64_t>(since(intended, steady::now()), 0)));
-  payload.assign(filler_);
+  const size_t size = payload_size(w_);
+  if (filler_.size() == size) {
+    payload.assign(filler_);
+  } else {
+    // Random bytes: the 'x' part, then this message's slice of the pool.
+    const size_t random = random_bytes(w_), fixed = size - random;
+    const size_t from = fixed + (seq * random) % random_pool_span;
+    payload.resize(size);
+    std::memcpy(payload.data(), filler_.data(), fixed);
+    std::memcpy(payload.data() + fixed, filler_.data() + from, random);
+  }
   int64_t at = since(t0_, intended);
   std::memcpy(payload.data(), &seq, 8);
   std::memcpy(payload.data() + 8, &at, 8);

@@ -88,6 +88,8 @@ def num(v, unit=""):
         return f"{v:,.0f}" if v >= 100 else f"{v:.1f}"
     if unit == "MB/s":
         return f"{v:,.1f}"
+    if unit in ("s", "ms"):
+        return f"{v:,.2f}" if v < 100 else f"{v:,.0f}"
     return f"{v:,.0f}"
 
 
