@@ -11,7 +11,6 @@
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <unistd.h>
 
 #include "bench/drivers/ferry_loop.h"
 

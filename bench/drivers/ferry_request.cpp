@@ -9,7 +9,6 @@
 #include <vector>
 
 #include <boost/asio/post.hpp>
-#include <unistd.h>
 
 #include "bench/drivers/ferry_loop.h"
 
