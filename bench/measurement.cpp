@@ -61,7 +61,11 @@ std::string make_filler(const workload& w) {
 
 }  // namespace
 
-measurement::measurement(const workload& w, size_t readers) : w_(w), filler_(make_filler(w)) {
+measurement::measurement(const workload& w, size_t readers)
+    : w_(w),
+      filler_(make_filler(w)),
+      payload_size_(payload_size(w)),
+      random_bytes_(random_bytes(w)) {
   size_t per_topic = std::max<size_t>(1, readers / std::max<uint32_t>(1, w_.topics));
   for (size_t i = 0; i < readers; ++i) {
     readers_.push_back(std::make_unique<reader>());
@@ -103,16 +107,15 @@ std::string measurement::make_payload(uint64_t seq, steady::time_point intended)
 void measurement::stamp(std::string& payload, uint64_t seq, steady::time_point intended) {
   if (w_.producer_rate != 0 && in_window(intended))
     send_lag_.record(static_cast<uint64_t>(std::max<int64_t>(since(intended, steady::now()), 0)));
-  const size_t size = payload_size(w_);
-  if (filler_.size() == size) {
+  if (random_bytes_ == 0) {
     payload.assign(filler_);
   } else {
-    // Random bytes: the 'x' part, then this message's slice of the pool.
-    const size_t random = random_bytes(w_), fixed = size - random;
-    const size_t from = fixed + (seq * random) % random_pool_span;
-    payload.resize(size);
+    // The 'x' part, then this message's slice of the random pool.
+    const size_t fixed = payload_size_ - random_bytes_;
+    const size_t from = fixed + (seq * random_bytes_) % random_pool_span;
+    payload.resize(payload_size_);
     std::memcpy(payload.data(), filler_.data(), fixed);
-    std::memcpy(payload.data() + fixed, filler_.data() + from, random);
+    std::memcpy(payload.data() + fixed, filler_.data() + from, random_bytes_);
   }
   int64_t at = since(t0_, intended);
   std::memcpy(payload.data(), &seq, 8);

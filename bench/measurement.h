@@ -128,7 +128,8 @@ class measurement {
   int64_t rss_before_ = 0, rss_after_ = 0;
   uint64_t idle_topics_ = 0;
   double bytes_per_topic_ = 0;
-  std::string filler_;
+  std::string filler_;                  // make_filler(): the 'x' part, then the random pool, if any
+  size_t payload_size_, random_bytes_;  // of each message
 };
 
 // Output: one JSON object per line (raw histograms included) and a Markdown table row.
