@@ -13,6 +13,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "bench/drivers/ferry_loop.h"
+#include "bench/drivers/first_failure.h"
 
 namespace ferry::bench {
 
@@ -72,7 +73,7 @@ class group_run {
     // What the members get from here on is the teardown's: closing members hand their
     // partitions (from the last auto-commit) to those still open.
     over_ = true;
-    if (!failure_.empty()) return ferry_run_error(failure_);
+    if (failure_.any()) return ferry_run_error(failure_.text());
     return {};
   }
 
@@ -141,21 +142,15 @@ class group_run {
     });
   }
 
-  void fail(const std::string& why) {
-    std::lock_guard lock(mu_);
-    if (failure_.empty()) failure_ = why;
-  }
-  bool failed() {
-    std::lock_guard lock(mu_);
-    return !failure_.empty();
-  }
+  void fail(const std::string& why) { failure_.set(why); }
+  bool failed() const { return failure_.any(); }
 
   const workload& w_;
   const endpoint& at_;
   measurement& m_;
   std::string topic_;
-  std::mutex mu_;  // the failure and measurement reader 0
-  std::string failure_;
+  std::mutex mu_;  // measurement reader 0 and over_
+  first_failure failure_;
   bool over_ = false;  // the run is measured: deliveries no longer count
   std::atomic<bool> produced_{false};
   client_loop producer_;

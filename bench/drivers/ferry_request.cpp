@@ -3,7 +3,6 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -11,6 +10,7 @@
 #include <boost/asio/post.hpp>
 
 #include "bench/drivers/ferry_loop.h"
+#include "bench/drivers/first_failure.h"
 
 namespace ferry::bench {
 
@@ -46,9 +46,7 @@ class requests {
       std::this_thread::sleep_for(1ms);
     if (finished_.load() < w_.producers_per_topic)
       return ferry_run_error("the requesters did not finish in time");
-    std::lock_guard lock(failure_mu_);
-    if (failures_ != 0)
-      return ferry_run_error(std::to_string(failures_) + " failed, the first: " + first_failure_);
+    if (failure_.any()) return ferry_run_error(failure_.text());
     return {};
   }
 
@@ -119,19 +117,14 @@ class requests {
     });
   }
 
-  void fail(const std::string& why) {
-    std::lock_guard lock(failure_mu_);
-    if (failures_++ == 0) first_failure_ = why;
-  }
+  void fail(const std::string& why) { failure_.set(why); }
 
   const workload& w_;
   const endpoint& at_;
   measurement& m_;
   std::string topic_;
   std::atomic<uint32_t> finished_{0};
-  std::mutex failure_mu_;  // requesters' and responders' threads
-  uint32_t failures_ = 0;
-  std::string first_failure_;
+  first_failure failure_;  // requesters' and responders' threads
   // Declared after what their handlers use, so they stop first.
   std::vector<std::unique_ptr<client_loop>> responders_;
   client_loop requesters_;

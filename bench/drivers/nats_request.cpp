@@ -7,6 +7,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/drivers/first_failure.h"
 #include "bench/drivers/nats_client.h"
 #include "bench/drivers/nats_common.h"
 
@@ -49,8 +50,7 @@ ferry::error run_nats_requests(const workload& w, const endpoint& at, measuremen
     if (auto e = nc::connect(at.host, at.port, "ferry-bench-requester", true, conn)) return e;
 
   std::mutex reader_mu;  // measurement reader 0: one thread at a time
-  std::mutex failure_mu;
-  std::string failure;
+  first_failure failure;
   m.start(steady::now());
   std::vector<std::thread> threads;
   for (auto& conn : requester_conns)
@@ -62,8 +62,7 @@ ferry::error run_nats_requests(const workload& w, const endpoint& at, measuremen
                                                static_cast<int>(payload.size()), 5000);
         if (st != NATS_OK) {
           m.publish_failed(1);
-          std::lock_guard lock(failure_mu);
-          if (failure.empty()) failure = nc::fail("request", st).message;
+          failure.set(nc::fail("request", st).message);
           continue;
         }
         {
@@ -77,7 +76,7 @@ ferry::error run_nats_requests(const workload& w, const endpoint& at, measuremen
   for (auto& t : threads)
     t.join();
   nc::close_subscriptions(subs);
-  if (!failure.empty()) return {make_error_code(errc::internal), failure};
+  if (failure.any()) return {make_error_code(errc::internal), failure.text()};
   if (reply_failures.load() != 0)
     return {make_error_code(errc::internal),
             std::to_string(reply_failures.load()) + " replies could not be published"};

@@ -9,6 +9,7 @@
 
 #include <unistd.h>
 
+#include "bench/drivers/first_failure.h"
 #include "bench/drivers/rabbitmq_amqp.h"
 
 namespace ferry::bench {
@@ -28,12 +29,10 @@ struct rpc_run {
   std::atomic<bool> stop{false};
   std::atomic<uint32_t> responders_ready{0};
   std::mutex reader_mu;  // measurement reader 0: one thread at a time
-  std::mutex failure_mu;
-  std::string failure;
+  first_failure failure;
 
   void fail(const std::string& why) {
-    std::lock_guard lock(failure_mu);
-    if (failure.empty()) failure = "rabbitmq: " + why;
+    failure.set("rabbitmq: " + why);
     stop = true;
   }
 
@@ -138,7 +137,7 @@ ferry::error run_rabbitmq_requests(const workload& w, const endpoint& at, measur
   run.stop = true;
   for (auto& t : responders)
     t.join();
-  if (!run.failure.empty()) return {make_error_code(errc::internal), run.failure};
+  if (run.failure.any()) return {make_error_code(errc::internal), run.failure.text()};
   return {};
 }
 

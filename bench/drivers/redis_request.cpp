@@ -9,6 +9,7 @@
 
 #include <unistd.h>
 
+#include "bench/drivers/first_failure.h"
 #include "bench/drivers/redis_link.h"
 
 namespace ferry::bench {
@@ -24,12 +25,10 @@ struct rpc_run {
   const std::string channel = "bench-rr-" + std::to_string(::getpid());
   std::atomic<bool> stop{false}, responder_ready{false};
   std::mutex reader_mu;  // measurement reader 0: one thread at a time
-  std::mutex failure_mu;
-  std::string failure;
+  first_failure failure;
 
   void fail(const std::string& why) {
-    std::lock_guard lock(failure_mu);
-    if (failure.empty()) failure = "redis: " + why;
+    failure.set("redis: " + why);
     stop = true;
   }
 
@@ -110,7 +109,7 @@ ferry::error run_redis_requests(const workload& w, const endpoint& at, measureme
     t.join();
   run.stop = true;
   responder.join();
-  if (!run.failure.empty()) return {make_error_code(errc::internal), run.failure};
+  if (run.failure.any()) return {make_error_code(errc::internal), run.failure.text()};
   return {};
 }
 
