@@ -10,6 +10,7 @@
 // workload the system has no equivalent of counts as fine: its row says why), 1 otherwise,
 // 2 on usage errors.
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -201,9 +202,12 @@ std::string restart_server(const options& o, fb::ferryd_process* own, fb::endpoi
   std::printf("ferry-bench: restart-server\n");
   std::fflush(stdout);
   std::string line;
-  if (!std::getline(std::cin, line) || line.rfind("restarted ", 0) != 0)
-    return "the server was not restarted: " + line;
-  at.server_pid = static_cast<pid_t>(std::stol(line.substr(10)));
+  pid_t pid = 0;
+  if (!std::getline(std::cin, line) || line.rfind("restarted ", 0) != 0 ||
+      std::from_chars(line.data() + 10, line.data() + line.size(), pid).ec != std::errc{} ||
+      pid <= 0)
+    return "the server was not restarted: expected \"restarted PID\", got \"" + line + "\"";
+  at.server_pid = pid;
   return {};
 }
 
