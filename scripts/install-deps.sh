@@ -28,6 +28,8 @@ if [ "$mode" != build ]; then
   # the security tests: GNU SASL (an independent SCRAM implementation), the openssl CLI
   # (test certificates, s_client)
   packages+=(libgsasl-dev openssl)
+  # the cluster tests: a real etcd (its JSON gateway is what ferryd talks to)
+  packages+=(etcd-server)
   # Test tools found by command: a machine may have them from elsewhere (Node.js from
   # NodeSource bundles npm, and Debian's npm package would conflict with it).
   # kubectl renders the Kubernetes manifests (`kubectl kustomize`): Debian's is 1.20.

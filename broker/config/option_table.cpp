@@ -321,6 +321,39 @@ void add_tls_rows(std::vector<option_row>& t) {
                  {"none", "requested", "required"}));
 }
 
+void add_cluster_rows(std::vector<option_row>& t) {
+  t.push_back(string_row(
+      "cluster.etcd",
+      "etcd endpoints (http://HOST:PORT, comma-separated) of the cluster this node joins; "
+      "empty = a single node, no cluster (docs/CLUSTER.md).",
+      [](broker_options& o) -> std::string& { return o.cluster.etcd; }, {}, true));
+  t.push_back(num_row<uint32_t>("cluster.node_id", "",
+                                "This node's id in the cluster (1 or more), unique among its "
+                                "nodes; the data dir remembers it (node.json).",
+                                {[](broker_options& o) -> uint32_t& { return o.cluster.node_id; }},
+                                0, std::numeric_limits<int32_t>::max()));
+  t.push_back(string_row(
+      "cluster.advertise",
+      "HOST:PORT clients and the other nodes reach this node at; empty = the bound net.listen "
+      "address.",
+      [](broker_options& o) -> std::string& { return o.cluster.advertise; }, {}, true));
+  t.push_back(string_row("cluster.prefix",
+                         "The etcd key prefix under which the cluster keeps its keys.",
+                         [](broker_options& o) -> std::string& { return o.cluster.prefix; }));
+  t.push_back(num_row<int64_t>(
+      "cluster.lease_ttl_s", "s",
+      "A node that has not renewed its etcd lease for this long leaves the cluster (etcd may "
+      "round it up to its own minimum).",
+      {[](broker_options& o) -> int64_t& { return o.cluster.lease_ttl_s; }}, 1, 3600));
+  t.push_back(num_row<int64_t>(
+      "cluster.etcd_timeout_ms", "ms", "How long one call to etcd may take, per endpoint tried.",
+      {[](broker_options& o) -> int64_t& { return o.cluster.etcd_timeout_ms; }}, 10, 60'000));
+  t.push_back(num_row<int64_t>(
+      "cluster.join_timeout_ms", "ms",
+      "At start: how long the node keeps trying to register in etcd before it gives up.",
+      {[](broker_options& o) -> int64_t& { return o.cluster.join_timeout_ms; }}, 0, 3'600'000));
+}
+
 void add_process_rows(std::vector<option_row>& t) {
   t.push_back(num_row<int64_t>(
       "shutdown.grace_ms", "ms",
@@ -354,6 +387,7 @@ std::vector<option_row> make_table() {
       "the system's trust store.",
       [](broker_options& o) -> std::string& { return o.push.ca_file; }, {}, true));
   add_quota_rows(t);
+  add_cluster_rows(t);
   add_process_rows(t);
   return t;
 }
@@ -395,6 +429,14 @@ std::string check_options(const broker_options& o) {
     return "tls.enabled needs tls.cert_file and tls.key_file";
   if (o.tls.client_auth != "none" && (!o.tls.enabled || o.tls.ca_file.empty()))
     return "tls.client_auth " + o.tls.client_auth + " needs tls.enabled and tls.ca_file";
+  if (o.cluster.enabled()) {
+    if (o.cluster.node_id == 0) return "cluster.etcd needs cluster.node_id (1 or more)";
+    std::vector<etcd_endpoint> endpoints;
+    if (auto err = parse_etcd_endpoints(o.cluster.etcd, endpoints); !err.empty())
+      return "cluster.etcd: " + err;
+    if (!o.cluster.prefix.starts_with('/') || o.cluster.prefix.ends_with('/'))
+      return "cluster.prefix must start with '/' and not end with it";
+  }
   if (!o.auth.enabled && !o.auth.allow_anonymous) {
     for (const auto* address : {&o.listen, &o.http.listen})
       if (!address->empty() && !is_loopback_address(*address))

@@ -106,6 +106,30 @@ TEST_CASE("relations between options are checked", "[config]") {
   CHECK_FALSE(check_options(o).empty());
 }
 
+TEST_CASE("cluster options: endpoints parsed, a node id required", "[config]") {
+  broker_options o;
+  o.cluster.etcd = "http://127.0.0.1:2379,10.0.0.2:2379,[::1]:2379/";
+  CHECK(check_options(o).find("cluster.node_id") != std::string::npos);
+  o.cluster.node_id = 3;
+  CHECK(check_options(o).empty());
+  std::vector<etcd_endpoint> eps;
+  REQUIRE(parse_etcd_endpoints(o.cluster.etcd, eps).empty());
+  REQUIRE(eps.size() == 3);
+  CHECK(eps[0].host == "127.0.0.1");
+  CHECK(eps[0].port == "2379");
+  CHECK(eps[1].host == "10.0.0.2");
+  CHECK(eps[2].host == "::1");
+  for (const char* bad :
+       {"127.0.0.1", "http://:2379", "a:0", "a:65536", "a:b", "a:1,,b:2", "https://a:2379"}) {
+    INFO(bad);
+    o.cluster.etcd = bad;
+    CHECK(check_options(o).find("is not an etcd endpoint") != std::string::npos);
+  }
+  o.cluster.etcd = "a:1";
+  o.cluster.prefix = "ferry/";
+  CHECK(check_options(o).find("cluster.prefix") != std::string::npos);
+}
+
 TEST_CASE("print_config output loads back to the same options", "[config]") {
   broker_options o;
   o.session.max_connections = 7;

@@ -8,6 +8,7 @@
 
 #include <string>
 
+#include "broker/cluster/cluster_settings.h"
 #include "broker/http/http_settings.h"
 #include "broker/logs/log_settings.h"
 #include "broker/net/connection_limits.h"
@@ -30,6 +31,7 @@ struct broker_options {
   tls_settings tls;
   push_config push;
   quota_settings quotas;
+  cluster_settings cluster;
   std::string data_dir = "data";
   int64_t shutdown_grace_ms = 8000;  // under `docker stop`'s 10 s
   std::string log_level = "info";

@@ -26,9 +26,10 @@ struct loggers {
   std::shared_ptr<spdlog::logger> groups = make("groups");
   std::shared_ptr<spdlog::logger> storage = make("storage");
   std::shared_ptr<spdlog::logger> security = make("security");
+  std::shared_ptr<spdlog::logger> cluster = make("cluster");
 
-  std::array<std::shared_ptr<spdlog::logger>*, 8> each() {
-    return {&server, &net, &session, &queues, &logs, &groups, &storage, &security};
+  std::array<std::shared_ptr<spdlog::logger>*, 9> each() {
+    return {&server, &net, &session, &queues, &logs, &groups, &storage, &security, &cluster};
   }
 };
 
@@ -113,6 +114,9 @@ spdlog::logger& storage() {
 }
 spdlog::logger& security() {
   return *all().security;
+}
+spdlog::logger& cluster() {
+  return *all().cluster;
 }
 
 }  // namespace ferry::broker::log

@@ -26,5 +26,7 @@ spdlog::logger& groups();
 spdlog::logger& storage();
 // Authentication and authorization: logins, refusals (the audit lines), user changes.
 spdlog::logger& security();
+// Membership and metadata in etcd (broker/cluster/).
+spdlog::logger& cluster();
 
 }  // namespace ferry::broker::log

@@ -1,4 +1,4 @@
-// Topic and subscription management requests.
+// Topic and subscription management requests, and the cluster's description.
 #include "broker/protocol/handlers.h"
 
 namespace ferry::broker::handlers {
@@ -75,6 +75,21 @@ void purge_subscription(request_context& ctx, const v1::PurgeSubscription& req, 
   v1::PurgeSubscriptionOk out;
   auto err = ctx.services.topics.purge_subscription(req, out);
   r.answer(err, body::purge_subscription_ok, out);
+}
+
+void describe_cluster(request_context& ctx, const v1::DescribeCluster&, responder r) {
+  v1::ClusterInfo out;
+  if (const auto* cluster = ctx.services.cluster) {
+    out.set_enabled(true);
+    out.set_node_id(cluster->node_id());
+    out.set_registered(cluster->registered());
+    for (const auto& [id, node] : cluster->nodes()) {
+      auto* n = out.add_nodes();
+      n->set_id(id);
+      n->set_address(node.advertise);
+    }
+  }
+  r.respond(body::cluster_info, out);
 }
 
 }  // namespace ferry::broker::handlers

@@ -42,6 +42,7 @@ void extend_lease(request_context& ctx, const v1::ExtendLease& req, responder r)
 void create_topic(request_context& ctx, const v1::CreateTopic& req, responder r);
 void delete_topic(request_context& ctx, const v1::DeleteTopic& req, responder r);
 void list_topics(request_context& ctx, const v1::ListTopics& req, responder r);
+void describe_cluster(request_context& ctx, const v1::DescribeCluster& req, responder r);
 void describe_topic(request_context& ctx, const v1::DescribeTopic& req, responder r);
 void list_scheduled(request_context& ctx, const v1::ListScheduled& req, responder r);
 void cancel_scheduled(request_context& ctx, const v1::CancelScheduled& req, responder r);

@@ -161,6 +161,8 @@ const route routes[] = {
         body::reset_offsets, "ResetOffsets", R::group, O::alter),
     row<v1::ListGroups, handlers::list_groups>(body::list_groups, "ListGroups", R::broker,
                                                O::describe),
+    row<v1::DescribeCluster, handlers::describe_cluster>(body::describe_cluster, "DescribeCluster",
+                                                         R::broker, O::describe),
     row<v1::DescribeGroup, handlers::describe_group, FERRY_FIELD(v1::DescribeGroup, group)>(
         body::describe_group, "DescribeGroup", R::group, O::describe),
     // Security: the broker's ADMIN, except a user's own password and tokens.

@@ -2,6 +2,9 @@
 // takes it all down in an order that cannot dangle.
 #include "broker/server/server.h"
 
+#include <optional>
+
+#include "broker/cluster/node_identity.h"
 #include "broker/server/server_impl.h"
 
 namespace ferry::broker {
@@ -96,7 +99,7 @@ void server::impl::build_services() {
   consuming = std::make_unique<consume_service>(directory, *queues, *logs, *groups, *topics);
   group_requests = std::make_unique<group_service>(*groups, *catalog);
   services = std::make_unique<broker_services>(
-      broker_services{*topics, *publishing, *consuming, *group_requests});
+      broker_services{*topics, *publishing, *consuming, *group_requests, nullptr});
   broker_info info;
   info.max_frame_bytes = opts.connection.max_frame_bytes;
   info.max_message_bytes = static_cast<uint32_t>(opts.queues.max_message_bytes);
@@ -164,6 +167,40 @@ void server::impl::build_http() {
   add_process_metrics(metrics, FERRY_VERSION);
 }
 
+// cluster.etcd set: the node registers before it serves (docs/CLUSTER.md). The loop runs
+// here until it has, or cluster.join_timeout_ms is over: the listener is bound (so the
+// advertised address is known) but does not accept yet.
+ferry::error server::impl::join_cluster() {
+  if (!opts.cluster.enabled()) return {};
+  node_identity identity;
+  if (auto err = load_node_identity(opts.data_dir, opts.cluster.node_id, identity); !err.empty())
+    return {make_error_code(errc::invalid_argument), "cluster: " + err};
+  std::vector<etcd_endpoint> endpoints;
+  if (auto err = parse_etcd_endpoints(opts.cluster.etcd, endpoints); !err.empty())
+    return {make_error_code(errc::invalid_argument), "cluster.etcd: " + err};
+  etcd = std::make_unique<etcd_client>(ioc, std::move(endpoints), opts.cluster.etcd_timeout_ms);
+  cluster_node self{opts.cluster.node_id,
+                    opts.cluster.advertise.empty() ? lis->local_address() : opts.cluster.advertise,
+                    identity.incarnation};
+  members = std::make_unique<membership>(
+      membership::environment{*etcd, now,
+                              [this](int64_t ms, membership::task t) { after(ms, std::move(t)); }},
+      opts.cluster, std::move(self));
+  std::optional<std::string> outcome;
+  members->join([&outcome](std::string error) { outcome = std::move(error); });
+  while (!outcome && ioc.run_one() > 0) {
+  }
+  if (!outcome)
+    return {make_error_code(errc::internal),
+            "cluster: the loop stopped before the node registered"};
+  if (!outcome->empty())
+    return {make_error_code(errc::timeout), "cluster: cannot register in etcd (" +
+                                                opts.cluster.etcd +
+                                                ") within cluster.join_timeout_ms: " + *outcome};
+  services->cluster = members.get();
+  return {};
+}
+
 // `fn` as an event of its own, `ms` from now.
 void server::impl::after(int64_t ms, std::function<void()> fn) {
   auto timer = std::make_shared<asio::steady_timer>(ioc, std::chrono::milliseconds(ms));
@@ -183,6 +220,7 @@ readiness server::impl::ready() const {
     return {false, "storage: RocksDB has stopped writes"};
   if (queues->memory().blocked())
     return {false, "memory: message buffers are over the high-water mark"};
+  if (members && !members->registered()) return {false, "cluster: " + members->state()};
   return {true, {}};
 }
 
@@ -250,6 +288,7 @@ ferry::error server::start() {
   if (auto err = i.lis->bind(i.opts.listen)) return err;
   if (!i.opts.http.listen.empty())
     if (auto err = i.http->bind(i.opts.http.listen)) return err;
+  if (auto err = i.join_cluster()) return err;
   i.lis->start();
   if (!i.opts.http.listen.empty()) i.http->start();
   i.serving = true;

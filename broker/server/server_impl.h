@@ -11,6 +11,8 @@
 #include <boost/asio/thread_pool.hpp>
 
 #include "broker/catalog/meta_catalog.h"
+#include "broker/cluster/etcd_client.h"
+#include "broker/cluster/membership.h"
 #include "broker/core/clock.h"
 #include "broker/core/errors.h"
 #include "broker/core/log.h"
@@ -85,6 +87,9 @@ struct server::impl {
   metrics_registry metrics;
   std::unique_ptr<http_server> http;
   std::unique_ptr<ws_server> websockets;  // GET /v1/ws, taken over from the HTTP side
+  std::unique_ptr<etcd_client> etcd;      // cluster.etcd set: the cluster's coordination
+  std::unique_ptr<membership> members;    // this node's registration, the live nodes
+  bool leaving = false;                   // draining: the lease is being revoked
   bool serving = false;                   // recovered, and both listeners up
   asio::steady_timer ticker{ioc};
   asio::steady_timer drain_timer{ioc};
@@ -122,6 +127,7 @@ struct server::impl {
   void build_services();
   void start_pushes();
   void build_http();
+  ferry::error join_cluster();
   void after(int64_t ms, std::function<void()> fn);
   readiness ready() const;
   void accept(std::unique_ptr<transport> stream);

@@ -20,6 +20,10 @@ void server::impl::begin_stop() {
   pushes->stop_all();  // no new requests to handlers; what they hold goes back to the queues
   schedule->stop();    // what is scheduled stays stored for the next start
   websockets->stop();
+  if (members) {  // other nodes see this one gone at once, not after its lease's TTL
+    leaving = true;
+    members->leave([this] { leaving = false; });
+  }
   for (auto& s : hub->all())
     s->begin_drain();
   signals.async_wait([this](boost::system::error_code ec, int sig) {
@@ -40,7 +44,7 @@ void server::impl::wait_drained() {
       s->shut_down();
   }
   const auto now_steady = std::chrono::steady_clock::now();
-  if (closing_clients && hub->count() == 0 && websockets->connections() == 0) {
+  if (closing_clients && hub->count() == 0 && websockets->connections() == 0 && !leaving) {
     log::server().info(
         "drained in {} ms",
         std::chrono::duration_cast<std::chrono::milliseconds>(now_steady - drain_started).count());
@@ -65,6 +69,8 @@ server::~server() {
   auto& i = *impl_;
   i.lis.reset();  // no new connections
   i.http.reset();
+  i.members.reset();
+  i.etcd.reset();
   // Every thread that uses broker state finishes first: the catalog's writes, then the
   // log committer and reader. What they post back to the loop never runs: it has stopped.
   i.storage_thread.join();

@@ -1,7 +1,9 @@
 // broker_services: the service layer as one bundle, what every front end is given. The
-// subsystems below it (queues/, logs/, groups/, catalog/) are reached only through these.
+// subsystems below it (queues/, logs/, groups/, catalog/) are reached only through these,
+// and the cluster through its view.
 #pragma once
 
+#include "broker/cluster/cluster_view.h"
 #include "broker/services/consume_service.h"
 #include "broker/services/group_service.h"
 #include "broker/services/publish_service.h"
@@ -14,6 +16,7 @@ struct broker_services {
   publish_service& publish;
   consume_service& consume;
   group_service& groups;
+  const cluster_view* cluster = nullptr;  // null: a single broker (no cluster.etcd)
 };
 
 }  // namespace ferry::broker

@@ -76,6 +76,8 @@ void add_scheduled_commands(CLI::App& app, context& ctx);
 void add_request_command(CLI::App& app, context& ctx);
 void add_consume_command(CLI::App& app, context& ctx);
 void add_group_commands(CLI::App& app, context& ctx);
+// ferry cluster status (cluster_cmd.cpp).
+void add_cluster_commands(CLI::App& app, context& ctx);
 void add_health_command(CLI::App& app, context& ctx);
 void add_security_commands(CLI::App& app, context& ctx);
 

@@ -5,7 +5,7 @@
 //   topic create|list|describe|delete    sub create|list|describe|delete|purge
 //   pub TOPIC [MESSAGE]                  sub PATTERN (subscribe)       request TOPIC MESSAGE
 //   consume TOPIC (log topics)           group list|describe|reset-offsets
-//   health (GET /readyz on the HTTP listener)
+//   health (GET /readyz on the HTTP listener)   cluster status
 //   user create|delete|list|passwd       token create|revoke|list      acl add|remove|list
 //   whoami
 // Credentials: --user/--password (SCRAM-SHA-256) or --token, or $FERRY_USER ...
@@ -91,6 +91,7 @@ int main(int argc, char** argv) {
   add_request_command(app, ctx);
   add_consume_command(app, ctx);
   add_group_commands(app, ctx);
+  add_cluster_commands(app, ctx);
   add_health_command(app, ctx);
   add_security_commands(app, ctx);
 

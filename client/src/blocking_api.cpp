@@ -295,6 +295,11 @@ result<v1::OffsetList> blocking_client::fetch_offsets(const std::string& group,
       *impl_->core, [req](client& c, auto done) { c.async_fetch_offsets(req, std::move(done)); });
 }
 
+result<v1::ClusterInfo> blocking_client::describe_cluster() {
+  return call<v1::ClusterInfo>(
+      *impl_->core, [](client& c, auto done) { c.async_describe_cluster(std::move(done)); });
+}
+
 result<v1::GroupList> blocking_client::list_groups() {
   return call<v1::GroupList>(*impl_->core, [](client& c, auto done) {
     c.async_list_groups(v1::ListGroups(), std::move(done));

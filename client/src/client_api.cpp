@@ -42,6 +42,7 @@ codec::body response_kind(codec::body request) {
     case codec::body::remove_acl: return codec::body::remove_acl_ok;
     case codec::body::list_acls: return codec::body::acl_list;
     case codec::body::who_am_i: return codec::body::who_am_i_ok;
+    case codec::body::describe_cluster: return codec::body::cluster_info;
     default: return codec::body::none;
   }
 }

@@ -114,6 +114,8 @@ enum class body : uint32_t {
   scheduled_list = 113,
   cancel_scheduled = 114,
   cancel_scheduled_ok = 115,
+  describe_cluster = 116,
+  cluster_info = 117,
 };
 
 // ---- framing ----

@@ -194,6 +194,8 @@ void add_group_cases(case_map& c) {
       {on_group("g.two", {O::OPERATION_ALTER}), on_topic("t.log", {O::OPERATION_CONSUME})}};
   c["ListGroups"] = {[] { return frame([](v1::Frame& f) { f.mutable_list_groups(); }); },
                      {on_broker(O::OPERATION_DESCRIBE)}};
+  c["DescribeCluster"] = {[] { return frame([](v1::Frame& f) { f.mutable_describe_cluster(); }); },
+                          {on_broker(O::OPERATION_DESCRIBE)}};
   c["DescribeGroup"] = {
       [] { return frame([](v1::Frame& f) { f.mutable_describe_group()->set_group("g.one"); }); },
       {on_group("g.one", {O::OPERATION_DESCRIBE})}};

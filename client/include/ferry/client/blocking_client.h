@@ -133,6 +133,8 @@ class blocking_client {
                                              const partition_offsets& offsets);
   result<v1::OffsetList> fetch_offsets(const std::string& group, const std::string& topic);
   result<v1::GroupList> list_groups();
+  // The cluster's nodes as the broker sees them (enabled = false: a single broker).
+  result<v1::ClusterInfo> describe_cluster();
   result<v1::GroupInfo> describe_group(const std::string& group);
   result<v1::OffsetList> reset_offsets(const v1::ResetOffsets& req);
   result<v1::PurgeSubscriptionOk> purge_subscription(const std::string& name);

@@ -393,6 +393,11 @@ class client {
   auto async_who_am_i(Token&& token) {
     return admin<v1::WhoAmIOk>(codec::body::who_am_i, v1::WhoAmI(), token);
   }
+  // The cluster's nodes as the broker sees them (enabled = false: a single broker).
+  template <typename Token>
+  auto async_describe_cluster(Token&& token) {
+    return admin<v1::ClusterInfo>(codec::body::describe_cluster, v1::DescribeCluster(), token);
+  }
 
   // Fails every pending operation with errc::disconnected and closes the connection.
   void close();

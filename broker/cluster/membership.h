@@ -1,0 +1,95 @@
+// membership: this node's registration in etcd, kept alive, and the live nodes it sees.
+//
+// A node registers as <prefix>/nodes/<id> under a lease of cluster.lease_ttl_s, renewed
+// every third of it; a node that stops renewing (killed, cut off) disappears when the lease
+// expires. The key is created only if absent (a transaction), so two live nodes cannot hold
+// one id; the value names the node's incarnation (node_identity: kept in its data dir), so
+// a node restarted after kill -9 recognises its own stale key and takes it over at once,
+// while another data dir claiming the id waits for that key to expire, and fails to start
+// if it does not.
+//
+// registered() is conservative: a renewal's answer extends it to when that renewal was
+// sent plus the TTL, so it turns false no later than etcd expires the lease; then the node
+// registers again once etcd answers. Every node watches <prefix>/nodes/ and keeps the view
+// nodes() (read again whenever the watch has to be made anew). Loop only.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+
+#include "broker/cluster/cluster_settings.h"
+#include "broker/cluster/cluster_view.h"
+#include "broker/cluster/etcd_client.h"
+#include "broker/core/clock.h"
+#include "support/lifetime.h"
+
+namespace ferry::broker {
+
+class membership final : public cluster_view {
+ public:
+  using task = std::function<void()>;
+  struct environment {
+    etcd_client& etcd;
+    loop_clock& now;
+    std::function<void(int64_t ms, task)> after;  // `task` as a loop event, `ms` from now
+  };
+
+  // `self`: this node (its id, advertised address and incarnation).
+  membership(environment env, cluster_settings settings, cluster_node self);
+  ~membership() override;
+  membership(const membership&) = delete;
+  membership& operator=(const membership&) = delete;
+
+  // Registers this node, trying until cluster.join_timeout_ms is over; `done` runs once
+  // (an empty error: registered). From then on the lease is kept alive and the nodes
+  // watched, until leave().
+  void join(std::function<void(std::string error)> done);
+  // Revokes the lease: the node leaves the cluster at once. `done` runs once it is gone
+  // or etcd did not answer.
+  void leave(task done);
+
+  // cluster_view
+  uint32_t node_id() const override { return self_.id; }
+  bool registered() const override;
+  const std::map<uint32_t, cluster_node>& nodes() const override { return nodes_; }
+
+  // Why not registered ("" when it is).
+  std::string state() const;
+  uint64_t registrations() const { return registrations_; }  // 1 + the re-registrations
+
+  // A node's key and value as stored in etcd (also for tests reading etcd directly).
+  static std::string node_key(const std::string& prefix, uint32_t id);
+  static std::string encode(const cluster_node& n);
+  static bool decode(std::string_view value, cluster_node& out);
+
+ private:
+  void try_register(int64_t deadline_ms, std::function<void(std::string)> done);
+  // `sent`: when the lease was asked for (steady ms).
+  void claim(int64_t lease, int64_t sent, int64_t deadline_ms,
+             std::function<void(std::string)> done);
+  void retry(std::string why, int64_t deadline_ms, std::function<void(std::string)> done);
+  void registered_now(int64_t lease, int64_t valid_until_ms);
+  void renew();
+  void lost(std::string why);
+  void read_nodes();
+  void watch_nodes(int64_t from_revision);
+  void apply(const etcd_kv& kv, bool erased);
+
+  environment env_;
+  cluster_settings settings_;
+  cluster_node self_;
+  std::string key_;
+  std::string value_;
+  int64_t lease_ = 0;
+  int64_t valid_until_ms_ = 0;  // steady ms: the lease may have expired from then on
+  bool joined_ = false;         // join() succeeded and leave() has not begun
+  std::string state_ = "not registered yet";
+  uint64_t registrations_ = 0;
+  std::map<uint32_t, cluster_node> nodes_;
+  uint64_t watch_id_ = 0;
+  lifetime_token lifetime_;
+};
+
+}  // namespace ferry::broker

@@ -1,0 +1,250 @@
+// A ferryd cluster's membership (docs/CLUSTER.md) against a real etcd: three real ferryd
+// processes on loopback register under leases and see each other; a killed node disappears
+// within its lease, a stopped one at once; a restarted node takes its registration back,
+// another data dir claiming a live node's id is refused; a node that loses etcd stops
+// being ready and comes back with it. etcd's keys are read by the test's own client.
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include "tests/support/broker_process.h"
+#include "tests/support/client_helpers.h"
+#include "tests/support/etcd_process.h"
+#include "tests/support/http_client.h"
+
+using namespace ferry::testing;
+using namespace std::chrono_literals;
+namespace v1 = ferry::v1;
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+std::vector<std::string> node_args(const etcd_process& etcd, int id,
+                                   std::vector<std::string> more = {}) {
+  std::vector<std::string> args{"--set", "cluster.etcd=" + etcd.endpoint(),
+                                "--set", "cluster.node_id=" + std::to_string(id),
+                                "--set", "cluster.lease_ttl_s=1"};
+  args.insert(args.end(), more.begin(), more.end());
+  return args;
+}
+
+// `ferry ARGS` against `b`: its stdout.
+std::string run_cli(const broker_process& b, const std::string& args) {
+  std::string cmd = FERRY_CLI_PATH;  // appended: g++ 12 misreads a chain of + (array-bounds)
+  cmd.append(" --broker 127.0.0.1:").append(std::to_string(b.port())).append(" ").append(args);
+  FILE* p = ::popen(cmd.c_str(), "r");
+  std::string out;
+  char buf[512];
+  size_t n = 0;
+  while (p != nullptr && (n = std::fread(buf, 1, sizeof buf, p)) > 0)
+    out.append(buf, n);
+  if (p != nullptr) ::pclose(p);
+  return out;
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// Waits until `done()` holds or `within` passes; whether it held.
+template <typename Done>
+bool eventually(Done done, std::chrono::milliseconds within) {
+  const auto deadline = clock_type::now() + within;
+  while (!done()) {
+    if (clock_type::now() >= deadline) return false;
+    std::this_thread::sleep_for(20ms);
+  }
+  return true;
+}
+
+std::string node_key(int id) {
+  return "/ferry/nodes/" + std::to_string(id);
+}
+
+std::string advertised(const broker_process& b) {
+  return "\"advertise\":\"127.0.0.1:" + std::to_string(b.port()) + "\"";
+}
+
+struct cluster {
+  etcd_process etcd;
+  std::string dir = make_temp_dir("ferry-cluster-test");  // the nodes' logs
+  std::vector<std::unique_ptr<broker_process>> nodes;
+
+  explicit cluster(int n) {
+    for (int id = 1; id <= n; ++id)
+      nodes.push_back(
+          std::make_unique<broker_process>(node_args(etcd, id), std::string(), log_of(id)));
+  }
+  ~cluster() {
+    nodes.clear();
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+  }
+  std::string log_of(int id) const { return dir + "/node-" + std::to_string(id) + ".log"; }
+  broker_process& node(int id) { return *nodes.at(static_cast<size_t>(id - 1)); }
+};
+
+}  // namespace
+
+TEST_CASE("three nodes register in etcd under leases and see each other", "[cluster]") {
+  cluster c(3);
+  const auto keys = c.etcd.range("/ferry/nodes/");
+  REQUIRE(keys.size() == 3);
+  for (int id = 1; id <= 3; ++id) {
+    INFO("node " << id);
+    const auto& value = keys.at(node_key(id));
+    CHECK(value.find(advertised(c.node(id))) != std::string::npos);
+    CHECK(c.etcd.lease_of(node_key(id)) != 0);
+    CHECK(http_call(c.node(id).http_port(), "GET", "/readyz").status == 200);
+  }
+  // Each node's view (DescribeCluster through libferry) has all three, at their addresses.
+  for (int id = 1; id <= 3; ++id) {
+    INFO("asking node " << id);
+    auto client = connect(c.node(id));
+    ferry::client::result<v1::ClusterInfo> info = client->describe_cluster();
+    CHECK(eventually(
+        [&] {
+          info = client->describe_cluster();
+          return info && info->nodes_size() == 3;
+        },
+        5s));
+    REQUIRE(info);
+    CHECK(info->enabled());
+    CHECK(info->registered());
+    CHECK(info->node_id() == static_cast<uint32_t>(id));
+    for (int other = 1; other <= 3; ++other) {
+      REQUIRE(info->nodes_size() >= other);
+      CHECK(info->nodes(other - 1).id() == static_cast<uint32_t>(other));
+      CHECK(info->nodes(other - 1).address() ==
+            "127.0.0.1:" + std::to_string(c.node(other).port()));
+    }
+  }
+  // The CLI shows the same.
+  const auto out = run_cli(c.node(2), "cluster status");
+  CHECK(out.find("answered by node 2, registered in etcd") != std::string::npos);
+  CHECK(out.find("node 3\t127.0.0.1:" + std::to_string(c.node(3).port())) != std::string::npos);
+  CHECK(run_cli(c.node(1), "cluster status").find("nodes: 3") != std::string::npos);
+}
+
+TEST_CASE("a single broker says it is not a cluster", "[cluster]") {
+  broker_process b;
+  auto client = connect(b);
+  auto info = client->describe_cluster();
+  REQUIRE(info);
+  CHECK_FALSE(info->enabled());
+  CHECK(info->nodes_size() == 0);
+  CHECK(run_cli(b, "cluster status").find("not a cluster") != std::string::npos);
+}
+
+TEST_CASE("a killed node leaves within its lease, a stopped one at once", "[cluster]") {
+  cluster c(3);
+  REQUIRE(c.etcd.range("/ferry/nodes/").size() == 3);
+
+  const auto killed_at = clock_type::now();
+  c.node(2).kill_hard();
+  REQUIRE(eventually([&] { return !c.etcd.range("/ferry/nodes/").contains(node_key(2)); }, 5s));
+  const auto gone_after = clock_type::now() - killed_at;
+  // lease_ttl_s=1: etcd checks expiry every 500 ms, so about 1-2 s.
+  CHECK(gone_after < 3s);
+  CHECK(eventually(
+      [&] { return read_file(c.log_of(1)).find("node 2 is gone") != std::string::npos; }, 5s));
+  auto client = connect(c.node(1));
+  auto info = client->describe_cluster();
+  REQUIRE(info);
+  CHECK(info->nodes_size() == 2);
+
+  CHECK(c.node(3).stop() == 0);
+  // Revoked during the drain, before ferryd exits: gone when stop() returns.
+  CHECK_FALSE(c.etcd.range("/ferry/nodes/").contains(node_key(3)));
+  CHECK(c.etcd.range("/ferry/nodes/").contains(node_key(1)));
+}
+
+TEST_CASE("a restarted node takes its registration back, and another claim on a live id is refused",
+          "[cluster]") {
+  cluster c(2);
+  const auto before = c.etcd.range("/ferry/nodes/").at(node_key(1));
+  const int64_t old_lease = c.etcd.lease_of(node_key(1));
+
+  // kill -9 leaves the key under a lease that has not expired yet; the restart on the same
+  // data dir recognises its incarnation and takes it over without waiting.
+  c.node(1).kill_hard();
+  const auto restarted_at = clock_type::now();
+  c.node(1).restart();
+  CHECK(clock_type::now() - restarted_at < 1s);
+  CHECK(c.etcd.range("/ferry/nodes/").at(node_key(1)) == before);  // the same incarnation
+  CHECK(c.etcd.lease_of(node_key(1)) != old_lease);
+  CHECK(read_file(c.log_of(1)).find("took over this node's registration") != std::string::npos);
+
+  // Another data dir claiming node 2 while node 2 lives: refused once join_timeout_ms is over.
+  const std::string log = c.dir + "/impostor.log";
+  CHECK_THROWS(broker_process(node_args(c.etcd, 2, {"--set", "cluster.join_timeout_ms=1500"}),
+                              std::string(), log));
+  const auto said = read_file(log);
+  CHECK(said.find("node id 2 is registered by 127.0.0.1:" + std::to_string(c.node(2).port())) !=
+        std::string::npos);
+  CHECK(c.etcd.range("/ferry/nodes/").at(node_key(2)).find(advertised(c.node(2))) !=
+        std::string::npos);
+}
+
+TEST_CASE("a data dir remembers its node id and refuses another", "[cluster]") {
+  etcd_process etcd;
+  const std::string dir = make_temp_dir("ferry-cluster-dir");
+  { broker_process first(node_args(etcd, 1), dir); }
+  const std::string log = dir + "-log";
+  CHECK_THROWS(broker_process(node_args(etcd, 5), dir, log));
+  CHECK(read_file(log).find("belongs to node 1") != std::string::npos);
+  CHECK_FALSE(etcd.range("/ferry/nodes/").contains(node_key(5)));
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+  std::filesystem::remove(log, ec);
+}
+
+TEST_CASE("a node that loses etcd stops being ready, and is ready again when etcd is back",
+          "[cluster]") {
+  cluster c(1);
+  auto& n = c.node(1);
+  REQUIRE(http_call(n.http_port(), "GET", "/readyz").status == 200);
+
+  c.etcd.kill_hard();
+  // Not ready once its lease may have expired: within lease_ttl_s plus a renewal period.
+  http_result r;
+  CHECK(eventually(
+      [&] {
+        r = http_call(n.http_port(), "GET", "/readyz");
+        return r.status == 503;
+      },
+      4s));
+  CHECK(r.body.find("cluster:") != std::string::npos);
+
+  c.etcd.restart();
+  CHECK(eventually([&] { return http_call(n.http_port(), "GET", "/readyz").status == 200; }, 10s));
+  CHECK(eventually([&] { return c.etcd.range("/ferry/nodes/").contains(node_key(1)); }, 5s));
+}
+
+TEST_CASE("cluster options are checked before anything starts", "[cluster]") {
+  const std::string dir = make_temp_dir("ferry-cluster-opts"), log = dir + "/log";
+  CHECK_THROWS(broker_process({"--set", "cluster.etcd=http://127.0.0.1:1"}, std::string(), log));
+  CHECK(read_file(log).find("cluster.etcd needs cluster.node_id") != std::string::npos);
+  CHECK_THROWS(broker_process({"--set", "cluster.etcd=nohost", "--set", "cluster.node_id=1"},
+                              std::string(), log));
+  CHECK(read_file(log).find("is not an etcd endpoint") != std::string::npos);
+  // etcd not there: ferryd gives up after join_timeout_ms, saying why.
+  CHECK_THROWS(broker_process({"--set", "cluster.etcd=http://127.0.0.1:1", "--set",
+                               "cluster.node_id=1", "--set", "cluster.join_timeout_ms=500"},
+                              std::string(), log));
+  CHECK(read_file(log).find("cannot register in etcd") != std::string::npos);
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+}
