@@ -330,13 +330,19 @@ struct jetstream_driver::js_run {
   }
 
   // A pull consumer's thread: fetches up to a batch (--batch, like the publishers'), waiting
-  // at most 100 ms, until stopped.
+  // at most 100 ms (live workloads) or 2 s (a catch-up or backlog, where every message is
+  // stored before the first fetch), until stopped. With 100 ms, draining a backlog made
+  // libnats 3.4.1 corrupt the heap inside Fetch in every run ("double free or corruption"
+  // freeing the list it returned); with 2 s it did not in three runs. A fetch returns as
+  // soon as its batch is full, or with what is there once the server says there is no more
+  // (libnats asks no-wait first), so the longer wait adds nothing while messages are stored.
   void pull(natsSubscription* s, nc::reader& r) {
     const int batch = static_cast<int>(std::max<uint32_t>(w.batch, 1));
+    const int64_t wait_ms = w.catchup_bytes != 0 ? 2000 : 100;
     while (!stop_pull.load(std::memory_order_relaxed)) {
       natsMsgList list{};
       jsErrCode jerr = jsErrCode(0);
-      natsStatus status = natsSubscription_Fetch(&list, s, batch, 100, &jerr);
+      natsStatus status = natsSubscription_Fetch(&list, s, batch, wait_ms, &jerr);
       if (status == NATS_TIMEOUT) continue;
       if (status != NATS_OK) {
         std::lock_guard lock(pull_mu);
