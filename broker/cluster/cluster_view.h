@@ -1,7 +1,7 @@
 // cluster_view: what the rest of the broker may ask of the cluster, through one door:
-// which node this is, whether its registration is current, which nodes are alive
-// (DescribeCluster, /readyz). Implemented by membership; null without cluster.etcd.
-// Loop only.
+// which node this is, whether its registration is current, which nodes are alive, which
+// is the controller (DescribeCluster, /readyz). Implemented by membership; null without
+// cluster.etcd. Loop only.
 #pragma once
 
 #include <cstdint>
@@ -24,6 +24,9 @@ class cluster_view {
   virtual bool registered() const = 0;
   // The live nodes, this one included once registered.
   virtual const std::map<uint32_t, cluster_node>& nodes() const = 0;
+  // The controller (0: none known) and its epoch (docs/CLUSTER.md, section 5).
+  virtual uint32_t controller() const = 0;
+  virtual int64_t controller_epoch() const = 0;
 };
 
 }  // namespace ferry::broker

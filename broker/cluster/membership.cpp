@@ -24,7 +24,8 @@ membership::membership(environment env, cluster_settings settings, cluster_node 
       settings_(std::move(settings)),
       self_(std::move(self)),
       key_(node_key(settings_.prefix, self_.id)),
-      value_(encode(self_)) {}
+      value_(encode(self_)),
+      election_({env_.etcd, env_.after}, settings_.prefix, self_.id) {}
 
 membership::~membership() {
   if (watch_id_ != 0) env_.etcd.cancel_watch(watch_id_);
@@ -149,6 +150,7 @@ void membership::registered_now(int64_t lease, int64_t valid_until_ms) {
   valid_until_ms_ = valid_until_ms;
   state_.clear();
   ++registrations_;
+  election_.set_lease(lease);
   log::cluster().info("registered as node {} ({}) under {}, lease TTL {} s", self_.id,
                       self_.advertise, key_, settings_.lease_ttl_s);
   renew();
@@ -180,6 +182,7 @@ void membership::renew() {
 void membership::lost(std::string why) {
   log::cluster().warn("node {} lost its registration: {}; registering again", self_.id, why);
   lease_ = 0;
+  election_.set_lease(0);
   state_ = std::move(why);
   try_register(std::numeric_limits<int64_t>::max() / 2, [](std::string) {});
 }
@@ -200,6 +203,7 @@ void membership::leave(task done) {
   watch_id_ = 0;
   const int64_t lease = lease_;
   lease_ = 0;
+  election_.set_lease(0);
   state_ = "left the cluster";
   if (lease == 0) return done();
   env_.etcd.revoke(lease, lifetime_.guard([this, done = std::move(done)](std::string error) {

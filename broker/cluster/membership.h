@@ -11,7 +11,8 @@
 // registered() is conservative: a renewal's answer extends it to when that renewal was
 // sent plus the TTL, so it turns false no later than etcd expires the lease; then the node
 // registers again once etcd answers. Every node watches <prefix>/nodes/ and keeps the view
-// nodes() (read again whenever the watch has to be made anew). Loop only.
+// nodes() (read again whenever the watch has to be made anew), and takes part in the
+// controller election under its lease (controller_election). Loop only.
 #pragma once
 
 #include <cstdint>
@@ -21,6 +22,7 @@
 
 #include "broker/cluster/cluster_settings.h"
 #include "broker/cluster/cluster_view.h"
+#include "broker/cluster/controller_election.h"
 #include "broker/cluster/etcd_client.h"
 #include "broker/core/clock.h"
 #include "support/lifetime.h"
@@ -54,6 +56,8 @@ class membership final : public cluster_view {
   uint32_t node_id() const override { return self_.id; }
   bool registered() const override;
   const std::map<uint32_t, cluster_node>& nodes() const override { return nodes_; }
+  uint32_t controller() const override { return election_.controller(); }
+  int64_t controller_epoch() const override { return election_.epoch(); }
 
   // Why not registered ("" when it is).
   std::string state() const;
@@ -89,6 +93,7 @@ class membership final : public cluster_view {
   uint64_t registrations_ = 0;
   std::map<uint32_t, cluster_node> nodes_;
   uint64_t watch_id_ = 0;
+  controller_election election_;  // campaigns under this node's lease
   lifetime_token lifetime_;
 };
 

@@ -5,6 +5,7 @@
 
 #include <unistd.h>
 
+#include "broker/cluster/cluster_view.h"
 #include "broker/groups/group_coordinator.h"
 #include "broker/logs/log_registry.h"
 #include "broker/net/net_probe.h"
@@ -426,6 +427,23 @@ void add_schedule_metrics(metrics_registry& reg, const scheduler& schedule) {
                                          "How long after its due time a delayed message was "
                                          "published to its topic."),
                       late);
+    };
+  });
+}
+
+void add_cluster_metrics(metrics_registry& reg, std::function<const cluster_view*()> cluster) {
+  reg.add([cluster = std::move(cluster)]() -> metrics_registry::render_fn {
+    const cluster_view* c = cluster();
+    const bool member = c != nullptr;
+    return [registered = member && c->registered() ? 1.0 : 0.0,
+            nodes = member ? d(c->nodes().size()) : 0.0,
+            controls = member && c->controller() == c->node_id() ? 1.0 : 0.0](metric_set& s) {
+      s.gauge("ferry_cluster_registered",
+              "1 while this node's registration in etcd is current; 0 without cluster.etcd.",
+              registered);
+      s.gauge("ferry_cluster_nodes", "Live nodes this node sees, itself included.", nodes);
+      s.gauge("ferry_cluster_controller", "1 while this node is the cluster's controller.",
+              controls);
     };
   });
 }

@@ -30,6 +30,7 @@ class session_hub;
 class topic_service;
 struct net_probe;
 class scheduler;
+class cluster_view;
 
 void add_net_metrics(metrics_registry& reg, const net_probe& net, const pipeline& requests,
                      const session_hub& sessions, const http_server& http);
@@ -44,5 +45,8 @@ void add_storage_metrics(metrics_registry& reg, std::function<storage::commit_st
 void add_process_metrics(metrics_registry& reg, std::string version);
 // Delayed delivery: messages waiting in the schedule, and how late releases were.
 void add_schedule_metrics(metrics_registry& reg, const scheduler& schedule);
+// The cluster as this node sees it; `cluster` answers null without cluster.etcd (or before
+// the node has joined).
+void add_cluster_metrics(metrics_registry& reg, std::function<const cluster_view*()> cluster);
 
 }  // namespace ferry::broker

@@ -83,6 +83,8 @@ void describe_cluster(request_context& ctx, const v1::DescribeCluster&, responde
     out.set_enabled(true);
     out.set_node_id(cluster->node_id());
     out.set_registered(cluster->registered());
+    out.set_controller_id(cluster->controller());
+    out.set_controller_epoch(cluster->controller_epoch());
     for (const auto& [id, node] : cluster->nodes()) {
       auto* n = out.add_nodes();
       n->set_id(id);

@@ -164,6 +164,7 @@ void server::impl::build_http() {
       metrics, [this] { return port->commit_stats(); }, [this] { return engine->health(); },
       queues->memory());
   add_schedule_metrics(metrics, *schedule);
+  add_cluster_metrics(metrics, [this]() -> const cluster_view* { return members.get(); });
   add_process_metrics(metrics, FERRY_VERSION);
 }
 

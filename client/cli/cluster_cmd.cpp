@@ -23,6 +23,12 @@ int run_status(const globals& g) {
   std::printf("answered by node %u, %s\n", r->node_id(),
               r->registered() ? "registered in etcd"
                               : "NOT registered in etcd (its lease may have lapsed)");
+  if (r->controller_id() == 0) {
+    std::printf("controller: none known\n");
+  } else {
+    std::printf("controller: node %u (epoch %lld)\n", r->controller_id(),
+                static_cast<long long>(r->controller_epoch()));
+  }
   std::printf("nodes: %d\n", r->nodes_size());
   for (const auto& n : r->nodes())
     std::printf("node %u\t%s%s\n", n.id(), n.address().c_str(),

@@ -11,6 +11,7 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <catch2/catch.hpp>
@@ -134,8 +135,80 @@ TEST_CASE("three nodes register in etcd under leases and see each other", "[clus
   // The CLI shows the same.
   const auto out = run_cli(c.node(2), "cluster status");
   CHECK(out.find("answered by node 2, registered in etcd") != std::string::npos);
+  CHECK(out.find("controller: node ") != std::string::npos);
   CHECK(out.find("node 3\t127.0.0.1:" + std::to_string(c.node(3).port())) != std::string::npos);
   CHECK(run_cli(c.node(1), "cluster status").find("nodes: 3") != std::string::npos);
+}
+
+// A gauge's value in a node's /metrics; -1 when it is not there.
+double gauge(const broker_process& node, const std::string& name) {
+  const auto body = http_call(node.http_port(), "GET", "/metrics").body;
+  const auto at = body.find("\n" + name + " ");
+  if (at == std::string::npos) return -1;
+  return std::stod(body.substr(at + name.size() + 2));
+}
+
+// The controller as node `id` sees it: {controller id, epoch}; {0, 0} when it cannot say.
+std::pair<uint32_t, int64_t> controller_seen_by(broker_process& node) {
+  auto client = connect(node);
+  auto info = client->describe_cluster();
+  if (!info) return {0, 0};
+  return {info->controller_id(), info->controller_epoch()};
+}
+
+// Waits until every node in `ids` names the same controller, other than `gone`; that
+// controller and epoch.
+std::pair<uint32_t, int64_t> agreed_controller(cluster& c, const std::vector<int>& ids,
+                                               uint32_t gone = 0) {
+  std::pair<uint32_t, int64_t> agreed{0, 0};
+  eventually(
+      [&] {
+        agreed = controller_seen_by(c.node(ids.front()));
+        for (int id : ids)
+          if (controller_seen_by(c.node(id)) != agreed) return false;
+        return agreed.first != 0 && agreed.first != gone;
+      },
+      8s);
+  return agreed;
+}
+
+TEST_CASE("one controller at a time, and a new one with a larger epoch when it goes", "[cluster]") {
+  cluster c(3);
+  const auto first = agreed_controller(c, {1, 2, 3});
+  REQUIRE(first.first != 0);
+  CHECK(c.etcd.range("/ferry/controller").at("/ferry/controller") ==
+        "{\"id\":" + std::to_string(first.first) + "}");
+  CHECK(c.etcd.lease_of("/ferry/controller") ==
+        c.etcd.lease_of(node_key(static_cast<int>(first.first))));
+  for (int id = 1; id <= 3; ++id) {
+    INFO("node " << id << "'s /metrics");
+    CHECK(gauge(c.node(id), "ferry_cluster_registered") == 1);
+    CHECK(gauge(c.node(id), "ferry_cluster_nodes") == 3);
+    CHECK(gauge(c.node(id), "ferry_cluster_controller") ==
+          (id == static_cast<int>(first.first) ? 1 : 0));
+  }
+
+  // Killed: its lease expires and one of the others takes over, with a larger epoch.
+  std::vector<int> rest;
+  for (int id = 1; id <= 3; ++id)
+    if (id != static_cast<int>(first.first)) rest.push_back(id);
+  const auto killed_at = clock_type::now();
+  c.node(static_cast<int>(first.first)).kill_hard();
+  const auto second = agreed_controller(c, rest, first.first);
+  const auto took = clock_type::now() - killed_at;
+  REQUIRE(second.first != 0);
+  CHECK(second.first != first.first);
+  CHECK(second.second > first.second);
+  CHECK(took < 4s);  // lease_ttl_s=1: expiry within about 1-2 s, then one transaction
+
+  // Stopped: its lease is revoked while it drains, and the last node takes over at once.
+  const int last = rest.front() == static_cast<int>(second.first) ? rest.back() : rest.front();
+  const auto stopped_at = clock_type::now();
+  CHECK(c.node(static_cast<int>(second.first)).stop() == 0);
+  const auto third = agreed_controller(c, {last}, second.first);
+  CHECK(third.first == static_cast<uint32_t>(last));
+  CHECK(third.second > second.second);
+  CHECK(clock_type::now() - stopped_at < 2s);
 }
 
 TEST_CASE("a single broker says it is not a cluster", "[cluster]") {
@@ -146,6 +219,8 @@ TEST_CASE("a single broker says it is not a cluster", "[cluster]") {
   CHECK_FALSE(info->enabled());
   CHECK(info->nodes_size() == 0);
   CHECK(run_cli(b, "cluster status").find("not a cluster") != std::string::npos);
+  CHECK(gauge(b, "ferry_cluster_registered") == 0);
+  CHECK(gauge(b, "ferry_cluster_nodes") == 0);
 }
 
 TEST_CASE("a killed node leaves within its lease, a stopped one at once", "[cluster]") {
