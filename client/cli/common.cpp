@@ -1,5 +1,6 @@
 #include "client/cli/common.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 
@@ -29,10 +30,21 @@ bool split_address(const std::string& s, std::string& host, uint16_t& port) {
 
 std::unique_ptr<client::blocking_client> connect(const globals& g, int& exit_status) {
   client::client_options opts;
-  if (!split_address(g.broker, opts.host, opts.port)) {
-    exit_status = usage_error("--broker must be HOST:PORT, got '" + g.broker + "'");
-    return nullptr;
+  // HOST:PORT, or several separated by commas (a cluster's nodes: tried in turn).
+  for (size_t from = 0; from <= g.broker.size();) {
+    const size_t comma = std::min(g.broker.find(',', from), g.broker.size());
+    const std::string one = g.broker.substr(from, comma - from);
+    client::broker_address a;
+    if (!split_address(one, a.host, a.port)) {
+      exit_status =
+          usage_error("--broker must be HOST:PORT[,HOST:PORT...], got '" + g.broker + "'");
+      return nullptr;
+    }
+    opts.brokers.push_back(std::move(a));
+    from = comma + 1;
   }
+  opts.host = opts.brokers.front().host;
+  opts.port = opts.brokers.front().port;
   opts.client_id = "ferry-cli";
   opts.creds.username = g.user;
   opts.creds.password = g.password;

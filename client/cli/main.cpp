@@ -1,6 +1,7 @@
 // ferry: the command-line client of the ferry broker.
 //
-//   ferry [--broker HOST:PORT] [--timeout-ms MS] [--user U --password P | --token T]
+//   ferry [--broker HOST:PORT[,HOST:PORT...]] [--timeout-ms MS]
+//         [--user U --password P | --token T]
 //         [--tls [--ca-file F] [--cert-file F --key-file F]] COMMAND ...
 //   topic create|list|describe|delete    sub create|list|describe|delete|purge
 //   pub TOPIC [MESSAGE]                  sub PATTERN (subscribe)       request TOPIC MESSAGE
@@ -53,7 +54,7 @@ int main(int argc, char** argv) {
   CLI::App app{"ferry: command-line client of the ferry message broker", "ferry"};
   app.require_subcommand(1);
   app.fallthrough();
-  app.add_option("--broker", ctx.g.broker, "broker address HOST:PORT (env FERRY_BROKER)")
+  app.add_option("--broker", ctx.g.broker, "broker HOST:PORT, or several as A,B,...: tried in turn")
       ->envname("FERRY_BROKER")
       ->capture_default_str();
   app.add_option("--timeout-ms", ctx.g.timeout_ms, "timeout of each request to the broker")

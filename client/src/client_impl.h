@@ -116,6 +116,8 @@ class client_impl final : public link, public std::enable_shared_from_this<clien
   // connection.cpp
   static asio::awaitable<void> run(std::shared_ptr<client_impl> self);
   asio::awaitable<error> connect_once(std::shared_ptr<connection> conn);
+  // The broker the next connect tries: opts_.brokers[address_], else host and port.
+  broker_address address() const;
   asio::awaitable<error> handshake(std::shared_ptr<connection> conn);
   v1::Hello make_hello(std::optional<scram::client>& sasl) const;
   asio::awaitable<error> send_handshake_frame(connection& conn, uint64_t id, codec::body kind,
@@ -156,6 +158,7 @@ class client_impl final : public link, public std::enable_shared_from_this<clien
   bool connected_ = false;
   std::shared_ptr<connection> conn_;  // the connection being set up or in use
   uint64_t last_epoch_ = 0;
+  size_t address_ = 0;  // the entry of opts_.brokers the next connect tries
   uint64_t last_id_ = 0;
   uint32_t max_frame_bytes_ = 0;
   uint32_t max_message_bytes_ = 0;

@@ -1,6 +1,7 @@
 // client_impl: the connection's life. run() is the one coroutine that connects,
 // handshakes, reads until the connection dies, and reconnects with jittered exponential
 // backoff. It is a named static coroutine holding `self`, never a capturing lambda.
+#include <algorithm>
 #include <cstring>
 #include <optional>
 
@@ -59,6 +60,7 @@ void client_impl::connect(void_handler h) {
 asio::awaitable<void> client_impl::run(std::shared_ptr<client_impl> self) {
   bool first = true;
   int attempt = 0;
+  size_t first_failures = 0;
   while (!self->closed_) {
     auto conn = std::make_shared<connection>(self->ex_, self->opts_.tls, ++self->last_epoch_);
     self->conn_ = conn;
@@ -67,6 +69,10 @@ asio::awaitable<void> client_impl::run(std::shared_ptr<client_impl> self) {
     if (self->closed_) break;
     if (e) {
       self->conn_.reset();
+      if (!self->opts_.brokers.empty())
+        self->address_ = (self->address_ + 1) % self->opts_.brokers.size();
+      // The first connect goes on to the next broker at once, until each has failed.
+      if (first && ++first_failures < std::max<size_t>(self->opts_.brokers.size(), 1)) continue;
       if (first) {
         self->on_first_connect_failed(e);
         co_return;
@@ -90,6 +96,11 @@ asio::awaitable<void> client_impl::run(std::shared_ptr<client_impl> self) {
   self->running_ = false;
 }
 
+broker_address client_impl::address() const {
+  if (opts_.brokers.empty()) return {opts_.host, opts_.port};
+  return opts_.brokers[address_ % opts_.brokers.size()];
+}
+
 // Resolve, connect and handshake, all bounded by connect_timeout.
 asio::awaitable<error> client_impl::connect_once(std::shared_ptr<connection> conn) {
   asio::steady_timer watchdog(ex_);
@@ -100,8 +111,9 @@ asio::awaitable<error> client_impl::connect_once(std::shared_ptr<connection> con
     c->timed_out = true;
     c->stream->close();
   });
-  std::string where = opts_.host + ":" + std::to_string(opts_.port);
-  error e = co_await conn->stream->connect(opts_.host, opts_.port);
+  const broker_address at = address();
+  std::string where = at.host + ":" + std::to_string(at.port);
+  error e = co_await conn->stream->connect(at.host, at.port);
   if (conn->timed_out) co_return make_error(errc::timeout, "connect " + where + ": timed out");
   if (e) co_return e;
   e = co_await handshake(conn);

@@ -38,10 +38,10 @@ std::vector<std::string> node_args(const etcd_process& etcd, int id,
   return args;
 }
 
-// `ferry ARGS` against `b`: its stdout.
-std::string run_cli(const broker_process& b, const std::string& args) {
+// `ferry --broker BROKERS ARGS`: its stdout.
+std::string run_cli_at(const std::string& brokers, const std::string& args) {
   std::string cmd = FERRY_CLI_PATH;  // appended: g++ 12 misreads a chain of + (array-bounds)
-  cmd.append(" --broker 127.0.0.1:").append(std::to_string(b.port())).append(" ").append(args);
+  cmd.append(" --broker ").append(brokers).append(" ").append(args);
   FILE* p = ::popen(cmd.c_str(), "r");
   std::string out;
   char buf[512];
@@ -50,6 +50,11 @@ std::string run_cli(const broker_process& b, const std::string& args) {
     out.append(buf, n);
   if (p != nullptr) ::pclose(p);
   return out;
+}
+
+// `ferry ARGS` against `b`: its stdout.
+std::string run_cli(const broker_process& b, const std::string& args) {
+  return run_cli_at("127.0.0.1:" + std::to_string(b.port()), args);
 }
 
 std::string read_file(const std::string& path) {
@@ -209,6 +214,33 @@ TEST_CASE("one controller at a time, and a new one with a larger epoch when it g
   CHECK(third.first == static_cast<uint32_t>(last));
   CHECK(third.second > second.second);
   CHECK(clock_type::now() - stopped_at < 2s);
+}
+
+TEST_CASE("a client given several brokers uses one that answers, and the next when it dies",
+          "[cluster]") {
+  cluster c(2);
+  // Port 1 on loopback refuses: the first connect goes on to node 1.
+  auto o = options_for(c.node(1));
+  o.brokers = {{"127.0.0.1", 1}, {"127.0.0.1", c.node(1).port()}, {"127.0.0.1", c.node(2).port()}};
+  auto r = ferry::client::blocking_client::connect(o);
+  REQUIRE(r);
+  auto& client = *r.value();
+  auto info = client.describe_cluster();
+  REQUIRE(info);
+  CHECK(info->node_id() == 1);
+  // Node 1 dies: the reconnect moves on to node 2.
+  c.node(1).kill_hard();
+  CHECK(eventually(
+      [&] {
+        info = client.describe_cluster();
+        return info && info->node_id() == 2;
+      },
+      10s));
+  // The CLI takes the same list.
+  const auto out =
+      run_cli_at("127.0.0.1:1,127.0.0.1:" + std::to_string(c.node(2).port()), "cluster status");
+  CHECK(out.find("answered by node 2") != std::string::npos);
+  CHECK(run_cli_at("127.0.0.1:1,nope", "cluster status").empty());  // a usage error, on stderr
 }
 
 TEST_CASE("a single broker says it is not a cluster", "[cluster]") {

@@ -163,9 +163,18 @@ struct tls_options {
   bool verify_server_name = true;
 };
 
+struct broker_address {
+  std::string host;
+  uint16_t port = 0;
+};
+
 struct client_options {
   std::string host = "127.0.0.1";
   uint16_t port = 7411;
+  // Several brokers (a cluster's nodes, docs/CLUSTER.md): when not empty, used instead of
+  // host and port. A connect tries them in turn from the one after the last that failed;
+  // the first connect fails only when every one of them has.
+  std::vector<broker_address> brokers;
   std::string client_id;  // default: "libferry-<random>"
   credentials creds;
   tls_options tls;
