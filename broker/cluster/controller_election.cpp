@@ -12,7 +12,7 @@ namespace json = boost::json;
 
 namespace {
 
-constexpr int64_t retry_ms = 250;  // after etcd failed to answer, or a watch ended
+constexpr int64_t retry_ms = 250;  // after a campaign etcd did not answer
 
 // The controller key's value: {"id": N}; 0 when it is not one.
 uint32_t id_of(const std::string& value) {
@@ -28,53 +28,26 @@ uint32_t id_of(const std::string& value) {
 }  // namespace
 
 controller_election::controller_election(environment env, std::string prefix, uint32_t self)
-    : env_(std::move(env)), key_(key(prefix)), self_(self) {}
+    : env_(std::move(env)),
+      key_(key(prefix)),
+      self_(self),
+      watched_(
+          env_.etcd, env_.after, key_, false,
+          [this](const std::vector<etcd_kv>& kvs) { kvs.empty() ? gone() : seen(kvs.front()); },
+          [this](const etcd_event& e) { e.erased ? gone() : seen(e.kv); }) {}
 
-controller_election::~controller_election() {
-  if (watch_id_ != 0) env_.etcd.cancel_watch(watch_id_);
-}
+controller_election::~controller_election() = default;
 
+// With a lease the key is mirrored (a campaign whenever it is absent); without one, not.
 void controller_election::set_lease(int64_t lease) {
   lease_ = lease;
   if (lease == 0) {
-    if (watch_id_ != 0) env_.etcd.cancel_watch(watch_id_);
-    watch_id_ = 0;
+    watched_.stop();
     if (controller_ == self_) controller_ = 0;  // the key goes with the lease
     return;
   }
-  if (watch_id_ == 0) return observe();
+  if (!watched_.started()) return watched_.start();
   if (controller_ == 0) campaign();
-}
-
-// Reads the key (campaigning if there is none), then watches it from the next revision.
-void controller_election::observe() {
-  env_.etcd.range(
-      key_, false,
-      lifetime_.guard([this](std::string error, std::vector<etcd_kv> kvs, int64_t revision) {
-        if (lease_ == 0 || watch_id_ != 0) return;
-        if (!error.empty()) {
-          log::cluster().debug("reading the controller: {}", error);
-          env_.after(retry_ms, lifetime_.guard([this] { observe(); }));
-          return;
-        }
-        if (kvs.empty()) {
-          gone();
-        } else {
-          seen(kvs.front());
-        }
-        watch_id_ = env_.etcd.watch(
-            key_, revision + 1, lifetime_.guard([this](std::vector<etcd_event> events, int64_t) {
-              for (const auto& e : events)
-                if (e.kv.key == key_) e.erased ? gone() : seen(e.kv);
-            }),
-            lifetime_.guard([this](std::string why) {
-              watch_id_ = 0;
-              log::cluster().debug("the watch of the controller ended: {}", why);
-              env_.after(retry_ms, lifetime_.guard([this] {
-                if (lease_ != 0 && watch_id_ == 0) observe();
-              }));
-            }));
-      }));
 }
 
 void controller_election::campaign() {
@@ -90,13 +63,7 @@ void controller_election::campaign() {
       std::move(t), lifetime_.guard([this, lease = lease_](std::string error, etcd_txn_result r) {
         campaigning_ = false;
         if (lease != lease_) return campaign();  // registered again meanwhile: under the new lease
-        if (error.empty() && r.succeeded) {
-          etcd_kv mine;
-          mine.key = key_;
-          mine.value = "{\"id\":" + std::to_string(self_) + "}";
-          mine.create_revision = r.revision;
-          return seen(mine);
-        }
+        if (error.empty() && r.succeeded) return elected(self_, r.revision);  // created now
         if (error.empty() && !r.got.empty()) return seen(r.got.front());
         log::cluster().debug("campaigning for controller: {}", error.empty() ? "no answer" : error);
         env_.after(retry_ms, lifetime_.guard([this] {
@@ -111,9 +78,13 @@ void controller_election::seen(const etcd_kv& kv) {
     log::cluster().warn("{} holds a value that is not a controller's; ignored", key_);
     return;
   }
-  if (id == controller_ && kv.create_revision == epoch_) return;
+  elected(id, kv.create_revision);
+}
+
+void controller_election::elected(uint32_t id, int64_t epoch) {
+  if (id == controller_ && epoch == epoch_) return;
   controller_ = id;
-  epoch_ = kv.create_revision;
+  epoch_ = epoch;
   log::cluster().info("node {} is the controller (epoch {}){}", id, epoch_,
                       id == self_ ? ": this node" : "");
 }

@@ -14,6 +14,7 @@
 #include <string>
 
 #include "broker/cluster/etcd_client.h"
+#include "broker/cluster/etcd_mirror.h"
 #include "support/lifetime.h"
 
 namespace ferry::broker {
@@ -42,9 +43,9 @@ class controller_election {
   static std::string key(const std::string& prefix) { return prefix + "/controller"; }
 
  private:
-  void observe();
   void campaign();
-  void seen(const etcd_kv& kv);
+  void seen(const etcd_kv& kv);  // the key as read or watched
+  void elected(uint32_t id, int64_t epoch);
   void gone();
 
   environment env_;
@@ -53,8 +54,8 @@ class controller_election {
   int64_t lease_ = 0;
   uint32_t controller_ = 0;
   int64_t epoch_ = 0;
-  uint64_t watch_id_ = 0;
   bool campaigning_ = false;
+  etcd_mirror watched_;  // the key, while this node has a lease
   lifetime_token lifetime_;
 };
 

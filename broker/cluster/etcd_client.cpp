@@ -18,6 +18,7 @@
 #include <boost/json/value.hpp>
 
 #include "broker/cluster/etcd_json.h"
+#include "broker/core/assert.h"
 
 namespace ferry::broker {
 
@@ -33,13 +34,26 @@ namespace {
 // A range over many keys can be large; anything past this is an error, not an answer.
 constexpr uint64_t max_answer_bytes = 64ull << 20;
 
+const json::object no_answer;  // what a failed call's callback is given
+
+// A POST of a JSON body to etcd at `ep`.
+http::request<http::string_body> make_request(const char* target, const etcd_endpoint& ep,
+                                              std::string body) {
+  http::request<http::string_body> req{http::verb::post, target, 11};
+  req.set(http::field::host, ep.host + ":" + ep.port);
+  req.set(http::field::content_type, "application/json");
+  req.body() = std::move(body);
+  req.prepare_payload();
+  return req;
+}
+
 }  // namespace
 
 struct etcd_client::impl : std::enable_shared_from_this<impl> {
   using answer_fn = std::function<void(std::string error, const json::object& answer)>;
 
   struct call {
-    std::string target;
+    const char* target;
     std::string body;
     answer_fn done;
     size_t tries = 0;
@@ -66,20 +80,13 @@ struct etcd_client::impl : std::enable_shared_from_this<impl> {
 
   // ---- unary calls: one at a time over one keep-alive connection ----
 
-  void unary(std::string target, std::string body, answer_fn done) {
-    queue.push_back({std::move(target), std::move(body), std::move(done)});
+  void unary(const char* target, std::string body, answer_fn done) {
+    queue.push_back({target, std::move(body), std::move(done)});
     next();
   }
 
   void next() {
     if (busy || closed || queue.empty()) return;
-    if (endpoints.empty()) {  // the server checks them first (check_endpoints)
-      auto c = std::move(queue.front());
-      queue.pop_front();
-      static const json::object empty;
-      c.done("no etcd endpoint", empty);
-      return next();
-    }
     busy = true;
     reused = conn != nullptr;
     if (reused) return send();
@@ -106,13 +113,10 @@ struct etcd_client::impl : std::enable_shared_from_this<impl> {
   }
 
   void send() {
-    auto& c = queue.front();
-    auto req = std::make_shared<http::request<http::string_body>>(http::verb::post, c.target, 11);
-    req->set(http::field::host, endpoints[current].host + ":" + endpoints[current].port);
-    req->set(http::field::content_type, "application/json");
-    req->body() = c.body;
+    const auto& c = queue.front();  // its body stays for a retry on another endpoint
+    auto req = std::make_shared<http::request<http::string_body>>(
+        make_request(c.target, endpoints[current], c.body));
     req->keep_alive(true);
-    req->prepare_payload();
     conn->expires_after(timeout);
     http::async_write(*conn, *req, [self = shared_from_this(), req](beast::error_code ec, size_t) {
       if (self->closed) return;
@@ -134,28 +138,27 @@ struct etcd_client::impl : std::enable_shared_from_this<impl> {
                      });
   }
 
-  void answered(unsigned status, const std::string& body) {
+  // The call at the front is over: its callback, then the next call.
+  void finish(std::string error, const json::object& answer) {
     auto c = std::move(queue.front());
     queue.pop_front();
     busy = false;
+    c.done(std::move(error), answer);
+    next();
+  }
+
+  void answered(unsigned status, const std::string& body) {
     boost::system::error_code ec;
     auto v = json::parse(body, ec);
-    static const json::object empty;
-    std::string error;
-    if (ec || !v.is_object()) {
-      error = "etcd answered HTTP " + std::to_string(status) + " with a body that is not JSON";
-    } else {
-      error = error_of(v.as_object());
-      if (error.empty() && status != 200) error = "etcd answered HTTP " + std::to_string(status);
-    }
-    const json::object* answer = &empty;
-    if (error.empty()) {
-      answer = &v.as_object();
-      if (const auto* r = answer->if_contains("result"); r != nullptr && r->is_object())
-        answer = &r->as_object();
-    }
-    c.done(std::move(error), *answer);
-    next();
+    if (ec || !v.is_object())
+      return finish(
+          "etcd answered HTTP " + std::to_string(status) + " with a body that is not JSON",
+          no_answer);
+    std::string error = error_of(v.as_object());
+    if (error.empty() && status != 200) error = "etcd answered HTTP " + std::to_string(status);
+    if (!error.empty()) return finish(std::move(error), no_answer);
+    const auto* r = v.as_object().if_contains("result");  // a streaming call's one answer
+    finish({}, r != nullptr && r->is_object() ? r->as_object() : v.as_object());
   }
 
   // The connection failed: the call goes to the next endpoint, once per endpoint.
@@ -175,34 +178,25 @@ struct etcd_client::impl : std::enable_shared_from_this<impl> {
                   std::to_string(timeout.count()) + " ms"
             : std::string(doing) + " etcd at " + ep.host + ":" + ep.port + ": " + ec.message();
     current = (current + 1) % endpoints.size();
-    auto& c = queue.front();
-    if (++c.tries >= endpoints.size()) {
-      auto failed = std::move(c);
-      queue.pop_front();
-      static const json::object empty;
-      failed.done(std::move(why), empty);
-    }
+    if (++queue.front().tries >= endpoints.size()) return finish(std::move(why), no_answer);
     next();
   }
 
   // ---- watches: a long chunked answer each ----
 
-  uint64_t watch(std::string prefix, int64_t start, events_fn events, done_fn ended) {
+  uint64_t watch(const std::string& key, bool prefix, int64_t start, events_fn events,
+                 done_fn ended) {
     const uint64_t id = next_watch++;
     auto w = std::make_shared<watcher>(ioc);
     w->events = std::move(events);
     w->ended = std::move(ended);
     w->endpoint = current;
-    json::object create = key_range(prefix, true);
+    json::object create = key_range(key, prefix);
     if (start > 0) create["start_revision"] = std::to_string(start);
     json::object body;
     body["create_request"] = std::move(create);
     const auto& ep = endpoints[w->endpoint];
-    w->req = {http::verb::post, "/v3/watch", 11};
-    w->req.set(http::field::host, ep.host + ":" + ep.port);
-    w->req.set(http::field::content_type, "application/json");
-    w->req.body() = json::serialize(body);
-    w->req.prepare_payload();
+    w->req = make_request("/v3/watch", ep, json::serialize(body));
     // Beast keeps the chunk callback by reference: it lives in the watcher. Raw pointers,
     // not owners: it only runs inside a read whose handler holds both.
     w->on_chunk = [this, id, raw = w.get()](uint64_t, std::string_view data,
@@ -257,31 +251,16 @@ struct etcd_client::impl : std::enable_shared_from_this<impl> {
       }
       data.remove_prefix(used);
       if (!w.json.done()) return;
-      auto v = w.json.release();
+      const auto v = w.json.release();
       w.json.reset();
-      if (!v.is_object()) continue;
-      std::string error = error_of(v.as_object());
-      const auto& r = object_of(v.as_object(), "result");
-      if (error.empty() && r.contains("canceled")) {
-        const auto* reason = r.if_contains("cancel_reason");
-        error = "etcd canceled the watch";
-        if (reason != nullptr && reason->is_string())
-          error += ": " + std::string(reason->as_string());
-      }
-      if (!error.empty()) {
+      std::vector<etcd_event> events;
+      int64_t revision = 0;
+      if (auto error = read_watch_answer(v, events, revision); !error.empty()) {
         ec = http::error::bad_chunk;  // ends the read; the reason goes with it
         w.ended_reason = std::move(error);
         return;
       }
-      std::vector<etcd_event> events;
-      for (const auto& e : array_of(r, "events")) {
-        if (!e.is_object()) continue;
-        const auto& eo = e.as_object();
-        const auto* type = eo.if_contains("type");
-        events.push_back({type != nullptr && type->is_string() && type->as_string() == "DELETE",
-                          read_kv(object_of(eo, "kv"))});
-      }
-      if (!events.empty() && watches.contains(id)) w.events(std::move(events), header_revision(r));
+      if (!events.empty() && watches.contains(id)) w.events(std::move(events), revision);
     }
   }
 
@@ -351,35 +330,31 @@ struct etcd_client::impl : std::enable_shared_from_this<impl> {
 
 etcd_client::etcd_client(asio::io_context& ioc, std::vector<etcd_endpoint> endpoints,
                          int64_t timeout_ms)
-    : impl_(std::make_shared<impl>(ioc, std::move(endpoints), timeout_ms)) {}
+    : impl_(std::make_shared<impl>(ioc, std::move(endpoints), timeout_ms)) {
+  FERRY_ASSERT(!impl_->endpoints.empty(), "parse_etcd_endpoints gives at least one");
+}
 
 etcd_client::~etcd_client() {
   close();
 }
 
 void etcd_client::grant(int64_t ttl_s, grant_fn done) {
-  json::object body;
-  body["TTL"] = std::to_string(ttl_s);
-  impl_->unary("/v3/lease/grant", json::serialize(body),
+  impl_->unary("/v3/lease/grant", one_field("TTL", ttl_s),
                [done = std::move(done)](std::string error, const json::object& a) {
                  done(std::move(error), number(a, "ID"), number(a, "TTL"));
                });
 }
 
 void etcd_client::keep_alive(int64_t lease, keep_alive_fn done) {
-  json::object body;
-  body["ID"] = std::to_string(lease);
-  impl_->unary("/v3/lease/keepalive", json::serialize(body),
+  impl_->unary("/v3/lease/keepalive", one_field("ID", lease),
                [done = std::move(done)](std::string error, const json::object& a) {
                  done(std::move(error), number(a, "TTL"));
                });
 }
 
 void etcd_client::revoke(int64_t lease, done_fn done) {
-  json::object body;
-  body["ID"] = std::to_string(lease);
   impl_->unary(
-      "/v3/lease/revoke", json::serialize(body),
+      "/v3/lease/revoke", one_field("ID", lease),
       [done = std::move(done)](std::string error, const json::object&) { done(std::move(error)); });
 }
 
@@ -393,23 +368,13 @@ void etcd_client::range(std::string key, bool prefix, range_fn done) {
 void etcd_client::txn(etcd_txn t, txn_fn done) {
   impl_->unary("/v3/kv/txn", encode_txn(t),
                [done = std::move(done)](std::string error, const json::object& a) {
-                 etcd_txn_result r;
-                 r.revision = header_revision(a);
-                 if (const auto* s = a.if_contains("succeeded"); s != nullptr && s->is_bool())
-                   r.succeeded = s->as_bool();
-                 for (const auto& resp : array_of(a, "responses"))
-                   if (resp.is_object())
-                     if (const auto* range = resp.as_object().if_contains("response_range");
-                         range != nullptr && range->is_object())
-                       for (auto& kv : read_kvs(range->as_object()))
-                         r.got.push_back(std::move(kv));
-                 done(std::move(error), std::move(r));
+                 done(std::move(error), read_txn_answer(a));
                });
 }
 
-uint64_t etcd_client::watch(std::string prefix, int64_t start_revision, events_fn events,
+uint64_t etcd_client::watch(std::string key, bool prefix, int64_t start_revision, events_fn events,
                             done_fn ended) {
-  return impl_->watch(std::move(prefix), start_revision, std::move(events), std::move(ended));
+  return impl_->watch(key, prefix, start_revision, std::move(events), std::move(ended));
 }
 
 void etcd_client::cancel_watch(uint64_t id) {

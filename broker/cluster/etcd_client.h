@@ -49,11 +49,13 @@ class etcd_client {
   void range(std::string key, bool prefix, range_fn done);
   void txn(etcd_txn t, txn_fn done);
 
-  // Events of the keys under `prefix` from `start_revision` on, as etcd sends them; when
-  // the stream ends (etcd gone, compacted past start_revision, close()), `ended` runs once
-  // with why, and nothing after it: the watcher reads the range again and watches anew.
-  // Returns an id for cancel_watch.
-  uint64_t watch(std::string prefix, int64_t start_revision, events_fn events, done_fn ended);
+  // Events of `key` (with `prefix`: of every key starting with it) from `start_revision`
+  // on, as etcd sends them; when the stream ends (etcd gone, compacted past
+  // start_revision, close()), `ended` runs once with why, and nothing after it: the
+  // watcher reads the range again and watches anew (etcd_mirror does). Returns an id for
+  // cancel_watch.
+  uint64_t watch(std::string key, bool prefix, int64_t start_revision, events_fn events,
+                 done_fn ended);
   void cancel_watch(uint64_t id);  // no callback after it
 
   // Drops every call and watch under way, without their callbacks.

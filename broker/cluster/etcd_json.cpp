@@ -1,6 +1,7 @@
 #include "broker/cluster/etcd_json.h"
 
 #include <charconv>
+#include <utility>
 
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
@@ -89,47 +90,27 @@ namespace {
 
 json::object encode_op(const etcd_txn::op& op) {
   json::object o;
-  switch (op.type) {
-    case etcd_txn::op::kind::put: {
-      json::object put;
-      put["key"] = base64(op.key);
-      put["value"] = base64(op.value);
-      if (op.lease != 0) put["lease"] = std::to_string(op.lease);
-      o["request_put"] = std::move(put);
-      break;
-    }
-    case etcd_txn::op::kind::erase: o["request_delete_range"] = key_range(op.key, op.prefix); break;
-    case etcd_txn::op::kind::get: o["request_range"] = key_range(op.key, op.prefix); break;
+  if (op.type == etcd_txn::op::kind::get) {
+    o["request_range"] = key_range(op.key, op.prefix);
+    return o;
   }
+  json::object put = key_range(op.key, false);
+  put["value"] = base64(op.value);
+  if (op.lease != 0) put["lease"] = std::to_string(op.lease);
+  o["request_put"] = std::move(put);
   return o;
 }
 
 json::object encode_compare(const etcd_txn::compare& c) {
-  using target = etcd_txn::compare::target;
-  using result = etcd_txn::compare::result;
-  static constexpr const char* results[] = {"EQUAL", "NOT_EQUAL", "LESS", "GREATER"};
+  // etcd's names of each target and of the field holding the value compared with.
+  static constexpr std::pair<const char*, const char*> targets[] = {{"CREATE", "create_revision"},
+                                                                    {"MOD", "mod_revision"}};
+  const auto [target, field] = targets[static_cast<int>(c.what)];
   json::object o;
   o["key"] = base64(c.key);
-  o["result"] = results[static_cast<int>(c.is)];
-  switch (c.what) {
-    case target::create_revision:
-      o["target"] = "CREATE";
-      o["create_revision"] = std::to_string(c.number);
-      break;
-    case target::mod_revision:
-      o["target"] = "MOD";
-      o["mod_revision"] = std::to_string(c.number);
-      break;
-    case target::version:
-      o["target"] = "VERSION";
-      o["version"] = std::to_string(c.number);
-      break;
-    case target::value:
-      o["target"] = "VALUE";
-      o["value"] = base64(c.value);
-      break;
-  }
-  static_assert(static_cast<int>(result::greater) == 3);
+  o["result"] = "EQUAL";
+  o["target"] = target;
+  o[field] = std::to_string(c.revision);
   return o;
 }
 
@@ -161,6 +142,45 @@ std::string error_of(const json::object& o) {
     }
     return json::serialize(e);
   }
+  return {};
+}
+
+std::string one_field(const char* name, int64_t value) {
+  json::object o;
+  o[name] = std::to_string(value);
+  return json::serialize(o);
+}
+
+etcd_txn_result read_txn_answer(const json::object& o) {
+  etcd_txn_result r;
+  r.revision = header_revision(o);
+  if (const auto* s = o.if_contains("succeeded"); s != nullptr && s->is_bool())
+    r.succeeded = s->as_bool();
+  for (const auto& resp : array_of(o, "responses"))
+    if (resp.is_object())
+      for (auto& kv : read_kvs(object_of(resp.as_object(), "response_range")))
+        r.got.push_back(std::move(kv));
+  return r;
+}
+
+std::string read_watch_answer(const json::value& v, std::vector<etcd_event>& events,
+                              int64_t& revision) {
+  if (!v.is_object()) return {};
+  if (auto error = error_of(v.as_object()); !error.empty()) return error;
+  const auto& r = object_of(v.as_object(), "result");
+  if (r.contains("canceled")) {
+    const auto* reason = r.if_contains("cancel_reason");
+    return reason != nullptr && reason->is_string()
+               ? "etcd canceled the watch: " + std::string(reason->as_string())
+               : "etcd canceled the watch";
+  }
+  for (const auto& e : array_of(r, "events")) {
+    if (!e.is_object()) continue;
+    const auto* type = e.as_object().if_contains("type");
+    events.push_back({type != nullptr && type->is_string() && type->as_string() == "DELETE",
+                      read_kv(object_of(e.as_object(), "kv"))});
+  }
+  revision = header_revision(r);
   return {};
 }
 

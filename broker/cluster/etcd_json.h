@@ -9,6 +9,7 @@
 #include <vector>
 
 #include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
 
 #include "broker/cluster/etcd_types.h"
 
@@ -27,8 +28,15 @@ int64_t header_revision(const boost::json::object& o);
 
 // {"key", "range_end"} of `key`, or of every key starting with it.
 boost::json::object key_range(const std::string& key, bool prefix);
+// {"<name>": "<value>"}: the body of the lease calls.
+std::string one_field(const char* name, int64_t value);
 std::string encode_txn(const etcd_txn& t);
+etcd_txn_result read_txn_answer(const boost::json::object& o);
 // What an answer's "error" says; empty when it has none.
 std::string error_of(const boost::json::object& o);
+// One message of a watch stream: its events and revision, or why etcd ended the watch
+// (an error, or a cancel with its reason).
+std::string read_watch_answer(const boost::json::value& v, std::vector<etcd_event>& events,
+                              int64_t& revision);
 
 }  // namespace ferry::broker::etcd_json

@@ -26,54 +26,36 @@ struct etcd_event {
 // If every comparison holds, the operations of `then`, else those of `otherwise`, all at
 // one revision.
 struct etcd_txn {
+  // The key's create or mod revision equals `revision` (the only comparisons the broker
+  // makes: "absent" is create revision 0, "unchanged since" the mod revision read).
   struct compare {
-    enum class target { create_revision, mod_revision, version, value };
-    enum class result { equal, not_equal, less, greater };
+    enum class target { create_revision, mod_revision };
     std::string key;
     target what = target::create_revision;
-    result is = result::equal;
-    int64_t number = 0;  // for the revisions and the version
-    std::string value;   // for target::value
+    int64_t revision = 0;
 
     // The key's create_revision is `revision` (0: the key is absent).
     static compare created_at(std::string key, int64_t revision = 0) {
-      compare c;
-      c.key = std::move(key);
-      c.number = revision;
-      return c;
+      return {std::move(key), target::create_revision, revision};
     }
     // The key's mod_revision is `revision` (it has not changed since).
     static compare modified_at(std::string key, int64_t revision) {
-      compare c = created_at(std::move(key), revision);
-      c.what = target::mod_revision;
-      return c;
+      return {std::move(key), target::mod_revision, revision};
     }
   };
   struct op {
-    enum class kind { put, erase, get };
+    enum class kind { put, get };
     kind type = kind::get;
     std::string key;
     std::string value;    // put
     int64_t lease = 0;    // put: 0 = none
-    bool prefix = false;  // erase, get: every key starting with `key`
+    bool prefix = false;  // get: every key starting with `key`
 
     static op put(std::string key, std::string value, int64_t lease = 0) {
-      op o = get(std::move(key));
-      o.type = kind::put;
-      o.value = std::move(value);
-      o.lease = lease;
-      return o;
+      return {kind::put, std::move(key), std::move(value), lease, false};
     }
     static op get(std::string key, bool prefix = false) {
-      op o;
-      o.key = std::move(key);
-      o.prefix = prefix;
-      return o;
-    }
-    static op erase(std::string key, bool prefix = false) {
-      op o = get(std::move(key), prefix);
-      o.type = kind::erase;
-      return o;
+      return {kind::get, std::move(key), {}, 0, prefix};
     }
   };
   std::vector<compare> when;

@@ -15,27 +15,13 @@ namespace json = boost::json;
 
 namespace {
 
-constexpr int64_t retry_ms = 250;  // between tries to register, and to watch again
+constexpr int64_t retry_ms = 250;  // between tries to register
 
-}  // namespace
-
-membership::membership(environment env, cluster_settings settings, cluster_node self)
-    : env_(env),
-      settings_(std::move(settings)),
-      self_(std::move(self)),
-      key_(node_key(settings_.prefix, self_.id)),
-      value_(encode(self_)),
-      election_({env_.etcd, env_.after}, settings_.prefix, self_.id) {}
-
-membership::~membership() {
-  if (watch_id_ != 0) env_.etcd.cancel_watch(watch_id_);
-}
-
-std::string membership::node_key(const std::string& prefix, uint32_t id) {
+std::string node_key(const std::string& prefix, uint32_t id) {
   return prefix + "/nodes/" + std::to_string(id);
 }
 
-std::string membership::encode(const cluster_node& n) {
+std::string encode(const cluster_node& n) {
   json::object o;
   o["id"] = n.id;
   o["advertise"] = n.advertise;
@@ -43,7 +29,7 @@ std::string membership::encode(const cluster_node& n) {
   return json::serialize(o);
 }
 
-bool membership::decode(std::string_view value, cluster_node& out) {
+bool decode(std::string_view value, cluster_node& out) {
   boost::system::error_code ec;
   auto v = json::parse(value, ec);
   if (ec || !v.is_object()) return false;
@@ -54,20 +40,32 @@ bool membership::decode(std::string_view value, cluster_node& out) {
   if (id == nullptr || !id->is_number() || advertise == nullptr || !advertise->is_string() ||
       incarnation == nullptr || !incarnation->is_string())
     return false;
-  boost::system::error_code nec;
-  const auto n = id->to_number<uint32_t>(nec);
-  if (nec) return false;
+  const auto n = id->to_number<uint32_t>(ec);
+  if (ec) return false;
   out = {n, std::string(advertise->as_string()), std::string(incarnation->as_string())};
   return true;
 }
 
+}  // namespace
+
+membership::membership(environment env, cluster_settings settings, cluster_node self)
+    : env_(env),
+      settings_(std::move(settings)),
+      self_(std::move(self)),
+      key_(node_key(settings_.prefix, self_.id)),
+      value_(encode(self_)),
+      watched_(
+          env_.etcd, env_.after, settings_.prefix + "/nodes/", true,
+          [this](const std::vector<etcd_kv>& kvs) { nodes_read(kvs); },
+          [this](const etcd_event& e) { apply(e.kv, e.erased); }),
+      election_({env_.etcd, env_.after}, settings_.prefix, self_.id) {}
+
+membership::~membership() = default;
+
 void membership::join(std::function<void(std::string error)> done) {
   try_register(env_.now.now() + settings_.join_timeout_ms,
                [this, done = std::move(done)](std::string error) {
-                 if (error.empty()) {
-                   joined_ = true;
-                   read_nodes();
-                 }
+                 if (error.empty()) watched_.start();
                  done(std::move(error));
                });
 }
@@ -149,7 +147,6 @@ void membership::registered_now(int64_t lease, int64_t valid_until_ms) {
   lease_ = lease;
   valid_until_ms_ = valid_until_ms;
   state_.clear();
-  ++registrations_;
   election_.set_lease(lease);
   log::cluster().info("registered as node {} ({}) under {}, lease TTL {} s", self_.id,
                       self_.advertise, key_, settings_.lease_ttl_s);
@@ -198,9 +195,7 @@ std::string membership::state() const {
 }
 
 void membership::leave(task done) {
-  joined_ = false;
-  if (watch_id_ != 0) env_.etcd.cancel_watch(watch_id_);
-  watch_id_ = 0;
+  watched_.stop();
   const int64_t lease = lease_;
   lease_ = 0;
   election_.set_lease(0);
@@ -217,41 +212,15 @@ void membership::leave(task done) {
   }));
 }
 
-// ---- the view of the nodes: a range, then a watch from the revision after it ----
+// ---- the view of the nodes (etcd_mirror) ----
 
-void membership::read_nodes() {
-  env_.etcd.range(settings_.prefix + "/nodes/", true,
-                  lifetime_.guard([this](std::string error, std::vector<etcd_kv> kvs, int64_t rev) {
-                    if (!joined_) return;
-                    if (!error.empty()) {
-                      log::cluster().debug("reading the nodes: {}", error);
-                      env_.after(retry_ms, lifetime_.guard([this] { read_nodes(); }));
-                      return;
-                    }
-                    std::map<uint32_t, cluster_node> before;
-                    before.swap(nodes_);
-                    for (const auto& kv : kvs)
-                      apply(kv, false);
-                    for (const auto& [id, n] : before)
-                      if (!nodes_.contains(id)) log::cluster().info("node {} is gone", id);
-                    watch_nodes(rev + 1);
-                  }));
-}
-
-void membership::watch_nodes(int64_t from_revision) {
-  watch_id_ = env_.etcd.watch(settings_.prefix + "/nodes/", from_revision,
-                              lifetime_.guard([this](std::vector<etcd_event> events, int64_t) {
-                                for (const auto& e : events)
-                                  apply(e.kv, e.erased);
-                              }),
-                              lifetime_.guard([this](std::string why) {
-                                watch_id_ = 0;
-                                if (!joined_) return;
-                                log::cluster().debug("the watch of the nodes ended: {}", why);
-                                env_.after(retry_ms, lifetime_.guard([this] {
-                                  if (joined_) read_nodes();
-                                }));
-                              }));
+void membership::nodes_read(const std::vector<etcd_kv>& kvs) {
+  std::map<uint32_t, cluster_node> before;
+  before.swap(nodes_);
+  for (const auto& kv : kvs)
+    apply(kv, false);
+  for (const auto& [id, n] : before)
+    if (!nodes_.contains(id)) log::cluster().info("node {} is gone", id);
 }
 
 void membership::apply(const etcd_kv& kv, bool erased) {

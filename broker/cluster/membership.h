@@ -10,8 +10,8 @@
 //
 // registered() is conservative: a renewal's answer extends it to when that renewal was
 // sent plus the TTL, so it turns false no later than etcd expires the lease; then the node
-// registers again once etcd answers. Every node watches <prefix>/nodes/ and keeps the view
-// nodes() (read again whenever the watch has to be made anew), and takes part in the
+// registers again once etcd answers. Every node mirrors <prefix>/nodes/ into nodes()
+// (etcd_mirror), and takes part in the
 // controller election under its lease (controller_election). Loop only.
 #pragma once
 
@@ -24,6 +24,7 @@
 #include "broker/cluster/cluster_view.h"
 #include "broker/cluster/controller_election.h"
 #include "broker/cluster/etcd_client.h"
+#include "broker/cluster/etcd_mirror.h"
 #include "broker/core/clock.h"
 #include "support/lifetime.h"
 
@@ -61,12 +62,6 @@ class membership final : public cluster_view {
 
   // Why not registered ("" when it is).
   std::string state() const;
-  uint64_t registrations() const { return registrations_; }  // 1 + the re-registrations
-
-  // A node's key and value as stored in etcd (also for tests reading etcd directly).
-  static std::string node_key(const std::string& prefix, uint32_t id);
-  static std::string encode(const cluster_node& n);
-  static bool decode(std::string_view value, cluster_node& out);
 
  private:
   void try_register(int64_t deadline_ms, std::function<void(std::string)> done);
@@ -77,8 +72,7 @@ class membership final : public cluster_view {
   void registered_now(int64_t lease, int64_t valid_until_ms);
   void renew();
   void lost(std::string why);
-  void read_nodes();
-  void watch_nodes(int64_t from_revision);
+  void nodes_read(const std::vector<etcd_kv>& kvs);
   void apply(const etcd_kv& kv, bool erased);
 
   environment env_;
@@ -88,11 +82,9 @@ class membership final : public cluster_view {
   std::string value_;
   int64_t lease_ = 0;
   int64_t valid_until_ms_ = 0;  // steady ms: the lease may have expired from then on
-  bool joined_ = false;         // join() succeeded and leave() has not begun
   std::string state_ = "not registered yet";
-  uint64_t registrations_ = 0;
   std::map<uint32_t, cluster_node> nodes_;
-  uint64_t watch_id_ = 0;
+  etcd_mirror watched_;           // <prefix>/nodes/, from join() until leave()
   controller_election election_;  // campaigns under this node's lease
   lifetime_token lifetime_;
 };
