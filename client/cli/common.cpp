@@ -30,10 +30,13 @@ bool split_address(const std::string& s, std::string& host, uint16_t& port) {
 
 std::unique_ptr<client::blocking_client> connect(const globals& g, int& exit_status) {
   client::client_options opts;
-  // HOST:PORT, or several separated by commas (a cluster's nodes: tried in turn).
+  // HOST:PORT, or several separated by commas (a cluster's nodes: tried in turn); spaces
+  // around an entry are dropped.
   for (size_t from = 0; from <= g.broker.size();) {
     const size_t comma = std::min(g.broker.find(',', from), g.broker.size());
-    const std::string one = g.broker.substr(from, comma - from);
+    std::string one = g.broker.substr(from, comma - from);
+    one.erase(0, one.find_first_not_of(' '));
+    one.erase(one.find_last_not_of(' ') + 1);
     client::broker_address a;
     if (!split_address(one, a.host, a.port)) {
       exit_status =
@@ -43,8 +46,6 @@ std::unique_ptr<client::blocking_client> connect(const globals& g, int& exit_sta
     opts.brokers.push_back(std::move(a));
     from = comma + 1;
   }
-  opts.host = opts.brokers.front().host;
-  opts.port = opts.brokers.front().port;
   opts.client_id = "ferry-cli";
   opts.creds.username = g.user;
   opts.creds.password = g.password;

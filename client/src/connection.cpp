@@ -28,6 +28,13 @@ void client_impl::connect(void_handler h) {
     complete_later(ex_, std::move(h), make_error(errc::disconnected, "client closed"));
     return;
   }
+  for (const auto& b : opts_.brokers)
+    if (b.host.empty() || b.port == 0) {
+      complete_later(ex_, std::move(h),
+                     make_error(errc::invalid_argument,
+                                "client_options::brokers: an entry without a host or a port"));
+      return;
+    }
   if (running_) {
     if (connected())
       complete_later(ex_, std::move(h), error{});
@@ -98,7 +105,7 @@ asio::awaitable<void> client_impl::run(std::shared_ptr<client_impl> self) {
 
 broker_address client_impl::address() const {
   if (opts_.brokers.empty()) return {opts_.host, opts_.port};
-  return opts_.brokers[address_ % opts_.brokers.size()];
+  return opts_.brokers[address_];
 }
 
 // Resolve, connect and handshake, all bounded by connect_timeout.
