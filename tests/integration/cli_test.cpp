@@ -4,35 +4,24 @@
 #include <string>
 
 #include <catch2/catch.hpp>
-#include <sys/wait.h>
 
 #include "tests/support/broker_process.h"
+#include "tests/support/test_helpers.h"
 
 using ferry::testing::broker_process;
+using ferry::testing::command_outcome;
+using ferry::testing::run_command;
 
 namespace {
 
-struct outcome {
-  int status;
-  std::string out;  // stdout and stderr
-};
-
 // Runs `ferry --broker HOST:PORT ARGS` (through sh, so ARGS may pipe stdin in).
-outcome run_cli(const broker_process& b, const std::string& args,
-                const std::string& stdin_text = {}) {
+command_outcome run_cli(const broker_process& b, const std::string& args,
+                        const std::string& stdin_text = {}) {
   std::string cmd;
   if (!stdin_text.empty()) cmd.append("printf '%b' '").append(stdin_text).append("' | ");
   cmd.append(FERRY_CLI_PATH).append(" --broker ").append(b.host()).append(":");
-  cmd.append(std::to_string(b.port())).append(" ").append(args).append(" 2>&1");
-  FILE* p = ::popen(cmd.c_str(), "r");
-  REQUIRE(p != nullptr);
-  std::string out;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0)
-    out.append(buf, n);
-  int st = ::pclose(p);
-  return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, out};
+  cmd.append(std::to_string(b.port())).append(" ").append(args);
+  return run_command(cmd);
 }
 
 }  // namespace

@@ -16,16 +16,6 @@ namespace json = boost::json;
 
 namespace {
 
-// The value of the series whose line starts with `series` ("name{labels}"), or -1.
-double sample(const std::string& scrape, const std::string& series) {
-  size_t at = 0;
-  while ((at = scrape.find(series + " ", at)) != std::string::npos) {
-    if (at == 0 || scrape[at - 1] == '\n') return std::stod(scrape.substr(at + series.size() + 1));
-    at += series.size();
-  }
-  return -1;
-}
-
 std::string scrape(const broker_process& b) {
   auto r = http_call(b.http_port(), "GET", "/metrics");
   REQUIRE(r.status == 200);
@@ -125,21 +115,23 @@ TEST_CASE("/metrics: counters move with traffic and promtool accepts the scrape"
     REQUIRE(c->publish("events", m));
 
   const std::string text = scrape(b);
-  CHECK(sample(text, R"(ferry_topic_messages_published_total{topic="orders",kind="memory"})") == 5);
-  CHECK(sample(text, R"(ferry_topic_messages_published_total{topic="events",kind="log"})") == 3);
-  CHECK(sample(text, R"(ferry_subscription_messages_ready{subscription="audit"})") == 5);
-  CHECK(sample(text, R"(ferry_log_records_appended_total)") == 3);
-  CHECK(sample(text, R"(ferry_log_publish_confirm_seconds_count)") == 3);
-  CHECK(sample(text, R"(ferry_storage_fsync_seconds_count)") >= 1);
-  CHECK(sample(text, R"(ferry_connections)") == 1);
-  CHECK(sample(text, R"(ferry_requests_total{kind="Publish"})") == 8);
+  CHECK(metric_sample(
+            text, R"(ferry_topic_messages_published_total{topic="orders",kind="memory"})") == 5);
+  CHECK(metric_sample(text, R"(ferry_topic_messages_published_total{topic="events",kind="log"})") ==
+        3);
+  CHECK(metric_sample(text, R"(ferry_subscription_messages_ready{subscription="audit"})") == 5);
+  CHECK(metric_sample(text, R"(ferry_log_records_appended_total)") == 3);
+  CHECK(metric_sample(text, R"(ferry_log_publish_confirm_seconds_count)") == 3);
+  CHECK(metric_sample(text, R"(ferry_storage_fsync_seconds_count)") >= 1);
+  CHECK(metric_sample(text, R"(ferry_connections)") == 1);
+  CHECK(metric_sample(text, R"(ferry_requests_total{kind="Publish"})") == 8);
   // The handshake and 8 publishes each way, at least (a frame is counted once written).
-  CHECK(sample(text, R"(ferry_frames_received_total)") >= 9);
-  CHECK(sample(text, R"(ferry_frames_sent_total)") >= 9);
-  CHECK(sample(text, R"(ferry_build_info{version="0.1.0"})") == 1);
-  CHECK(sample(text, "process_resident_memory_bytes") > 0);
-  double end = sample(text, R"(ferry_log_end_offset{topic="events",partition="0"})") +
-               sample(text, R"(ferry_log_end_offset{topic="events",partition="1"})");
+  CHECK(metric_sample(text, R"(ferry_frames_received_total)") >= 9);
+  CHECK(metric_sample(text, R"(ferry_frames_sent_total)") >= 9);
+  CHECK(metric_sample(text, R"(ferry_build_info{version="0.1.0"})") == 1);
+  CHECK(metric_sample(text, "process_resident_memory_bytes") > 0);
+  double end = metric_sample(text, R"(ferry_log_end_offset{topic="events",partition="0"})") +
+               metric_sample(text, R"(ferry_log_end_offset{topic="events",partition="1"})");
   CHECK(end == 3);
 
   // Debian's promtool, offline: exit 0 means no parse error and no lint finding.
@@ -163,10 +155,14 @@ TEST_CASE("/metrics names the first metrics.max_topics topics and sums the rest"
     REQUIRE(c->publish(t, m));
   }
   const std::string text = scrape(b);
-  CHECK(sample(text, R"(ferry_topic_messages_published_total{topic="a",kind="memory"})") == 1);
-  CHECK(sample(text, R"(ferry_topic_messages_published_total{topic="b",kind="memory"})") == 1);
-  CHECK(sample(text, R"(ferry_topic_messages_published_total{topic="c",kind="memory"})") == -1);
-  CHECK(sample(text, R"(ferry_topic_messages_published_total{topic="~other",kind="memory"})") == 2);
+  CHECK(metric_sample(text, R"(ferry_topic_messages_published_total{topic="a",kind="memory"})") ==
+        1);
+  CHECK(metric_sample(text, R"(ferry_topic_messages_published_total{topic="b",kind="memory"})") ==
+        1);
+  CHECK(metric_sample(text, R"(ferry_topic_messages_published_total{topic="c",kind="memory"})") ==
+        -1);
+  CHECK(metric_sample(
+            text, R"(ferry_topic_messages_published_total{topic="~other",kind="memory"})") == 2);
 }
 
 TEST_CASE("/metrics takes more topics and subscriptions than one page, each once, in order",
@@ -196,8 +192,9 @@ TEST_CASE("/metrics takes more topics and subscriptions than one page, each once
   };
   CHECK(count("ferry_topic_messages_published_total{") == topics);
   CHECK(count("ferry_subscription_consumers{") == subs);
-  CHECK(sample(text, R"(ferry_topic_messages_published_total{topic="t0599",kind="memory"})") == 1);
-  CHECK(sample(text, R"(ferry_subscription_consumers{subscription="s0299"})") == 0);
+  CHECK(metric_sample(text,
+                      R"(ferry_topic_messages_published_total{topic="t0599",kind="memory"})") == 1);
+  CHECK(metric_sample(text, R"(ferry_subscription_consumers{subscription="s0299"})") == 0);
   CHECK(text.find("~other") == std::string::npos);
 }
 
@@ -230,5 +227,6 @@ TEST_CASE("REST describe shows publish, delivery and ack rates per second", "[ht
   CHECK(sub.json().at("delivered_bytes") == topic.json().at("bytes_published"));
   CHECK(sub.json().at("acked_bytes") == topic.json().at("bytes_published"));
   const std::string text = scrape(b);
-  CHECK(sample(text, R"(ferry_subscription_acked_bytes_total{subscription="rated.sub"})") == bytes);
+  CHECK(metric_sample(text, R"(ferry_subscription_acked_bytes_total{subscription="rated.sub"})") ==
+        bytes);
 }

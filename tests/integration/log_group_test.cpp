@@ -8,6 +8,7 @@
 #include <catch2/catch.hpp>
 
 #include "tests/integration/log_client_helpers.h"
+#include "tests/support/test_helpers.h"
 
 using namespace ferry::testing;
 namespace fc = ferry::client;
@@ -50,15 +51,6 @@ fc::consume_options member_of(const std::string& group, const std::string& topic
 }
 
 // Waits until `pred` holds, for at most `timeout`.
-template <typename Pred>
-bool eventually(Pred pred, std::chrono::milliseconds timeout = 10s) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(10ms);
-  }
-  return true;
-}
 
 void publish_keyed(fc::blocking_client& c, const std::string& topic, int from, int to) {
   std::vector<fc::message> msgs;

@@ -28,6 +28,49 @@ std::string make_temp_dir(const std::string& prefix) {
   return p.string();
 }
 
+pid_t spawn_child(std::vector<std::string> argv, int out_fd, int err_fd) {
+  const pid_t pid = ::fork();
+  if (pid < 0) throw std::runtime_error("fork failed");
+  if (pid == 0) {
+    // A child never outlives its test: if the test process dies (a crash, a failed
+    // REQUIRE that skips destructors), so does the child, and nothing is left holding the
+    // test runner's pipes.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (out_fd >= 0) ::dup2(out_fd, STDOUT_FILENO);
+    if (err_fd >= 0) ::dup2(err_fd, STDERR_FILENO);
+    std::vector<char*> args;
+    for (auto& a : argv)
+      args.push_back(a.data());
+    args.push_back(nullptr);
+    ::execv(args[0], args.data());
+    ::_exit(127);
+  }
+  return pid;
+}
+
+int stop_child(pid_t& pid, std::chrono::milliseconds grace) {
+  if (pid <= 0) return -1;
+  ::kill(pid, SIGTERM);
+  const auto deadline = std::chrono::steady_clock::now() + grace;
+  int status = 0;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (::waitpid(pid, &status, WNOHANG) == pid) {
+      pid = -1;
+      return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  kill_child(pid);
+  return -1;
+}
+
+void kill_child(pid_t& pid) {
+  if (pid <= 0) return;
+  ::kill(pid, SIGKILL);
+  ::waitpid(pid, nullptr, 0);
+  pid = -1;
+}
+
 broker_process::broker_process(std::vector<std::string> extra_args, std::string data_dir,
                                std::string log_file)
     : args_(std::move(extra_args)), data_dir_(std::move(data_dir)), log_file_(std::move(log_file)) {
@@ -80,7 +123,7 @@ std::string read_start_lines(int fd, bool want_http) {
 
 void broker_process::spawn() {
   int out[2];
-  if (::pipe(out) != 0) throw std::runtime_error("pipe failed");
+  if (::pipe2(out, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
   std::string listen = "127.0.0.1:" + std::to_string(port_);  // 0 the first time
   std::vector<std::string> argv_s{
       FERRYD_PATH,
@@ -96,27 +139,11 @@ void broker_process::spawn() {
     argv_s.push_back("127.0.0.1:" + std::to_string(http_port_));
   }
   argv_s.insert(argv_s.end(), args_.begin(), args_.end());
-  pid_ = ::fork();
-  if (pid_ < 0) throw std::runtime_error("fork failed");
-  if (pid_ == 0) {
-    // A broker never outlives its test: if the test process dies (a crash, a failed
-    // REQUIRE that skips destructors), so does ferryd, and nothing is left holding the
-    // test runner's pipes.
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    ::dup2(out[1], STDOUT_FILENO);
-    if (!log_file_.empty()) {
-      int log = ::open(log_file_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-      if (log >= 0) ::dup2(log, STDERR_FILENO);
-    }
-    ::close(out[0]);
-    ::close(out[1]);
-    std::vector<char*> argv;
-    for (auto& a : argv_s)
-      argv.push_back(a.data());
-    argv.push_back(nullptr);
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
-  }
+  int log = -1;
+  if (!log_file_.empty())
+    log = ::open(log_file_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  pid_ = spawn_child(argv_s, out[1], log);
+  if (log >= 0) ::close(log);
   ::close(out[1]);
   const std::string buf = read_start_lines(out[0], http_wanted(args_));
   ::close(out[0]);  // ferryd writes nothing else to stdout
@@ -140,27 +167,11 @@ void broker_process::spawn() {
 }
 
 int broker_process::stop(std::chrono::milliseconds grace) {
-  if (!running()) return -1;
-  ::kill(pid_, SIGTERM);
-  auto deadline = std::chrono::steady_clock::now() + grace;
-  int status = 0;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-      pid_ = -1;
-      return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  kill_hard();
-  return -1;
+  return stop_child(pid_, grace);
 }
 
 void broker_process::kill_hard() {
-  if (!running()) return;
-  ::kill(pid_, SIGKILL);
-  int status = 0;
-  ::waitpid(pid_, &status, 0);
-  pid_ = -1;
+  kill_child(pid_);
 }
 
 void broker_process::restart() {

@@ -57,4 +57,14 @@ class broker_process {
 // A fresh empty directory under the system temp dir.
 std::string make_temp_dir(const std::string& prefix);
 
+// A child process running argv (argv[0] a path), killed with the test process
+// (PR_SET_PDEATHSIG); its stdout goes to `out_fd` and its stderr to `err_fd` (-1: the
+// test's own). Throws when it cannot fork.
+pid_t spawn_child(std::vector<std::string> argv, int out_fd, int err_fd);
+// SIGTERM, then SIGKILL once `grace` is over; the exit status, or -1 when it had to be
+// killed (or there was none). `pid` becomes -1.
+int stop_child(pid_t& pid, std::chrono::milliseconds grace);
+// SIGKILL, and waits for it. `pid` becomes -1.
+void kill_child(pid_t& pid);
+
 }  // namespace ferry::testing

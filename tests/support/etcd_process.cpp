@@ -4,13 +4,13 @@
 #include <filesystem>
 #include <stdexcept>
 #include <thread>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include <boost/json.hpp>
 #include <fcntl.h>
 #include <netinet/in.h>
-#include <signal.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -31,18 +31,26 @@ using ferry::codec::unbase64;
 
 namespace {
 
-// A port the kernel had free a moment ago (etcd cannot be told port 0 and report it).
-uint16_t free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0)
-    throw std::runtime_error("no free port");
-  ::close(fd);
-  return ntohs(a.sin_port);
+// Two distinct ports the kernel had free a moment ago (both held until both are read):
+// etcd cannot be told port 0 and report the one it took.
+std::pair<uint16_t, uint16_t> free_ports() {
+  int fds[2] = {-1, -1};
+  uint16_t ports[2] = {0, 0};
+  bool ok = true;
+  for (int i = 0; i < 2 && ok; ++i) {
+    fds[i] = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    ok = fds[i] >= 0 && ::bind(fds[i], reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
+         ::getsockname(fds[i], reinterpret_cast<sockaddr*>(&a), &len) == 0;
+    ports[i] = ntohs(a.sin_port);
+  }
+  for (int fd : fds)
+    if (fd >= 0) ::close(fd);
+  if (!ok) throw std::runtime_error("no free port");
+  return {ports[0], ports[1]};
 }
 
 std::string prefix_end(std::string p) {
@@ -52,18 +60,13 @@ std::string prefix_end(std::string p) {
 
 }  // namespace
 
-etcd_process::etcd_process()
-    : data_dir_(make_temp_dir("etcd-test")), client_port_(free_port()), peer_port_(free_port()) {
+etcd_process::etcd_process() : data_dir_(make_temp_dir("etcd-test")) {
+  std::tie(client_port_, peer_port_) = free_ports();
   spawn();
 }
 
 etcd_process::~etcd_process() {
-  if (pid_ > 0) {
-    ::kill(pid_, SIGTERM);
-    for (int i = 0; i < 200 && ::waitpid(pid_, nullptr, WNOHANG) == 0; ++i)
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    kill_hard();
-  }
+  stop_child(pid_, std::chrono::seconds(2));
   std::error_code ec;
   std::filesystem::remove_all(data_dir_, ec);
 }
@@ -84,23 +87,10 @@ void etcd_process::spawn() {
                                 "--election-timeout=500",
                                 "--logger=zap",
                                 "--log-level=error"};
-  pid_ = ::fork();
-  if (pid_ < 0) throw std::runtime_error("fork failed");
-  if (pid_ == 0) {
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    const std::string log = data_dir_ + "/etcd.log";
-    const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (fd >= 0) {
-      ::dup2(fd, STDOUT_FILENO);
-      ::dup2(fd, STDERR_FILENO);
-    }
-    std::vector<char*> argv;
-    for (auto& a : args)
-      argv.push_back(a.data());
-    argv.push_back(nullptr);
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
-  }
+  const std::string log = data_dir_ + "/etcd.log";
+  const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  pid_ = spawn_child(args, fd, fd);
+  if (fd >= 0) ::close(fd);
   // Ready when it answers a read (it has elected itself leader).
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   while (std::chrono::steady_clock::now() < deadline) {
@@ -109,7 +99,10 @@ void etcd_process::spawn() {
         return;
     } catch (const std::exception&) {
     }
-    if (::waitpid(pid_, nullptr, WNOHANG) == pid_) break;
+    if (::waitpid(pid_, nullptr, WNOHANG) == pid_) {  // it exited: nothing left to kill
+      pid_ = -1;
+      break;
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   kill_hard();
@@ -117,10 +110,7 @@ void etcd_process::spawn() {
 }
 
 void etcd_process::kill_hard() {
-  if (pid_ <= 0) return;
-  ::kill(pid_, SIGKILL);
-  ::waitpid(pid_, nullptr, 0);
-  pid_ = -1;
+  kill_child(pid_);
 }
 
 void etcd_process::restart() {
@@ -128,31 +118,32 @@ void etcd_process::restart() {
   spawn();
 }
 
-std::map<std::string, std::string> etcd_process::range(const std::string& prefix) const {
+json::array etcd_process::kvs(const std::string& key, bool prefix) const {
   json::object body;
-  body["key"] = base64(prefix);
-  body["range_end"] = base64(prefix_end(prefix));
+  body["key"] = base64(key);
+  if (prefix) body["range_end"] = base64(prefix_end(key));
   auto r = http_call(client_port_, "POST", "/v3/kv/range", json::serialize(body));
   if (r.status != 200) throw std::runtime_error("etcd range: HTTP " + std::to_string(r.status));
-  std::map<std::string, std::string> out;
   const auto v = r.json();
-  if (const auto* kvs = v.as_object().if_contains("kvs"))
-    for (const auto& kv : kvs->as_array()) {
-      std::string key, value;
-      unbase64(kv.at("key").as_string(), key);
-      if (const auto* val = kv.as_object().if_contains("value")) unbase64(val->as_string(), value);
-      out[key] = value;
-    }
+  const auto* kvs = v.as_object().if_contains("kvs");
+  return kvs != nullptr ? kvs->as_array() : json::array();
+}
+
+std::map<std::string, std::string> etcd_process::range(const std::string& prefix) const {
+  std::map<std::string, std::string> out;
+  for (const auto& kv : kvs(prefix, true)) {
+    std::string key, value;
+    unbase64(kv.at("key").as_string(), key);
+    if (const auto* val = kv.as_object().if_contains("value")) unbase64(val->as_string(), value);
+    out[key] = value;
+  }
   return out;
 }
 
 int64_t etcd_process::lease_of(const std::string& key) const {
-  json::object body;
-  body["key"] = base64(key);
-  const auto v = http_call(client_port_, "POST", "/v3/kv/range", json::serialize(body)).json();
-  const auto* kvs = v.as_object().if_contains("kvs");
-  if (kvs == nullptr || kvs->as_array().empty()) return 0;
-  const auto* lease = kvs->as_array().at(0).as_object().if_contains("lease");
+  const auto found = kvs(key, false);
+  if (found.empty()) return 0;
+  const auto* lease = found.at(0).as_object().if_contains("lease");
   return lease == nullptr ? 0 : std::stoll(std::string(lease->as_string()));
 }
 

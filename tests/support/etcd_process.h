@@ -8,6 +8,7 @@
 #include <map>
 #include <string>
 
+#include <boost/json/array.hpp>
 #include <sys/types.h>
 
 namespace ferry::testing {
@@ -34,6 +35,8 @@ class etcd_process {
 
  private:
   void spawn();
+  // The keys and values of a range, as etcd's JSON gateway answers them.
+  boost::json::array kvs(const std::string& key, bool prefix) const;
 
   std::string data_dir_;
   uint16_t client_port_ = 0;

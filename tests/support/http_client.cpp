@@ -100,6 +100,15 @@ bool http_connection::closed_by_peer(std::chrono::milliseconds timeout) {
   }
 }
 
+double metric_sample(const std::string& scrape, const std::string& series) {
+  size_t at = 0;
+  while ((at = scrape.find(series + " ", at)) != std::string::npos) {
+    if (at == 0 || scrape[at - 1] == '\n') return std::stod(scrape.substr(at + series.size() + 1));
+    at += series.size();
+  }
+  return -1;
+}
+
 http_result http_call(uint16_t port, const std::string& method, const std::string& target,
                       const std::string& body,
                       std::vector<std::pair<std::string, std::string>> headers) {

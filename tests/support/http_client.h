@@ -24,6 +24,10 @@ struct http_result {
   std::string error_code() const;
 };
 
+// The value in a /metrics scrape of the series whose line starts with `series`
+// ("name" or "name{labels}"), or -1 when there is none.
+double metric_sample(const std::string& scrape, const std::string& series);
+
 // One request on a new connection (Connection: close).
 http_result http_call(uint16_t port, const std::string& method, const std::string& target,
                       const std::string& body = {},

@@ -2,14 +2,13 @@
 // the security tests; its log goes to a file the test can read.
 #pragma once
 
-#include <fstream>
-#include <iterator>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "tests/support/broker_process.h"
 #include "tests/support/client_helpers.h"
+#include "tests/support/test_helpers.h"
 
 namespace ferry::testing {
 
@@ -46,10 +45,7 @@ struct secure_broker {
   }
   std::unique_ptr<fc::blocking_client> root() const { return login("root", root_password); }
 
-  std::string log() const {
-    std::ifstream in(log_file);
-    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-  }
+  std::string log() const { return read_file(log_file); }
 
   std::string dir;
   std::string log_file;
