@@ -203,9 +203,10 @@ std::string restart_server(const options& o, fb::ferryd_process* own, fb::endpoi
   std::fflush(stdout);
   std::string line;
   pid_t pid = 0;
-  if (!std::getline(std::cin, line) || line.rfind("restarted ", 0) != 0 ||
-      std::from_chars(line.data() + 10, line.data() + line.size(), pid).ec != std::errc{} ||
-      pid <= 0)
+  const bool answered = static_cast<bool>(std::getline(std::cin, line));
+  const char* end = line.data() + line.size();
+  if (!answered || line.rfind("restarted ", 0) != 0 ||
+      std::from_chars(line.data() + 10, end, pid).ptr != end || pid <= 0)
     return "the server was not restarted: expected \"restarted PID\", got \"" + line + "\"";
   at.server_pid = pid;
   return {};

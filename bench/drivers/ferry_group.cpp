@@ -59,13 +59,10 @@ class group_run {
     std::this_thread::sleep_until(
         from + std::chrono::duration_cast<steady_clock::duration>(window * 2 / 3));
     if (auto e = leave(0)) return e;
-    auto until = m_.t0() +
-                 std::chrono::duration_cast<steady_clock::duration>(
-                     std::chrono::duration<double>(w_.warmup_s + w_.duration_s)) +
-                 10s;
+    auto until = from + std::chrono::duration_cast<steady_clock::duration>(window) + 10s;
     while (!produced_ && !failed() && steady_clock::now() < until)
       std::this_thread::sleep_for(1ms);
-    if (!produced_) fail("the producer did not finish in time");
+    if (!produced_ && !failed()) fail("the producer did not finish in time");
     until = steady_clock::now() + 10s;
     while (!m_.drained() && !failed() && steady_clock::now() < until)
       std::this_thread::sleep_for(1ms);
