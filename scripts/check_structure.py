@@ -26,8 +26,8 @@ FUNCTION_EXCEPTIONS = {("broker/config/option_table.cpp", "add_")}
 # broker/ floors, bottom up (broker/README.md). A folder may include its own floor or below.
 BROKER_FLOORS = {
     "core": 1,
-    "net": 2, "catalog": 2, "cluster": 2,
-    "topics": 3,
+    "net": 2, "catalog": 2,
+    "cluster": 3, "topics": 3,
     "queues": 4, "logs": 4,
     "groups": 5, "shares": 5,
     "services": 6, "security": 6,

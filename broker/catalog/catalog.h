@@ -3,13 +3,15 @@
 //
 // A change is a catalog_batch: typed edits, applied atomically and durably, optionally
 // guarded by compare-and-swap preconditions (a key's revision, 0 = absent). Applied
-// batches are announced to watchers. The broker changes its in-memory state first (so a
-// request pipelined after CreateTopic already finds the topic), applies the batch, and
-// answers the client once it is durable (undoing the change if it failed).
+// The broker changes its in-memory state first (so a request pipelined after CreateTopic
+// already finds the topic), applies the batch, and answers the client once it is durable
+// (undoing the change if it failed). Changes made elsewhere (by another node of a
+// cluster) come to watchers, marked from_cluster, for the broker to apply the same way.
 //
 // Implementations: meta_catalog (RocksDB's meta column family, this node the only
-// writer); an etcd-backed one for a cluster implements the same interface, where watch
-// brings other nodes' changes. Loop only, except where a method says otherwise.
+// writer: nothing is made elsewhere); cluster_catalog (broker/cluster/: topic
+// definitions in etcd, shared by the nodes of a cluster). Loop only, except where a
+// method says otherwise.
 #pragma once
 
 #include <cstdint>
@@ -64,6 +66,11 @@ class catalog_batch {
   void expect_no_topic(std::string_view name);
   void expect_no_subscription(std::string_view name);
 
+  // The batch applies a change another node made, already stored in the cluster's
+  // metadata: it is stored on this node only.
+  void mark_from_cluster() { from_cluster_ = true; }
+  bool from_cluster() const { return from_cluster_; }
+
   bool empty() const { return changes_.empty(); }
   const std::vector<storage::meta_change>& changes() const { return changes_; }
   const std::vector<precondition>& preconditions() const { return preconditions_; }
@@ -71,7 +78,14 @@ class catalog_batch {
  private:
   std::vector<storage::meta_change> changes_;
   std::vector<precondition> preconditions_;
+  bool from_cluster_ = false;
 };
+
+// The topic edits of `b`, in order: `def` is the stored definition of a put (name, kind,
+// options), nullptr for an erasure. A put whose record does not parse is skipped.
+void for_each_topic_change(
+    const catalog_batch& b,
+    const std::function<void(std::string_view name, const v1::TopicInfo* def)>& fn);
 
 // Everything stored, as load() finds it.
 struct catalog_snapshot {
@@ -106,8 +120,10 @@ class catalog {
   // precondition applies nothing and fails with TOPIC_EXISTS / SUBSCRIPTION_EXISTS. An
   // empty batch completes at once.
   virtual void apply(catalog_batch b, done_fn done) = 0;
-  // `fn` runs on the loop after each batch applied from now on, with the catalog's
-  // revision after it. Returns an id for unwatch().
+  // `fn` runs on the loop with each change made elsewhere from now on (another node's,
+  // marked from_cluster), with the revision it was made at: the broker applies it to its
+  // state and stores it through apply(). A single node's catalog never calls it. Returns
+  // an id for unwatch().
   virtual uint64_t watch(watch_fn fn) = 0;
   virtual void unwatch(uint64_t id) = 0;
 };

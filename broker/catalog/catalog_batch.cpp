@@ -90,4 +90,18 @@ void catalog_batch::expect_no_subscription(std::string_view name) {
   preconditions_.push_back({keys::subscription(name), 0});
 }
 
+void for_each_topic_change(const catalog_batch& b,
+                           const std::function<void(std::string_view, const v1::TopicInfo*)>& fn) {
+  for (const auto& c : b.changes()) {
+    if (!c.key.starts_with(keys::topic_prefix)) continue;
+    const std::string_view name = keys::name_of(c.key, keys::topic_prefix);
+    if (!c.value) {
+      fn(name, nullptr);
+      continue;
+    }
+    v1::TopicInfo def;
+    if (def.ParseFromString(*c.value)) fn(name, &def);
+  }
+}
+
 }  // namespace ferry::broker

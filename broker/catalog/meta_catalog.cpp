@@ -108,7 +108,7 @@ uint32_t meta_catalog::allocate_topic_id(catalog_batch& b) {
   return id;
 }
 
-ferry::error meta_catalog::write(const catalog_batch& b, uint64_t& revision) {
+ferry::error meta_catalog::write(const catalog_batch& b) {
   for (const auto& pre : b.preconditions()) {
     auto it = revisions_.find(pre.key);
     uint64_t current = it == revisions_.end() ? 0 : it->second;
@@ -128,7 +128,7 @@ ferry::error meta_catalog::write(const catalog_batch& b, uint64_t& revision) {
       if (!c.value) revisions_.erase(c.key);
     return err;
   }
-  revision = ++revision_;
+  const uint64_t revision = ++revision_;
   for (const auto& c : b.changes()) {
     if (c.value) {
       revisions_[c.key] = revision;
@@ -147,26 +147,12 @@ void meta_catalog::apply(catalog_batch b, done_fn done) {
   auto batch = std::make_shared<catalog_batch>(std::move(b));
   ++in_flight_;
   on_storage_([this, batch, done = std::move(done)]() mutable {
-    uint64_t revision = 0;
-    ferry::error err = write(*batch, revision);
-    on_loop_([this, batch, revision, err = std::move(err), done = std::move(done)] {
+    ferry::error err = write(*batch);
+    on_loop_([this, err = std::move(err), done = std::move(done)] {
       --in_flight_;
       done(err);
-      if (err) return;
-      for (auto& [id, fn] : std::map(watchers_))
-        if (watchers_.contains(id)) fn(*batch, revision);
     });
   });
-}
-
-uint64_t meta_catalog::watch(watch_fn fn) {
-  uint64_t id = next_watch_++;
-  watchers_.emplace(id, std::move(fn));
-  return id;
-}
-
-void meta_catalog::unwatch(uint64_t id) {
-  watchers_.erase(id);
 }
 
 }  // namespace ferry::broker

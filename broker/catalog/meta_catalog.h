@@ -33,15 +33,16 @@ class meta_catalog final : public catalog {
   ferry::error load(catalog_snapshot& out) override;
   uint32_t allocate_topic_id(catalog_batch& b) override;
   void apply(catalog_batch b, done_fn done) override;
-  uint64_t watch(watch_fn fn) override;
-  void unwatch(uint64_t id) override;
+  // This node is the only writer: nothing is changed elsewhere.
+  uint64_t watch(watch_fn) override { return 0; }
+  void unwatch(uint64_t) override {}
 
   // Batches applied whose completion has not run on the loop yet (a drain waits for 0).
   size_t in_flight() const { return in_flight_; }
 
  private:
   // Storage thread: checks the preconditions, writes, moves the revisions.
-  ferry::error write(const catalog_batch& b, uint64_t& revision);
+  ferry::error write(const catalog_batch& b);
   ferry::error load_groups(catalog_snapshot& out);
   ferry::error load_security(catalog_snapshot& out, ferry::error& bad);
 
@@ -53,8 +54,6 @@ class meta_catalog final : public catalog {
   uint64_t revision_ = 1;
   // Loop.
   uint32_t next_topic_id_ = 1;
-  std::map<uint64_t, watch_fn> watchers_;
-  uint64_t next_watch_ = 1;
   size_t in_flight_ = 0;
 };
 

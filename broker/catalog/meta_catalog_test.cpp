@@ -1,7 +1,9 @@
 #include "broker/catalog/meta_catalog.h"
 
 #include <deque>
+#include <string>
 #include <utility>
+#include <vector>
 
 #include <catch2/catch.hpp>
 
@@ -144,35 +146,21 @@ TEST_CASE("a batch whose precondition fails applies nothing", "[catalog][cas]") 
   CHECK_FALSE(f.apply(std::move(recreate)));
 }
 
-TEST_CASE("watchers see every applied batch with a rising revision", "[catalog][watch]") {
-  fixture f;
-  catalog_snapshot snap;
-  REQUIRE_FALSE(f.cat.load(snap));
-  std::vector<uint64_t> revisions;
-  size_t changes = 0;
-  auto id = f.cat.watch([&](const catalog_batch& b, uint64_t rev) {
-    revisions.push_back(rev);
-    changes += b.changes().size();
+TEST_CASE("a batch's topic changes read back as definitions and erasures", "[catalog]") {
+  catalog_batch b;
+  b.put_topic(topic("a", v1::LOG, 7));
+  b.put_subscription(v1::SubscriptionInfo());
+  b.erase_topic("b");
+  std::vector<std::string> seen;
+  for_each_topic_change(b, [&](std::string_view name, const v1::TopicInfo* def) {
+    seen.push_back(std::string(name) +
+                   (def ? ":" + std::to_string(def->kind()) + "/" + std::to_string(def->topic_id())
+                        : ":gone"));
   });
-  catalog_batch one;
-  one.put_topic(topic("a"));
-  REQUIRE_FALSE(f.apply(std::move(one)));
-  catalog_batch failing;
-  failing.expect_no_topic("a");
-  failing.put_topic(topic("a"));
-  REQUIRE(f.apply(std::move(failing)));  // not announced
-  catalog_batch two;
-  two.erase_topic("a");
-  two.put_topic(topic("b"));
-  REQUIRE_FALSE(f.apply(std::move(two)));
-  REQUIRE(revisions.size() == 2);
-  CHECK(revisions[1] > revisions[0]);
-  CHECK(changes == 3);
-  f.cat.unwatch(id);
-  catalog_batch three;
-  three.put_topic(topic("c"));
-  REQUIRE_FALSE(f.apply(std::move(three)));
-  CHECK(revisions.size() == 2);
+  CHECK(seen == std::vector<std::string>{"a:" + std::to_string(v1::LOG) + "/7", "b:gone"});
+  CHECK_FALSE(b.from_cluster());
+  b.mark_from_cluster();
+  CHECK(b.from_cluster());
 }
 
 TEST_CASE("an unreadable record fails the load and names its key", "[catalog]") {

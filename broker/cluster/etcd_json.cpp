@@ -94,6 +94,10 @@ json::object encode_op(const etcd_txn::op& op) {
     o["request_range"] = key_range(op.key, op.prefix);
     return o;
   }
+  if (op.type == etcd_txn::op::kind::erase) {
+    o["request_delete_range"] = key_range(op.key, op.prefix);
+    return o;
+  }
   json::object put = key_range(op.key, false);
   put["value"] = base64(op.value);
   if (op.lease != 0) put["lease"] = std::to_string(op.lease);

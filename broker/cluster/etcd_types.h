@@ -44,18 +44,21 @@ struct etcd_txn {
     }
   };
   struct op {
-    enum class kind { put, get };
+    enum class kind { put, get, erase };
     kind type = kind::get;
     std::string key;
     std::string value;    // put
     int64_t lease = 0;    // put: 0 = none
-    bool prefix = false;  // get: every key starting with `key`
+    bool prefix = false;  // get, erase: every key starting with `key`
 
     static op put(std::string key, std::string value, int64_t lease = 0) {
       return {kind::put, std::move(key), std::move(value), lease, false};
     }
     static op get(std::string key, bool prefix = false) {
       return {kind::get, std::move(key), {}, 0, prefix};
+    }
+    static op erase(std::string key, bool prefix = false) {
+      return {kind::erase, std::move(key), {}, 0, prefix};
     }
   };
   std::vector<compare> when;

@@ -18,14 +18,29 @@ ferry::error server::impl::open_storage() {
   catalog = std::make_unique<meta_catalog>(
       engine->meta(), [this](meta_catalog::task t) { asio::post(storage_thread, std::move(t)); },
       [this](meta_catalog::task t) { post_event(std::move(t)); });
+  return open_cluster();
+}
+
+// cluster.etcd set: the etcd client (it connects on its first call, once the node joins)
+// and the catalog that keeps topic definitions there.
+ferry::error server::impl::open_cluster() {
+  if (!opts.cluster.enabled()) return {};
+  std::vector<etcd_endpoint> endpoints;
+  if (auto err = parse_etcd_endpoints(opts.cluster.etcd, endpoints); !err.empty())
+    return {make_error_code(errc::invalid_argument), "cluster.etcd: " + err};
+  etcd = std::make_unique<etcd_client>(ioc, std::move(endpoints), opts.cluster.etcd_timeout_ms);
+  shared_catalog = std::make_unique<cluster_catalog>(
+      cluster_catalog::environment{
+          *etcd, [this](int64_t ms, cluster_catalog::task t) { after(ms, std::move(t)); }},
+      *catalog, opts.cluster.prefix);
   return {};
 }
 
 ferry::error server::impl::recover() {
   catalog_snapshot snap;
-  if (auto err = catalog->load(snap)) return err;
+  if (auto err = definitions().load(snap)) return err;
   queues = std::make_unique<queue_registry>(now, opts.queues);
-  logs = std::make_unique<log_registry>(now, opts.logs, *catalog, port.get());
+  logs = std::make_unique<log_registry>(now, opts.logs, definitions(), port.get());
   groups = std::make_unique<group_coordinator>(now, *logs);
   directory.add_family(*queues);
   directory.add_family(*logs);
@@ -40,7 +55,7 @@ ferry::error server::impl::recover() {
   if (auto err = queues->recover(snap)) return err;
   groups->recover(snap);
   creds = std::make_unique<credentials>(now, opts.auth.enabled);
-  security = std::make_unique<security_service>(*catalog, *creds, acl, now);
+  security = std::make_unique<security_service>(definitions(), *creds, acl, now);
   security->load(snap);
   limits = std::make_unique<quotas>(opts.quotas,
                                     [this](std::string_view user) { return creds->quota(user); });
@@ -86,7 +101,7 @@ void server::impl::watch_hangups() {
 }
 
 void server::impl::build_services() {
-  topics = std::make_unique<topic_service>(directory, *queues, *groups, *catalog);
+  topics = std::make_unique<topic_service>(directory, *queues, *groups, definitions());
   publishing = std::make_unique<publish_service>(directory);
   schedule = std::make_unique<scheduler>(scheduler::environment{
       engine->schedule(), *publishing, directory, now,
@@ -97,7 +112,7 @@ void server::impl::build_services() {
   publishing->set_scheduler(schedule.get());
   topics->set_scheduler(schedule.get());
   consuming = std::make_unique<consume_service>(directory, *queues, *logs, *groups, *topics);
-  group_requests = std::make_unique<group_service>(*groups, *catalog);
+  group_requests = std::make_unique<group_service>(*groups, definitions());
   services = std::make_unique<broker_services>(
       broker_services{*topics, *publishing, *consuming, *group_requests, nullptr});
   broker_info info;
@@ -176,10 +191,6 @@ ferry::error server::impl::join_cluster() {
   node_identity identity;
   if (auto err = load_node_identity(opts.data_dir, opts.cluster.node_id, identity); !err.empty())
     return {make_error_code(errc::invalid_argument), "cluster: " + err};
-  std::vector<etcd_endpoint> endpoints;
-  if (auto err = parse_etcd_endpoints(opts.cluster.etcd, endpoints); !err.empty())
-    return {make_error_code(errc::invalid_argument), "cluster.etcd: " + err};
-  etcd = std::make_unique<etcd_client>(ioc, std::move(endpoints), opts.cluster.etcd_timeout_ms);
   cluster_node self{opts.cluster.node_id,
                     opts.cluster.advertise.empty() ? lis->local_address() : opts.cluster.advertise,
                     identity.incarnation};
@@ -199,6 +210,23 @@ ferry::error server::impl::join_cluster() {
                                                 opts.cluster.etcd +
                                                 ") within cluster.join_timeout_ms: " + *outcome};
   services->cluster = members.get();
+  return sync_topics();
+}
+
+// Then the cluster's topics, before the node serves: the first read of etcd's topics is
+// applied (a node that was away catches up with what changed meanwhile), and from then on
+// every change another node makes.
+ferry::error server::impl::sync_topics() {
+  shared_catalog->watch(
+      [this](const catalog_batch& b, uint64_t) { topics->apply_from_cluster(b); });
+  shared_catalog->start();
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(opts.cluster.join_timeout_ms);
+  while (!shared_catalog->synced() && ioc.run_one_until(deadline) > 0) {
+  }
+  if (!shared_catalog->synced())
+    return {make_error_code(errc::timeout),
+            "cluster: cannot read the cluster's topics from etcd within cluster.join_timeout_ms"};
   return {};
 }
 

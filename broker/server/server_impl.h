@@ -11,6 +11,7 @@
 #include <boost/asio/thread_pool.hpp>
 
 #include "broker/catalog/meta_catalog.h"
+#include "broker/cluster/cluster_catalog.h"
 #include "broker/cluster/etcd_client.h"
 #include "broker/cluster/membership.h"
 #include "broker/core/clock.h"
@@ -59,7 +60,9 @@ struct server::impl {
   loop_clock now{clock};
   std::unique_ptr<storage::engine> engine;
   std::unique_ptr<storage_port> port;
-  std::unique_ptr<meta_catalog> catalog;
+  std::unique_ptr<meta_catalog> catalog;            // this node's definitions
+  std::unique_ptr<etcd_client> etcd;                // cluster.etcd set: the cluster's coordination
+  std::unique_ptr<cluster_catalog> shared_catalog;  // and its topic definitions, in etcd
   std::unique_ptr<queue_registry> queues;
   std::unique_ptr<log_registry> logs;
   std::unique_ptr<group_coordinator> groups;
@@ -87,7 +90,6 @@ struct server::impl {
   metrics_registry metrics;
   std::unique_ptr<http_server> http;
   std::unique_ptr<ws_server> websockets;  // GET /v1/ws, taken over from the HTTP side
-  std::unique_ptr<etcd_client> etcd;      // cluster.etcd set: the cluster's coordination
   std::unique_ptr<membership> members;    // this node's registration, the live nodes
   bool leaving = false;                   // draining: the lease is being revoked
   bool serving = false;                   // recovered, and both listeners up
@@ -116,6 +118,11 @@ struct server::impl {
   }
 
   ferry::error open_storage();
+  ferry::error open_cluster();
+  // What the services store their definitions in: the cluster's catalog in a cluster.
+  broker::catalog& definitions() {
+    return shared_catalog ? static_cast<broker::catalog&>(*shared_catalog) : *catalog;
+  }
   ferry::error recover();
   ferry::error start_security();
   ferry::error load_tls();
@@ -128,6 +135,7 @@ struct server::impl {
   void start_pushes();
   void build_http();
   ferry::error join_cluster();
+  ferry::error sync_topics();
   void after(int64_t ms, std::function<void()> fn);
   readiness ready() const;
   void accept(std::unique_ptr<transport> stream);

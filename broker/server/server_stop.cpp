@@ -70,6 +70,7 @@ server::~server() {
   i.lis.reset();  // no new connections
   i.http.reset();
   i.members.reset();
+  if (i.shared_catalog) i.shared_catalog->stop();
   i.etcd.reset();
   // Every thread that uses broker state finishes first: the catalog's writes, then the
   // log committer and reader. What they post back to the loop never runs: it has stopped.
@@ -97,6 +98,7 @@ server::~server() {
   i.shares.reset();
   i.groups.reset();
   i.logs.reset();
+  i.shared_catalog.reset();
   i.catalog.reset();
   i.port.reset();  // every acknowledged write is on disk before RocksDB closes
   i.engine.reset();

@@ -1,6 +1,7 @@
 #include "broker/services/topic_service.h"
 
 #include "broker/core/errors.h"
+#include "broker/core/log.h"
 #include "broker/groups/group_coordinator.h"
 #include "broker/queues/queue_registry.h"
 #include "broker/topics/topic_directory.h"
@@ -113,6 +114,37 @@ void topic_service::cancel_scheduled(const v1::CancelScheduled& req,
 
 void topic_service::session_closed(uint64_t session_id) {
   queues_.session_closed(session_id);
+}
+
+void topic_service::apply_from_cluster(const catalog_batch& changes) {
+  // Removals are stored first, in a batch of their own: a replaced topic's creation
+  // requires its name absent.
+  catalog_batch gone, made;
+  gone.mark_from_cluster();
+  made.mark_from_cluster();
+  for_each_topic_change(changes, [&](std::string_view name, const v1::TopicInfo* def) {
+    const topic* here = topics_.find(name);
+    if (def != nullptr && here != nullptr && here->kind() == def->kind() &&
+        here->options().SerializeAsString() == def->options().SerializeAsString())
+      return;
+    if (here != nullptr) remove_topic(name, gone);
+    if (def == nullptr) return;
+    v1::CreateTopic req;
+    req.set_name(def->name());
+    req.set_kind(def->kind());
+    *req.mutable_options() = def->options();
+    v1::TopicInfo info;
+    topic_family* family = topics_.family(def->kind());
+    ferry::error err = family == nullptr ? fail(errc::invalid_argument, "unknown topic kind")
+                                         : family->create(req, 0, nullptr, info, made);
+    if (err)
+      log::cluster().error("topic {} of the cluster not created here: {}", quoted(name),
+                           err.message);
+  });
+  for (auto* b : {&gone, &made})
+    commit(std::move(*b), [](const ferry::error& err) {
+      if (err) log::cluster().error("storing the cluster's topic changes failed: {}", err.message);
+    });
 }
 
 // ---- subscriptions ----

@@ -56,6 +56,11 @@ class topic_service {
   // The temporary topics of a closed session go.
   void session_closed(uint64_t session_id);
 
+  // Topic changes another node of the cluster made (catalog::watch): a topic created
+  // there is created here (a different definition under the name replaces the one here),
+  // one deleted there is deleted here, with what goes with it; stored on this node only.
+  void apply_from_cluster(const catalog_batch& changes);
+
  private:
   // Deletes topic `name` and what goes with it (a log topic's groups first), recording
   // the erasures in `b`; false if no topic has the name.

@@ -14,6 +14,7 @@
 
 #include "tests/support/broker_process.h"
 #include "tests/support/client_helpers.h"
+#include "tests/support/cluster_harness.h"
 #include "tests/support/etcd_process.h"
 #include "tests/support/http_client.h"
 #include "tests/support/test_helpers.h"
@@ -25,15 +26,6 @@ namespace v1 = ferry::v1;
 namespace {
 
 using clock_type = std::chrono::steady_clock;
-
-std::vector<std::string> node_args(const etcd_process& etcd, int id,
-                                   std::vector<std::string> more = {}) {
-  std::vector<std::string> args{"--set", "cluster.etcd=" + etcd.endpoint(),
-                                "--set", "cluster.node_id=" + std::to_string(id),
-                                "--set", "cluster.lease_ttl_s=1"};
-  args.insert(args.end(), more.begin(), more.end());
-  return args;
-}
 
 // `ferry --broker BROKERS ARGS`.
 command_outcome run_cli_at(const std::string& brokers, const std::string& args) {
@@ -54,25 +46,6 @@ std::string node_key(int id) {
 std::string advertised(const broker_process& b) {
   return "\"advertise\":\"127.0.0.1:" + std::to_string(b.port()) + "\"";
 }
-
-struct cluster {
-  etcd_process etcd;
-  std::string dir = make_temp_dir("ferry-cluster-test");  // the nodes' logs
-  std::vector<std::unique_ptr<broker_process>> nodes;
-
-  explicit cluster(int n) {
-    for (int id = 1; id <= n; ++id)
-      nodes.push_back(
-          std::make_unique<broker_process>(node_args(etcd, id), std::string(), log_of(id)));
-  }
-  ~cluster() {
-    nodes.clear();
-    std::error_code ec;
-    std::filesystem::remove_all(dir, ec);
-  }
-  std::string log_of(int id) const { return dir + "/node-" + std::to_string(id) + ".log"; }
-  broker_process& node(int id) { return *nodes.at(static_cast<size_t>(id - 1)); }
-};
 
 // A gauge's value in a node's /metrics; -1 when it is not there.
 double gauge(const broker_process& node, const std::string& name) {
