@@ -6,6 +6,7 @@
 
 #include <google/protobuf/util/json_util.h>
 
+#include "broker/cluster/placement.h"
 #include "broker/core/errors.h"
 #include "broker/core/log.h"
 #include "proto/codec/names.h"
@@ -20,9 +21,7 @@ namespace {
 
 // A topic's definition as etcd keeps it: name, kind and options, in JSON (readable with
 // etcdctl); the topic id is each node's own.
-std::string definition_json(const std::string& record) {
-  v1::TopicInfo def;
-  def.ParseFromString(record);
+std::string definition_json(v1::TopicInfo def) {
   def.clear_topic_id();
   std::string out;
   pb::util::JsonPrintOptions o;
@@ -37,6 +36,7 @@ cluster_catalog::cluster_catalog(environment env, catalog& local, const std::str
     : env_(std::move(env)),
       local_(local),
       topics_(prefix + "/topics/"),
+      partitions_(prefix + "/partitions/"),
       mirror_(
           env_.etcd, env_.after, topics_, true,
           [this](const std::vector<etcd_kv>& kvs) { reset(kvs); },
@@ -84,8 +84,7 @@ void cluster_catalog::apply(catalog_batch b, done_fn done) {
     for (const auto& c : b.changes()) {
       if (!c.key.starts_with(keys::topic_prefix)) continue;
       std::string name(keys::name_of(c.key, keys::topic_prefix));
-      t.then.push_back(c.value ? etcd_txn::op::put(topics_ + name, definition_json(*c.value))
-                               : etcd_txn::op::erase(topics_ + name));
+      write_topic(name, c.value, t);
       e.emplace_back(std::move(name), c.value.has_value());
     }
   }
@@ -110,6 +109,31 @@ void cluster_catalog::apply(catalog_batch b, done_fn done) {
       done(err);
     });
   }));
+}
+
+// The definition of topic `name` (a stored record; nullopt: erased), and a log topic's
+// partitions: placed over the live nodes when it is created, gone with it.
+void cluster_catalog::write_topic(const std::string& name, const std::optional<std::string>& record,
+                                  etcd_txn& t) const {
+  const std::string partitions = partitions_ + name + "/";
+  if (!record) {
+    t.then.push_back(etcd_txn::op::erase(topics_ + name));
+    t.then.push_back(etcd_txn::op::erase(partitions, true));
+    return;
+  }
+  v1::TopicInfo def;
+  def.ParseFromString(*record);
+  t.then.push_back(etcd_txn::op::put(topics_ + name, definition_json(def)));
+  if (def.kind() != v1::LOG) return;
+  std::vector<uint32_t> nodes;
+  if (view_ != nullptr)
+    for (const auto& [id, node] : view_->nodes())
+      nodes.push_back(id);
+  const auto placed = place_partitions(name, std::max<uint32_t>(def.options().partitions(), 1),
+                                       def.options().replication_factor(), std::move(nodes));
+  for (uint32_t p = 0; p < placed.size(); ++p)
+    t.then.push_back(
+        etcd_txn::op::put(partitions + std::to_string(p), encode_partition_state(placed[p])));
 }
 
 // A transaction on the names of `e` has its answer (`revision` 0: it changed nothing).

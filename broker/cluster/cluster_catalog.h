@@ -6,9 +6,10 @@
 //
 // apply(): a batch that puts or erases topics writes them to etcd first, in one
 // transaction guarded by the batch's topic preconditions (a creation requires the name
-// absent, so of two creations on any nodes one fails with TOPIC_EXISTS), then applies the
-// whole batch to `local`. A batch marked from_cluster, or without topic edits, goes to
-// `local` only.
+// absent, so of two creations on any nodes one fails with TOPIC_EXISTS), with a new log
+// topic's partitions placed over the live nodes (placement.h) as
+// <prefix>/partitions/<name>/<p>, erased with it; then applies the whole batch to `local`. A batch
+// marked from_cluster, or without topic edits, goes to `local` only.
 //
 // watch(): the topic changes of other nodes, marked from_cluster. Once started, the
 // catalog mirrors <prefix>/topics/ (etcd_mirror) and compares what it reads with what
@@ -23,11 +24,13 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "broker/catalog/catalog.h"
+#include "broker/cluster/cluster_view.h"
 #include "broker/cluster/etcd_client.h"
 #include "broker/cluster/etcd_mirror.h"
 #include "support/lifetime.h"
@@ -55,6 +58,9 @@ class cluster_catalog final : public catalog {
   uint64_t watch(watch_fn fn) override;
   void unwatch(uint64_t id) override;
 
+  // The live nodes new partitions are placed on (set once the node has joined).
+  void set_view(const cluster_view* view) { view_ = view; }
+
   // Follows etcd's topics from now on (after the node has registered); synced() once
   // the first read has been announced.
   void start();
@@ -72,6 +78,8 @@ class cluster_catalog final : public catalog {
   // (name, true for a put / false for an erasure) of each topic edit of a batch.
   using edits = std::vector<std::pair<std::string, bool>>;
 
+  void write_topic(const std::string& name, const std::optional<std::string>& record,
+                   etcd_txn& t) const;
   void written(const edits& e, int64_t revision);
   void forget(const edits& e);
   void reset(const std::vector<etcd_kv>& kvs);
@@ -82,7 +90,9 @@ class cluster_catalog final : public catalog {
 
   environment env_;
   catalog& local_;
-  std::string topics_;  // <prefix>/topics/
+  std::string topics_;      // <prefix>/topics/
+  std::string partitions_;  // <prefix>/partitions/
+  const cluster_view* view_ = nullptr;
   std::map<std::string, name_state, std::less<>> names_;
   std::map<uint64_t, watch_fn> watchers_;
   uint64_t next_watch_ = 1;

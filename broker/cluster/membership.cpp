@@ -58,14 +58,18 @@ membership::membership(environment env, cluster_settings settings, cluster_node 
           env_.etcd, env_.after, settings_.prefix + "/nodes/", true,
           [this](const std::vector<etcd_kv>& kvs) { nodes_read(kvs); },
           [this](const etcd_event& e) { apply(e.kv, e.erased); }),
-      election_({env_.etcd, env_.after}, settings_.prefix, self_.id) {}
+      election_({env_.etcd, env_.after}, settings_.prefix, self_.id),
+      partitions_(env_.etcd, env_.after, settings_.prefix) {}
 
 membership::~membership() = default;
 
 void membership::join(std::function<void(std::string error)> done) {
   try_register(env_.now.now() + settings_.join_timeout_ms,
                [this, done = std::move(done)](std::string error) {
-                 if (error.empty()) watched_.start();
+                 if (error.empty()) {
+                   watched_.start();
+                   partitions_.start();
+                 }
                  done(std::move(error));
                });
 }
@@ -196,6 +200,7 @@ std::string membership::state() const {
 
 void membership::leave(task done) {
   watched_.stop();
+  partitions_.stop();
   const int64_t lease = lease_;
   lease_ = 0;
   election_.set_lease(0);

@@ -11,8 +11,9 @@
 // registered() is conservative: a renewal's answer extends it to when that renewal was
 // sent plus the TTL, so it turns false no later than etcd expires the lease; then the node
 // registers again once etcd answers. Every node mirrors <prefix>/nodes/ into nodes()
-// (etcd_mirror), and takes part in the
-// controller election under its lease (controller_election). Loop only.
+// (etcd_mirror), takes part in the controller election under its lease
+// (controller_election), and mirrors the log topic partitions' placement and leadership
+// (partition_table). Loop only.
 #pragma once
 
 #include <cstdint>
@@ -25,6 +26,7 @@
 #include "broker/cluster/controller_election.h"
 #include "broker/cluster/etcd_client.h"
 #include "broker/cluster/etcd_mirror.h"
+#include "broker/cluster/partition_table.h"
 #include "broker/core/clock.h"
 #include "support/lifetime.h"
 
@@ -59,6 +61,7 @@ class membership final : public cluster_view {
   const std::map<uint32_t, cluster_node>& nodes() const override { return nodes_; }
   uint32_t controller() const override { return election_.controller(); }
   int64_t controller_epoch() const override { return election_.epoch(); }
+  const partition_map& partitions() const override { return partitions_.partitions(); }
 
   // Why not registered ("" when it is).
   std::string state() const;
@@ -86,6 +89,7 @@ class membership final : public cluster_view {
   std::map<uint32_t, cluster_node> nodes_;
   etcd_mirror watched_;           // <prefix>/nodes/, from join() until leave()
   controller_election election_;  // campaigns under this node's lease
+  partition_table partitions_;    // <prefix>/partitions/, from join() until leave()
   lifetime_token lifetime_;
 };
 

@@ -435,15 +435,26 @@ void add_cluster_metrics(metrics_registry& reg, std::function<const cluster_view
   reg.add([cluster = std::move(cluster)]() -> metrics_registry::render_fn {
     const cluster_view* c = cluster();
     const bool member = c != nullptr;
+    double partitions = 0, under = 0;
+    if (member)
+      for (const auto& [key, st] : c->partitions()) {
+        ++partitions;
+        under += st.under_replicated() ? 1 : 0;
+      }
     return [registered = member && c->registered() ? 1.0 : 0.0,
             nodes = member ? d(c->nodes().size()) : 0.0,
-            controls = member && c->controller() == c->node_id() ? 1.0 : 0.0](metric_set& s) {
+            controls = member && c->controller() == c->node_id() ? 1.0 : 0.0, partitions,
+            under](metric_set& s) {
       s.gauge("ferry_cluster_registered",
               "1 while this node's registration in etcd is current; 0 without cluster.etcd.",
               registered);
       s.gauge("ferry_cluster_nodes", "Live nodes this node sees, itself included.", nodes);
       s.gauge("ferry_cluster_controller", "1 while this node is the cluster's controller.",
               controls);
+      s.gauge("ferry_cluster_partitions", "Log topic partitions in the cluster, as etcd says.",
+              partitions);
+      s.gauge("ferry_cluster_under_replicated_partitions",
+              "Partitions with fewer in-sync replicas than replicas, as etcd says.", under);
     };
   });
 }

@@ -90,6 +90,15 @@ void describe_cluster(request_context& ctx, const v1::DescribeCluster&, responde
       n->set_id(id);
       n->set_address(node.advertise);
     }
+    for (const auto& [key, st] : cluster->partitions()) {
+      auto* p = out.add_partitions();
+      p->set_topic(key.first);
+      p->set_partition(key.second);
+      p->mutable_replicas()->Add(st.replicas.begin(), st.replicas.end());
+      p->set_leader(st.leader);
+      p->set_leader_epoch(st.leader_epoch);
+      p->mutable_isr()->Add(st.isr.begin(), st.isr.end());
+    }
   }
   r.respond(body::cluster_info, out);
 }

@@ -210,6 +210,8 @@ ferry::error server::impl::join_cluster() {
                                                 opts.cluster.etcd +
                                                 ") within cluster.join_timeout_ms: " + *outcome};
   services->cluster = members.get();
+  shared_catalog->set_view(members.get());
+  topics->set_cluster(members.get());
   return sync_topics();
 }
 

@@ -1,5 +1,7 @@
 #include "broker/services/topic_service.h"
 
+#include <algorithm>
+
 #include "broker/core/errors.h"
 #include "broker/core/log.h"
 #include "broker/groups/group_coordinator.h"
@@ -36,10 +38,37 @@ void topic_service::commit(catalog_batch b, std::function<void(const ferry::erro
 
 // ---- topics ----
 
-void topic_service::create_topic(const v1::CreateTopic& req, uint64_t owner_session,
+ferry::error topic_service::resolve_replication(v1::CreateTopic& req) const {
+  auto& o = *req.mutable_options();
+  const uint32_t asked = o.replication_factor();
+  const std::string factor = "replication_factor " + std::to_string(asked);
+  if (req.kind() != v1::LOG) {
+    if (asked > 1)
+      return fail(errc::invalid_argument, factor + ": memory topics are not replicated");
+    return {};
+  }
+  if (cluster_ == nullptr) {
+    if (asked > 1)
+      return fail(errc::invalid_argument,
+                  factor + " needs a cluster (cluster.etcd): this broker runs alone");
+    return {};
+  }
+  const auto live = static_cast<uint32_t>(cluster_->nodes().size());
+  if (asked == 0) {
+    o.set_replication_factor(std::clamp<uint32_t>(live, 1, 3));
+  } else if (asked > live) {
+    return fail(errc::invalid_argument,
+                factor + " needs as many live nodes; the cluster has " + std::to_string(live));
+  }
+  return {};
+}
+
+void topic_service::create_topic(const v1::CreateTopic& asked, uint64_t owner_session,
                                  reply<v1::TopicInfo> done) {
+  v1::CreateTopic req = asked;
   if (auto why = names::check_name(req.name()); !why.empty())
     return done(fail(errc::invalid_name, "topic name " + quoted(req.name()) + ": " + why), {});
+  if (auto err = resolve_replication(req)) return done(err, {});
   topic_family* family = topics_.family(req.kind());
   if (family == nullptr) return done(fail(errc::invalid_argument, "unknown topic kind"), {});
   topic_family* holder = topics_.family_of(req.name());

@@ -13,6 +13,7 @@
 #include "ferry/v1/admin.pb.h"
 
 #include "broker/catalog/catalog.h"
+#include "broker/cluster/cluster_view.h"
 #include "broker/core/list_page.h"
 #include "broker/services/publish_scheduler.h"
 #include "broker/services/push_definition.h"
@@ -46,6 +47,9 @@ class topic_service {
   void set_subscription_push(const v1::SetSubscriptionPush& req, reply<v1::SubscriptionInfo> done);
   // Who is told of push endpoints as they change (push/push_registry), and describes them.
   void set_push_listener(push_listener* l) { push_ = l; }
+  // The cluster this broker belongs to (null: it runs alone): its live nodes bound a log
+  // topic's replication factor.
+  void set_cluster(const cluster_view* c) { cluster_ = c; }
   // Where delayed messages wait: describing a topic counts them.
   void set_scheduler(publish_scheduler* s) { scheduler_ = s; }
   // A topic's delayed messages, listed or cancelled; also those of a topic deleted since
@@ -65,6 +69,9 @@ class topic_service {
   // Deletes topic `name` and what goes with it (a log topic's groups first), recording
   // the erasures in `b`; false if no topic has the name.
   bool remove_topic(std::string_view name, catalog_batch& b);
+  // Resolves the replication factor `req` asks for (TopicOptions.replication_factor),
+  // or says why it cannot be had.
+  ferry::error resolve_replication(v1::CreateTopic& req) const;
   // Applies `b`; `done` once it is durable (or failed, after `undo`).
   void commit(catalog_batch b, std::function<void(const ferry::error&)> done,
               std::function<void()> undo = {});
@@ -75,6 +82,7 @@ class topic_service {
   catalog& catalog_;
   push_listener* push_ = nullptr;
   publish_scheduler* scheduler_ = nullptr;
+  const cluster_view* cluster_ = nullptr;
 };
 
 }  // namespace ferry::broker

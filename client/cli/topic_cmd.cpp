@@ -13,6 +13,7 @@ struct create_args {
   std::string name;
   std::string kind = "memory";
   uint32_t partitions = 0;
+  uint32_t replication_factor = 0;
   uint64_t ttl_ms = 0;
   int64_t retention_ms = 0;
   int64_t retention_bytes = 0;
@@ -40,6 +41,7 @@ int run_create(const globals& g, const create_args& a) {
   req.set_if_not_exists(a.if_not_exists);
   auto* o = req.mutable_options();
   o->set_partitions(a.partitions);
+  o->set_replication_factor(a.replication_factor);
   o->set_message_ttl_ms(a.ttl_ms);
   o->set_retention_ms(a.retention_ms);
   o->set_retention_bytes(a.retention_bytes);
@@ -83,6 +85,8 @@ int run_describe(const globals& g, const std::string& name) {
   if (t.kind() == v1::LOG) {
     std::printf("partitions: %u\nfsync: %s\n", o.partitions() ? o.partitions() : 1u,
                 fsync_name(o.fsync()));
+    if (o.replication_factor() != 0)
+      std::printf("replication_factor: %u\n", o.replication_factor());
     if (o.fsync() == v1::FSYNC_INTERVAL)
       std::printf("fsync_interval_ms: %u\n", o.fsync_interval_ms());
     std::printf("retention_ms: %lld\nretention_bytes: %lld\n",
@@ -128,6 +132,9 @@ void add_create(CLI::App& topic, context& ctx) {
       ->check(CLI::IsMember({"memory", "log"}))
       ->capture_default_str();
   cmd->add_option("--partitions", a->partitions, "log topics: number of partitions");
+  cmd->add_option("--replication-factor", a->replication_factor,
+                  "log topics in a cluster: nodes holding each partition (default 3, or fewer "
+                  "live nodes)");
   cmd->add_option("--ttl-ms", a->ttl_ms, "memory topics: time to live of every message");
   cmd->add_option("--retention-ms", a->retention_ms,
                   "log topics: keep records this long (-1 forever)");

@@ -3,6 +3,7 @@
 // topic in the cluster (a second creation, on any node, is refused by etcd's
 // compare-and-swap); a node that was away catches up before it serves. Real ferryd
 // processes against a real etcd, whose keys the test reads with its own client.
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <optional>
@@ -11,10 +12,13 @@
 #include <thread>
 #include <vector>
 
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
 #include <catch2/catch.hpp>
 
 #include "tests/support/client_helpers.h"
 #include "tests/support/cluster_harness.h"
+#include "tests/support/http_client.h"
 #include "tests/support/test_helpers.h"
 
 using namespace ferry::testing;
@@ -49,6 +53,13 @@ std::optional<v1::TopicKind> kind_on(broker_process& node, const std::string& na
   auto info = client->describe_topic(name);
   if (!info) return std::nullopt;
   return info->kind();
+}
+
+// What `client`'s broker says of the cluster (the test fails when it cannot say).
+v1::ClusterInfo cluster_info(ferry::client::blocking_client& client) {
+  auto r = client.describe_cluster();
+  REQUIRE(r);
+  return r.value();
 }
 
 }  // namespace
@@ -186,4 +197,93 @@ TEST_CASE("without etcd a topic cannot be created, and the refusal is clear", "[
   CHECK(eventually(
       [&] { return static_cast<bool>(one->create_topic(topic_request("orphan", v1::LOG))); }, 10s));
   CHECK(c.etcd.range("/ferry/topics/").count("/ferry/topics/orphan") == 1);
+}
+
+TEST_CASE("a log topic's partitions are placed over the nodes, each led by one, and go with it",
+          "[cluster][topics][placement]") {
+  cluster c(3);
+  auto one = connect(c.node(1));
+  REQUIRE(eventually([&] { return cluster_info(*one).nodes_size() == 3; }, 5s));
+  auto created = one->create_topic(topic_request("orders", v1::LOG, 3));
+  REQUIRE(created);
+  CHECK(created->options().replication_factor() == 3);  // the default, resolved
+  CHECK(c.etcd.range("/ferry/partitions/orders/").size() == 3);
+
+  auto two = connect(c.node(2));
+  REQUIRE(eventually([&] { return cluster_info(*two).partitions_size() == 3; }, 5s));
+  std::set<uint32_t> leaders;
+  const v1::ClusterInfo info = cluster_info(*two);
+  for (const auto& p : info.partitions()) {
+    INFO(p.topic() << "/" << p.partition());
+    CHECK(p.topic() == "orders");
+    const std::set<uint32_t> replicas(p.replicas().begin(), p.replicas().end());
+    CHECK(replicas == std::set<uint32_t>{1, 2, 3});
+    CHECK(p.leader() == p.replicas(0));
+    CHECK(p.leader_epoch() == 1);
+    CHECK(std::equal(p.isr().begin(), p.isr().end(), p.replicas().begin(), p.replicas().end()));
+    leaders.insert(p.leader());
+  }
+  CHECK(leaders.size() == 3);  // one partition led by each node
+
+  std::string cmd = FERRY_CLI_PATH;
+  cmd.append(" --broker 127.0.0.1:").append(std::to_string(c.node(3).port()));
+  cmd.append(" cluster status");
+  REQUIRE(eventually(
+      [&] {
+        return run_command(cmd).out.find("partitions: 3 (0 under-replicated)") != std::string::npos;
+      },
+      5s));
+  const auto status = run_command(cmd).out;
+  for (int p = 0; p < 3; ++p)
+    CHECK(status.find("partition orders/" + std::to_string(p) + "\tleader ") != std::string::npos);
+
+  v1::DeleteTopic del;
+  del.set_name("orders");
+  REQUIRE(two->delete_topic(del));
+  CHECK(c.etcd.range("/ferry/partitions/orders/").empty());
+  CHECK(eventually(
+      [&] {
+        const auto body = http_call(c.node(3).http_port(), "GET", "/metrics").body;
+        return metric_sample(body, "ferry_cluster_partitions") == 0 &&
+               metric_sample(body, "ferry_cluster_under_replicated_partitions") == 0;
+      },
+      5s));
+}
+
+TEST_CASE("a log topic takes fewer copies when asked, and no more than the live nodes",
+          "[cluster][topics][placement]") {
+  cluster c(3);
+  auto one = connect(c.node(1));
+  REQUIRE(eventually([&] { return cluster_info(*one).nodes_size() == 3; }, 5s));
+  v1::CreateTopic pairs = topic_request("pairs", v1::LOG, 2);
+  pairs.mutable_options()->set_replication_factor(2);
+  REQUIRE(one->create_topic(pairs));
+  for (const auto& [key, value] : c.etcd.range("/ferry/partitions/pairs/")) {
+    INFO(key << " = " << value);
+    const auto state = boost::json::parse(value).as_object();
+    CHECK(state.at("replicas").as_array().size() == 2);
+    CHECK(state.at("isr") == state.at("replicas"));
+  }
+  v1::CreateTopic four = topic_request("four", v1::LOG);
+  four.mutable_options()->set_replication_factor(4);
+  auto refused = one->create_topic(four);
+  REQUIRE_FALSE(refused);
+  CHECK(refused.err().code == ferry::errc::invalid_argument);
+  CHECK(refused.err().message.find("the cluster has 3") != std::string::npos);
+  v1::CreateTopic copied = topic_request("copied", v1::MEMORY);
+  copied.mutable_options()->set_replication_factor(2);
+  CHECK(one->create_topic(copied).err().code == ferry::errc::invalid_argument);
+}
+
+TEST_CASE("a broker alone refuses copies it cannot make", "[cluster][topics][placement]") {
+  broker_process alone;
+  auto client = connect(alone);
+  v1::CreateTopic req = topic_request("orders", v1::LOG);
+  req.mutable_options()->set_replication_factor(2);
+  auto r = client->create_topic(req);
+  REQUIRE_FALSE(r);
+  CHECK(r.err().code == ferry::errc::invalid_argument);
+  CHECK(r.err().message.find("needs a cluster") != std::string::npos);
+  req.mutable_options()->set_replication_factor(1);
+  CHECK(client->create_topic(req));
 }
