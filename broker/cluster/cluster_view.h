@@ -26,6 +26,7 @@ struct partition_state {
   uint32_t leader = 0;             // 0: none
   int64_t leader_epoch = 0;
   std::vector<uint32_t> isr;  // the in-sync replicas, leader included
+  int64_t revision = 0;       // etcd's mod revision of the key (compare-and-swap)
 
   bool under_replicated() const { return isr.size() < replicas.size(); }
 };

@@ -87,6 +87,7 @@ void controller_election::elected(uint32_t id, int64_t epoch) {
   epoch_ = epoch;
   log::cluster().info("node {} is the controller (epoch {}){}", id, epoch_,
                       id == self_ ? ": this node" : "");
+  if (env_.changed) env_.changed();
 }
 
 void controller_election::gone() {

@@ -25,6 +25,7 @@ class controller_election {
   struct environment {
     etcd_client& etcd;
     std::function<void(int64_t ms, task)> after;  // `task` as a loop event, `ms` from now
+    task changed;                                 // after a new controller is known
   };
 
   controller_election(environment env, std::string prefix, uint32_t self);

@@ -58,8 +58,10 @@ membership::membership(environment env, cluster_settings settings, cluster_node 
           env_.etcd, env_.after, settings_.prefix + "/nodes/", true,
           [this](const std::vector<etcd_kv>& kvs) { nodes_read(kvs); },
           [this](const etcd_event& e) { apply(e.kv, e.erased); }),
-      election_({env_.etcd, env_.after}, settings_.prefix, self_.id),
-      partitions_(env_.etcd, env_.after, settings_.prefix) {}
+      leadership_({env_.etcd, env_.after, *this, settings_.prefix}),
+      election_({env_.etcd, env_.after, [this] { leadership_.changed(); }}, settings_.prefix,
+                self_.id),
+      partitions_(env_.etcd, env_.after, settings_.prefix, [this] { leadership_.changed(); }) {}
 
 membership::~membership() = default;
 
@@ -226,6 +228,7 @@ void membership::nodes_read(const std::vector<etcd_kv>& kvs) {
     apply(kv, false);
   for (const auto& [id, n] : before)
     if (!nodes_.contains(id)) log::cluster().info("node {} is gone", id);
+  leadership_.changed();
 }
 
 void membership::apply(const etcd_kv& kv, bool erased) {
@@ -235,7 +238,7 @@ void membership::apply(const etcd_kv& kv, bool erased) {
   if (ec != std::errc() || end != id_text.data() + id_text.size()) return;
   if (erased) {
     if (nodes_.erase(id) > 0) log::cluster().info("node {} is gone", id);
-    return;
+    return leadership_.changed();
   }
   cluster_node n;
   if (!decode(kv.value, n) || n.id != id) {
@@ -244,6 +247,7 @@ void membership::apply(const etcd_kv& kv, bool erased) {
   }
   auto [it, added] = nodes_.insert_or_assign(id, n);
   if (added) log::cluster().info("node {} is up at {}", id, it->second.advertise);
+  leadership_.changed();
 }
 
 }  // namespace ferry::broker

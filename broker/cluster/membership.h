@@ -12,8 +12,9 @@
 // sent plus the TTL, so it turns false no later than etcd expires the lease; then the node
 // registers again once etcd answers. Every node mirrors <prefix>/nodes/ into nodes()
 // (etcd_mirror), takes part in the controller election under its lease
-// (controller_election), and mirrors the log topic partitions' placement and leadership
-// (partition_table). Loop only.
+// (controller_election), mirrors the log topic partitions' placement and leadership
+// (partition_table), and while it is the controller moves leadership off dead nodes
+// (partition_controller). Loop only.
 #pragma once
 
 #include <cstdint>
@@ -26,6 +27,7 @@
 #include "broker/cluster/controller_election.h"
 #include "broker/cluster/etcd_client.h"
 #include "broker/cluster/etcd_mirror.h"
+#include "broker/cluster/partition_controller.h"
 #include "broker/cluster/partition_table.h"
 #include "broker/core/clock.h"
 #include "support/lifetime.h"
@@ -87,9 +89,10 @@ class membership final : public cluster_view {
   int64_t valid_until_ms_ = 0;  // steady ms: the lease may have expired from then on
   std::string state_ = "not registered yet";
   std::map<uint32_t, cluster_node> nodes_;
-  etcd_mirror watched_;           // <prefix>/nodes/, from join() until leave()
-  controller_election election_;  // campaigns under this node's lease
-  partition_table partitions_;    // <prefix>/partitions/, from join() until leave()
+  etcd_mirror watched_;              // <prefix>/nodes/, from join() until leave()
+  partition_controller leadership_;  // decides partition leaders while this node controls
+  controller_election election_;     // campaigns under this node's lease
+  partition_table partitions_;       // <prefix>/partitions/, from join() until leave()
   lifetime_token lifetime_;
 };
 

@@ -26,8 +26,9 @@ std::optional<std::pair<std::string, uint32_t>> key_of(std::string_view rest) {
 
 partition_table::partition_table(etcd_client& etcd,
                                  std::function<void(int64_t, etcd_mirror::task)> after,
-                                 const std::string& prefix)
+                                 const std::string& prefix, std::function<void()> on_change)
     : prefix_(prefix + "/partitions/"),
+      changed_(std::move(on_change)),
       mirror_(
           etcd, std::move(after), prefix_, true,
           [this](const std::vector<etcd_kv>& kvs) { reset(kvs); },
@@ -55,7 +56,9 @@ void partition_table::changed(const etcd_event& e) {
     partitions_.erase(*key);
     return;
   }
+  st.revision = e.kv.mod_revision;
   partitions_[*key] = std::move(st);
+  if (changed_) changed_();
 }
 
 }  // namespace ferry::broker

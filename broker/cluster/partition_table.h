@@ -16,9 +16,9 @@ namespace ferry::broker {
 
 class partition_table {
  public:
-  // `prefix`: cluster.prefix.
+  // `prefix`: cluster.prefix; `on_change` runs after a partition's state is read anew.
   partition_table(etcd_client& etcd, std::function<void(int64_t, etcd_mirror::task)> after,
-                  const std::string& prefix);
+                  const std::string& prefix, std::function<void()> on_change);
 
   void start() { mirror_.start(); }
   void stop() { mirror_.stop(); }
@@ -29,6 +29,7 @@ class partition_table {
   void changed(const etcd_event& e);
 
   std::string prefix_;  // <prefix>/partitions/
+  std::function<void()> changed_;
   partition_map partitions_;
   etcd_mirror mirror_;
 };

@@ -31,6 +31,26 @@ std::vector<partition_state> place_partitions(std::string_view topic, uint32_t p
   return out;
 }
 
+std::optional<partition_state> next_leadership(const partition_state& st,
+                                               const std::set<uint32_t>& live) {
+  partition_state next = st;
+  next.isr.clear();
+  for (uint32_t id : st.isr)
+    if (live.contains(id)) next.isr.push_back(id);
+  if (next.isr.empty()) next.isr = st.isr;  // the last in-sync replicas stay in sync
+  if (!live.contains(st.leader)) {
+    next.leader = 0;
+    for (uint32_t id : st.replicas)
+      if (live.contains(id) && std::find(next.isr.begin(), next.isr.end(), id) != next.isr.end()) {
+        next.leader = id;
+        break;
+      }
+  }
+  if (next.leader != st.leader) ++next.leader_epoch;
+  if (next.leader == st.leader && next.isr == st.isr) return std::nullopt;
+  return next;
+}
+
 namespace {
 
 json::array to_array(const std::vector<uint32_t>& ids) {

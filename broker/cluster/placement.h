@@ -1,8 +1,11 @@
-// placement: where a new log topic's partitions live, and how their state is spelled in
-// etcd (docs/CLUSTER.md, section 2). Pure functions: no etcd, no loop.
+// placement: where a new log topic's partitions live, who leads one when nodes go and
+// come, and how their state is spelled in etcd (docs/CLUSTER.md, sections 2 and 5). Pure
+// functions: no etcd, no loop.
 #pragma once
 
 #include <cstdint>
+#include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -19,6 +22,15 @@ namespace ferry::broker {
 std::vector<partition_state> place_partitions(std::string_view topic, uint32_t partitions,
                                               uint32_t replication_factor,
                                               std::vector<uint32_t> nodes);
+
+// The state a partition should move to when `live` are the live nodes, or nullopt when
+// it stays. Dead nodes leave the ISR, unless none of it is alive: then the ISR stays (its
+// members are the only ones known to hold every confirmed record) and the partition has
+// no leader until one of them returns. A dead leader is replaced by the first live
+// in-sync replica in replica order, never by a replica outside the ISR; every change of
+// leader (to none included) bumps the leader epoch.
+std::optional<partition_state> next_leadership(const partition_state& st,
+                                               const std::set<uint32_t>& live);
 
 // {"replicas": [...], "leader": N, "leader_epoch": E, "isr": [...]}
 std::string encode_partition_state(const partition_state& p);

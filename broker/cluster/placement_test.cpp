@@ -64,3 +64,41 @@ TEST_CASE("a partition's state reads back as written, and garbage is refused",
     CHECK_FALSE(decode_partition_state(bad, back));
   }
 }
+
+TEST_CASE("a dead leader is replaced by the first live in-sync replica, never by another",
+          "[cluster][placement]") {
+  partition_state st;
+  st.replicas = {1, 2, 3};
+  st.leader = 1;
+  st.leader_epoch = 4;
+  st.isr = {1, 3};  // 2 is behind
+
+  CHECK_FALSE(next_leadership(st, {1, 2, 3}));  // nothing to do
+
+  auto next = next_leadership(st, {2, 3});
+  REQUIRE(next);
+  CHECK(next->leader == 3);  // not 2: out of sync
+  CHECK(next->leader_epoch == 5);
+  CHECK(next->isr == std::vector<uint32_t>{3});
+  CHECK(next->replicas == st.replicas);
+
+  // A dead follower leaves the ISR; the leader and its epoch stay.
+  next = next_leadership(st, {1, 2});
+  REQUIRE(next);
+  CHECK(next->leader == 1);
+  CHECK(next->leader_epoch == 4);
+  CHECK(next->isr == std::vector<uint32_t>{1});
+
+  // No live in-sync replica: no leader, and the ISR is kept for when one returns.
+  next = next_leadership(st, {2});
+  REQUIRE(next);
+  CHECK(next->leader == 0);
+  CHECK(next->leader_epoch == 5);
+  CHECK(next->isr == st.isr);
+  auto back = next_leadership(*next, {2, 3});
+  REQUIRE(back);
+  CHECK(back->leader == 3);
+  CHECK(back->leader_epoch == 6);
+  CHECK(back->isr == std::vector<uint32_t>{3});
+  CHECK_FALSE(next_leadership(*next, {2}));  // still none: nothing to write
+}
