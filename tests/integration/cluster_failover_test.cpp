@@ -133,3 +133,21 @@ TEST_CASE("with no in-sync replica alive a partition waits leaderless for one to
   c.node(static_cast<int>(second)).restart();
   CHECK(eventually([&] { return partition_on(c.node(other), "pair", 0).leader() == second; }, 5s));
 }
+
+TEST_CASE("a leader that stops cleanly hands its partitions over at once", "[cluster][failover]") {
+  cluster c(3, {"--set", "cluster.lease_ttl_s=6"});  // an expiry would take 4 s or more
+  create_log_topic(c.node(1), "orders", 1, 3);
+  REQUIRE(eventually([&] { return cluster_info(c.node(1)).partitions_size() == 1; }, 5s));
+  const uint32_t leader = partition_on(c.node(1), "orders", 0).leader();
+  const int survivor = leader == 1 ? 2 : 1;
+  const auto stopping = std::chrono::steady_clock::now();
+  REQUIRE(c.node(static_cast<int>(leader)).stop() == 0);
+  // Its lease is revoked while it drains: no wait for the lease to expire.
+  REQUIRE(eventually(
+      [&] {
+        const auto p = partition_on(c.node(survivor), "orders", 0);
+        return p.leader() != leader && p.leader() != 0;
+      },
+      5s));
+  CHECK(std::chrono::steady_clock::now() - stopping < 2500ms);
+}

@@ -29,11 +29,12 @@ struct cluster {
   std::string dir = make_temp_dir("ferry-cluster-test");  // the nodes' logs
   std::vector<std::unique_ptr<broker_process>> nodes;
 
-  // Nodes 1..n, each started (registered, and the cluster's topics read) before the next.
-  explicit cluster(int n) {
+  // Nodes 1..n, each started (registered, and the cluster's topics read) before the next,
+  // with `more` arguments each.
+  explicit cluster(int n, const std::vector<std::string>& more = {}) {
     for (int id = 1; id <= n; ++id)
       nodes.push_back(
-          std::make_unique<broker_process>(node_args(etcd, id), std::string(), log_of(id)));
+          std::make_unique<broker_process>(node_args(etcd, id, more), std::string(), log_of(id)));
   }
   ~cluster() {
     nodes.clear();
