@@ -61,7 +61,7 @@ membership::membership(environment env, cluster_settings settings, cluster_node 
       leadership_({env_.etcd, env_.after, *this, settings_.prefix}),
       election_({env_.etcd, env_.after, [this] { leadership_.changed(); }}, settings_.prefix,
                 self_.id),
-      partitions_(env_.etcd, env_.after, settings_.prefix, [this] { leadership_.changed(); }) {}
+      partitions_(env_.etcd, env_.after, settings_.prefix, [this] { partitions_changed(); }) {}
 
 membership::~membership() = default;
 
@@ -248,6 +248,15 @@ void membership::apply(const etcd_kv& kv, bool erased) {
   auto [it, added] = nodes_.insert_or_assign(id, n);
   if (added) log::cluster().info("node {} is up at {}", id, it->second.advertise);
   leadership_.changed();
+}
+
+void membership::partitions_changed() {
+  leadership_.changed();
+  if (!partitions_listener_ || std::exchange(partitions_pending_, true)) return;
+  env_.after(0, lifetime_.guard([this] {
+    partitions_pending_ = false;
+    partitions_listener_();
+  }));
 }
 
 }  // namespace ferry::broker

@@ -67,6 +67,8 @@ class membership final : public cluster_view {
 
   // Why not registered ("" when it is).
   std::string state() const;
+  // `fn` runs (as a loop event, once for several changes) after the partitions change.
+  void on_partitions_changed(task fn) { partitions_listener_ = std::move(fn); }
 
  private:
   void try_register(int64_t deadline_ms, std::function<void(std::string)> done);
@@ -79,6 +81,7 @@ class membership final : public cluster_view {
   void lost(std::string why);
   void nodes_read(const std::vector<etcd_kv>& kvs);
   void apply(const etcd_kv& kv, bool erased);
+  void partitions_changed();
 
   environment env_;
   cluster_settings settings_;
@@ -93,6 +96,8 @@ class membership final : public cluster_view {
   partition_controller leadership_;  // decides partition leaders while this node controls
   controller_election election_;     // campaigns under this node's lease
   partition_table partitions_;       // <prefix>/partitions/, from join() until leave()
+  task partitions_listener_;
+  bool partitions_pending_ = false;
   lifetime_token lifetime_;
 };
 

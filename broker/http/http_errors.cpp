@@ -26,6 +26,7 @@ unsigned http_status(errc code) noexcept {
     case errc::frame_too_large:
     case errc::message_too_large: return 413;
     case errc::offset_out_of_range: return 416;
+    case errc::not_leader: return 421;
     case errc::queue_full:
     case errc::resource_exhausted:
     case errc::slow_consumer: return 429;

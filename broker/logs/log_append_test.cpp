@@ -92,6 +92,23 @@ TEST_CASE("a log topic refuses a message above max_message_bytes and writes the 
   CHECK(f.probe.records_refused == 1);
 }
 
+TEST_CASE("a partition another node leads refuses publishes with the reason, others take them",
+          "[topics][log][cluster]") {
+  fixture f(log_options(2));
+  f.topic->set_not_led_here(1, "partition 1 of topic 't' is led by node 2 at h:1");
+  auto refused = f.published(msgs({"x", "y"}), 1);
+  CHECK(refused.accepted() == 0);
+  REQUIRE(refused.errors_size() == 2);
+  CHECK(refused.errors(0).code() == v1::NOT_LEADER);
+  CHECK(refused.errors(1).message() == "partition 1 of topic 't' is led by node 2 at h:1");
+  CHECK(f.topic->bounds(1).next == 0);  // nothing written
+  CHECK(f.probe.records_refused == 2);
+  CHECK(f.published(msgs({"a"}), 0).accepted() == 1);
+  f.topic->set_not_led_here(1, "");  // this node leads it now
+  CHECK(f.published(msgs({"z"}), 1).accepted() == 1);
+  CHECK(f.topic->bounds(1).next == 1);
+}
+
 TEST_CASE("a log topic asks storage for a synced append only when fsync is always",
           "[topics][log][fsync]") {
   auto [policy, synced] = GENERATE(table<v1::FsyncPolicy, bool>(

@@ -97,6 +97,10 @@ class log_partition {
                      std::string_view producer_id, uint64_t sequence);
   // Submits pending records unless 8 writes are in flight or a failure is draining.
   void kick();
+  // In a cluster, why this node takes no publishes to the partition (NOT_LEADER: another
+  // node leads it); empty when it does (always, on a single broker).
+  const std::string& not_led_here() const { return not_led_here_; }
+  void set_not_led_here(std::string why) { not_led_here_ = std::move(why); }
 
   // ---- reading (log_partition_read.cpp) ----
   void add_reader(log_reader& r);
@@ -167,6 +171,7 @@ class log_partition {
   boost::container::deque<cached> tail_;  // newest durable records, in offset order
   size_t tail_bytes_ = 0;
   std::vector<log_reader*> readers_;
+  std::string not_led_here_;
 };
 
 // Encoding of producer::recent in storage::producer_state::recent.

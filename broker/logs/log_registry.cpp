@@ -82,6 +82,7 @@ ferry::error log_registry::create(const v1::CreateTopic& req, uint64_t /*owner_s
   auto t = std::make_unique<log_topic>(req.name(), id, o, *port_, clock_, settings_, probe_);
   auto& ref = *t;
   topics_.emplace(req.name(), std::move(t));
+  apply_leadership(ref);
   ref.describe(info);
   b.expect_no_topic(ref.name());
   b.put_topic(info);
@@ -104,6 +105,40 @@ void log_registry::tick() {
   const int64_t now = clock_.now();
   for (auto& [name, t] : topics_)
     t->on_tick(now);
+}
+
+// ---- leadership in a cluster ----
+
+void log_registry::set_cluster(const cluster_view* c) {
+  cluster_ = c;
+  leadership_changed();
+}
+
+void log_registry::leadership_changed() {
+  for (auto& [name, t] : topics_)
+    apply_leadership(*t);
+}
+
+void log_registry::apply_leadership(log_topic& t) const {
+  for (uint32_t p = 0; p < t.partition_count(); ++p)
+    t.set_not_led_here(p, not_led_here(t.name(), p));
+}
+
+std::string log_registry::not_led_here(const std::string& topic, uint32_t p) const {
+  if (cluster_ == nullptr) return {};
+  std::string why = "partition " + std::to_string(p) + " of topic " + quoted(topic);
+  const auto it = cluster_->partitions().find({topic, p});
+  if (it == cluster_->partitions().end())
+    return why.append(" has no leader known to node ")
+        .append(std::to_string(cluster_->node_id()))
+        .append(" yet");
+  const uint32_t leader = it->second.leader;
+  if (leader == cluster_->node_id()) return {};
+  if (leader == 0) return why.append(" has no leader: none of its in-sync replicas is alive");
+  why.append(" is led by node ").append(std::to_string(leader));
+  const auto node = cluster_->nodes().find(leader);
+  return node == cluster_->nodes().end() ? why.append(" (not alive)")
+                                         : why.append(" at ").append(node->second.advertise);
 }
 
 }  // namespace ferry::broker

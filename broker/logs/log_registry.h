@@ -9,6 +9,7 @@
 #include <string>
 
 #include "broker/catalog/catalog.h"
+#include "broker/cluster/cluster_view.h"
 #include "broker/core/clock.h"
 #include "broker/logs/log_settings.h"
 #include "broker/logs/log_topic.h"
@@ -41,14 +42,25 @@ class log_registry final : public topic_family {
   // The timers of every log topic.
   void tick();
 
+  // In a cluster (`c` not null), a partition takes publishes only on the node that leads
+  // it; the others refuse them with NOT_LEADER naming the leader (docs/CLUSTER.md,
+  // section 4). Applied to every topic now and to each one created later;
+  // leadership_changed() applies it again after the cluster's partitions change.
+  void set_cluster(const cluster_view* c);
+  void leadership_changed();
+
  private:
   ferry::error check_options(const v1::TopicOptions& o) const;
+  void apply_leadership(log_topic& t) const;
+  // Why partition `p` of `topic` takes no publishes here; empty when it does.
+  std::string not_led_here(const std::string& topic, uint32_t p) const;
 
   const loop_clock& clock_;
   log_settings settings_;
   catalog& catalog_;
   log_port* port_;
   log_probe probe_;
+  const cluster_view* cluster_ = nullptr;
   std::map<std::string, std::unique_ptr<log_topic>, std::less<>> topics_;
 };
 

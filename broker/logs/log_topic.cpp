@@ -110,6 +110,11 @@ void log_topic::publish(publish_request& r, publish_done done) {
     uint32_t p = route(pv, meta, partition_count(), round_robin_);
     job->ok.set_partitions(static_cast<int>(i), p);
     auto& part = partition(p);
+    if (!part.not_led_here().empty()) {
+      ++partition_ctx_.probe.records_refused;
+      add_error(job->ok, i, errc::not_leader, part.not_led_here());
+      continue;
+    }
     const uint64_t seq = pv.producer_id.empty() ? 0 : pv.first_sequence + i;
     if (!pv.producer_id.empty() && !admit_sequence(part, job, i, pv.producer_id, seq)) continue;
     part.add(job, i, bytes, message_ref{buf, pv.topic, bytes, now, 0}, pv.producer_id, seq);

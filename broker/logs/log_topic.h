@@ -71,6 +71,10 @@ class log_topic final : public topic {
   uint32_t partition_count() const { return static_cast<uint32_t>(partitions_.size()); }
   bool valid_partition(uint32_t p) const { return p < partitions_.size(); }
   storage::partition_bounds bounds(uint32_t p) const;
+  // In a cluster: why partition `p` takes no publishes here (empty: it does).
+  void set_not_led_here(uint32_t p, std::string why) {
+    partition(p).set_not_led_here(std::move(why));
+  }
 
   // Recovery: every partition's bounds and producers (blocking; at start only).
   ferry::error recover(storage::log_store& store);

@@ -212,6 +212,8 @@ ferry::error server::impl::join_cluster() {
   services->cluster = members.get();
   shared_catalog->set_view(members.get());
   topics->set_cluster(members.get());
+  logs->set_cluster(members.get());
+  members->on_partitions_changed([this] { logs->leadership_changed(); });
   return sync_topics();
 }
 

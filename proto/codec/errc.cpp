@@ -42,6 +42,7 @@ class ferry_category_impl final : public std::error_category {
       case errc::rebalance_in_progress: return "rebalance in progress";
       case errc::disconnected: return "disconnected";
       case errc::scheduled_not_found: return "scheduled message not found";
+      case errc::not_leader: return "not the partition's leader";
       case errc::storage_error: return "storage error";
       case errc::disk_full: return "disk full";
       case errc::shutting_down: return "broker shutting down";
@@ -94,6 +95,7 @@ const char* errc_name(errc e) noexcept {
     case errc::rebalance_in_progress: return "REBALANCE_IN_PROGRESS";
     case errc::disconnected: return "DISCONNECTED";
     case errc::scheduled_not_found: return "SCHEDULED_NOT_FOUND";
+    case errc::not_leader: return "NOT_LEADER";
     case errc::storage_error: return "STORAGE_ERROR";
     case errc::disk_full: return "DISK_FULL";
     case errc::shutting_down: return "SHUTTING_DOWN";

@@ -44,6 +44,7 @@ enum class errc : int {
   rebalance_in_progress = 31,
   disconnected = 32,
   scheduled_not_found = 33,
+  not_leader = 34,
   storage_error = 40,
   disk_full = 41,
   shutting_down = 42,

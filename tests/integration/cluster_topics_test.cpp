@@ -62,6 +62,31 @@ v1::ClusterInfo cluster_info(ferry::client::blocking_client& client) {
   return r.value();
 }
 
+// The partition of `topic` that node `id` leads, once `node` knows (the test fails if
+// none within 5 s).
+uint32_t partition_led_by(broker_process& node, const std::string& topic, uint32_t id) {
+  auto client = connect(node);
+  std::optional<uint32_t> led;
+  REQUIRE(eventually(
+      [&] {
+        const auto info = cluster_info(*client);
+        for (const auto& p : info.partitions())
+          if (p.topic() == topic && p.leader() == id) led = p.partition();
+        return led.has_value();
+      },
+      5s));
+  return *led;
+}
+
+// Publishes `payload` to partition `p` of `topic` through `client`.
+ferry::client::result<ferry::client::publish_result> publish_to(
+    ferry::client::blocking_client& client, const std::string& topic, uint32_t p,
+    const std::string& payload) {
+  ferry::client::message m(payload);
+  m.partition = p;
+  return client.publish(topic, std::move(m));
+}
+
 }  // namespace
 
 TEST_CASE("a topic created on one node is on every node, and so is its deletion",
@@ -93,9 +118,10 @@ TEST_CASE("a topic created on one node is on every node, and so is its deletion"
     CHECK(info->partitions_size() == 3);
     CHECK(kind_on(c.node(id), "alerts") == v1::MEMORY);
   }
-  // A topic learnt from the cluster takes publishes like one created here.
+  // A topic learnt from the cluster takes publishes like one created here (to the
+  // partitions this node leads).
   auto three = connect(c.node(3));
-  CHECK(publish(*three, "orders", "first").has_offset);
+  CHECK(publish_to(*three, "orders", partition_led_by(c.node(3), "orders", 3), "first"));
 
   auto two = connect(c.node(2));
   v1::DeleteTopic del;
@@ -152,16 +178,18 @@ TEST_CASE("a node that was away catches up with the cluster's topics before it s
           "[cluster][topics]") {
   cluster c(3);
   auto one = connect(c.node(1));
-  REQUIRE(one->create_topic(topic_request("kept", v1::LOG)));
+  REQUIRE(eventually([&] { return cluster_info(*one).nodes_size() == 3; }, 5s));
+  REQUIRE(one->create_topic(topic_request("kept", v1::LOG, 3)));  // one partition led by each
   REQUIRE(one->create_topic(topic_request("dropped", v1::MEMORY)));
   REQUIRE(eventually(
       [&] {
         return topics_of(c.node(3)) == std::set<std::string>{"dropped", "kept"};
       },
       5s));
+  const uint32_t mine = partition_led_by(c.node(3), "kept", 3);
   {
     auto three = connect(c.node(3));
-    REQUIRE(publish(*three, "kept", "on node 3").offset == 0);
+    REQUIRE(publish_to(*three, "kept", mine, "on node 3"));
   }
   REQUIRE(c.node(3).stop() == 0);
 
@@ -177,8 +205,8 @@ TEST_CASE("a node that was away catches up with the cluster's topics before it s
   auto three = connect(c.node(3));
   auto kept = three->describe_topic("kept");
   REQUIRE(kept);
-  REQUIRE(kept->partitions_size() == 1);
-  CHECK(kept->partitions(0).log_end() == 1);
+  REQUIRE(kept->partitions_size() == 3);
+  CHECK(kept->partitions(static_cast<int>(mine)).log_end() == 1);
 }
 
 TEST_CASE("without etcd a topic cannot be created, and the refusal is clear", "[cluster][topics]") {
@@ -286,4 +314,42 @@ TEST_CASE("a broker alone refuses copies it cannot make", "[cluster][topics][pla
   CHECK(r.err().message.find("needs a cluster") != std::string::npos);
   req.mutable_options()->set_replication_factor(1);
   CHECK(client->create_topic(req));
+}
+
+TEST_CASE("a partition takes publishes on its leader, and the others name the leader",
+          "[cluster][topics][leader]") {
+  cluster c(3);
+  auto one = connect(c.node(1));
+  REQUIRE(eventually([&] { return cluster_info(*one).nodes_size() == 3; }, 5s));
+  REQUIRE(one->create_topic(topic_request("orders", v1::LOG, 3)));
+  const uint32_t p = partition_led_by(c.node(1), "orders", 2);
+  REQUIRE(eventually([&] { return partition_led_by(c.node(1), "orders", 2) == p; }, 5s));
+
+  // Node 1 does not lead partition p: the publish is refused, naming the leader.
+  auto refused = publish_to(*one, "orders", p, "misdirected");
+  REQUIRE_FALSE(refused);
+  CHECK(refused.err().code == ferry::errc::not_leader);
+  const std::string leader_at = "led by node 2 at 127.0.0.1:" + std::to_string(c.node(2).port());
+  CHECK(refused.err().message.find(leader_at) != std::string::npos);
+  auto two = connect(c.node(2));
+  auto taken = publish_to(*two, "orders", p, "on the leader");
+  REQUIRE(taken);
+  CHECK(taken->offset == 0);
+
+  // The leader goes: the new one takes the partition's publishes, the others refuse them.
+  c.node(2).kill_hard();
+  uint32_t next = 0;
+  REQUIRE(eventually(
+      [&] {
+        const auto info = cluster_info(*one);
+        for (const auto& part : info.partitions())
+          if (part.topic() == "orders" && part.partition() == p) next = part.leader();
+        return next != 0 && next != 2;
+      },
+      8s));
+  const int other = next == 1 ? 3 : 1;
+  auto leader = connect(c.node(static_cast<int>(next)));
+  CHECK(eventually([&] { return static_cast<bool>(publish_to(*leader, "orders", p, "new")); }, 5s));
+  auto follower = connect(c.node(other));
+  CHECK(publish_to(*follower, "orders", p, "no").err().code == ferry::errc::not_leader);
 }
