@@ -6,6 +6,12 @@
 
 namespace ferry::broker {
 
+namespace {
+
+constexpr int64_t retry_ms = 250;  // after etcd did not take a decision
+
+}  // namespace
+
 partition_controller::partition_controller(environment env) : env_(std::move(env)) {}
 
 void partition_controller::changed() {
@@ -44,7 +50,8 @@ void partition_controller::decide(const std::pair<std::string, uint32_t>& key,
         if (!error.empty()) {
           log::cluster().warn("partition {}/{}: etcd did not take the new leader: {}", key.first,
                               key.second, error);
-          return changed();  // tried again
+          // Tried again a little later (a refused connection fails at once).
+          return env_.after(retry_ms, lifetime_.guard([this] { changed(); }));
         }
         if (!r.succeeded) return;  // a newer state or controller: the watch brings it
         if (next.leader != now.leader) {

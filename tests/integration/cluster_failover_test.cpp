@@ -44,7 +44,6 @@ bool holds(const google::protobuf::RepeatedField<uint32_t>& ids, uint32_t id) {
 void create_log_topic(broker_process& node, const std::string& name, uint32_t partitions,
                       uint32_t replication_factor) {
   auto client = connect(node);
-  REQUIRE(eventually([&] { return cluster_info(node).nodes_size() == 3; }, 5s));
   v1::CreateTopic req;
   req.set_name(name);
   req.set_kind(v1::LOG);
@@ -58,6 +57,7 @@ void create_log_topic(broker_process& node, const std::string& name, uint32_t pa
 TEST_CASE("a dead leader's partition is led by a live in-sync replica with a larger epoch",
           "[cluster][failover]") {
   cluster c(3);
+  REQUIRE(c.settled());
   create_log_topic(c.node(1), "orders", 3, 3);
   REQUIRE(eventually([&] { return cluster_info(c.node(2)).partitions_size() == 3; }, 5s));
   const auto before = partition_on(c.node(2), "orders", 0);
@@ -105,6 +105,7 @@ TEST_CASE("a dead leader's partition is led by a live in-sync replica with a lar
 TEST_CASE("with no in-sync replica alive a partition waits leaderless for one to return",
           "[cluster][failover]") {
   cluster c(3);
+  REQUIRE(c.settled());
   create_log_topic(c.node(1), "pair", 1, 2);
   REQUIRE(eventually([&] { return cluster_info(c.node(1)).partitions_size() == 1; }, 5s));
   const auto placed = partition_on(c.node(1), "pair", 0);
@@ -136,6 +137,7 @@ TEST_CASE("with no in-sync replica alive a partition waits leaderless for one to
 
 TEST_CASE("a leader that stops cleanly hands its partitions over at once", "[cluster][failover]") {
   cluster c(3, {"--set", "cluster.lease_ttl_s=6"});  // an expiry would take 4 s or more
+  REQUIRE(c.settled());
   create_log_topic(c.node(1), "orders", 1, 3);
   REQUIRE(eventually([&] { return cluster_info(c.node(1)).partitions_size() == 1; }, 5s));
   const uint32_t leader = partition_on(c.node(1), "orders", 0).leader();

@@ -178,7 +178,7 @@ TEST_CASE("a node that was away catches up with the cluster's topics before it s
           "[cluster][topics]") {
   cluster c(3);
   auto one = connect(c.node(1));
-  REQUIRE(eventually([&] { return cluster_info(*one).nodes_size() == 3; }, 5s));
+  REQUIRE(c.settled());
   REQUIRE(one->create_topic(topic_request("kept", v1::LOG, 3)));  // one partition led by each
   REQUIRE(one->create_topic(topic_request("dropped", v1::MEMORY)));
   REQUIRE(eventually(
@@ -231,7 +231,7 @@ TEST_CASE("a log topic's partitions are placed over the nodes, each led by one, 
           "[cluster][topics][placement]") {
   cluster c(3);
   auto one = connect(c.node(1));
-  REQUIRE(eventually([&] { return cluster_info(*one).nodes_size() == 3; }, 5s));
+  REQUIRE(c.settled());
   auto created = one->create_topic(topic_request("orders", v1::LOG, 3));
   REQUIRE(created);
   CHECK(created->options().replication_factor() == 3);  // the default, resolved
@@ -282,7 +282,7 @@ TEST_CASE("a log topic takes fewer copies when asked, and no more than the live 
           "[cluster][topics][placement]") {
   cluster c(3);
   auto one = connect(c.node(1));
-  REQUIRE(eventually([&] { return cluster_info(*one).nodes_size() == 3; }, 5s));
+  REQUIRE(c.settled());
   v1::CreateTopic pairs = topic_request("pairs", v1::LOG, 2);
   pairs.mutable_options()->set_replication_factor(2);
   REQUIRE(one->create_topic(pairs));
@@ -320,7 +320,7 @@ TEST_CASE("a partition takes publishes on its leader, and the others name the le
           "[cluster][topics][leader]") {
   cluster c(3);
   auto one = connect(c.node(1));
-  REQUIRE(eventually([&] { return cluster_info(*one).nodes_size() == 3; }, 5s));
+  REQUIRE(c.settled());
   REQUIRE(one->create_topic(topic_request("orders", v1::LOG, 3)));
   const uint32_t p = partition_led_by(c.node(1), "orders", 2);
   REQUIRE(eventually([&] { return partition_led_by(c.node(1), "orders", 2) == p; }, 5s));

@@ -3,6 +3,7 @@
 // dir and log file, all stopped when the harness goes (docs/CLUSTER.md).
 #pragma once
 
+#include <chrono>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -11,6 +12,8 @@
 
 #include "tests/support/broker_process.h"
 #include "tests/support/etcd_process.h"
+#include "tests/support/http_client.h"
+#include "tests/support/test_helpers.h"
 
 namespace ferry::testing {
 
@@ -42,6 +45,22 @@ struct cluster {
     std::filesystem::remove_all(dir, ec);
   }
   std::string log_of(int id) const { return dir + "/node-" + std::to_string(id) + ".log"; }
+  // Waits until every running node sees every running node (their ferry_cluster_nodes
+  // gauge); false if they do not within `within`.
+  bool settled(std::chrono::milliseconds within = std::chrono::seconds(5)) {
+    double running = 0;
+    for (const auto& n : nodes)
+      running += n->running() ? 1 : 0;
+    return eventually(
+        [&] {
+          for (const auto& n : nodes)
+            if (n->running() && metric_sample(http_call(n->http_port(), "GET", "/metrics").body,
+                                              "ferry_cluster_nodes") != running)
+              return false;
+          return true;
+        },
+        within);
+  }
   broker_process& node(int id) { return *nodes.at(static_cast<size_t>(id - 1)); }
 };
 
