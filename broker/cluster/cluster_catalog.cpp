@@ -93,16 +93,19 @@ void cluster_catalog::apply(catalog_batch b, done_fn done) {
     ++names_[name].writing;
   env_.etcd.txn(std::move(t), lifetime_.guard([this, e, b = std::move(b), done = std::move(done)](
                                                   std::string error, etcd_txn_result r) mutable {
-    // Refused: the broker undoes its change first, then hears of what etcd has instead.
-    if (!error.empty()) {
-      done(fail(errc::timeout, "cluster: etcd did not take the change: " + error));
-      return written(e, 0);
-    }
-    if (!r.succeeded) {
-      done(fail(errc::topic_exists, "topic " + quoted(e.front().first) +
-                                        " exists in the cluster (made on another node)"));
-      return written(e, 0);
-    }
+    // Refused: the broker undoes a creation first, then hears of what etcd has instead. A
+    // deletion is not undone (the records went at once): reading etcd again recreates the
+    // topic here if the cluster still has it.
+    auto refuse = [&](ferry::error err) {
+      done(err);
+      written(e, 0);
+      if (std::any_of(e.begin(), e.end(), [](const auto& edit) { return !edit.second; })) forget(e);
+    };
+    if (!error.empty())
+      return refuse(fail(errc::timeout, "cluster: etcd did not take the change: " + error));
+    if (!r.succeeded)
+      return refuse(fail(errc::topic_exists, "topic " + quoted(e.front().first) +
+                                                 " exists in the cluster (made on another node)"));
     written(e, r.revision);
     local_.apply(std::move(b), [this, e, done = std::move(done)](const ferry::error& err) {
       if (err) forget(e);
@@ -154,15 +157,14 @@ void cluster_catalog::written(const edits& e, int64_t revision) {
   }
 }
 
-// etcd has the change but this node could not store it (the broker undid it): the names
-// are read again from etcd and announced as if another node had made the change.
+// This node and etcd may disagree on the names of `e` (etcd has a change this node could
+// not store, or this node deleted what etcd kept): they are read again from etcd and
+// announced as if another node had made the change.
 void cluster_catalog::forget(const edits& e) {
   for (const auto& [name, put] : e)
     names_[name].revision = 0;
-  log::cluster().warn(
-      "this node could not store a change of topic {} made in etcd; reading "
-      "the topics again",
-      quoted(e.front().first));
+  log::cluster().warn("topic {}: this node and etcd may disagree; reading the topics again",
+                      quoted(e.front().first));
   if (mirror_.started()) {
     mirror_.stop();
     mirror_.start();

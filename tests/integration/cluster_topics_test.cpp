@@ -225,6 +225,18 @@ TEST_CASE("without etcd a topic cannot be created, and the refusal is clear", "[
   CHECK(eventually(
       [&] { return static_cast<bool>(one->create_topic(topic_request("orphan", v1::LOG))); }, 10s));
   CHECK(c.etcd.range("/ferry/topics/").count("/ferry/topics/orphan") == 1);
+
+  // A deletion etcd does not take is refused too; the node, which dropped the topic at
+  // once, has it back from etcd once etcd answers again.
+  c.etcd.kill_hard();
+  v1::DeleteTopic del;
+  del.set_name("orphan");
+  auto gone = one->delete_topic(del);
+  REQUIRE_FALSE(gone);
+  CHECK(gone.err().code == ferry::errc::timeout);
+  CHECK(topics_of(c.node(1)).empty());
+  c.etcd.restart();
+  CHECK(eventually([&] { return topics_of(c.node(1)) == std::set<std::string>{"orphan"}; }, 10s));
 }
 
 TEST_CASE("a log topic's partitions are placed over the nodes, each led by one, and go with it",
