@@ -38,4 +38,17 @@ std::string parse_etcd_endpoints(std::string_view list, std::vector<etcd_endpoin
   }
 }
 
+std::string node_id_of_hostname(std::string_view host, uint32_t& id) {
+  const auto dash = host.rfind('-');
+  const std::string_view digits = dash == std::string_view::npos ? "" : host.substr(dash + 1);
+  uint32_t ordinal = 0;
+  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), ordinal);
+  if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size() ||
+      ordinal >= 0x7fffffff)
+    return "host name '" + std::string(host) +
+           "' does not end in -ORDINAL (as a StatefulSet's pods are named)";
+  id = ordinal + 1;
+  return {};
+}
+
 }  // namespace ferry::broker

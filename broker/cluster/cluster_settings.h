@@ -10,8 +10,9 @@
 namespace ferry::broker {
 
 struct cluster_settings {
-  std::string etcd;       // comma-separated etcd endpoints (http://HOST:PORT); empty = no cluster
-  uint32_t node_id = 0;   // this node's id in the cluster, unique among its nodes
+  std::string etcd;      // comma-separated etcd endpoints (http://HOST:PORT); empty = no cluster
+  uint32_t node_id = 0;  // this node's id in the cluster, unique among its nodes
+  bool node_id_from_hostname = false;  // node_id is the host name's ordinal + 1 (StatefulSet)
   std::string advertise;  // HOST:PORT clients and other nodes reach it at; empty = net.listen's
   std::string prefix = "/ferry";    // where the cluster's keys live in etcd
   int64_t lease_ttl_s = 2;          // a node silent this long is gone (its lease expires)
@@ -29,5 +30,9 @@ struct etcd_endpoint {
 // cluster.etcd split at commas, each http://HOST:PORT or HOST:PORT ([V6]:PORT too); an
 // error message naming the first that is not.
 std::string parse_etcd_endpoints(std::string_view list, std::vector<etcd_endpoint>& out);
+
+// The node id of a host named as a Kubernetes StatefulSet names its pods: NAME-ORDINAL
+// is node ORDINAL + 1 ("ferryd-0" is node 1); an error message when `host` is not so named.
+std::string node_id_of_hostname(std::string_view host, uint32_t& id);
 
 }  // namespace ferry::broker

@@ -6,6 +6,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "broker/cluster/cluster_settings.h"
+
 using namespace ferry::broker;
 
 TEST_CASE("each partition gets distinct replicas, and leadership spreads over the nodes",
@@ -101,4 +103,17 @@ TEST_CASE("a dead leader is replaced by the first live in-sync replica, never by
   CHECK(back->leader_epoch == 6);
   CHECK(back->isr == std::vector<uint32_t>{3});
   CHECK_FALSE(next_leadership(*next, {2}));  // still none: nothing to write
+}
+
+TEST_CASE("a StatefulSet pod's host name gives its node id, other names are refused",
+          "[cluster][settings]") {
+  uint32_t id = 0;
+  CHECK(node_id_of_hostname("ferryd-0", id).empty());
+  CHECK(id == 1);
+  CHECK(node_id_of_hostname("my-ferry-12", id).empty());
+  CHECK(id == 13);
+  for (const char* bad : {"ferryd", "ferryd-", "ferryd-x", "-", "", "ferryd-1a", "f-99999999999"}) {
+    INFO(bad);
+    CHECK_FALSE(node_id_of_hostname(bad, id).empty());
+  }
 }

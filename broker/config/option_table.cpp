@@ -332,6 +332,11 @@ void add_cluster_rows(std::vector<option_row>& t) {
                                 "nodes; the data dir remembers it (node.json).",
                                 {[](broker_options& o) -> uint32_t& { return o.cluster.node_id; }},
                                 0, std::numeric_limits<int32_t>::max()));
+  t.push_back(bool_row("cluster.node_id_from_hostname",
+                       "Take the node id from the host name's ordinal plus one (ferryd-0 is "
+                       "node 1), as a Kubernetes StatefulSet names its pods; cluster.node_id "
+                       "stays 0.",
+                       [](broker_options& o) -> bool& { return o.cluster.node_id_from_hostname; }));
   t.push_back(string_row(
       "cluster.advertise",
       "HOST:PORT clients and the other nodes reach this node at; empty = the bound net.listen "
@@ -430,7 +435,10 @@ std::string check_options(const broker_options& o) {
   if (o.tls.client_auth != "none" && (!o.tls.enabled || o.tls.ca_file.empty()))
     return "tls.client_auth " + o.tls.client_auth + " needs tls.enabled and tls.ca_file";
   if (o.cluster.enabled()) {
-    if (o.cluster.node_id == 0) return "cluster.etcd needs cluster.node_id (1 or more)";
+    if (o.cluster.node_id == 0 && !o.cluster.node_id_from_hostname)
+      return "cluster.etcd needs cluster.node_id (1 or more) or cluster.node_id_from_hostname";
+    if (o.cluster.node_id != 0 && o.cluster.node_id_from_hostname)
+      return "set cluster.node_id or cluster.node_id_from_hostname, not both";
     std::vector<etcd_endpoint> endpoints;
     if (auto err = parse_etcd_endpoints(o.cluster.etcd, endpoints); !err.empty())
       return "cluster.etcd: " + err;

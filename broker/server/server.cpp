@@ -4,6 +4,8 @@
 
 #include <optional>
 
+#include <unistd.h>
+
 #include "broker/cluster/node_identity.h"
 #include "broker/server/server_impl.h"
 
@@ -188,6 +190,12 @@ void server::impl::build_http() {
 // advertised address is known) but does not accept yet.
 ferry::error server::impl::join_cluster() {
   if (!opts.cluster.enabled()) return {};
+  if (opts.cluster.node_id_from_hostname) {
+    char host[256] = {};
+    ::gethostname(host, sizeof host - 1);
+    if (auto err = node_id_of_hostname(host, opts.cluster.node_id); !err.empty())
+      return {make_error_code(errc::invalid_argument), "cluster.node_id_from_hostname: " + err};
+  }
   node_identity identity;
   if (auto err = load_node_identity(opts.data_dir, opts.cluster.node_id, identity); !err.empty())
     return {make_error_code(errc::invalid_argument), "cluster: " + err};

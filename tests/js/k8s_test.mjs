@@ -5,7 +5,10 @@
 //   that: a misspelt optional field passes its validation), walked here over the models'
 //   type declarations, and a misspelt copy is shown to be caught;
 // - the probes, ports and scrape annotations agree with ferryd's config in the ConfigMap,
-//   and a real ferryd started with that config answers the probe and metrics paths.
+//   and a real ferryd started with that config answers the probe and metrics paths;
+// - the cluster overlay: three ferryd pods naming every member of its three-member etcd,
+//   each advertising its stable DNS name, with FERRY_* variables ferryd reads as the
+//   cluster options they are meant to set.
 // Usage: node k8s_test.mjs FERRYD SOURCE_DIR
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
@@ -94,8 +97,10 @@ async function validate(objects, what) {
 
 const base = render("deploy/kubernetes/base");
 const example = render("deploy/kubernetes/example");
+const clustered = render("deploy/kubernetes/cluster");
 await validate(base, "base");
 await validate(example, "example");
+await validate(clustered, "cluster");
 
 // The walk catches what the schema lets through.
 const sts = structuredClone(base.find((o) => o.kind === "StatefulSet"));
@@ -161,3 +166,32 @@ try {
 } finally {
   await b.stop();
 }
+
+// ---- the cluster overlay ----
+const statefulSet = (name) => clustered.find((o) => o.kind === "StatefulSet" && o.metadata.name === name);
+const nodes = statefulSet("ferryd");
+const etcd = statefulSet("etcd");
+check(nodes.spec.replicas === 3 && etcd.spec.replicas === 3, "three ferryd nodes and three etcd members");
+const etcdService = clustered.find((o) => o.kind === "Service" && o.metadata.name === etcd.spec.serviceName);
+const etcdPort = (name) => etcdService.spec.ports.find((p) => p.name === name).port;
+const members = [0, 1, 2].map((i) => `${etcd.metadata.name}-${i}.${etcd.spec.serviceName}`);
+const clusterEnv = Object.fromEntries(
+  nodes.spec.template.spec.containers[0].env.filter((e) => e.value !== undefined).map((e) => [e.name, e.value]));
+check(clusterEnv.FERRY_CLUSTER_ETCD === members.map((m) => `http://${m}:${etcdPort("client")}`).join(","),
+      `ferryd names every etcd member at its client port (${clusterEnv.FERRY_CLUSTER_ETCD})`);
+const etcdArgs = etcd.spec.template.spec.containers[0].args.join(" ");
+check(etcdArgs.includes("--initial-cluster=" + members.map((m, i) => `etcd-${i}=http://${m}:${etcdPort("peer")}`).join(",")),
+      "each etcd member finds the others at their peer port");
+check(clusterEnv.FERRY_CLUSTER_ADVERTISE === `$(POD_NAME).${nodes.spec.serviceName}:${ports.wire}`,
+      `each node advertises its stable name behind the headless Service (${clusterEnv.FERRY_CLUSTER_ADVERTISE})`);
+// ferryd reads the variables as the cluster options they are meant to set (a misspelt
+// FERRY_* variable would be ignored).
+const podEnv = { ...clusterEnv, FERRY_CLUSTER_ADVERTISE: clusterEnv.FERRY_CLUSTER_ADVERTISE.replace("$(POD_NAME)", "ferryd-1") };
+delete podEnv.POD_NAME;
+const printed = spawnSync(ferryd, ["--config", configFile, "--print-config"],
+                          { encoding: "utf8", env: { ...process.env, ...podEnv } });
+check(printed.status === 0, `ferryd takes the cluster overlay's configuration (${printed.stderr.trim() || "ok"})`);
+const effective = parseYaml(printed.stdout).cluster;
+check(effective.etcd === clusterEnv.FERRY_CLUSTER_ETCD && effective.node_id_from_hostname === true &&
+        effective.advertise === podEnv.FERRY_CLUSTER_ADVERTISE,
+      "the FERRY_CLUSTER_* variables set cluster.etcd, node_id_from_hostname and advertise");
