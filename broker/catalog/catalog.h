@@ -71,6 +71,10 @@ class catalog_batch {
   void mark_from_cluster() { from_cluster_ = true; }
   bool from_cluster() const { return from_cluster_; }
 
+  // Drops the batch's puts and preconditions, keeping its erasures (the part of a refused
+  // change the broker does not undo); false if none is left.
+  bool keep_erasures();
+
   bool empty() const { return changes_.empty(); }
   const std::vector<storage::meta_change>& changes() const { return changes_; }
   const std::vector<precondition>& preconditions() const { return preconditions_; }

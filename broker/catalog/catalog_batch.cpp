@@ -90,6 +90,12 @@ void catalog_batch::expect_no_subscription(std::string_view name) {
   preconditions_.push_back({keys::subscription(name), 0});
 }
 
+bool catalog_batch::keep_erasures() {
+  std::erase_if(changes_, [](const storage::meta_change& c) { return c.value.has_value(); });
+  preconditions_.clear();
+  return !changes_.empty();
+}
+
 void for_each_topic_change(const catalog_batch& b,
                            const std::function<void(std::string_view, const v1::TopicInfo*)>& fn) {
   for (const auto& c : b.changes()) {

@@ -94,23 +94,27 @@ void cluster_catalog::apply(catalog_batch b, done_fn done) {
   env_.etcd.txn(std::move(t), lifetime_.guard([this, e, b = std::move(b), done = std::move(done)](
                                                   std::string error, etcd_txn_result r) mutable {
     // Refused: the broker undoes a creation first, then hears of what etcd has instead. A
-    // deletion is not undone (the records went at once): reading etcd again recreates the
-    // topic here if the cluster still has it.
-    auto refuse = [&](ferry::error err) {
-      done(err);
-      written(e, 0);
-      if (std::any_of(e.begin(), e.end(), [](const auto& edit) { return !edit.second; })) forget(e);
-    };
-    if (!error.empty())
-      return refuse(fail(errc::timeout, "cluster: etcd did not take the change: " + error));
-    if (!r.succeeded)
-      return refuse(fail(errc::topic_exists, "topic " + quoted(e.front().first) +
-                                                 " exists in the cluster (made on another node)"));
-    written(e, r.revision);
-    local_.apply(std::move(b), [this, e, done = std::move(done)](const ferry::error& err) {
-      if (err) forget(e);
-      done(err);
-    });
+    // deletion is not undone (the records went at once): it is stored here all the same,
+    // and reading etcd again recreates the topic, empty, if the cluster kept it.
+    if (!error.empty() || !r.succeeded) {
+      done(!error.empty()
+               ? fail(errc::timeout, "cluster: etcd did not take the change: " + error)
+               : fail(errc::topic_exists, "topic " + quoted(e.front().first) +
+                                              " exists in the cluster (made on another node)"));
+      if (!b.keep_erasures()) return written(e, 0);
+      return local_.apply(std::move(b), [this, e](const ferry::error&) {
+        written(e, 0);
+        forget(e);
+      });
+    }
+    // The names' events wait until the change is stored here too: another node's later
+    // change of a name is never stored before this one.
+    local_.apply(std::move(b),
+                 [this, e, revision = r.revision, done = std::move(done)](const ferry::error& err) {
+                   done(err);  // a change that could not be stored is undone by the broker first
+                   written(e, revision);
+                   if (err) forget(e);
+                 });
   }));
 }
 

@@ -17,7 +17,8 @@
 // difference (topics created, replaced or deleted meanwhile), so a node that was away
 // catches up; each event after it is announced as it comes. This node's own writes are
 // not announced back: an event at or below the revision this node last knew of the name
-// is skipped, and events of a name this node is writing wait for that write's answer.
+// is skipped, and events of a name this node is writing wait until that write is stored
+// here too (or refused).
 // Loop only.
 #pragma once
 

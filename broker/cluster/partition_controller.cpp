@@ -28,8 +28,12 @@ void partition_controller::review() {
   std::set<uint32_t> live;
   for (const auto& [id, node] : view.nodes())
     live.insert(id);
+  if (!live.contains(view.node_id())) return;  // the nodes have not been read yet
   for (const auto& [key, st] : view.partitions()) {
-    if (deciding_.contains(key)) continue;
+    if (deciding_.contains(key)) {
+      skipped_ = true;  // reviewed again once that decision is answered
+      continue;
+    }
     if (auto next = next_leadership(st, live)) decide(key, st, *next);
   }
 }
@@ -47,6 +51,7 @@ void partition_controller::decide(const std::pair<std::string, uint32_t>& key,
   env_.etcd.txn(
       std::move(t), lifetime_.guard([this, key, now, next](std::string error, etcd_txn_result r) {
         deciding_.erase(key);
+        if (std::exchange(skipped_, false)) changed();
         if (!error.empty()) {
           log::cluster().warn("partition {}/{}: etcd did not take the new leader: {}", key.first,
                               key.second, error);

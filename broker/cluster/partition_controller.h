@@ -48,6 +48,7 @@ class partition_controller {
   environment env_;
   bool pending_ = false;
   std::set<std::pair<std::string, uint32_t>> deciding_;  // transactions in flight
+  bool skipped_ = false;  // a review passed over a partition whose decision was in flight
   lifetime_token lifetime_;
 };
 

@@ -105,12 +105,17 @@ void log_registry::tick() {
   const int64_t now = clock_.now();
   for (auto& [name, t] : topics_)
     t->on_tick(now);
+  if (cluster_ != nullptr && cluster_->registered() != registered_) {
+    registered_ = !registered_;
+    leadership_changed();
+  }
 }
 
 // ---- leadership in a cluster ----
 
 void log_registry::set_cluster(const cluster_view* c) {
   cluster_ = c;
+  registered_ = c != nullptr && c->registered();
   leadership_changed();
 }
 
@@ -133,6 +138,8 @@ std::string log_registry::not_led_here(const std::string& topic, uint32_t p) con
         .append(std::to_string(cluster_->node_id()))
         .append(" yet");
   const uint32_t leader = it->second.leader;
+  if (leader == cluster_->node_id() && !registered_)
+    return why.append(" is led by this node, whose registration in etcd may have lapsed");
   if (leader == cluster_->node_id()) return {};
   if (leader == 0) return why.append(" has no leader: none of its in-sync replicas is alive");
   why.append(" is led by node ").append(std::to_string(leader));

@@ -44,8 +44,11 @@ class log_registry final : public topic_family {
 
   // In a cluster (`c` not null), a partition takes publishes only on the node that leads
   // it; the others refuse them with NOT_LEADER naming the leader (docs/CLUSTER.md,
-  // section 4). Applied to every topic now and to each one created later;
-  // leadership_changed() applies it again after the cluster's partitions change.
+  // section 4), and only while its registration in etcd is current (a node cut off from
+  // etcd stops taking publishes within its lease: the controller may have moved its
+  // partitions). Applied to every topic now and to each one created later; again by
+  // leadership_changed() after the cluster's partitions change, and by tick() when the
+  // registration lapses or returns.
   void set_cluster(const cluster_view* c);
   void leadership_changed();
 
@@ -61,6 +64,7 @@ class log_registry final : public topic_family {
   log_port* port_;
   log_probe probe_;
   const cluster_view* cluster_ = nullptr;
+  bool registered_ = false;  // cluster_->registered() as of the last tick
   std::map<std::string, std::unique_ptr<log_topic>, std::less<>> topics_;
 };
 

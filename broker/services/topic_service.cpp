@@ -53,6 +53,8 @@ ferry::error topic_service::resolve_replication(v1::CreateTopic& req) const {
                   factor + " needs a cluster (cluster.etcd): this broker runs alone");
     return {};
   }
+  if (!cluster_->nodes().contains(cluster_->node_id()))
+    return fail(errc::timeout, "this node has not read the cluster's nodes from etcd yet");
   const auto live = static_cast<uint32_t>(cluster_->nodes().size());
   if (asked == 0) {
     o.set_replication_factor(std::clamp<uint32_t>(live, 1, 3));
