@@ -374,3 +374,27 @@ TEST_CASE("a partition takes publishes on its leader, and the others name the le
   auto follower = connect(c.node(other));
   CHECK(publish_to(*follower, "orders", p, "no").err().code == ferry::errc::not_leader);
 }
+
+TEST_CASE(
+    "a leader cut off from etcd stops taking publishes within its lease, and takes them "
+    "again when it is back",
+    "[cluster][topics][leader]") {
+  cluster c(1);
+  REQUIRE(c.settled());
+  auto one = connect(c.node(1));
+  REQUIRE(one->create_topic(topic_request("orders", v1::LOG)));
+  REQUIRE(eventually([&] { return static_cast<bool>(publish_to(*one, "orders", 0, "a")); }, 5s));
+  c.etcd.kill_hard();
+  ferry::error refused;
+  REQUIRE(eventually(
+      [&] {
+        auto r = publish_to(*one, "orders", 0, "b");
+        if (!r) refused = r.err();
+        return !r;
+      },
+      4s));  // the lease is 1 s
+  CHECK(refused.code == ferry::errc::not_leader);
+  CHECK(refused.message.find("registration in etcd may have lapsed") != std::string::npos);
+  c.etcd.restart();
+  CHECK(eventually([&] { return static_cast<bool>(publish_to(*one, "orders", 0, "c")); }, 10s));
+}
