@@ -36,7 +36,7 @@ cluster_catalog::cluster_catalog(environment env, catalog& local, const std::str
     : env_(std::move(env)),
       local_(local),
       topics_(prefix + "/topics/"),
-      partitions_(prefix + "/partitions/"),
+      prefix_(prefix),
       mirror_(
           env_.etcd, env_.after, topics_, true,
           [this](const std::vector<etcd_kv>& kvs) { reset(kvs); },
@@ -122,10 +122,9 @@ void cluster_catalog::apply(catalog_batch b, done_fn done) {
 // partitions: placed over the live nodes when it is created, gone with it.
 void cluster_catalog::write_topic(const std::string& name, const std::optional<std::string>& record,
                                   etcd_txn& t) const {
-  const std::string partitions = partitions_ + name + "/";
   if (!record) {
     t.then.push_back(etcd_txn::op::erase(topics_ + name));
-    t.then.push_back(etcd_txn::op::erase(partitions, true));
+    t.then.push_back(etcd_txn::op::erase(topic_partitions(prefix_, name), true));
     return;
   }
   v1::TopicInfo def;
@@ -140,7 +139,7 @@ void cluster_catalog::write_topic(const std::string& name, const std::optional<s
                                        def.options().replication_factor(), std::move(nodes));
   for (uint32_t p = 0; p < placed.size(); ++p)
     t.then.push_back(
-        etcd_txn::op::put(partitions + std::to_string(p), encode_partition_state(placed[p])));
+        etcd_txn::op::put(partition_key(prefix_, name, p), encode_partition_state(placed[p])));
 }
 
 // A transaction on the names of `e` has its answer (`revision` 0: it changed nothing).

@@ -91,8 +91,8 @@ class cluster_catalog final : public catalog {
 
   environment env_;
   catalog& local_;
-  std::string topics_;      // <prefix>/topics/
-  std::string partitions_;  // <prefix>/partitions/
+  std::string topics_;  // <prefix>/topics/
+  std::string prefix_;  // cluster.prefix (the partitions' keys: placement.h)
   const cluster_view* view_ = nullptr;
   std::map<std::string, name_state, std::less<>> names_;
   std::map<uint64_t, watch_fn> watchers_;

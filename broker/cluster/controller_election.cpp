@@ -12,8 +12,6 @@ namespace json = boost::json;
 
 namespace {
 
-constexpr int64_t retry_ms = 250;  // after a campaign etcd did not answer
-
 // The controller key's value: {"id": N}; 0 when it is not one.
 uint32_t id_of(const std::string& value) {
   boost::system::error_code ec;
@@ -66,7 +64,7 @@ void controller_election::campaign() {
         if (error.empty() && r.succeeded) return elected(self_, r.revision);  // created now
         if (error.empty() && !r.got.empty()) return seen(r.got.front());
         log::cluster().debug("campaigning for controller: {}", error.empty() ? "no answer" : error);
-        env_.after(retry_ms, lifetime_.guard([this] {
+        env_.after(etcd_retry_ms, lifetime_.guard([this] {
           if (controller_ == 0) campaign();
         }));
       }));

@@ -25,6 +25,10 @@ class io_context;
 
 namespace ferry::broker {
 
+// How long the cluster's parts wait before trying etcd again after it did not answer (a
+// refused connection fails at once: without a pause a retry would spin).
+inline constexpr int64_t etcd_retry_ms = 250;
+
 class etcd_client {
  public:
   // `error` empty: the call succeeded.

@@ -4,12 +4,6 @@
 
 namespace ferry::broker {
 
-namespace {
-
-constexpr int64_t retry_ms = 250;  // after a failed read, or a watch that ended
-
-}  // namespace
-
 etcd_mirror::etcd_mirror(etcd_client& etcd, std::function<void(int64_t, task)> after,
                          std::string key, bool prefix, reset_fn reset, changed_fn changed)
     : etcd_(etcd),
@@ -59,8 +53,8 @@ void etcd_mirror::read() {
 }
 
 void etcd_mirror::again(const char* what, const std::string& why) {
-  log::cluster().debug("{} {}: {}; again in {} ms", what, key_, why, retry_ms);
-  after_(retry_ms, lifetime_.guard([this, gen = generation_] {
+  log::cluster().debug("{} {}: {}; again in {} ms", what, key_, why, etcd_retry_ms);
+  after_(etcd_retry_ms, lifetime_.guard([this, gen = generation_] {
     if (gen == generation_) read();
   }));
 }

@@ -15,8 +15,6 @@ namespace json = boost::json;
 
 namespace {
 
-constexpr int64_t retry_ms = 250;  // between tries to register
-
 std::string node_key(const std::string& prefix, uint32_t id) {
   return prefix + "/nodes/" + std::to_string(id);
 }
@@ -142,9 +140,9 @@ void membership::claim(int64_t lease, int64_t sent, int64_t deadline_ms,
 void membership::retry(std::string why, int64_t deadline_ms,
                        std::function<void(std::string)> done) {
   state_ = why;
-  if (env_.now.now() + retry_ms > deadline_ms) return done(std::move(why));
+  if (env_.now.now() + etcd_retry_ms > deadline_ms) return done(std::move(why));
   log::cluster().debug("not registered yet: {}", why);
-  env_.after(retry_ms, lifetime_.guard([this, deadline_ms, done = std::move(done)]() mutable {
+  env_.after(etcd_retry_ms, lifetime_.guard([this, deadline_ms, done = std::move(done)]() mutable {
     try_register(deadline_ms, std::move(done));
   }));
 }

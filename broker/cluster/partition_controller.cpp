@@ -6,12 +6,6 @@
 
 namespace ferry::broker {
 
-namespace {
-
-constexpr int64_t retry_ms = 250;  // after etcd did not take a decision
-
-}  // namespace
-
 partition_controller::partition_controller(environment env) : env_(std::move(env)) {}
 
 void partition_controller::changed() {
@@ -40,8 +34,7 @@ void partition_controller::review() {
 
 void partition_controller::decide(const std::pair<std::string, uint32_t>& key,
                                   const partition_state& now, const partition_state& next) {
-  const std::string path =
-      env_.prefix + "/partitions/" + key.first + "/" + std::to_string(key.second);
+  const std::string path = partition_key(env_.prefix, key.first, key.second);
   etcd_txn t;
   t.when.push_back(etcd_txn::compare::modified_at(path, now.revision));
   t.when.push_back(etcd_txn::compare::created_at(controller_election::key(env_.prefix),
@@ -56,7 +49,7 @@ void partition_controller::decide(const std::pair<std::string, uint32_t>& key,
           log::cluster().warn("partition {}/{}: etcd did not take the new leader: {}", key.first,
                               key.second, error);
           // Tried again a little later (a refused connection fails at once).
-          return env_.after(retry_ms, lifetime_.guard([this] { changed(); }));
+          return env_.after(etcd_retry_ms, lifetime_.guard([this] { changed(); }));
         }
         if (!r.succeeded) return;  // a newer state or controller: the watch brings it
         if (next.leader != now.leader) {

@@ -27,7 +27,7 @@ std::optional<std::pair<std::string, uint32_t>> key_of(std::string_view rest) {
 partition_table::partition_table(etcd_client& etcd,
                                  std::function<void(int64_t, etcd_mirror::task)> after,
                                  const std::string& prefix, std::function<void()> on_change)
-    : prefix_(prefix + "/partitions/"),
+    : prefix_(partitions_root(prefix)),
       changed_(std::move(on_change)),
       mirror_(
           etcd, std::move(after), prefix_, true,

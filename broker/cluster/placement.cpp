@@ -31,6 +31,18 @@ std::vector<partition_state> place_partitions(std::string_view topic, uint32_t p
   return out;
 }
 
+std::string partitions_root(std::string_view prefix) {
+  return std::string(prefix).append("/partitions/");
+}
+
+std::string topic_partitions(std::string_view prefix, std::string_view topic) {
+  return partitions_root(prefix).append(topic).append("/");
+}
+
+std::string partition_key(std::string_view prefix, std::string_view topic, uint32_t p) {
+  return topic_partitions(prefix, topic).append(std::to_string(p));
+}
+
 std::optional<partition_state> next_leadership(const partition_state& st,
                                                const std::set<uint32_t>& live) {
   partition_state next = st;

@@ -32,6 +32,12 @@ std::vector<partition_state> place_partitions(std::string_view topic, uint32_t p
 std::optional<partition_state> next_leadership(const partition_state& st,
                                                const std::set<uint32_t>& live);
 
+// Where partition states are kept in etcd: every one under <prefix>/partitions/, a
+// topic's under <prefix>/partitions/<topic>/, one as <prefix>/partitions/<topic>/<p>.
+std::string partitions_root(std::string_view prefix);
+std::string topic_partitions(std::string_view prefix, std::string_view topic);
+std::string partition_key(std::string_view prefix, std::string_view topic, uint32_t p);
+
 // {"replicas": [...], "leader": N, "leader_epoch": E, "isr": [...]}
 std::string encode_partition_state(const partition_state& p);
 // False when `json` is not such an object.

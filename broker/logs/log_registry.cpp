@@ -131,16 +131,17 @@ void log_registry::apply_leadership(log_topic& t) const {
 
 std::string log_registry::not_led_here(const std::string& topic, uint32_t p) const {
   if (cluster_ == nullptr) return {};
-  std::string why = "partition " + std::to_string(p) + " of topic " + quoted(topic);
   const auto it = cluster_->partitions().find({topic, p});
-  if (it == cluster_->partitions().end())
+  const bool known = it != cluster_->partitions().end();
+  const uint32_t leader = known ? it->second.leader : 0;
+  const bool here = known && leader == cluster_->node_id();
+  if (here && registered_) return {};
+  std::string why = "partition " + std::to_string(p) + " of topic " + quoted(topic);
+  if (!known)
     return why.append(" has no leader known to node ")
         .append(std::to_string(cluster_->node_id()))
         .append(" yet");
-  const uint32_t leader = it->second.leader;
-  if (leader == cluster_->node_id() && !registered_)
-    return why.append(" is led by this node, whose registration in etcd may have lapsed");
-  if (leader == cluster_->node_id()) return {};
+  if (here) return why.append(" is led by this node, whose registration in etcd may have lapsed");
   if (leader == 0) return why.append(" has no leader: none of its in-sync replicas is alive");
   why.append(" is led by node ").append(std::to_string(leader));
   const auto node = cluster_->nodes().find(leader);
