@@ -22,10 +22,7 @@ namespace v1 = ferry::v1;
 namespace {
 
 v1::ClusterInfo cluster_info(broker_process& node) {
-  auto client = connect(node);
-  auto r = client->describe_cluster();
-  REQUIRE(r);
-  return r.value();
+  return ferry::testing::cluster_info(*connect(node));
 }
 
 // Partition `p` of `topic` as `node` sees it (the test fails if it has none).

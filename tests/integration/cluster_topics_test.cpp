@@ -55,13 +55,6 @@ std::optional<v1::TopicKind> kind_on(broker_process& node, const std::string& na
   return info->kind();
 }
 
-// What `client`'s broker says of the cluster (the test fails when it cannot say).
-v1::ClusterInfo cluster_info(ferry::client::blocking_client& client) {
-  auto r = client.describe_cluster();
-  REQUIRE(r);
-  return r.value();
-}
-
 // The partition of `topic` that node `id` leads, once `node` knows (the test fails if
 // none within 5 s).
 uint32_t partition_led_by(broker_process& node, const std::string& topic, uint32_t id) {

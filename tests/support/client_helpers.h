@@ -31,6 +31,13 @@ inline std::unique_ptr<fc::blocking_client> connect(const broker_process& b) {
   return std::move(r.value());
 }
 
+// What `c`'s broker says of its cluster (DescribeCluster; the test fails when it cannot say).
+inline ferry::v1::ClusterInfo cluster_info(fc::blocking_client& c) {
+  auto r = c.describe_cluster();
+  if (!r) FAIL("describe_cluster: " << r.err().to_string());
+  return r.value();
+}
+
 inline void create_topic(fc::blocking_client& c, const std::string& name, uint64_t ttl_ms = 0,
                          bool temporary = false) {
   v1::CreateTopic req;
